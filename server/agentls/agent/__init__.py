@@ -1,0 +1,1 @@
+"""The agent core: tasks, the focused rewrite, prompts (pure asyncio, no pygls)."""

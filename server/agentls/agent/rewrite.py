@@ -1,0 +1,222 @@
+"""A focused rewrite: the model rewrites one region and the text streams in line by line.
+
+Read top to bottom: find the region -> build the prompt -> stream the reply, writing
+every finished line into the region -> write the exact final text. A failure or a
+cancel restores the original (or keeps finished lines, by setting); typing inside
+the region stops the task without touching the user's text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from agentls.agent.extract import CodeExtractor, reindent
+from agentls.agent.prompts import file_window, template
+from agentls.agent.tasks import Status, Task, TaskResult
+from agentls.config import Settings
+from agentls.context.languages import language_for
+from agentls.context.scope import Target, resolve_target
+from agentls.edits.documents import EditorError
+from agentls.edits.editor import Editor
+from agentls.edits.region import RegionConflict, RegionWriter, streaming_text
+from agentls.model.base import Message, Model, ModelError, TextDelta, UsageReport
+from agentls.model.tokens import count_tokens
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RewriteRequest:
+    uri: str
+    instruction: str
+    start: int  # offsets into the document; start == end: the enclosing scope
+    end: int
+
+
+def build_messages(
+    text: str, uri: str, language: str, target: Target, instruction: str, budget: int
+) -> list[Message]:
+    region = text[target.start : target.end]
+    first = text.count("\n", 0, target.start) + 1
+    last = first + region.rstrip("\n").count("\n")
+    user = template("rewrite_user.md").substitute(
+        path=PurePosixPath(uri).name,
+        language=language,
+        context=file_window(text, target.start, target.end, budget),
+        what=target.what,
+        first_line=first,
+        last_line=last,
+        region=region.rstrip("\n"),
+        instruction=instruction,
+    )
+    return [Message("system", template("rewrite_system.md").template), Message("user", user)]
+
+
+class Rewrite:
+    def __init__(
+        self,
+        task: Task,
+        request: RewriteRequest,
+        *,
+        model: Model,
+        editor: Editor,
+        settings: Settings,
+        report: Callable[[str], None],
+    ) -> None:
+        self.task = task
+        self.request = request
+        self.model = model
+        self.editor = editor
+        self.settings = settings
+        self.report = report
+        snapshot = editor.store.snapshot(request.uri)
+        self.lang = language_for(request.uri, snapshot.language_id)
+        self.target = resolve_target(snapshot.text, self.lang, request.start, request.end)
+        self.eol = "\r\n" if "\r\n" in snapshot.text else "\n"
+        self.messages = build_messages(
+            snapshot.text,
+            request.uri,
+            self.lang.name if self.lang else "text",
+            self.target,
+            request.instruction,
+            settings.context.max_tokens,
+        )
+        self.writer = RegionWriter(
+            editor,
+            request.uri,
+            self.target.start,
+            self.target.end,
+            f"agentls: {request.instruction[:60]}",
+        )
+        original = self.writer.original
+        at_line_start = self.target.start == 0 or snapshot.text[self.target.start - 1] == "\n"
+        first = next((ln for ln in original.splitlines() if ln.strip()), "")
+        self.indent = first[: len(first) - len(first.lstrip())] if at_line_start else None
+        self.extractor = CodeExtractor()
+        self.reply = ""
+        self.usage_reported = False
+
+    async def run(self) -> TaskResult:
+        task, writer = self.task, self.writer
+        where = f"{self.target.what} at line {self.line}"
+        try:
+            await self._stream()
+        except ModelError as error:
+            return await self._give_up("failed", error.message)
+        except RegionConflict:
+            return self._result(
+                "cancelled",
+                f"Stopped: the {where} was edited while the agent was writing; your text "
+                "was kept as it is.",
+            )
+        except EditorError as error:
+            return await self._give_up("failed", f"The editor did not take the edit: {error}")
+        except asyncio.CancelledError:
+            await asyncio.shield(self._settle())
+            raise
+        task.undo, task.anchor = self.undo, writer.anchor
+        if writer.current == writer.original:
+            return self._result("done", f"No change was needed to the {where}.")
+        return self._result("done", f"Rewrote the {where}.", edited=True)
+
+    @property
+    def line(self) -> int:
+        return (
+            self.editor.store.snapshot(self.request.uri).text.count("\n", 0, self.writer.start) + 1
+        )
+
+    async def _stream(self) -> None:
+        changed = asyncio.Event()
+        pump = asyncio.ensure_future(self._pump(changed))
+        pump.add_done_callback(lambda _: changed.set())
+        try:
+            while True:
+                await changed.wait()
+                changed.clear()
+                if pump.done():
+                    pump.result()
+                    break
+                await self.writer.write(streaming_text(self.writer.original, self._compose()))
+                self.task.step = f"writing: {len(self.extractor.lines)} lines"
+                self.report(self.task.step)
+            lines = self.extractor.finish()
+            if not any(line.strip() for line in lines):
+                raise ModelError("The model's reply held no code; nothing was changed.", "empty")
+            await self.writer.write(self._compose(final=True))
+        finally:
+            if not pump.done():
+                pump.cancel()
+                await asyncio.wait([pump])
+
+    async def _pump(self, changed: asyncio.Event) -> None:
+        usage = self.task.usage
+        self.task.step = "waiting for the model"
+        self.report(self.task.step)
+        async for event in self.model.stream(self.messages):
+            if isinstance(event, TextDelta):
+                self.reply += event.text
+                if not self.usage_reported:
+                    usage.output_tokens += count_tokens(event.text)
+                if self.extractor.feed(event.text):
+                    changed.set()
+            elif isinstance(event, UsageReport):
+                self.usage_reported = True
+                usage.input_tokens = event.input_tokens
+                usage.output_tokens = event.output_tokens
+        if not self.usage_reported:
+            usage.input_tokens = sum(count_tokens(m.content) for m in self.messages)
+
+    def _compose(self, final: bool = False) -> str:
+        lines = list(self.extractor.lines)
+        if self.target.comment_line is not None:
+            comment = self.target.comment_line.strip()
+            lines = [ln for ln in lines if ln.strip() != comment]
+        if self.indent is not None:
+            lines = reindent(lines, self.indent)
+        if not lines:
+            return ""
+        text = self.eol.join(lines)
+        if not final or self.writer.original.endswith("\n"):
+            text += self.eol
+        return text
+
+    async def _settle(self) -> None:
+        """After a cancel or failure: restore the original, or keep finished lines."""
+        if self.settings.edits.on_cancel == "keep":
+            self.task.undo, self.task.anchor = self.undo, self.writer.anchor
+            return
+        try:
+            await self.writer.write(self.writer.original)
+        except (RegionConflict, EditorError) as error:
+            log.info("could not restore the region: %s", error)
+            self.task.undo, self.task.anchor = self.undo, self.writer.anchor
+
+    async def _give_up(self, status: Status, reason: str) -> TaskResult:
+        await self._settle()
+        if self.writer.current == self.writer.original:
+            reason += " The document was left as it was."
+        else:
+            reason += " The finished lines were kept; agentls.undo reverts them."
+        return self._result(status, reason)
+
+    def _result(self, status: Status, summary: str, edited: bool = False) -> TaskResult:
+        edited_files = [self.request.uri] if edited else []
+        return TaskResult(self.task.id, status, summary, edited_files, self.task.usage)
+
+    async def undo(self) -> str:
+        """Put the original text back, unless the user changed the text since."""
+        if self.writer.current == self.writer.original:
+            return "Nothing to undo."
+        try:
+            await self.writer.write(self.writer.original)
+        except RegionConflict:
+            raise RegionConflict(
+                "The text written by this task was changed since; not undoing it."
+            ) from None
+        self.task.undo = self.task.anchor = None
+        self.writer.release()
+        return "Undone."

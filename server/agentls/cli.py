@@ -1,0 +1,46 @@
+"""Command line: ``agentls`` serves LSP (stdio by default); nothing but JSON-RPC on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from agentls import __version__
+
+
+def _logging(verbose: int, log_file: str | None) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8")
+        if log_file
+        else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="agentls", description="A coding agent as a language server.")
+    p.add_argument("--version", action="version", version=f"agentls {__version__}")
+    p.add_argument("--stdio", action="store_true", help="serve over stdin/stdout (the default)")
+    p.add_argument("--tcp", type=int, metavar="PORT", help="serve over TCP on 127.0.0.1:PORT")
+    p.add_argument("--host", default="127.0.0.1", help="address for --tcp (default 127.0.0.1)")
+    p.add_argument("--log-file", metavar="PATH", help="write the log here instead of stderr")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log (-vv: debug)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    _logging(args.verbose, args.log_file)
+    from agentls.lsp.server import create_server
+
+    server = create_server()
+    if args.tcp is not None:
+        server.start_tcp(args.host, args.tcp)
+    else:
+        server.start_io()
+    return 0

@@ -1,0 +1,1 @@
+"""What code the model sees: languages, scopes, instruction comments (no pygls)."""

@@ -1,0 +1,1 @@
+"""Text, positions and edits: pure functions and the document store (no pygls)."""

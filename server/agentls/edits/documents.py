@@ -1,0 +1,165 @@
+"""Open documents as the editor has them: text, version, and anchors that follow edits.
+
+The store is fed by the LSP layer (didOpen / didChange / didClose) or, headless, by
+``MemoryEditor``. Unsaved text is the truth. Every change is applied in order; each
+``Anchor`` (a region a task is writing or has written) is moved by changes before it
+and marked ``touched`` by changes that reach into it, so a task can tell its own
+text from the user's typing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from agentls.edits.diff import minimal_changes
+from agentls.edits.text import LineIndex, TextChange
+
+
+class EditorError(Exception):
+    """The editor did not take an edit (closed document, timeout, refusal)."""
+
+
+class DocumentClosed(EditorError):
+    pass
+
+
+@dataclass(eq=False)
+class Snapshot:
+    """One version of one document. ``seq`` counts changes seen by the server."""
+
+    uri: str
+    version: int
+    text: str
+    seq: int
+    language_id: str = ""
+
+    @cached_property
+    def index(self) -> LineIndex:
+        return LineIndex(self.text)
+
+
+@dataclass(eq=False)
+class Anchor:
+    """A region ``[start, end)`` that moves with the edits around it."""
+
+    start: int
+    end: int
+    touched: bool = False
+
+    def move(self, change: TextChange) -> None:
+        if change.end < self.start:
+            self.start += change.delta
+            self.end += change.delta
+        elif change.start > self.end:
+            return
+        else:  # reaches into the region or touches its edge
+            self.touched = True
+            self.end = max(self.end, change.end) + change.delta
+            self.start = min(self.start, change.start)
+
+    def reset(self, start: int, end: int) -> None:
+        self.start, self.end, self.touched = start, end, False
+
+
+@dataclass(eq=False)
+class Document:
+    snapshot: Snapshot
+    anchors: list[Anchor] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def apply(self, version: int, changes: list[TextChange | str]) -> None:
+        """Apply one didChange: changes in order; a ``str`` replaces the whole text."""
+        text = self.snapshot.text
+        for change in changes:
+            if isinstance(change, str):
+                # A full replacement: move anchors by what really changed.
+                steps = minimal_changes(text, change)
+                for step in reversed(steps):  # back to front keeps offsets valid
+                    self._move_anchors(step)
+                text = change
+                continue
+            self._move_anchors(change)
+            text = text[: change.start] + change.new_text + text[change.end :]
+        old = self.snapshot
+        self.snapshot = Snapshot(old.uri, version, text, old.seq + 1, old.language_id)
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    def _move_anchors(self, change: TextChange) -> None:
+        for anchor in self.anchors:
+            anchor.move(change)
+
+
+class DocumentStore:
+    def __init__(self) -> None:
+        self._docs: dict[str, Document] = {}
+
+    def open(self, uri: str, version: int, text: str, language_id: str = "") -> None:
+        old = self._docs.get(uri)
+        doc = Document(
+            Snapshot(uri, version, text, old.snapshot.seq + 1 if old else 0, language_id)
+        )
+        if old is not None:  # reopened: whatever was anchored there is stale
+            for anchor in old.anchors:
+                anchor.touched = True
+            old.changed.set()
+        self._docs[uri] = doc
+
+    def change(self, uri: str, version: int, changes: list[TextChange | str]) -> None:
+        doc = self._docs.get(uri)
+        if doc is None:
+            return
+        doc.apply(version, changes)
+
+    def close(self, uri: str) -> None:
+        doc = self._docs.pop(uri, None)
+        if doc is not None:
+            for anchor in doc.anchors:
+                anchor.touched = True
+            doc.changed.set()
+
+    def get(self, uri: str) -> Snapshot | None:
+        doc = self._docs.get(uri)
+        return doc.snapshot if doc else None
+
+    def uris(self) -> list[str]:
+        return list(self._docs)
+
+    def snapshot(self, uri: str) -> Snapshot:
+        doc = self._docs.get(uri)
+        if doc is None:
+            raise DocumentClosed(f"{uri} is not open in the editor")
+        return doc.snapshot
+
+    def anchor(self, uri: str, start: int, end: int) -> Anchor:
+        doc = self._docs.get(uri)
+        if doc is None:
+            raise DocumentClosed(f"{uri} is not open in the editor")
+        anchor = Anchor(start, end)
+        doc.anchors.append(anchor)
+        return anchor
+
+    def release(self, uri: str, anchor: Anchor) -> None:
+        doc = self._docs.get(uri)
+        if doc is not None and anchor in doc.anchors:
+            doc.anchors.remove(anchor)
+
+    async def wait_for_change(self, uri: str, seq: int, timeout: float) -> Snapshot:
+        """Wait until the document has changed since change number ``seq``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            doc = self._docs.get(uri)
+            if doc is None:
+                raise DocumentClosed(f"{uri} was closed in the editor")
+            if doc.snapshot.seq != seq:
+                return doc.snapshot
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise EditorError(f"the editor did not report the edit within {timeout:g} s")
+            try:
+                await asyncio.wait_for(doc.changed.wait(), remaining)
+            except TimeoutError:
+                continue

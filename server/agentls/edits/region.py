@@ -1,0 +1,113 @@
+"""Write a region of a document, step by step, without ever overwriting the user.
+
+``RegionWriter.write(target)`` makes the region hold ``target`` with a minimal
+versioned edit, then waits for the editor to report the new version before it
+returns: the next edit is always computed against text the editor really has.
+If the user typed inside the region meanwhile, it stops (``RegionConflict``) and
+leaves their text alone; typing elsewhere only moves the region.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from difflib import SequenceMatcher
+
+from agentls.edits.diff import minimal_changes
+from agentls.edits.documents import EditorError
+from agentls.edits.editor import Editor
+from agentls.edits.text import apply_changes
+
+MAX_ATTEMPTS = 8
+
+
+class RegionConflict(Exception):
+    """The user changed the text inside the region; the writer stopped."""
+
+
+class RegionWriter:
+    def __init__(self, editor: Editor, uri: str, start: int, end: int, label: str) -> None:
+        self.editor = editor
+        self.uri = uri
+        self.label = label
+        snapshot = editor.store.snapshot(uri)
+        self.original = snapshot.text[start:end]
+        self.current = self.original
+        self.anchor = editor.store.anchor(uri, start, end)
+        self.edits_sent = 0
+
+    @property
+    def start(self) -> int:
+        return self.anchor.start
+
+    @property
+    def end(self) -> int:
+        return self.anchor.end
+
+    def check(self) -> None:
+        """Raise ``RegionConflict`` if the region no longer holds what we wrote."""
+        if not self.anchor.touched:
+            return
+        snapshot = self.editor.store.snapshot(self.uri)
+        if snapshot.text[self.anchor.start : self.anchor.end] != self.current:
+            raise RegionConflict("the text inside the region was changed in the editor")
+        self.anchor.touched = False
+
+    async def write(self, target: str) -> None:
+        """Make the region hold ``target``; a cancel waits for the edit in flight."""
+        for _ in range(MAX_ATTEMPTS):
+            self.check()
+            if self.current == target:
+                return
+            step = asyncio.ensure_future(self._step(target))
+            try:
+                done = await asyncio.shield(step)
+            except asyncio.CancelledError:
+                # The edit may already be on its way: learn its fate, then re-raise.
+                await asyncio.wait([step])
+                raise
+            if done:
+                return
+        raise EditorError(f"the editor did not take the edit after {MAX_ATTEMPTS} attempts")
+
+    async def _step(self, target: str) -> bool:
+        store = self.editor.store
+        before = store.snapshot(self.uri)
+        start = self.anchor.start
+        changes = minimal_changes(self.current, target, offset=start)
+        expected = apply_changes(before.text, changes)
+        self.edits_sent += 1
+        await self.editor.apply(before, changes, self.label)
+        after = store.snapshot(self.uri)
+        if after.text == expected:  # nobody else typed: the region is exactly ours
+            self.anchor.reset(start, start + len(target))
+            self.current = target
+            return True
+        content = after.text[self.anchor.start : self.anchor.end]
+        if content == target:  # applied, and the user typed outside the region
+            self.current = target
+            self.anchor.touched = False
+            return True
+        if content == self.current:  # not applied (stale version, refused): try again
+            self.anchor.touched = False
+            return False
+        raise RegionConflict("the text inside the region was changed in the editor")
+
+    def release(self) -> None:
+        self.editor.store.release(self.uri, self.anchor)
+
+
+def streaming_text(original: str, done: str) -> str:
+    """What the region shows while new text streams in: the finished new lines,
+    then the part of the original they have not yet replaced."""
+    if not done:
+        return original
+    old_lines = original.splitlines(keepends=True)
+    new_lines = done.splitlines(keepends=True)
+    matcher = SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    blocks = [b for b in matcher.get_matching_blocks() if b.size]
+    if blocks:
+        last = blocks[-1]
+        consumed = last.a + last.size + (len(new_lines) - (last.b + last.size))
+    else:
+        consumed = len(new_lines)
+    return done + "".join(old_lines[min(consumed, len(old_lines)) :])

@@ -1,0 +1,234 @@
+"""The ``agentls.*`` commands of the public contract (arguments: one JSON object)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from agentls.agent.prompts import file_window
+from agentls.agent.rewrite import Rewrite, RewriteRequest
+from agentls.agent.tasks import Task, TaskResult
+from agentls.context.languages import language_for
+from agentls.context.scope import resolve_target
+from agentls.edits.documents import DocumentClosed, EditorError
+from agentls.edits.region import RegionConflict
+from agentls.edits.text import Position
+from agentls.lsp.progress import TaskProgress
+from agentls.model.base import ModelError
+from agentls.model.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from agentls.lsp.server import AgentServer
+
+log = logging.getLogger(__name__)
+
+
+class BadArguments(ValueError):
+    pass
+
+
+def _object(args: tuple[Any, ...]) -> dict[str, Any]:
+    if not args:
+        return {}
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise JsonRpcInvalidParams.of(BadArguments("arguments must be one JSON object"))
+    return args[0]
+
+
+def _position(value: Any, name: str) -> Position:
+    if not (
+        isinstance(value, dict)
+        and isinstance(value.get("line"), int)
+        and isinstance(value.get("character"), int)
+    ):
+        raise JsonRpcInvalidParams.of(BadArguments(f"{name} must be {{line, character}}"))
+    return Position(value["line"], value["character"])
+
+
+def _string(obj: dict[str, Any], key: str, required: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise JsonRpcInvalidParams.of(BadArguments(f"{key} must be a non-empty string"))
+    return value
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    instruction: str
+    uri: str | None
+    start: Position | None
+    end: Position | None
+    mode: str
+
+    @classmethod
+    def parse(cls, obj: dict[str, Any]) -> RunArgs:
+        instruction = _string(obj, "instruction", required=True)
+        assert instruction is not None
+        mode = obj.get("mode", "edit")
+        if mode not in ("edit", "plan", "ask"):
+            raise JsonRpcInvalidParams.of(BadArguments("mode must be edit, plan or ask"))
+        start = end = None
+        rng = obj.get("range")
+        if rng is not None:
+            if not isinstance(rng, dict):
+                raise JsonRpcInvalidParams.of(BadArguments("range must be {start, end}"))
+            start = _position(rng.get("start"), "range.start")
+            end = _position(rng.get("end"), "range.end")
+        return cls(instruction, _string(obj, "uri"), start, end, mode)
+
+
+def register(server: AgentServer) -> None:
+    @server.command("agentls.run")
+    async def run(ls: AgentServer, *args: Any) -> dict[str, Any]:
+        return await run_task(ls, RunArgs.parse(_object(args)))
+
+    @server.command("agentls.cancel")
+    def cancel(ls: AgentServer, *args: Any) -> dict[str, Any]:
+        task_id = _string(_object(args), "taskId")
+        return {"cancelled": ls.tasks.cancel(task_id)}
+
+    @server.command("agentls.accept")
+    def accept(ls: AgentServer, *args: Any) -> dict[str, Any]:
+        task = _finished_task(ls, _object(args))
+        task.undo = None
+        if task.anchor is not None and task.uri is not None:
+            ls.store.release(task.uri, task.anchor)
+        task.anchor = None
+        return {"taskId": task.id, "status": "accepted"}
+
+    @server.command("agentls.undo")
+    async def undo(ls: AgentServer, *args: Any) -> dict[str, Any]:
+        task = _finished_task(ls, _object(args))
+        if task.undo is None:
+            return {"taskId": task.id, "status": "refused", "message": "Nothing to undo."}
+        try:
+            message = await task.undo()
+        except (RegionConflict, EditorError) as error:
+            ls.show(types.MessageType.Warning, f"agentls: undo of {task.id} refused: {error}")
+            return {"taskId": task.id, "status": "refused", "message": str(error)}
+        return {"taskId": task.id, "status": "undone", "message": message}
+
+    @server.command("agentls.status")
+    def status(ls: AgentServer, *args: Any) -> dict[str, Any]:
+        running = ls.tasks.running()
+        return {
+            "running": [t.to_json() for t in running],
+            "recent": [t.to_json() for t in ls.tasks.tasks.values() if t not in running][-10:],
+            "usage": {
+                "inputTokens": sum(t.usage.input_tokens for t in ls.tasks.tasks.values()),
+                "outputTokens": sum(t.usage.output_tokens for t in ls.tasks.tasks.values()),
+            },
+        }
+
+    @server.command("agentls.context")
+    def context(ls: AgentServer, *args: Any) -> dict[str, Any]:
+        obj = _object(args)
+        uri = _string(obj, "uri", required=True)
+        assert uri is not None
+        snapshot = ls.store.get(uri)
+        if snapshot is None:
+            raise JsonRpcInvalidParams.of(BadArguments(f"{uri} is not open in the editor"))
+        at = snapshot.index.offset(_position(obj.get("position"), "position"), ls.encoding)
+        target = resolve_target(snapshot.text, language_for(uri, snapshot.language_id), at, at)
+        text = file_window(snapshot.text, target.start, target.end, ls.settings.context.max_tokens)
+        region = snapshot.text[target.start : target.end]
+        first = snapshot.text.count("\n", 0, target.start) + 1
+        snippets = [
+            {
+                "path": uri,
+                "startLine": first,
+                "endLine": first + region.rstrip("\n").count("\n"),
+                "tokens": count_tokens(region),
+                "reason": f"the enclosing {target.what}",
+                "text": region,
+            },
+            {
+                "path": uri,
+                "startLine": 1,
+                "endLine": snapshot.index.line_count,
+                "tokens": count_tokens(text),
+                "reason": "the file around it (cut to the budget)",
+                "text": text,
+            },
+        ]
+        return {"snippets": snippets, "totalTokens": sum(s["tokens"] for s in snippets)}
+
+
+def _finished_task(ls: AgentServer, obj: dict[str, Any]) -> Task:
+    task_id = _string(obj, "taskId")
+    if task_id is None:  # the most recent task that can be undone
+        candidates = [t for t in ls.tasks.tasks.values() if t.result and t.undo]
+        if not candidates:
+            raise JsonRpcInvalidParams.of(BadArguments("no finished task to act on"))
+        return candidates[-1]
+    task = ls.tasks.tasks.get(task_id)
+    if task is None:
+        raise JsonRpcInvalidParams.of(BadArguments(f"unknown task {task_id}"))
+    if task.result is None:
+        raise JsonRpcInvalidParams.of(BadArguments(f"task {task_id} is still running"))
+    return task
+
+
+def _failed(ls: AgentServer, task: Task, message: str) -> dict[str, Any]:
+    task.result = TaskResult(task.id, "failed", message, usage=task.usage)
+    ls.show(types.MessageType.Error, f"agentls: {message}")
+    return task.result.to_json()
+
+
+async def run_task(
+    ls: AgentServer, args: RunArgs, token: types.ProgressToken | None = None
+) -> dict[str, Any]:
+    task = ls.tasks.new(args.instruction, args.uri)
+    if args.mode != "edit" or args.uri is None or args.start is None or args.end is None:
+        return _failed(
+            ls,
+            task,
+            "This version of agentls runs mode 'edit' on a range only "
+            "(uri and range are required); the full agent comes later.",
+        )
+    try:
+        snapshot = ls.store.snapshot(args.uri)
+        model = ls.model()
+    except (DocumentClosed, ModelError) as error:
+        return _failed(ls, task, getattr(error, "message", str(error)))
+    start = snapshot.index.offset(args.start, ls.encoding)
+    end = max(start, snapshot.index.offset(args.end, ls.encoding))
+    progress: TaskProgress | None = None
+
+    def report(message: str) -> None:
+        if progress is not None:
+            progress.report(f"{message} · {task.usage.input_tokens}+{task.usage.output_tokens} tok")
+
+    rewrite = Rewrite(
+        task,
+        RewriteRequest(args.uri, args.instruction, start, end),
+        model=model,
+        editor=ls.editor,
+        settings=ls.settings,
+        report=report,
+    )
+    progress = await TaskProgress.start(
+        ls, f"agentls: {args.instruction[:60]}", token, lambda: ls.tasks.cancel(task.id)
+    )
+    ls.tasks.start(task, lambda _: rewrite.run())
+    assert task.runner is not None
+    try:
+        result = await asyncio.shield(task.runner)
+    except asyncio.CancelledError:  # $/cancelRequest: stop the task, then answer
+        ls.tasks.cancel(task.id)
+        await asyncio.wait([task.runner])
+        progress.end("cancelled")
+        raise
+    progress.end(result.summary)
+    if result.status == "failed":
+        ls.show(types.MessageType.Error, f"agentls: {result.summary}")
+    elif result.status == "cancelled":
+        ls.show(types.MessageType.Info, f"agentls: {result.summary}")
+    return result.to_json()

@@ -1,0 +1,40 @@
+"""lsprotocol <-> core values, at the edge (UTF-16 positions are handled in edits.text)."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from agentls.edits.documents import Snapshot
+from agentls.edits.text import Encoding, Position, TextChange
+
+
+def offset(snapshot: Snapshot, pos: types.Position, encoding: Encoding) -> int:
+    return snapshot.index.offset(Position(pos.line, pos.character), encoding)
+
+
+def lsp_position(snapshot: Snapshot, at: int, encoding: Encoding) -> types.Position:
+    pos = snapshot.index.position(at, encoding)
+    return types.Position(line=pos.line, character=pos.character)
+
+
+def lsp_range(snapshot: Snapshot, start: int, end: int, encoding: Encoding) -> types.Range:
+    return types.Range(
+        start=lsp_position(snapshot, start, encoding), end=lsp_position(snapshot, end, encoding)
+    )
+
+
+def text_edits(
+    snapshot: Snapshot, changes: list[TextChange], encoding: Encoding
+) -> list[types.TextEdit]:
+    return [
+        types.TextEdit(range=lsp_range(snapshot, c.start, c.end, encoding), new_text=c.new_text)
+        for c in changes
+    ]
+
+
+def encoding_of(kind: str | None) -> Encoding:
+    if kind == types.PositionEncodingKind.Utf8:
+        return "utf-8"
+    if kind == types.PositionEncodingKind.Utf32:
+        return "utf-32"
+    return "utf-16"

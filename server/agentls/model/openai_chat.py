@@ -1,0 +1,144 @@
+"""Chat Completions over the openai SDK (OpenAI, Ollama, vLLM, llama.cpp, LM Studio).
+
+The SDK does the HTTP, SSE parsing and the retries with backoff (429, 5xx,
+connection errors; it honours ``retry-after``). This module turns its errors into
+one line the user can act on and never assumes the server honours every field.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import openai
+
+from agentls.config import ModelSettings
+from agentls.model.base import Message, ModelError, ModelEvent, StreamEnd, TextDelta, UsageReport
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "gpt-5-mini"
+OPENAI_URL = "https://api.openai.com/v1"
+
+HOW_TO_CONFIGURE = (
+    "set OPENAI_API_KEY for OpenAI, or point OPENAI_BASE_URL (setting model.baseUrl) at an "
+    "OpenAI-compatible server such as Ollama (http://127.0.0.1:11434/v1), and choose the "
+    "model with AGENTLS_MODEL (setting model.name)"
+)
+
+
+def resolve(settings: ModelSettings, env: dict[str, str] | None = None) -> tuple[str, str, str]:
+    """(base URL, model name, API key) from settings, then the environment."""
+    env = dict(os.environ) if env is None else env
+    base_url = settings.base_url or env.get("OPENAI_BASE_URL") or OPENAI_URL
+    name = settings.name or env.get("AGENTLS_MODEL") or DEFAULT_MODEL
+    key = env.get(settings.api_key_env, "")
+    if not key:
+        if base_url.rstrip("/") == OPENAI_URL:
+            raise ModelError(f"No model is configured: {HOW_TO_CONFIGURE}.", "config")
+        key = "none"  # local servers usually need no key, but the SDK wants one
+    return base_url, name, key
+
+
+class OpenAIChatModel:
+    def __init__(self, settings: ModelSettings, env: dict[str, str] | None = None) -> None:
+        self.settings = settings
+        self.base_url, self.name, key = resolve(settings, env)
+        self.client = openai.AsyncOpenAI(
+            base_url=self.base_url,
+            api_key=key,
+            max_retries=settings.max_retries,
+            timeout=settings.timeout,
+        )
+
+    async def stream(self, messages: Sequence[Message]) -> AsyncIterator[ModelEvent]:
+        request: dict[str, Any] = {
+            "model": self.name,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        # OpenAI's newer models want max_completion_tokens; other servers know max_tokens.
+        limit_key = "max_completion_tokens" if self.base_url == OPENAI_URL else "max_tokens"
+        request[limit_key] = self.settings.max_output_tokens
+        if self.settings.temperature is not None:
+            request["temperature"] = self.settings.temperature
+        try:
+            try:
+                stream = await self.client.chat.completions.create(**request)
+            except openai.BadRequestError:
+                # Some servers refuse optional fields: try once with the bare minimum.
+                log.info("model server refused the request; retrying without optional fields")
+                bare = {k: request[k] for k in ("model", "messages", "stream")}
+                stream = await self.client.chat.completions.create(**bare)
+        except openai.APIError as error:
+            raise self._explain(error, started=False) from error
+        finish: str | None = None
+        try:
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    yield UsageReport(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                for choice in chunk.choices:
+                    if choice.delta is not None and choice.delta.content:
+                        yield TextDelta(choice.delta.content)
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+        except openai.APIError as error:
+            raise self._explain(error, started=True) from error
+        finally:
+            await stream.close()
+        if finish is None:
+            raise ModelError("The model's stream was cut off midway (no finish reason).", "cut")
+        yield StreamEnd(finish)
+
+    def _explain(self, error: openai.APIError, *, started: bool) -> ModelError:
+        where = f"{self.base_url}"
+        retries = self.settings.max_retries
+        if isinstance(error, openai.AuthenticationError):
+            return ModelError(
+                f"The model server at {where} rejected the API key (401): check "
+                f"{self.settings.api_key_env} or setting model.apiKeyEnv.",
+                "auth",
+            )
+        if isinstance(error, openai.NotFoundError):
+            return ModelError(
+                f"Model {self.name!r} was not found at {where} (404): check AGENTLS_MODEL "
+                "or setting model.name, and model.baseUrl.",
+                "not-found",
+            )
+        if isinstance(error, openai.APITimeoutError):
+            return ModelError(
+                f"The model at {where} did not answer within {self.settings.timeout:g} s "
+                "(setting model.timeout).",
+                "timeout",
+            )
+        if isinstance(error, openai.APIConnectionError):
+            if started:
+                return ModelError("The model's stream was cut off midway.", "cut")
+            return ModelError(
+                f"Cannot reach the model server at {where} (after {retries} retries).",
+                "connection",
+            )
+        if isinstance(error, openai.RateLimitError):
+            return ModelError(
+                f"The model server at {where} is rate limiting (429) after {retries} retries.",
+                "rate-limit",
+            )
+        if isinstance(error, openai.APIStatusError):
+            detail = _first_line(error.message)
+            return ModelError(
+                f"The model server at {where} answered {error.status_code}"
+                + (f" after {retries} retries" if error.status_code >= 500 else "")
+                + f": {detail}",
+                "status",
+            )
+        if started:
+            return ModelError(f"The model's stream broke off: {_first_line(str(error))}", "cut")
+        return ModelError(f"Model error: {_first_line(str(error))}")
+
+
+def _first_line(text: str) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else "no detail"
+    return line[:200]
