@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -18,12 +18,10 @@ from agentls.context.scope import resolve_target
 from agentls.edits.documents import DocumentClosed, EditorError
 from agentls.edits.region import RegionConflict
 from agentls.edits.text import Position
+from agentls.lsp.agent_server import AgentServer
 from agentls.lsp.progress import TaskProgress
 from agentls.model.base import ModelError
 from agentls.model.tokens import count_tokens
-
-if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from agentls.edits.text import Encoding, TextChange
 from agentls.lsp.convert import text_edits
 
 if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+    from agentls.lsp.agent_server import AgentServer
 
 log = logging.getLogger(__name__)
 

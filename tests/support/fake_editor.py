@@ -1,0 +1,182 @@
+"""A fake editor on the client side of pytest-lsp: it behaves like a real one.
+
+It keeps each document as a ``pygls.workspace.TextDocument`` (an oracle independent
+of the server's own position code), checks the version of every edit, applies
+edits with UTF-16 positions, bumps the version and sends ``didChange`` — at once
+or after a delay, like Neovim's debounce or eglot's idle timer. Its stale-edit
+policy imitates each real client:
+  - "strict": refuse with a JSON-RPC error (eglot),
+  - "skip": skip the edit but answer applied=true (Neovim 0.7),
+  - "apply": apply at the given positions anyway (Neovim 0.7 with version 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lsprotocol import types
+from lsprotocol.converters import get_converter
+from pygls.exceptions import JsonRpcInternalError
+from pygls.workspace import TextDocument
+from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp.client import register_lsp_features
+
+StalePolicy = Literal["strict", "skip", "apply"]
+
+
+@dataclass
+class AppliedEdit:
+    time: float
+    uri: str
+    version: int | None
+    edits: list[types.TextEdit]
+    outcome: str  # "applied", "refused", "skipped"
+
+
+@dataclass
+class FakeEditor:
+    client: LanguageClient
+    stale: StalePolicy = "strict"
+    change_delay: float = 0.0  # seconds between applying an edit and sending didChange
+    version_step: int = 1
+    docs: dict[str, TextDocument] = field(default_factory=dict)
+    log: list[AppliedEdit] = field(default_factory=list)
+    _pending: dict[str, list[types.TextDocumentContentChangePartial]] = field(
+        default_factory=dict
+    )
+    _flush: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+            return self._apply_edit(params)
+
+        self.client.feature(types.WORKSPACE_APPLY_EDIT)(apply_edit)
+
+    # -- what the user does ---------------------------------------------------------
+    def open(self, uri: str, text: str, language_id: str = "python", version: int = 0) -> None:
+        self.docs[uri] = TextDocument(uri, text, version=version, language_id=language_id)
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id=language_id,
+                                                 version=version, text=text)))
+
+    def text(self, uri: str) -> str:
+        return self.docs[uri].source
+
+    def version(self, uri: str) -> int:
+        version = self.docs[uri].version
+        assert version is not None
+        return version
+
+    def type(self, uri: str, line: int, character: int, text: str, end: tuple[int, int] | None
+             = None) -> None:
+        """The user types ``text`` at (line, character) (UTF-16), replacing up to ``end``."""
+        end_line, end_char = end if end else (line, character)
+        change = types.TextDocumentContentChangePartial(
+            range=types.Range(start=types.Position(line=line, character=character),
+                              end=types.Position(line=end_line, character=end_char)),
+            text=text,
+        )
+        self._change(uri, [change])
+
+    def position_of(self, uri: str, needle: str, after: bool = False) -> types.Position:
+        source = self.docs[uri].source
+        at = source.index(needle) + (len(needle) if after else 0)
+        return _utf16_position(source, at)
+
+    # -- what the editor does with the server's edits -------------------------------
+    def _change(self, uri: str, changes: list[types.TextDocumentContentChangePartial]) -> None:
+        doc = self.docs[uri]
+        for change in changes:
+            doc.apply_change(change)
+        doc.version = (doc.version or 0) + self.version_step
+        self._pending.setdefault(uri, []).extend(changes)
+        if self.change_delay <= 0:
+            self._send_changes(uri)
+        elif uri not in self._flush:
+            loop = asyncio.get_running_loop()
+            self._flush[uri] = loop.call_later(self.change_delay, self._send_changes, uri)
+
+    def _send_changes(self, uri: str) -> None:
+        self._flush.pop(uri, None)
+        changes = self._pending.pop(uri, [])
+        if not changes:
+            return
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=self.version(uri)),
+            content_changes=list(changes),
+        ))
+
+    def _apply_edit(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        edit = params.edit
+        for doc_edit in edit.document_changes or []:
+            assert isinstance(doc_edit, types.TextDocumentEdit), "only text edits expected"
+            uri = doc_edit.text_document.uri
+            version = doc_edit.text_document.version
+            edits = [e for e in doc_edit.edits if isinstance(e, types.TextEdit)]
+            current = self.version(uri)
+            if version is not None and version != current:
+                if self.stale == "strict":
+                    self.log.append(AppliedEdit(time.perf_counter(), uri, version, edits,
+                                                "refused"))
+                    raise JsonRpcInternalError(
+                        f"Edits on {uri} require version {version}, you have {current}")
+                if self.stale == "skip":
+                    self.log.append(AppliedEdit(time.perf_counter(), uri, version, edits,
+                                                "skipped"))
+                    continue
+            self.log.append(AppliedEdit(time.perf_counter(), uri, version, edits, "applied"))
+            self._change(uri, _sequential(edits))
+        for uri, edits in (edit.changes or {}).items():
+            self.log.append(AppliedEdit(time.perf_counter(), uri, None, list(edits), "applied"))
+            self._change(uri, _sequential(list(edits)))
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+
+def _sequential(edits: list[types.TextEdit]) -> list[types.TextDocumentContentChangePartial]:
+    """LSP edits all refer to the original text: apply them last first."""
+    ordered = sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character),
+                     reverse=True)
+    return [types.TextDocumentContentChangePartial(range=e.range, text=e.new_text)
+            for e in ordered]
+
+
+def _utf16_position(text: str, at: int) -> types.Position:
+    line = text.count("\n", 0, at)
+    start = text.rfind("\n", 0, at) + 1
+    return types.Position(line=line, character=len(text[start:at].encode("utf-16-le")) // 2)
+
+
+def make_client() -> LanguageClient:
+    """A pytest-lsp client whose converter keeps CodeAction kind and arguments."""
+
+    def converter_factory() -> Any:
+        converter = get_converter()
+
+        def code_action(obj: Any, _: type) -> types.Command | types.CodeAction:
+            if isinstance(obj.get("command"), str):
+                return converter.structure(obj, types.Command)
+            return converter.structure(obj, types.CodeAction)
+
+        converter.register_structure_hook(types.Command | types.CodeAction, code_action)
+        from typing import Union
+
+        converter.register_structure_hook(
+            Union[types.Command, types.CodeAction], code_action  # noqa: UP007
+        )
+        return converter
+
+    client = LanguageClient(converter_factory=converter_factory)
+    register_lsp_features(client)
+    return client
+
+
+def server_config(env: dict[str, str] | None = None) -> ClientServerConfig:
+    return ClientServerConfig(
+        server_command=[sys.executable, "-m", "agentls"],
+        client_factory=make_client,
+        server_env=env,
+    )
