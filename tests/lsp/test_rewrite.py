@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from lsprotocol import types
-
 from tests.support.lsp_session import lsp_session, model_options, run
 from tests.support.model_server import ScriptedModelServer, text_reply
 
 URI = "file:///tmp/agentls-test/calc.py"
-SOURCE = '''import math
+SOURCE = """import math
 
 
 def area(r):
@@ -18,7 +17,7 @@ def area(r):
 
 def other():
     return 1
-'''
+"""
 NEW_FUNCTION = '''def area(r):
     """Area of a circle of radius r."""
     return math.pi * r * r
@@ -31,24 +30,31 @@ async def test_instruction_comment_rewrite_streams_line_by_line(model: ScriptedM
     async with lsp_session(model_options(model.base_url)) as (client, editor):
         editor.open(URI, SOURCE)
         at = editor.position_of(URI, "# agent:")
-        actions = await client.text_document_code_action_async(types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=URI),
-            range=types.Range(start=at, end=at),
-            context=types.CodeActionContext(diagnostics=[]),
-        ))
+        actions = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=URI),
+                range=types.Range(start=at, end=at),
+                context=types.CodeActionContext(diagnostics=[]),
+            )
+        )
         assert actions is not None
-        action = next(a for a in actions if isinstance(a, types.CodeAction)
-                      and a.title.startswith("Agent: use math.pi"))
+        action = next(
+            a
+            for a in actions
+            if isinstance(a, types.CodeAction) and a.title.startswith("Agent: use math.pi")
+        )
         assert action.kind == types.CodeActionKind.RefactorRewrite
         assert action.command is not None and action.command.arguments is not None
         result = await run(client, action.command.arguments[0])
 
         assert result["status"] == "done", result
         assert editor.text(URI) == SOURCE.replace(
-            '''def area(r):
+            """def area(r):
     # agent: use math.pi and add a docstring
     return 3.14 * r * r
-''', NEW_FUNCTION)
+""",
+            NEW_FUNCTION,
+        )
         assert result["editedFiles"] == [URI]
         assert result["usage"]["outputTokens"] > 0
         applied = [e for e in editor.log if e.outcome == "applied"]

@@ -45,9 +45,7 @@ class FakeEditor:
     version_step: int = 1
     docs: dict[str, TextDocument] = field(default_factory=dict)
     log: list[AppliedEdit] = field(default_factory=list)
-    _pending: dict[str, list[types.TextDocumentContentChangePartial]] = field(
-        default_factory=dict
-    )
+    _pending: dict[str, list[types.TextDocumentContentChangePartial]] = field(default_factory=dict)
     _flush: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -59,9 +57,13 @@ class FakeEditor:
     # -- what the user does ---------------------------------------------------------
     def open(self, uri: str, text: str, language_id: str = "python", version: int = 0) -> None:
         self.docs[uri] = TextDocument(uri, text, version=version, language_id=language_id)
-        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id=language_id,
-                                                 version=version, text=text)))
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id=language_id, version=version, text=text
+                )
+            )
+        )
 
     def text(self, uri: str) -> str:
         return self.docs[uri].source
@@ -71,13 +73,16 @@ class FakeEditor:
         assert version is not None
         return version
 
-    def type(self, uri: str, line: int, character: int, text: str, end: tuple[int, int] | None
-             = None) -> None:
+    def type(
+        self, uri: str, line: int, character: int, text: str, end: tuple[int, int] | None = None
+    ) -> None:
         """The user types ``text`` at (line, character) (UTF-16), replacing up to ``end``."""
         end_line, end_char = end if end else (line, character)
         change = types.TextDocumentContentChangePartial(
-            range=types.Range(start=types.Position(line=line, character=character),
-                              end=types.Position(line=end_line, character=end_char)),
+            range=types.Range(
+                start=types.Position(line=line, character=character),
+                end=types.Position(line=end_line, character=end_char),
+            ),
             text=text,
         )
         self._change(uri, [change])
@@ -105,10 +110,14 @@ class FakeEditor:
         changes = self._pending.pop(uri, [])
         if not changes:
             return
-        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=self.version(uri)),
-            content_changes=list(changes),
-        ))
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(
+                    uri=uri, version=self.version(uri)
+                ),
+                content_changes=list(changes),
+            )
+        )
 
     def _apply_edit(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         edit = params.edit
@@ -120,13 +129,16 @@ class FakeEditor:
             current = self.version(uri)
             if version is not None and version != current:
                 if self.stale == "strict":
-                    self.log.append(AppliedEdit(time.perf_counter(), uri, version, edits,
-                                                "refused"))
+                    self.log.append(
+                        AppliedEdit(time.perf_counter(), uri, version, edits, "refused")
+                    )
                     raise JsonRpcInternalError(
-                        f"Edits on {uri} require version {version}, you have {current}")
+                        f"Edits on {uri} require version {version}, you have {current}"
+                    )
                 if self.stale == "skip":
-                    self.log.append(AppliedEdit(time.perf_counter(), uri, version, edits,
-                                                "skipped"))
+                    self.log.append(
+                        AppliedEdit(time.perf_counter(), uri, version, edits, "skipped")
+                    )
                     continue
             self.log.append(AppliedEdit(time.perf_counter(), uri, version, edits, "applied"))
             self._change(uri, _sequential(edits))
@@ -138,10 +150,10 @@ class FakeEditor:
 
 def _sequential(edits: list[types.TextEdit]) -> list[types.TextDocumentContentChangePartial]:
     """LSP edits all refer to the original text: apply them last first."""
-    ordered = sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character),
-                     reverse=True)
-    return [types.TextDocumentContentChangePartial(range=e.range, text=e.new_text)
-            for e in ordered]
+    ordered = sorted(
+        edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
+    )
+    return [types.TextDocumentContentChangePartial(range=e.range, text=e.new_text) for e in ordered]
 
 
 def _utf16_position(text: str, at: int) -> types.Position:
@@ -165,7 +177,8 @@ def make_client() -> LanguageClient:
         from typing import Union
 
         converter.register_structure_hook(
-            Union[types.Command, types.CodeAction], code_action  # noqa: UP007
+            Union[types.Command, types.CodeAction],
+            code_action,  # noqa: UP007
         )
         return converter
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
-
 from tests.support.fake_editor import FakeEditor, make_client
 
 SERVER = [sys.executable, "-m", "agentls"]
@@ -18,8 +17,15 @@ SERVER = [sys.executable, "-m", "agentls"]
 
 def model_options(base_url: str, **model: Any) -> dict[str, Any]:
     """initializationOptions that point the server at a scripted model server."""
-    return {"model": {"baseUrl": base_url, "name": "scripted-model", "maxRetries": 2,
-                      "timeout": 5, **model}}
+    return {
+        "model": {
+            "baseUrl": base_url,
+            "name": "scripted-model",
+            "maxRetries": 2,
+            "timeout": 5,
+            **model,
+        }
+    }
 
 
 @asynccontextmanager
@@ -35,16 +41,18 @@ async def lsp_session(
     if configuration is not None:
         client.set_configuration(configuration)
     editor = FakeEditor(client, **editor_options)
-    server_env = {k: v for k, v in os.environ.items()
-                  if not k.startswith(("OPENAI_", "AGENTLS_"))}
+    server_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTLS_"))}
     server_env.update(env or {})
     await client.start_io(*SERVER, env=server_env)
-    caps = (client_capabilities(capabilities) if isinstance(capabilities, str)
-            else capabilities)
-    await client.initialize_session(types.InitializeParams(
-        capabilities=caps, initialization_options=init_options,
-        root_uri="file:///tmp/agentls-test", process_id=os.getpid(),
-    ))
+    caps = client_capabilities(capabilities) if isinstance(capabilities, str) else capabilities
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=caps,
+            initialization_options=init_options,
+            root_uri="file:///tmp/agentls-test",
+            process_id=os.getpid(),
+        )
+    )
     try:
         yield client, editor
     finally:
@@ -53,11 +61,16 @@ async def lsp_session(
 
 
 async def run(client: LanguageClient, arguments: dict[str, Any]) -> Any:
-    return await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="agentls.run", arguments=[arguments]))
+    return await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="agentls.run", arguments=[arguments])
+    )
 
 
-async def command(client: LanguageClient, name: str, arguments: dict[str, Any] | None = None
-                  ) -> Any:
-    return await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command=name, arguments=[arguments] if arguments is not None else []))
+async def command(
+    client: LanguageClient, name: str, arguments: dict[str, Any] | None = None
+) -> Any:
+    return await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command=name, arguments=[arguments] if arguments is not None else []
+        )
+    )

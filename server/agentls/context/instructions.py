@@ -21,7 +21,7 @@ _CLOSERS = r"(?:\*/|-->)?"
 def _pattern(markers: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = "|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True))
     return re.compile(
-        rf"(?P<marker>{alternatives})+\s*agent\s*:\s*(?P<text>.*?)\s*{_CLOSERS}\s*$",
+        rf"(?P<marker>(?:{alternatives})+)\s*agent\s*:\s*(?P<text>.*?)\s*{_CLOSERS}\s*$",
         re.IGNORECASE,
     )
 

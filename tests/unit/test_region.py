@@ -1,0 +1,100 @@
+"""RegionWriter against an in-memory editor that can imitate a typing user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from agentls.edits.documents import DocumentStore, Snapshot
+from agentls.edits.editor import MemoryEditor
+from agentls.edits.region import RegionConflict, RegionWriter, streaming_text
+from agentls.edits.text import TextChange
+
+URI = "file:///a.py"
+TEXT = "head\nold 1\nold 2\ntail\n"
+START, END = 5, 17  # "old 1\nold 2\n"
+
+
+class TypingEditor(MemoryEditor):
+    """Applies our edit, then lets the 'user' change the text before answering."""
+
+    def __init__(self, typing: list[Callable[[str], TextChange | None]], skip: int = 0) -> None:
+        super().__init__(DocumentStore())
+        self.typing = typing
+        self.skip = skip  # skip this many of our edits (Neovim's stale-edit behaviour)
+
+    async def apply(self, snapshot: Snapshot, changes: list[TextChange], label: str) -> None:
+        if self.skip:
+            self.skip -= 1
+        else:
+            await super().apply(snapshot, changes, label)
+        if self.typing:
+            change = self.typing.pop(0)(self.store.snapshot(URI).text)
+            if change is not None:
+                version = self.store.snapshot(URI).version + 1
+                self.store.change(URI, version, [change])
+
+
+def make(editor: MemoryEditor) -> RegionWriter:
+    editor.store.open(URI, 0, TEXT)
+    return RegionWriter(editor, URI, START, END, "test")
+
+
+async def test_writes_the_target_exactly() -> None:
+    editor = MemoryEditor()
+    writer = make(editor)
+    await writer.write("new 1\n")
+    await writer.write("new 1\nnew 2\nnew 3\n")
+    assert editor.store.snapshot(URI).text == "head\nnew 1\nnew 2\nnew 3\ntail\n"
+    assert writer.edits_sent == 2
+    assert (writer.start, writer.end) == (5, 23)
+
+
+async def test_typing_outside_the_region_moves_it() -> None:
+    def type_at_top(text: str) -> TextChange:
+        return TextChange(0, 0, "# typed\n")
+
+    def type_at_end(text: str) -> TextChange:
+        return TextChange(len(text), len(text), "more\n")
+
+    editor = TypingEditor([type_at_top, type_at_end])
+    writer = make(editor)
+    await writer.write("new 1\n")
+    await writer.write("new 1\nnew 2\n")
+    await writer.write("final\n")
+    assert editor.store.snapshot(URI).text == "# typed\nhead\nfinal\ntail\nmore\n"
+
+
+async def test_typing_inside_the_region_stops_the_writer_and_keeps_the_users_text() -> None:
+    def type_inside(text: str) -> TextChange:
+        at = text.index("new 1") + 3
+        return TextChange(at, at, "USER")
+
+    editor = TypingEditor([lambda text: None, type_inside])
+    writer = make(editor)
+    await writer.write("new 1\n")
+    with pytest.raises(RegionConflict):
+        await writer.write("new 1\nnew 2\n")  # lands, then the user types inside
+    assert editor.store.snapshot(URI).text == "head\nnewUSER 1\nnew 2\ntail\n"
+    with pytest.raises(RegionConflict):
+        await writer.write("anything\n")  # and it stays stopped
+
+
+async def test_a_skipped_edit_is_sent_again_against_the_new_version() -> None:
+    def type_at_top(text: str) -> TextChange:
+        return TextChange(0, 0, "x")
+
+    editor = TypingEditor([type_at_top], skip=1)
+    writer = make(editor)
+    await writer.write("new\n")
+    assert editor.store.snapshot(URI).text == "xhead\nnew\ntail\n"
+    assert writer.edits_sent == 2
+
+
+def test_streaming_text_keeps_the_unreplaced_rest_of_the_original() -> None:
+    original = "a\nb\nc\nd\n"
+    assert streaming_text(original, "") == original
+    assert streaming_text(original, "A\n") == "A\nb\nc\nd\n"
+    assert streaming_text(original, "a\nNEW\nb\n") == "a\nNEW\nb\nc\nd\n"
+    assert streaming_text(original, "a\nb\nc\nd\ne\n") == "a\nb\nc\nd\ne\n"

@@ -1,0 +1,61 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agentls.edits.text import LineIndex, Position, TextChange, apply_changes, line_bounds
+
+ALPHABET = st.sampled_from(list("ab \t\n\r") + ["é", "中", "😀", "\r\n"])
+
+
+def utf16_column(line: str, code_points: int) -> int:
+    return len(line[:code_points].encode("utf-16-le")) // 2
+
+
+@given(st.lists(ALPHABET, max_size=40).map("".join), st.data())
+def test_position_roundtrip_utf16(text: str, data: st.DataObject) -> None:
+    index = LineIndex(text)
+    offset = data.draw(st.integers(0, len(text)))
+    if 0 < offset < len(text) and text[offset - 1] == "\r" and text[offset] == "\n":
+        offset -= 1  # the middle of a CRLF is not a position
+    pos = index.position(offset)
+    assert index.offset(pos) == offset
+    line_start = index.line_start(pos.line)
+    assert pos.character == utf16_column(text[line_start:], offset - line_start)
+
+
+def test_emoji_counts_two_utf16_units() -> None:
+    index = LineIndex("x😀y\n中z")
+    assert index.position(2) == Position(0, 3)
+    assert index.offset(Position(0, 3)) == 2
+    assert index.offset(Position(1, 1)) == 5
+    assert index.position(2, "utf-8") == Position(0, 5)
+    assert index.position(2, "utf-32") == Position(0, 2)
+
+
+def test_positions_past_the_end_clamp() -> None:
+    index = LineIndex("ab\ncd")
+    assert index.offset(Position(0, 99)) == 2
+    assert index.offset(Position(99, 0)) == 5
+    assert index.offset(Position(-1, 0)) == 0
+
+
+def test_lone_carriage_return_ends_a_line() -> None:
+    index = LineIndex("a\rb\r\nc")
+    assert index.line_count == 3
+    assert [index.line_text(i) for i in range(3)] == ["a", "b", "c"]
+    assert index.offset(Position(2, 0)) == 5
+
+
+def test_apply_changes_refuses_overlap() -> None:
+    assert apply_changes("abcdef", [TextChange(4, 5, "X"), TextChange(0, 1, "")]) == "bcdXf"
+    try:
+        apply_changes("abc", [TextChange(0, 2, ""), TextChange(1, 3, "")])
+    except ValueError:
+        return
+    raise AssertionError("overlap not detected")
+
+
+def test_line_bounds() -> None:
+    text = "one\ntwo\nthree"
+    assert line_bounds(text, 5, 5) == (4, 8)
+    assert line_bounds(text, 9, 10) == (8, 13)
+    assert line_bounds(text, 0, 4) == (0, 4)
