@@ -177,8 +177,8 @@ def make_client() -> LanguageClient:
         from typing import Union
 
         converter.register_structure_hook(
-            Union[types.Command, types.CodeAction],
-            code_action,  # noqa: UP007
+            Union[types.Command, types.CodeAction],  # noqa: UP007
+            code_action,
         )
         return converter
 

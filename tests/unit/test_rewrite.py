@@ -48,7 +48,7 @@ async def rewrite(
 
 async def test_the_function_is_rewritten_line_by_line() -> None:
     model = ScriptedModel([ScriptedReply(FENCED, chunk=3, delay=0.001)])
-    result, editor, job = await rewrite(model)
+    result, editor, _job = await rewrite(model)
     assert result.status == "done", result
     assert editor.store.snapshot(URI).text == SOURCE.replace(OLD_FUNCTION, NEW_FUNCTION)
     assert len(editor.applied) >= 2, "finished lines stream in before the reply ends"
@@ -129,7 +129,7 @@ async def test_undo_restores_and_refuses_after_the_user_changed_the_text() -> No
 
 
 async def test_undo_after_typing_elsewhere_still_works() -> None:
-    result, editor, job = await rewrite(ScriptedModel([ScriptedReply(FENCED)]))
+    _result, editor, job = await rewrite(ScriptedModel([ScriptedReply(FENCED)]))
     editor.store.change(URI, 99, [TextChange(0, 0, "# top\n")])
     assert job.task.undo is not None
     assert await job.task.undo() == "Undone."

@@ -3,7 +3,7 @@ from hypothesis import strategies as st
 
 from agentls.edits.text import LineIndex, Position, TextChange, apply_changes, line_bounds
 
-ALPHABET = st.sampled_from(list("ab \t\n\r") + ["é", "中", "😀", "\r\n"])
+ALPHABET = st.sampled_from([*list("ab \t\n\r"), "é", "中", "😀", "\r\n"])
 
 
 def utf16_column(line: str, code_points: int) -> int:
