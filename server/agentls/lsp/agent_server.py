@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import Any
@@ -32,6 +33,7 @@ class AgentServer(LanguageServer):
         self.env: dict[str, str] = dict(os.environ)
         self._shown_warnings: set[str] = set()
         self._model: tuple[Any, Model] | None = None
+        self.warmup: asyncio.Future[Any] | None = None
 
     # -- client capabilities ------------------------------------------------------------
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,6 +181,17 @@ def _failed(ls: AgentServer, task: Task, message: str) -> dict[str, Any]:
     return task.result.to_json()
 
 
+def _on_request_cancelled(ls: AgentServer, callback: Callable[[], object]) -> None:
+    """Call ``callback`` when the client sends ``$/cancelRequest`` for this request.
+
+    pygls runs a command inside its builtin executeCommand handler and cancels only
+    that outer future, not our coroutine, so we watch the outer future ourselves.
+    """
+    outer = ls.protocol._request_futures.get(ls.protocol.msg_id) if ls.protocol.msg_id else None
+    if outer is not None:
+        outer.add_done_callback(lambda f: callback() if f.cancelled() else None)
+
+
 async def run_task(
     ls: AgentServer, args: RunArgs, token: types.ProgressToken | None = None
 ) -> dict[str, Any]:
@@ -216,6 +228,7 @@ async def run_task(
         ls, f"agentls: {args.instruction[:60]}", token, lambda: ls.tasks.cancel(task.id)
     )
     ls.tasks.start(task, lambda _: rewrite.run())
+    _on_request_cancelled(ls, lambda: ls.tasks.cancel(task.id))
     assert task.runner is not None
     try:
         result = await asyncio.shield(task.runner)

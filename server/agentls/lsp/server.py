@@ -6,6 +6,8 @@ Handlers are thin: they convert LSP values and hand the work to the core
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
 
 from lsprotocol import types
@@ -29,6 +31,8 @@ def create_server() -> AgentServer:
     @server.feature(types.INITIALIZED)
     async def initialized(ls: AgentServer, params: types.InitializedParams) -> None:
         await ls.pull_configuration()
+        # Warm the model SDK's import (most of a second) before the first task needs it.
+        ls.warmup = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "openai"))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -76,8 +80,15 @@ def create_server() -> AgentServer:
         return code_actions(ls.store, ls.tasks, params, ls.encoding)
 
     @server.feature(types.SHUTDOWN)
-    def shutdown(ls: AgentServer, params: None) -> None:
+    async def shutdown(ls: AgentServer, params: None) -> None:
+        # Let running tasks restore their text and answer their requests first:
+        # pygls cancels whatever request is still open, and that must be nothing.
         ls.tasks.cancel()
+        runners = [t.runner for t in ls.tasks.tasks.values() if t.runner is not None]
+        if runners:
+            await asyncio.wait(runners, timeout=ls.settings.edits.apply_timeout)
+        for _ in range(3):
+            await asyncio.sleep(0)
 
     commands.register(server)
     return server

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from agentls.config import ModelSettings
 from agentls.model.base import Message, ModelError, ModelEvent, StreamEnd, TextDelta, UsageReport
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class OpenAIChatModel:
     def __init__(self, settings: ModelSettings, env: dict[str, str] | None = None) -> None:
         self.settings = settings
         self.base_url, self.name, key = resolve(settings, env)
+        import openai  # imported here: it takes most of a second, and a start must be quick
+
         self.client = openai.AsyncOpenAI(
             base_url=self.base_url,
             api_key=key,
@@ -54,6 +57,8 @@ class OpenAIChatModel:
         )
 
     async def stream(self, messages: Sequence[Message]) -> AsyncIterator[ModelEvent]:
+        import openai
+
         request: dict[str, Any] = {
             "model": self.name,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -94,6 +99,8 @@ class OpenAIChatModel:
         yield StreamEnd(finish)
 
     def _explain(self, error: openai.APIError, *, started: bool) -> ModelError:
+        import openai
+
         where = f"{self.base_url}"
         retries = self.settings.max_retries
         if isinstance(error, openai.AuthenticationError):

@@ -1,0 +1,223 @@
+"""Run a real editor (Neovim 0.7, Emacs 28 + eglot 1.9) on agentls, headless.
+
+Each test writes a workspace with one Python file and a JSON config for a driver
+(``nvim_driver.lua`` or ``eglot_driver.el``), runs the editor as a subprocess, and
+reads back what the driver wrote: the buffer text after the command, the command's
+result and a few observations. The model is a ``ScriptedModelServer`` in a thread.
+
+Missing editors are installed with apt-get when we are root; otherwise the tests
+fail (never skip) with a clear message.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.model_server import ScriptedModelServer
+
+HERE = Path(__file__).resolve().parent
+NVIM_DRIVER = HERE / "nvim_driver.lua"
+EGLOT_DRIVER = HERE / "eglot_driver.el"
+ELPA = "/usr/share/emacs/site-lisp/elpa"
+EDITOR_TIMEOUT = 60.0  # seconds for one whole editor process
+PACKAGES = ["neovim", "emacs-nox", "elpa-eglot"]
+
+
+def _eglot_dirs() -> list[str]:
+    return sorted(glob.glob(f"{ELPA}/eglot-*"))
+
+
+def _missing() -> list[str]:
+    missing = [tool for tool in ("nvim", "emacs") if shutil.which(tool) is None]
+    if not _eglot_dirs():
+        missing.append("eglot (elpa-eglot)")
+    return missing
+
+
+def ensure_editors() -> None:
+    """Install Neovim, Emacs and eglot if one is missing and we may; fail otherwise."""
+    missing = _missing()
+    if not missing:
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.fail(
+            f"editor tests need {', '.join(missing)}: run "
+            f"`apt-get install -y {' '.join(PACKAGES)}` as root",
+            pytrace=False,
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", *PACKAGES]):
+        done = subprocess.run(
+            cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900
+        )
+        if done.returncode != 0:
+            pytest.fail(
+                f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout[-3000:]}"
+                f"\n{done.stderr[-3000:]}",
+                pytrace=False,
+            )
+    still = _missing()
+    if still:
+        pytest.fail(f"still missing after apt-get install: {', '.join(still)}", pytrace=False)
+
+
+@dataclass
+class EditorRun:
+    """What one editor process left behind."""
+
+    output: dict[str, Any]
+    returncode: int
+    seconds: float
+    logs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def result(self) -> dict[str, Any]:
+        return self.output.get("result") or {}
+
+    def explain(self) -> str:
+        """Everything useful for a failure message: the output and every log."""
+        parts = [f"returncode={self.returncode} after {self.seconds:.1f} s"]
+        shown = {k: v for k, v in self.output.items() if k not in ("snapshots",)}
+        parts.append("driver output: " + json.dumps(shown, ensure_ascii=False, indent=1)[:6000])
+        for name, text in self.logs.items():
+            if text.strip():
+                parts.append(f"----- {name} -----\n{text[-8000:]}")
+        return "\n".join(parts)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def run_editor(
+    editor: str,
+    tmp_path: Path,
+    model: ScriptedModelServer,
+    source: str,
+    *,
+    filename: str = "calc.py",
+    marker: str = "# agent:",
+    typing: list[dict[str, Any]] | None = None,
+    typing_interval_ms: int = 150,
+    undo: bool = False,
+    flush_did_change: bool = True,
+) -> EditorRun:
+    """Run ``editor`` ("nvim" or "emacs") headless with its driver on ``source``.
+
+    ``typing``: steps the driver performs while the command runs, one every
+    ``typing_interval_ms`` once the server's first edit is in the buffer:
+    ``{"op": "insert_top", "text": "..."}`` inserts a line at the top, and
+    ``{"op": "append_last", "text": "..."}`` appends to the last non-empty line.
+    ``undo``: after the run, execute ``agentls.undo`` with the task id.
+    ``flush_did_change`` (eglot only): send didChange right after each applied edit.
+    """
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    path = workspace / filename
+    path.write_text(source, encoding="utf-8", newline="")
+    work = tmp_path / "editor"
+    work.mkdir()
+    output, log, server_log = work / "output.json", work / "driver.log", work / "server.log"
+    config = {
+        "server_cmd": [
+            sys.executable, "-m", "agentls", "--log-file", str(server_log), "-vv"
+        ],
+        "root": str(workspace),
+        "file": str(path),
+        "init_options": {
+            "model": {
+                "baseUrl": model.base_url,
+                "name": "scripted-model",
+                "maxRetries": 2,
+                "timeout": 5,
+            }
+        },
+        "marker": marker,
+        "typing": typing or [],
+        "typing_interval_ms": typing_interval_ms,
+        "undo": undo,
+        "flush_did_change": flush_did_change,
+        "command_timeout_ms": 30000,
+        "output": str(output),
+        "log": str(log),
+    }
+    config_path = work / "config.json"
+    config_path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTLS_"))}
+    env.update(
+        OPENAI_API_KEY="test",
+        AGENTLS_DRIVER_CONFIG=str(config_path),
+        HOME=str(work),
+        XDG_CONFIG_HOME=str(work / "config"),
+        XDG_DATA_HOME=str(work / "data"),
+        XDG_STATE_HOME=str(work / "state"),
+        XDG_CACHE_HOME=str(work / "cache"),
+        LANG="C.UTF-8",
+        LC_ALL="C.UTF-8",
+    )
+    if editor == "nvim":
+        cmd = ["nvim", "--headless", "--clean", "-n", "-u", str(NVIM_DRIVER)]
+    elif editor == "emacs":
+        cmd = ["emacs", "--batch", "-Q", "-l", str(EGLOT_DRIVER)]
+    else:
+        raise ValueError(editor)
+    stdout_path, stderr_path = work / "stdout.txt", work / "stderr.txt"
+    started = time.monotonic()
+    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=workspace,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+        try:
+            returncode = proc.wait(timeout=EDITOR_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)  # the editor and the language server it started
+            proc.wait()
+            returncode = -9
+    seconds = time.monotonic() - started
+    try:
+        # A server left behind would keep the model server busy: end the group.
+        os.killpg(proc.pid, 9)
+    except ProcessLookupError:
+        pass
+    logs = {
+        "driver log": _read(log),
+        "editor stderr": _read(stderr_path),
+        "editor stdout": _read(stdout_path),
+        "agentls server log": _read(server_log),
+        "neovim lsp.log": _read(work / "cache" / "nvim" / "lsp.log"),
+    }
+    raw = _read(output)
+    try:
+        data = json.loads(raw) if raw else {"error": "the driver wrote no output"}
+    except json.JSONDecodeError as error:
+        data = {"error": f"unreadable driver output: {error}: {raw[:2000]}"}
+    run = EditorRun(data, returncode, seconds, logs)
+    if returncode == -9:
+        run.output.setdefault("error", f"{editor} timed out after {EDITOR_TIMEOUT:g} s")
+    return run
+
+
+def check_ok(run: EditorRun) -> None:
+    """Fail with every log unless the driver finished its flow without an error."""
+    assert run.returncode == 0 and run.output.get("ok") is True, run.explain()

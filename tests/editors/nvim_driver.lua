@@ -1,0 +1,209 @@
+-- Neovim 0.7 driver for the agentls editor tests (nvim --headless --clean -u this).
+--
+-- Reads the JSON config named by $AGENTLS_DRIVER_CONFIG, opens the file, starts
+-- agentls with vim.lsp.start_client, asks for code actions on the instruction
+-- comment, executes the "Agent: ..." action's command synchronously (the default
+-- workspace/applyEdit handler applies the streamed edits meanwhile), optionally
+-- types elsewhere while it runs and runs agentls.undo, then writes what it saw as
+-- JSON to config.output and exits (0: flow finished, 1: error; see config.log).
+
+local cfg
+local out = { ok = false, snapshots = {}, steps = {} }
+local log_lines = {}
+local t0 = vim.loop.hrtime()
+
+local function ms()
+  return math.floor((vim.loop.hrtime() - t0) / 1e6)
+end
+
+local function log(fmt, ...)
+  local line = string.format('[%6d ms] ' .. fmt, ms(), ...)
+  table.insert(log_lines, line)
+end
+
+local function flush_files()
+  if cfg and cfg.log then
+    pcall(vim.fn.writefile, log_lines, cfg.log)
+  end
+  if cfg and cfg.output then
+    pcall(vim.fn.writefile, { vim.fn.json_encode(out) }, cfg.output)
+  end
+end
+
+local function buffer_text(bufnr)
+  local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+  local text = table.concat(lines, '\n')
+  if vim.api.nvim_buf_get_option(bufnr, 'eol') then
+    text = text .. '\n'
+  end
+  return text
+end
+
+local function wait_for(what, timeout_ms, cond)
+  local ok = vim.wait(timeout_ms, cond, 10)
+  if not ok then
+    error('timed out after ' .. timeout_ms .. ' ms waiting for ' .. what)
+  end
+end
+
+-- Types the configured steps elsewhere in the buffer, one per interval, starting
+-- once the server's first edit has changed the buffer (changedtick moved).
+local function start_typing(bufnr, steps, interval)
+  local initial_tick = vim.api.nvim_buf_get_changedtick(bufnr)
+  local state = { next = 1, done = #steps == 0 }
+  if state.done then
+    return state
+  end
+  local timer = vim.loop.new_timer()
+  state.timer = timer
+  timer:start(interval, interval, vim.schedule_wrap(function()
+    if state.done then
+      return
+    end
+    if state.next == 1 and vim.api.nvim_buf_get_changedtick(bufnr) == initial_tick then
+      return -- the server has not written anything yet
+    end
+    local step = steps[state.next]
+    local ok, err = pcall(function()
+      if step.op == 'insert_top' then
+        vim.api.nvim_buf_set_lines(bufnr, 0, 0, true, { step.text })
+      elseif step.op == 'append_last' then
+        local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, true)
+        local row = #lines
+        while row > 1 and lines[row] == '' do
+          row = row - 1
+        end
+        local col = #lines[row]
+        vim.api.nvim_buf_set_text(bufnr, row - 1, col, row - 1, col, { step.text })
+      else
+        error('unknown typing op ' .. tostring(step.op))
+      end
+    end)
+    local snapshot = buffer_text(bufnr)
+    table.insert(out.snapshots, { at_ms = ms(), op = step.op, text = snapshot, error = err })
+    log('typed step %d (%s): %s', state.next, step.op, ok and 'ok' or tostring(err))
+    state.next = state.next + 1
+    if state.next > #steps then
+      state.done = true
+      timer:stop()
+      timer:close()
+    end
+  end))
+  return state
+end
+
+local function main()
+  local config_path = os.getenv('AGENTLS_DRIVER_CONFIG')
+  assert(config_path, 'AGENTLS_DRIVER_CONFIG is not set')
+  cfg = vim.fn.json_decode(table.concat(vim.fn.readfile(config_path), '\n'))
+  vim.lsp.set_log_level('info')
+  log('nvim %s', tostring(vim.version().major .. '.' .. vim.version().minor .. '.' .. vim.version().patch))
+
+  vim.cmd('edit ' .. vim.fn.fnameescape(cfg.file))
+  local bufnr = vim.api.nvim_get_current_buf()
+  out.original = buffer_text(bufnr)
+
+  local client_id = vim.lsp.start_client({
+    name = 'agentls',
+    cmd = cfg.server_cmd,
+    root_dir = cfg.root,
+    init_options = cfg.init_options,
+    -- default flags: didChange debounced by Neovim's default (150 ms)
+  })
+  assert(client_id, 'vim.lsp.start_client failed')
+  local client = vim.lsp.get_client_by_id(client_id)
+  assert(vim.lsp.buf_attach_client(bufnr, client_id), 'buf_attach_client failed')
+  wait_for('the client to initialize', 20000, function()
+    return client.initialized == true
+  end)
+  log('initialized; offset_encoding=%s', tostring(client.offset_encoding))
+
+  -- The instruction comment: put the cursor at the end of its line and ask for the
+  -- code actions there, the way :lua vim.lsp.buf.code_action() builds its params.
+  local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, true)
+  local row
+  for i, line in ipairs(lines) do
+    if line:find(cfg.marker, 1, true) then
+      row = i
+      break
+    end
+  end
+  assert(row, 'no line holds ' .. cfg.marker)
+  vim.api.nvim_win_set_cursor(0, { row, math.max(#lines[row] - 1, 0) })
+  local params = vim.lsp.util.make_range_params()
+  params.context = { diagnostics = {} }
+  out.code_action_params = params
+  local response, reason = client.request_sync('textDocument/codeAction', params, 10000, bufnr)
+  assert(response, 'textDocument/codeAction: ' .. tostring(reason))
+  assert(not response.err, 'textDocument/codeAction error: ' .. vim.inspect(response.err))
+  out.actions = response.result or {}
+  local action
+  for _, a in ipairs(out.actions) do
+    if type(a.title) == 'string' and a.title:sub(1, 7) == 'Agent: ' and a.command then
+      action = a
+      break
+    end
+  end
+  assert(action, 'no "Agent: ..." code action: ' .. vim.inspect(out.actions))
+  out.action = action
+  log('action: %s', action.title)
+
+  local typing = start_typing(bufnr, cfg.typing or {}, cfg.typing_interval_ms or 150)
+  local command = action.command
+  log('executing %s', command.command)
+  response, reason = client.request_sync('workspace/executeCommand', {
+    command = command.command,
+    arguments = command.arguments,
+  }, cfg.command_timeout_ms, bufnr)
+  assert(response, 'workspace/executeCommand: ' .. tostring(reason))
+  assert(not response.err, 'workspace/executeCommand error: ' .. vim.inspect(response.err))
+  out.result = response.result
+  out.text = buffer_text(bufnr)
+  out.typing_done = typing.done
+  out.typed_steps = typing.next - 1
+  log('result: %s', vim.inspect(response.result))
+  if typing.timer and not typing.done then
+    typing.done = true
+    typing.timer:stop()
+    typing.timer:close()
+  end
+
+  local progress = {}
+  for token, p in pairs(client.messages.progress or {}) do
+    table.insert(progress, { token = token, title = p.title, done = p.done and true or false })
+  end
+  out.progress = progress
+
+  if cfg.undo then
+    response, reason = client.request_sync('workspace/executeCommand', {
+      command = 'agentls.undo',
+      arguments = { { taskId = out.result.taskId } },
+    }, cfg.command_timeout_ms, bufnr)
+    assert(response, 'agentls.undo: ' .. tostring(reason))
+    assert(not response.err, 'agentls.undo error: ' .. vim.inspect(response.err))
+    out.undo_result = response.result
+    out.text_after_undo = buffer_text(bufnr)
+    log('undo: %s', vim.inspect(response.result))
+  end
+
+  client.stop()
+  vim.wait(3000, function()
+    return client.is_stopped()
+  end, 20)
+  out.ok = true
+end
+
+local ok, err = xpcall(main, debug.traceback)
+if not ok then
+  out.error = tostring(err)
+  log('ERROR: %s', tostring(err))
+end
+local messages = vim.api.nvim_exec('messages', true)
+out.messages = messages
+log('messages:\n%s', messages)
+flush_files()
+if ok then
+  vim.cmd('qall!')
+else
+  vim.cmd('cquit! 1')
+end
