@@ -115,6 +115,7 @@ def run_editor(
     typing_interval_ms: int = 150,
     undo: bool = False,
     flush_did_change: bool = True,
+    document_changes: bool = False,
 ) -> EditorRun:
     """Run ``editor`` ("nvim" or "emacs") headless with its driver on ``source``.
 
@@ -124,6 +125,8 @@ def run_editor(
     ``{"op": "append_last", "text": "..."}`` appends to the last non-empty line.
     ``undo``: after the run, execute ``agentls.undo`` with the task id.
     ``flush_did_change`` (eglot only): send didChange right after each applied edit.
+    ``document_changes`` (Neovim only): advertise ``workspaceEdit.documentChanges``,
+    which Neovim 0.7 supports but does not announce.
     """
     workspace = tmp_path / "ws"
     workspace.mkdir()
@@ -151,6 +154,7 @@ def run_editor(
         "typing_interval_ms": typing_interval_ms,
         "undo": undo,
         "flush_did_change": flush_did_change,
+        "document_changes": document_changes,
         "command_timeout_ms": 30000,
         "output": str(output),
         "log": str(log),

@@ -103,11 +103,18 @@ local function main()
   local bufnr = vim.api.nvim_get_current_buf()
   out.original = buffer_text(bufnr)
 
+  local capabilities = vim.lsp.protocol.make_client_capabilities()
+  if cfg.document_changes then
+    -- Neovim 0.7 applies versioned TextDocumentEdits (and skips stale ones) but
+    -- does not advertise it; a user config may turn it on like this.
+    capabilities.workspace.workspaceEdit.documentChanges = true
+  end
   local client_id = vim.lsp.start_client({
     name = 'agentls',
     cmd = cfg.server_cmd,
     root_dir = cfg.root,
     init_options = cfg.init_options,
+    capabilities = capabilities,
     -- default flags: didChange debounced by Neovim's default (150 ms)
   })
   assert(client_id, 'vim.lsp.start_client failed')

@@ -50,8 +50,9 @@ async def test_429_then_success(model: ScriptedModelServer) -> None:
     ],
     ids=["500-forever", "401", "404"],
 )
-async def test_status_errors_give_one_clear_line(model: ScriptedModelServer, step: object,
-                                                 words: list[str]) -> None:
+async def test_status_errors_give_one_clear_line(
+    model: ScriptedModelServer, step: object, words: list[str]
+) -> None:
     model.enqueue(step)  # type: ignore[arg-type]
     async with lsp_session(model_options(model.base_url)) as (client, editor):
         editor.open(URI, SOURCE)
@@ -67,8 +68,11 @@ async def test_status_errors_give_one_clear_line(model: ScriptedModelServer, ste
 
 
 async def test_stream_cut_midway_restores_the_document(model: ScriptedModelServer) -> None:
-    long_reply = "```python\ndef f(x):\n" + "".join(f"    y{i} = x\n" for i in range(20)) + \
-        "    return x\n```\n"
+    long_reply = (
+        "```python\ndef f(x):\n"
+        + "".join(f"    y{i} = x\n" for i in range(20))
+        + "    return x\n```\n"
+    )
     model.enqueue(text_reply(long_reply, tokens_per_second=300, cut_after_chunks=40))
     async with lsp_session(model_options(model.base_url)) as (client, editor):
         editor.open(URI, SOURCE)
@@ -113,7 +117,8 @@ async def test_cancel_stops_the_stream_promptly(model: ScriptedModelServer) -> N
         [task] = status["running"]
         cancelled_at = asyncio.get_running_loop().time()
         assert (await command(client, "agentls.cancel", {"taskId": task["taskId"]})) == {
-            "cancelled": [task["taskId"]]}
+            "cancelled": [task["taskId"]]
+        }
         result = await running
         assert asyncio.get_running_loop().time() - cancelled_at < 1.0
         assert result["status"] == "cancelled"
@@ -129,8 +134,9 @@ async def test_cancel_request_stops_the_task(model: ScriptedModelServer) -> None
     async with lsp_session(model_options(model.base_url)) as (client, editor):
         editor.open(URI, SOURCE)
         request = types.ExecuteCommandParams(command="agentls.run", arguments=[args()])
-        running = asyncio.wrap_future(client.protocol.send_request(
-            types.WORKSPACE_EXECUTE_COMMAND, request, msg_id="run-1"))
+        running = asyncio.wrap_future(
+            client.protocol.send_request(types.WORKSPACE_EXECUTE_COMMAND, request, msg_id="run-1")
+        )
         while not [e for e in editor.log if e.outcome == "applied"]:
             await asyncio.sleep(0.01)
         client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="run-1"))

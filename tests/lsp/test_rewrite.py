@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lsprotocol import types
+
 from tests.support.lsp_session import lsp_session, model_options, run
 from tests.support.model_server import ScriptedModelServer, text_reply
 

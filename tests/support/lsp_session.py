@@ -10,6 +10,7 @@ from typing import Any
 
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
+
 from tests.support.fake_editor import FakeEditor, make_client
 
 SERVER = [sys.executable, "-m", "agentls"]

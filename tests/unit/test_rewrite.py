@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from tests.support.scripted_model import ScriptedModel, ScriptedReply
-
 from agentls.agent.rewrite import Rewrite, RewriteRequest
 from agentls.agent.tasks import TaskRegistry, TaskResult
 from agentls.config import EditSettings, Settings
 from agentls.edits.editor import MemoryEditor
 from agentls.edits.region import RegionConflict
 from agentls.edits.text import TextChange
+from tests.support.scripted_model import ScriptedModel, ScriptedReply
 
 URI = "file:///w/calc.py"
 SOURCE = "import math\n\n\ndef area(r):\n    return 3.14 * r * r\n\n\nX = 1\n"
