@@ -23,7 +23,10 @@ def _logging(verbose: int, log_file: str | None) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="agentls", description="A coding agent as a language server.")
+    p = argparse.ArgumentParser(
+        prog="agentls",
+        description="A coding agent as a language server. 'agentls exec --help': the terminal.",
+    )
     p.add_argument("--version", action="version", version=f"agentls {__version__}")
     p.add_argument("--stdio", action="store_true", help="serve over stdin/stdout (the default)")
     p.add_argument("--tcp", type=int, metavar="PORT", help="serve over TCP on 127.0.0.1:PORT")
@@ -34,6 +37,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["exec"]:
+        from agentls import exec_cli
+
+        exec_parser = argparse.ArgumentParser(
+            prog="agentls exec", description="Rewrite code in a file from the terminal."
+        )
+        exec_cli.add_arguments(exec_parser)
+        exec_parser.add_argument("-v", "--verbose", action="count", default=0)
+        exec_args = exec_parser.parse_args(argv[1:])
+        _logging(exec_args.verbose, None)
+        return exec_cli.main(exec_args)
     args = parser().parse_args(argv)
     _logging(args.verbose, args.log_file)
     from agentls.lsp.server import create_server

@@ -112,15 +112,15 @@ def run_editor(
     filename: str = "calc.py",
     marker: str = "# agent:",
     typing: list[dict[str, Any]] | None = None,
-    typing_interval_ms: int = 150,
+    typing_delay_ms: int = 20,
     undo: bool = False,
     flush_did_change: bool = True,
     document_changes: bool = False,
 ) -> EditorRun:
     """Run ``editor`` ("nvim" or "emacs") headless with its driver on ``source``.
 
-    ``typing``: steps the driver performs while the command runs, one every
-    ``typing_interval_ms`` once the server's first edit is in the buffer:
+    ``typing``: steps the driver performs while the command runs, one
+    ``typing_delay_ms`` after each edit the server makes (so they interleave):
     ``{"op": "insert_top", "text": "..."}`` inserts a line at the top, and
     ``{"op": "append_last", "text": "..."}`` appends to the last non-empty line.
     ``undo``: after the run, execute ``agentls.undo`` with the task id.
@@ -151,7 +151,7 @@ def run_editor(
         },
         "marker": marker,
         "typing": typing or [],
-        "typing_interval_ms": typing_interval_ms,
+        "typing_delay_ms": typing_delay_ms,
         "undo": undo,
         "flush_did_change": flush_did_change,
         "document_changes": document_changes,

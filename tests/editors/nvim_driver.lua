@@ -46,24 +46,21 @@ local function wait_for(what, timeout_ms, cond)
   end
 end
 
--- Types the configured steps elsewhere in the buffer, one per interval, starting
--- once the server's first edit has changed the buffer (changedtick moved).
-local function start_typing(bufnr, steps, interval)
-  local initial_tick = vim.api.nvim_buf_get_changedtick(bufnr)
-  local state = { next = 1, done = #steps == 0 }
+-- Types the configured steps elsewhere in the buffer while the command runs: one
+-- step typing_delay_ms after each change the server makes (seen by on_lines), so
+-- the user's typing always lands between two streamed edits.
+local function start_typing(bufnr, steps, delay)
+  local state = { next = 1, done = #steps == 0, pending = false, typing = false }
   if state.done then
     return state
   end
-  local timer = vim.loop.new_timer()
-  state.timer = timer
-  timer:start(interval, interval, vim.schedule_wrap(function()
+  local function type_step()
+    state.pending = false
     if state.done then
       return
     end
-    if state.next == 1 and vim.api.nvim_buf_get_changedtick(bufnr) == initial_tick then
-      return -- the server has not written anything yet
-    end
     local step = steps[state.next]
+    state.typing = true
     local ok, err = pcall(function()
       if step.op == 'insert_top' then
         vim.api.nvim_buf_set_lines(bufnr, 0, 0, true, { step.text })
@@ -79,16 +76,23 @@ local function start_typing(bufnr, steps, interval)
         error('unknown typing op ' .. tostring(step.op))
       end
     end)
-    local snapshot = buffer_text(bufnr)
-    table.insert(out.snapshots, { at_ms = ms(), op = step.op, text = snapshot, error = err })
+    state.typing = false
+    table.insert(out.snapshots, { at_ms = ms(), op = step.op, text = buffer_text(bufnr), error = err })
     log('typed step %d (%s): %s', state.next, step.op, ok and 'ok' or tostring(err))
     state.next = state.next + 1
-    if state.next > #steps then
-      state.done = true
-      timer:stop()
-      timer:close()
-    end
-  end))
+    state.done = state.next > #steps
+  end
+  vim.api.nvim_buf_attach(bufnr, false, {
+    on_lines = function()
+      if state.done then
+        return true -- detach
+      end
+      if not state.typing and not state.pending then
+        state.pending = true -- a server edit: type once it is in
+        vim.defer_fn(type_step, delay)
+      end
+    end,
+  })
   return state
 end
 
@@ -155,7 +159,7 @@ local function main()
   out.action = action
   log('action: %s', action.title)
 
-  local typing = start_typing(bufnr, cfg.typing or {}, cfg.typing_interval_ms or 150)
+  local typing = start_typing(bufnr, cfg.typing or {}, cfg.typing_delay_ms or 20)
   local command = action.command
   log('executing %s', command.command)
   response, reason = client.request_sync('workspace/executeCommand', {
@@ -166,14 +170,10 @@ local function main()
   assert(not response.err, 'workspace/executeCommand error: ' .. vim.inspect(response.err))
   out.result = response.result
   out.text = buffer_text(bufnr)
-  out.typing_done = typing.done
+  out.result_ms = ms()
   out.typed_steps = typing.next - 1
+  typing.done = true
   log('result: %s', vim.inspect(response.result))
-  if typing.timer and not typing.done then
-    typing.done = true
-    typing.timer:stop()
-    typing.timer:close()
-  end
 
   local progress = {}
   for token, p in pairs(client.messages.progress or {}) do

@@ -50,18 +50,24 @@ REPLY = "Here is the rewritten function:\n\n```python\n" + NEW_FUNCTION + "```\n
 EXPECTED = SOURCE.replace(OLD_REGION, NEW_FUNCTION)
 assert EXPECTED != SOURCE
 
-# What the user types elsewhere while the rewrite streams in (see harness.run_editor).
+# What the user types elsewhere while the rewrite streams in: one step right after
+# each of the server's first edits (see harness.run_editor), above the region (which
+# moves it) and far below it.
 TYPING = [
     {"op": "insert_top", "text": "# typed 1: a note at the top"},
     {"op": "append_last", "text": "  # typed 2"},
     {"op": "insert_top", "text": "# typed 3"},
     {"op": "append_last", "text": " + 0  # typed 4"},
     {"op": "insert_top", "text": "# typed 5 ünïcode ✓"},
+    {"op": "append_last", "text": " + 0"},
+    {"op": "insert_top", "text": "# typed 7"},
+    {"op": "insert_top", "text": "# typed 8"},
 ]
 EXPECTED_TYPED = (
-    "# typed 5 ünïcode ✓\n# typed 3\n# typed 1: a note at the top\n"
-    + EXPECTED.replace("    return 1\n", "    return 1  # typed 2 + 0  # typed 4\n")
+    "# typed 8\n# typed 7\n# typed 5 ünïcode ✓\n# typed 3\n# typed 1: a note at the top\n"
+    + EXPECTED.replace("    return 1\n", "    return 1  # typed 2 + 0  # typed 4 + 0\n")
 )
+
 
 # -- emoji and CJK before and inside the region (UTF-16 positions) ----------------------
 

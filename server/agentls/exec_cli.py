@@ -1,0 +1,100 @@
+"""``agentls exec``: the same focused rewrite from a terminal, on a file on disk."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from agentls.agent.rewrite import Rewrite, RewriteRequest
+from agentls.agent.tasks import TaskRegistry, TaskResult
+from agentls.config import Settings
+from agentls.edits.editor import MemoryEditor
+from agentls.edits.text import Position
+from agentls.model.base import ModelError
+from agentls.model.openai_chat import OpenAIChatModel
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("instruction", help="what to do, e.g. 'add type hints'")
+    p.add_argument(
+        "target",
+        help="PATH:LINE[:COL] (1-based) for the enclosing function, "
+        "or PATH:START-END for whole lines",
+    )
+    p.add_argument("--model", help="model name (default: env AGENTLS_MODEL)")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: env OPENAI_BASE_URL)")
+    p.add_argument("--dry-run", action="store_true", help="print the diff, do not write")
+
+
+def _parse_target(target: str, text: str) -> tuple[Path, int, int]:
+    path_part, _, where = target.partition(":")
+    path = Path(path_part)
+    from agentls.edits.text import LineIndex
+
+    index = LineIndex(text)
+    if "-" in where:
+        first, last = (int(n) for n in where.split("-", 1))
+        start = index.line_start(first - 1)
+        end = index.line_start(last) if last < index.line_count else len(text)
+        return path, start, end
+    line, _, col = where.partition(":")
+    at = index.offset(Position(int(line or 1) - 1, int(col or 1) - 1), "utf-32")
+    return path, at, at
+
+
+async def _rewrite(rewrite: Rewrite, editor: MemoryEditor, uri: str) -> tuple[TaskResult, str]:
+    result = await rewrite.run()
+    return result, editor.store.snapshot(uri).text
+
+
+def main(args: argparse.Namespace) -> int:
+    path = Path(args.target.partition(":")[0])
+    try:
+        original = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"agentls: cannot read {path}: {error}", file=sys.stderr)
+        return 2
+    _, start, end = _parse_target(args.target, original)
+    settings = Settings()
+    settings = replace(
+        settings, model=replace(settings.model, name=args.model, base_url=args.base_url)
+    )
+    try:
+        model = OpenAIChatModel(settings.model)
+    except ModelError as error:
+        print(f"agentls: {error.message}", file=sys.stderr)
+        return 2
+    editor = MemoryEditor()
+    uri = path.resolve().as_uri()
+    editor.store.open(uri, 0, original)
+    task = TaskRegistry().new(args.instruction, uri)
+    rewrite = Rewrite(
+        task,
+        RewriteRequest(uri, args.instruction, start, end),
+        model=model,
+        editor=editor,
+        settings=settings,
+        report=lambda message: print(f"… {message}", file=sys.stderr),
+    )
+    result, new = asyncio.run(_rewrite(rewrite, editor, uri))
+    sys.stdout.writelines(
+        difflib.unified_diff(
+            original.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            f"a/{path}",
+            f"b/{path}",
+        )
+    )
+    if result.status == "done" and new != original and not args.dry_run:
+        path.write_text(new, encoding="utf-8")
+    usage = result.usage
+    print(
+        f"agentls: {result.status}: {result.summary} "
+        f"({usage.input_tokens} in, {usage.output_tokens} out tokens)",
+        file=sys.stderr,
+    )
+    return 0 if result.status == "done" else 1

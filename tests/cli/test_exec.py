@@ -1,0 +1,145 @@
+"""``agentls exec`` and the plain server process, as a user starts them."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.model_server import ScriptedModelServer, error_reply, text_reply
+
+SOURCE = "def f(x):\n    return x\n\n\nY = 2\n"
+REPLY = "Here it is:\n```python\ndef f(x: int) -> int:\n    return x\n```\n"
+
+
+@pytest.fixture
+def model() -> Iterator[ScriptedModelServer]:
+    server = ScriptedModelServer()
+    server.start_in_thread()
+    try:
+        yield server
+    finally:
+        server.stop_in_thread()
+
+
+def agentls(*args: str, base_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTLS_"))}
+    env.update(OPENAI_BASE_URL=base_url, AGENTLS_MODEL="scripted-model")
+    return subprocess.run(
+        [sys.executable, "-m", "agentls", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_exec_rewrites_the_function_and_prints_a_diff(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "m.py").write_text(SOURCE)
+    model.enqueue(text_reply(REPLY))
+    done = agentls("exec", "add type hints", "m.py:2", base_url=model.base_url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "m.py").read_text() == SOURCE.replace("def f(x):", "def f(x: int) -> int:")
+    assert "+def f(x: int) -> int:" in done.stdout and "-def f(x):" in done.stdout
+    assert "done" in done.stderr
+
+
+def test_exec_failure_leaves_the_file_alone(model: ScriptedModelServer, tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(SOURCE)
+    model.enqueue(error_reply(401, "bad key"))
+    done = agentls("exec", "x", "m.py:2", "--dry-run", base_url=model.base_url, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "401" in done.stderr
+    assert (tmp_path / "m.py").read_text() == SOURCE
+
+
+def _frame(payload: dict[str, object]) -> bytes:
+    body = json.dumps(payload).encode()
+    return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def test_stdout_carries_only_json_rpc_even_when_verbose(tmp_path: Path) -> None:
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"capabilities": {}, "initializationOptions": {"model": {"name": 3}}},
+    }
+    messages = (
+        _frame(init)
+        + _frame({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        + _frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
+        + _frame({"jsonrpc": "2.0", "method": "exit"})
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "agentls", "-vv"],
+        input=messages,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    out = done.stdout
+    frames = []
+    while out:
+        header, _, rest = out.partition(b"\r\n\r\n")
+        fields = dict(line.split(b": ", 1) for line in header.split(b"\r\n"))
+        assert set(fields) <= {b"Content-Length", b"Content-Type"}, out[:200]
+        length = int(fields[b"Content-Length"])
+        frames.append(json.loads(rest[:length]))
+        out = rest[length:]
+    [answer] = [f for f in frames if f.get("id") == 1]
+    assert "capabilities" in answer["result"]
+    warning = [f for f in frames if f.get("method") == "window/showMessage"]
+    assert warning and "model.name" in warning[0]["params"]["message"]
+    assert b"DEBUG" in done.stderr  # the log went to stderr
+
+
+def test_tcp_mode_serves_on_loopback(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "server.log"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "agentls", "--tcp", str(port), "--log-file", str(log), "-v"]
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "server did not listen"
+                time.sleep(0.1)
+        with conn:
+            conn.sendall(
+                _frame(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "method": "initialize",
+                        "params": {"capabilities": {}},
+                    }
+                )
+            )
+            data = b""
+            while b"capabilities" not in data:
+                chunk = conn.recv(65536)
+                assert chunk, "connection closed"
+                data += chunk
+        assert b"executeCommandProvider" in data and b"agentls.run" in data
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert log.exists()
