@@ -144,7 +144,9 @@ async def bench_session(
         await client.stop()
 
 
-async def execute(client: LanguageClient, name: str, arguments: dict[str, Any] | None = None) -> Any:
+async def execute(
+    client: LanguageClient, name: str, arguments: dict[str, Any] | None = None
+) -> Any:
     return await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command=name, arguments=[arguments] if arguments else [])
     )

@@ -136,9 +136,7 @@ def run_editor(
     work.mkdir()
     output, log, server_log = work / "output.json", work / "driver.log", work / "server.log"
     config = {
-        "server_cmd": [
-            sys.executable, "-m", "agentls", "--log-file", str(server_log), "-vv"
-        ],
+        "server_cmd": [sys.executable, "-m", "agentls", "--log-file", str(server_log), "-vv"],
         "root": str(workspace),
         "file": str(path),
         "init_options": {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # -- an ASCII file --------------------------------------------------------------------
 
-SOURCE = '''import math
+SOURCE = """import math
 
 RATE = 2
 
@@ -25,7 +25,7 @@ def perimeter(r):
 
 def other():
     return 1
-'''
+"""
 
 OLD_REGION = """# agent: use math.pi, add type hints, a docstring and input checks
 def area(r):
@@ -71,7 +71,7 @@ EXPECTED_TYPED = (
 
 # -- emoji and CJK before and inside the region (UTF-16 positions) ----------------------
 
-UNICODE_SOURCE = '''# 数据 😀 — résumé of the module
+UNICODE_SOURCE = """# 数据 😀 — résumé of the module
 GREETING = "héllo 😀 世界"  # 问候 🎉
 
 
@@ -83,13 +83,13 @@ def greet(name):
 
 def other():
     return "ok 😀 fin"
-'''
+"""
 
-UNICODE_OLD_REGION = '''# agent: 把 greet 改成大写 and add a docstring 😀
+UNICODE_OLD_REGION = """# agent: 把 greet 改成大写 and add a docstring 😀
 def greet(name):
     prefix = "😀😀 世界"; text = "héllo 😀 世界, " + name
     return prefix + text  # 注释 🎉
-'''
+"""
 
 UNICODE_NEW_FUNCTION = '''def greet(name):
     """Greet 😀 someone in 中文 and Français: « héllo »."""

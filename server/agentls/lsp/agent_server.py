@@ -34,6 +34,7 @@ class AgentServer(LanguageServer):
         self._shown_warnings: set[str] = set()
         self._model: tuple[Any, Model] | None = None
         self.warmup: asyncio.Future[Any] | None = None
+        self.settings_ready = asyncio.Event()  # set once workspace/configuration answered
 
     # -- client capabilities ------------------------------------------------------------
     @property

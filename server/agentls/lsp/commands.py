@@ -26,6 +26,8 @@ from agentls.model.tokens import count_tokens
 
 log = logging.getLogger(__name__)
 
+SETTINGS_WAIT = 5.0
+
 
 class BadArguments(ValueError):
     pass
@@ -196,6 +198,10 @@ async def run_task(
     ls: AgentServer, args: RunArgs, token: types.ProgressToken | None = None
 ) -> dict[str, Any]:
     task = ls.tasks.new(args.instruction, args.uri)
+    try:  # a task sent right after start-up waits for the editor's settings
+        await asyncio.wait_for(ls.settings_ready.wait(), SETTINGS_WAIT)
+    except TimeoutError:
+        log.warning("no settings from the editor after %s s; using what we have", SETTINGS_WAIT)
     if args.mode != "edit" or args.uri is None or args.start is None or args.end is None:
         return _failed(
             ls,

@@ -31,6 +31,7 @@ def create_server() -> AgentServer:
     @server.feature(types.INITIALIZED)
     async def initialized(ls: AgentServer, params: types.InitializedParams) -> None:
         await ls.pull_configuration()
+        ls.settings_ready.set()
         # Warm the model SDK's import (most of a second) before the first task needs it.
         ls.warmup = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "openai"))
 
