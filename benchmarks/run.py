@@ -85,6 +85,7 @@ class Config:
     period: float  # seconds between two code action requests
     fast_editor: bool
     file_lines: int
+    samples_file: Path | None
     profile_dir: Path | None
     only: set[str]
 
@@ -187,10 +188,13 @@ def code_action_requests(workload: Workload, count: int, seed: int) -> list[Any]
 
 
 class Pinger:
-    """Sends a codeAction every ``period`` and a trivial request half a period later.
+    """Sends a codeAction every ``period`` and a trivial request every 4 periods.
 
-    Open loop (like an editor asking on every cursor move): a request is sent on
-    time whether or not earlier ones were answered. Latency = send -> the response
+    Each kind has at most one request in flight, like an editor that asks again
+    on the next cursor move once it has its answer: a request that falls due while
+    the previous one is unanswered is sent the moment the answer comes. So a stall
+    of the server shows up as one long sample (see ``max``) rather than a queue
+    of hundreds that would then drain slowly. Latency = send -> the response
     callback on the client.
     """
 
@@ -201,31 +205,28 @@ class Pinger:
         self.samples: list[Sample] = []
         self.wrong = 0  # code actions whose answer lacks the expected action
         self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
         self._stop.clear()
-        self._task = asyncio.ensure_future(self._run())
+        self._tasks = [
+            asyncio.ensure_future(self._loop("codeAction", self.period, 0.0)),
+            asyncio.ensure_future(self._loop("trivial", 4 * self.period, self.period / 2)),
+        ]
 
     async def stop(self) -> None:
         self._stop.set()
-        assert self._task is not None
-        await self._task
-        pending = [s for s in self.samples if s.latency is None and s.error is None]
-        deadline = time.perf_counter() + 5
-        while pending and time.perf_counter() < deadline:
-            await asyncio.sleep(0.01)
-            pending = [s for s in pending if s.latency is None and s.error is None]
+        await asyncio.gather(*self._tasks)
 
-    def _send(self, k: int) -> None:
+    def _send(self, kind: str, k: int) -> asyncio.Future[Any]:
         protocol = self.client.protocol
-        if k % 2 == 0:
-            params, expect = self.requests[(k // 2) % len(self.requests)]
-            sample = Sample("codeAction", time.perf_counter())
+        if kind == "codeAction":
+            params, expect = self.requests[k % len(self.requests)]
+            sample = Sample(kind, time.perf_counter())
             future = protocol.send_request(types.TEXT_DOCUMENT_CODE_ACTION, params)
         else:
             expect = None
-            sample = Sample("trivial", time.perf_counter())
+            sample = Sample(kind, time.perf_counter())
             future = protocol.send_request(
                 types.WORKSPACE_EXECUTE_COMMAND,
                 types.ExecuteCommandParams(command="agentls.status", arguments=[]),
@@ -246,19 +247,23 @@ class Pinger:
                         self.wrong += 1
 
         future.add_done_callback(done)
+        return future
 
-    async def _run(self) -> None:
-        step = self.period / 2
-        t0 = time.perf_counter()
+    async def _loop(self, kind: str, period: float, offset: float) -> None:
+        await asyncio.sleep(offset)
         k = 0
+        due = time.perf_counter()
         while not self._stop.is_set():
-            delay = t0 + k * step - time.perf_counter()
+            delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            elif delay < -self.period:  # the client fell behind: no catch-up burst
-                t0 = time.perf_counter() - k * step
-            self._send(k)
+            future = self._send(kind, k)
             k += 1
+            due = max(due + period, time.perf_counter())
+            try:
+                await asyncio.wait_for(asyncio.shield(future), 30)
+            except Exception:
+                pass  # recorded by the callback
 
 
 def latencies(samples: list[Sample], kind: str, lo: float, hi: float) -> list[float]:
@@ -312,6 +317,15 @@ async def bench_code_actions_once(
         "start_warm": [(sent2, first2)],
         "rewrite": [(sent1, done1), (sent2, done2)],
     }
+    if cfg.samples_file is not None:  # the timeline, for a closer look
+        t0 = idle[0]
+        marks = {"idle": idle[0] - t0, "rewrites": [[x - t0 for x in r[2:]] for r in rewrites]}
+        rows = [[s.kind, s.sent - t0, s.latency] for s in samples]
+        edits = [e.time - t0 for e in editor.log]
+        with cfg.samples_file.open("a") as f:
+            f.write(
+                json.dumps({"run": run, "marks": marks, "samples": rows, "edits": edits}) + "\n"
+            )
     out: dict[str, Any] = {
         "status": [r[0] for r in rewrites],
         "text_ok": text_ok,
@@ -669,6 +683,9 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="run the server under cProfile, one .prof per session in DIR (slower figures)",
     )
+    p.add_argument(
+        "--samples", type=Path, help="append every code action sample (a timeline) to this file"
+    )
     p.add_argument("--json", type=Path, default=HERE / "results.json", help="results file")
     args = p.parse_args(argv)
     cfg = Config(
@@ -680,6 +697,7 @@ def main(argv: list[str] | None = None) -> int:
         period=args.period_ms / 1e3,
         fast_editor=not args.plain_editor,
         file_lines=args.file_lines,
+        samples_file=args.samples,
         profile_dir=args.profile,
         only={x.strip() for x in args.only.split(",") if x.strip()},
     )

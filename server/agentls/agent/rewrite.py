@@ -101,6 +101,14 @@ class Rewrite:
         self.usage_reported = False
 
     async def run(self) -> TaskResult:
+        self.task.forget = self.writer.release
+        try:
+            return await self._run()
+        finally:
+            if self.task.undo is None:  # nothing left to undo: stop tracking the region
+                self.writer.release()
+
+    async def _run(self) -> TaskResult:
         task, writer = self.task, self.writer
         where = f"{self.target.what} at line {self.line}"
         try:

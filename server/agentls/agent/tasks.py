@@ -57,6 +57,7 @@ class Task:
     runner: asyncio.Task[TaskResult] | None = None
     undo: Callable[[], Awaitable[str]] | None = None  # set once the task has edits to undo
     anchor: Anchor | None = None  # where the task's edit stands now
+    forget: Callable[[], None] | None = None  # releases what the task holds (its anchor)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,4 +123,6 @@ class TaskRegistry:
     def _forget_old(self) -> None:
         finished = [t for t in self.tasks.values() if t.result is not None]
         for task in finished[: max(0, len(finished) - self.keep_finished)]:
+            if task.forget is not None:
+                task.forget()
             del self.tasks[task.id]
