@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agentls.edits.documents import DocumentStore, Snapshot
 from agentls.edits.editor import MemoryEditor
@@ -98,3 +100,37 @@ def test_streaming_text_keeps_the_unreplaced_rest_of_the_original() -> None:
     assert streaming_text(original, "A\n") == "A\nb\nc\nd\n"
     assert streaming_text(original, "a\nNEW\nb\n") == "a\nNEW\nb\nc\nd\n"
     assert streaming_text(original, "a\nb\nc\nd\ne\n") == "a\nb\nc\nd\ne\n"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.integers(0, 10_000), st.integers(1, 3)), max_size=8),
+    st.lists(st.text(alphabet="xy😀\n", min_size=0, max_size=12), min_size=1, max_size=6),
+)
+async def test_random_typing_outside_never_garbles(
+    typing: list[tuple[bool, int, int]], steps: list[str]
+) -> None:
+    """The user types "§" at random places before or after the region between our edits:
+    the region always ends as the last target and every typed character survives."""
+
+    def typist(before: bool, where: int, count: int) -> Callable[[str], TextChange]:
+        def type_it(text: str) -> TextChange:
+            snapshot = editor.store.snapshot(URI)
+            anchor = writer.anchor
+            if before:
+                at = where % (anchor.start) if anchor.start else 0
+            else:
+                at = anchor.end + 1 + where % max(1, len(snapshot.text) - anchor.end)
+                at = min(at, len(snapshot.text))
+            return TextChange(at, at, "§" * count)
+
+        return type_it
+
+    editor = TypingEditor([typist(*t) for t in typing])
+    writer = make(editor)
+    for step in steps:
+        await writer.write(step)
+    text = editor.store.snapshot(URI).text
+    assert text.count("§") == sum(count for _, _, count in typing[: writer.edits_sent])
+    assert text.replace("§", "") == TEXT[:START] + steps[-1] + TEXT[END:]
+    assert text[writer.start : writer.end] == steps[-1]
