@@ -73,7 +73,8 @@
   "Run eglot's after-change hook with its idle timer turned into a plain timer."
   (cl-letf (((symbol-function 'run-with-idle-timer) #'run-with-timer))
     (apply orig args)))
-(advice-add 'eglot--after-change :around #'drv--after-change-with-plain-timer)
+(when noninteractive
+  (advice-add 'eglot--after-change :around #'drv--after-change-with-plain-timer))
 
 (defun drv--flush-did-change (&rest _)
   "Send the pending didChange now (eglot would on its idle timer)."
@@ -127,7 +128,8 @@
 ;;; the flow
 
 (defun drv-execute (command arguments)
-  "Execute COMMAND the way eglot does for a code action; return the result."
+  "Execute COMMAND the way eglot does for a code action; return the result.
+Only the request timeout differs: eglot's default (10 s) becomes the config's."
   (let ((jsonrpc-default-request-timeout (/ (drv-cfg :command_timeout_ms) 1000.0)))
     (eglot-execute-command drv-server (intern command) arguments)))
 
@@ -198,30 +200,40 @@
 
   (drv-set "ok" t))
 
-(let ((ok nil))
-  (condition-case err
-      (progn (drv-main) (setq ok t))
-    (error
-     (drv-set "error" (format "%s: %S" (error-message-string err) err))
-     (drv-log "ERROR: %S" err)))
-  (condition-case err
-      (progn
-        (drv-set "messages" (with-current-buffer (messages-buffer)
-                              (buffer-substring-no-properties (point-min) (point-max))))
-        (when drv-server
-          (let ((events (jsonrpc-events-buffer drv-server)))
-            (when (buffer-live-p events)
-              (drv-log "eglot events (tail):\n%s"
-                       (with-current-buffer events
-                         (buffer-substring-no-properties
-                          (max (point-min) (- (point-max) 20000)) (point-max))))))))
-    (error (drv-log "collecting logs failed: %S" err)))
-  (when drv-server
-    (with-timeout (5 (drv-log "eglot-shutdown timed out"))
-      (condition-case err
-          (eglot-shutdown drv-server nil 3)
-        (error (drv-log "eglot-shutdown: %S" err)))))
-  (drv-flush-files)
-  (kill-emacs (if ok 0 1)))
+(defun drv-run ()
+  "Run the flow, write the output, exit."
+  (interactive)
+  (let ((ok nil))
+    (condition-case err
+        (progn (drv-main) (setq ok t))
+      (error
+       (drv-set "error" (format "%s: %S" (error-message-string err) err))
+       (drv-log "ERROR: %S" err)))
+    (condition-case err
+        (progn
+          (drv-set "messages" (with-current-buffer (messages-buffer)
+                                (buffer-substring-no-properties (point-min) (point-max))))
+          (when (and drv-server (drv-cfg :events_log))
+            (let ((events (jsonrpc-events-buffer drv-server)))
+              (when (buffer-live-p events)
+                (drv-write-file (drv-cfg :events_log)
+                                (with-current-buffer events
+                                  (buffer-substring-no-properties
+                                   (point-min) (point-max))))))))
+      (error (drv-log "collecting logs failed: %S" err)))
+    (when drv-server
+      (with-timeout (5 (drv-log "eglot-shutdown timed out"))
+        (condition-case err
+            (eglot-shutdown drv-server nil 3)
+          (error (drv-log "eglot-shutdown: %S" err)))))
+    (drv-flush-files)
+    (kill-emacs (if ok 0 1))))
+
+;; In batch mode, run now.  Interactively (a terminal Emacs), run the flow as a
+;; command, the way a user runs a code action: Emacs is not idle while it runs.
+(if noninteractive
+    (drv-run)
+  (global-set-key [f5] #'drv-run)
+  (run-at-time 0.2 nil (lambda () (setq unread-command-events (list 'f5)))))
 
 ;;; eglot_driver.el ends here

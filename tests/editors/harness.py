@@ -11,16 +11,19 @@ fail (never skip) with a clear message.
 
 from __future__ import annotations
 
+import difflib
 import glob
 import json
 import os
+import pty
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -103,6 +106,37 @@ def _read(path: Path) -> str:
         return ""
 
 
+def _spawn_on_tty(
+    cmd: list[str], cwd: Path, env: dict[str, str], out: BinaryIO
+) -> tuple[subprocess.Popen[bytes], threading.Thread]:
+    """Start ``cmd`` in a new session whose controlling terminal is a new pty.
+
+    ``setsid --ctty`` makes the pty the controlling terminal (a terminal Emacs
+    opens /dev/tty); a thread copies the screen output to ``out`` until the pty
+    closes.
+    """
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            ["setsid", "--ctty", *cmd], cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave
+        )
+    finally:
+        os.close(slave)
+
+    def drain() -> None:
+        try:
+            while chunk := os.read(master, 65536):
+                out.write(chunk)
+        except OSError:  # EIO: the terminal is gone
+            pass
+        finally:
+            os.close(master)
+
+    thread = threading.Thread(target=drain, name="pty-drain", daemon=True)
+    thread.start()
+    return proc, thread
+
+
 def run_editor(
     editor: str,
     tmp_path: Path,
@@ -116,6 +150,8 @@ def run_editor(
     undo: bool = False,
     flush_did_change: bool = True,
     document_changes: bool = False,
+    tty: bool = False,
+    settings: dict[str, Any] | None = None,
 ) -> EditorRun:
     """Run ``editor`` ("nvim" or "emacs") headless with its driver on ``source``.
 
@@ -127,6 +163,9 @@ def run_editor(
     ``flush_did_change`` (eglot only): send didChange right after each applied edit.
     ``document_changes`` (Neovim only): advertise ``workspaceEdit.documentChanges``,
     which Neovim 0.7 supports but does not announce.
+    ``tty`` (Emacs only): run a terminal Emacs (``emacs -nw``) on a pseudo-terminal
+    instead of batch mode; the driver then runs its flow as an interactive command.
+    ``settings``: more agentls settings for initializationOptions (beside ``model``).
     """
     workspace = tmp_path / "ws"
     workspace.mkdir()
@@ -135,6 +174,7 @@ def run_editor(
     work = tmp_path / "editor"
     work.mkdir()
     output, log, server_log = work / "output.json", work / "driver.log", work / "server.log"
+    events_log = work / "events.log"
     config = {
         "server_cmd": [sys.executable, "-m", "agentls", "--log-file", str(server_log), "-vv"],
         "root": str(workspace),
@@ -145,7 +185,8 @@ def run_editor(
                 "name": "scripted-model",
                 "maxRetries": 2,
                 "timeout": 5,
-            }
+            },
+            **(settings or {}),
         },
         "marker": marker,
         "typing": typing or [],
@@ -156,6 +197,7 @@ def run_editor(
         "command_timeout_ms": 30000,
         "output": str(output),
         "log": str(log),
+        "events_log": str(events_log),
     }
     config_path = work / "config.json"
     config_path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
@@ -174,6 +216,9 @@ def run_editor(
     )
     if editor == "nvim":
         cmd = ["nvim", "--headless", "--clean", "-n", "-u", str(NVIM_DRIVER)]
+    elif editor == "emacs" and tty:
+        env["TERM"] = "xterm"
+        cmd = ["emacs", "-nw", "-Q", "-l", str(EGLOT_DRIVER)]
     elif editor == "emacs":
         cmd = ["emacs", "--batch", "-Q", "-l", str(EGLOT_DRIVER)]
     else:
@@ -181,33 +226,39 @@ def run_editor(
     stdout_path, stderr_path = work / "stdout.txt", work / "stderr.txt"
     started = time.monotonic()
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=workspace,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
+        drain: threading.Thread | None = None
+        if tty:
+            proc, drain = _spawn_on_tty(cmd, workspace, env, out)
+        else:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=workspace,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
         try:
             returncode = proc.wait(timeout=EDITOR_TIMEOUT)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)  # the editor and the language server it started
-            proc.wait()
             returncode = -9
-    seconds = time.monotonic() - started
-    try:
-        # A server left behind would keep the model server busy: end the group.
-        os.killpg(proc.pid, 9)
-    except ProcessLookupError:
-        pass
+        seconds = time.monotonic() - started
+        try:
+            # The editor's process group: the editor, and a language server it left.
+            os.killpg(proc.pid, 9)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        if drain is not None:
+            drain.join(timeout=10)
     logs = {
         "driver log": _read(log),
         "editor stderr": _read(stderr_path),
         "editor stdout": _read(stdout_path),
         "agentls server log": _read(server_log),
         "neovim lsp.log": _read(work / "cache" / "nvim" / "lsp.log"),
+        "eglot events": _read(events_log),
     }
     raw = _read(output)
     try:
@@ -221,5 +272,35 @@ def run_editor(
 
 
 def check_ok(run: EditorRun) -> None:
-    """Fail with every log unless the driver finished its flow without an error."""
-    assert run.returncode == 0 and run.output.get("ok") is True, run.explain()
+    """Fail with every log unless the driver finished its flow without an error.
+
+    ``pytest.fail`` rather than ``assert``: an xfail(raises=AssertionError) test
+    still fails when the editor itself did not run through.
+    """
+    if not (run.returncode == 0 and run.output.get("ok") is True):
+        pytest.fail(f"the editor driver did not finish:\n{run.explain()}", pytrace=False)
+
+
+def assert_text(run: EditorRun, actual: str | None, expected: str, what: str) -> None:
+    """Assert an exact text; on a mismatch show a diff and every log."""
+    if actual == expected:
+        return
+    diff = "".join(
+        difflib.unified_diff(
+            expected.splitlines(keepends=True),
+            (actual or "").splitlines(keepends=True),
+            "expected",
+            "editor buffer",
+        )
+    )
+    raise AssertionError(
+        f"{what}: the editor's text is not the expected text\n{diff}\n"
+        f"actual: {actual!r}\n{run.explain()}"
+    )
+
+
+def applied_edits(run: EditorRun, editor: str) -> int:
+    """How many workspace/applyEdit requests the editor's own handler reported."""
+    messages = run.output.get("messages") or ""
+    marker = "Workspace edit " if editor == "nvim" else "[eglot] Edit successful!"
+    return messages.count(marker)

@@ -8,7 +8,7 @@
 -- JSON to config.output and exits (0: flow finished, 1: error; see config.log).
 
 local cfg
-local out = { ok = false, snapshots = {}, steps = {} }
+local out = { ok = false, snapshots = {} }
 local log_lines = {}
 local t0 = vim.loop.hrtime()
 
@@ -77,7 +77,7 @@ local function start_typing(bufnr, steps, delay)
       end
     end)
     state.typing = false
-    table.insert(out.snapshots, { at_ms = ms(), op = step.op, text = buffer_text(bufnr), error = err })
+    table.insert(out.snapshots, { at_ms = ms(), op = step.op, text = buffer_text(bufnr), error = err or vim.NIL })
     log('typed step %d (%s): %s', state.next, step.op, ok and 'ok' or tostring(err))
     state.next = state.next + 1
     state.done = state.next > #steps

@@ -63,19 +63,38 @@ TYPING = [
     {"op": "insert_top", "text": "# typed 7"},
     {"op": "insert_top", "text": "# typed 8"},
 ]
-EXPECTED_TYPED = (
-    "# typed 8\n# typed 7\n# typed 5 ünïcode ✓\n# typed 3\n# typed 1: a note at the top\n"
-    + EXPECTED.replace("    return 1\n", "    return 1  # typed 2 + 0  # typed 4 + 0\n")
+
+
+def with_typing(text: str, steps: list[dict[str, str]]) -> str:
+    """``text`` with the typing ``steps`` applied, as the drivers apply them."""
+    lines = text.splitlines(keepends=True)
+    for step in steps:
+        if step["op"] == "insert_top":
+            lines.insert(0, step["text"] + "\n")
+        elif step["op"] == "append_last":
+            row = max(i for i, line in enumerate(lines) if line.strip())
+            body = lines[row].rstrip("\n")
+            lines[row] = body + step["text"] + lines[row][len(body) :]
+        else:
+            raise ValueError(step["op"])
+    return "".join(lines)
+
+
+assert with_typing(EXPECTED, TYPING[:4]) == (
+    "# typed 3\n# typed 1: a note at the top\n"
+    + EXPECTED.replace("    return 1\n", "    return 1  # typed 2 + 0  # typed 4\n")
 )
 
 
 # -- emoji and CJK before and inside the region (UTF-16 positions) ----------------------
+# The model keeps the emoji lines and changes them after the emoji, so the edits
+# start and end at columns where UTF-16 units, code points and bytes all differ.
 
 UNICODE_SOURCE = """# 数据 😀 — résumé of the module
 GREETING = "héllo 😀 世界"  # 问候 🎉
 
 
-# agent: 把 greet 改成大写 and add a docstring 😀
+# agent: 把 greet 改成大写 😀
 def greet(name):
     prefix = "😀😀 世界"; text = "héllo 😀 世界, " + name
     return prefix + text  # 注释 🎉
@@ -85,18 +104,17 @@ def other():
     return "ok 😀 fin"
 """
 
-UNICODE_OLD_REGION = """# agent: 把 greet 改成大写 and add a docstring 😀
+UNICODE_OLD_REGION = """# agent: 把 greet 改成大写 😀
 def greet(name):
     prefix = "😀😀 世界"; text = "héllo 😀 世界, " + name
     return prefix + text  # 注释 🎉
 """
 
-UNICODE_NEW_FUNCTION = '''def greet(name):
-    """Greet 😀 someone in 中文 and Français: « héllo »."""
+UNICODE_NEW_FUNCTION = """def greet(name):
     prefix = "😀😀 世界"; text = "héllo 😀 世界, " + name.upper()
-    # 大写 🎉 — every character counts: 𝔘𝔫𝔦𝔠𝔬𝔡𝔢
-    return (prefix + text).upper()  # 注释 🎉
-'''
+    # 大写 🎉 — every character counts: 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 « héllo »
+    return (prefix + text).upper()  # 注释 🎉 ✓
+"""
 
 UNICODE_REPLY = "```python\n" + UNICODE_NEW_FUNCTION + "```"
 

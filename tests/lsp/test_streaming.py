@@ -171,10 +171,33 @@ async def test_works_without_progress_or_document_changes_support(
     model: ScriptedModelServer,
 ) -> None:
     model.enqueue(text_reply(REPLY, tokens_per_second=400))
-    bare = types.ClientCapabilities()  # like a minimal client: no progress, unversioned edits
+    bare = types.ClientCapabilities()  # a minimal client: no progress, no documentChanges
     async with lsp_session(model_options(model.base_url), capabilities=bare) as (client, editor):
         editor.open(URI, SOURCE)
         result = await run(client, args())
         assert result["status"] == "done", result
         assert editor.text(URI) == HEAD + NEW_FUNC + TAIL
         assert client.progress_reports == {}
+        assert all(e.version is not None for e in editor.log), "edits are always versioned"
+
+
+async def test_a_client_blocked_on_the_command_gets_an_early_answer(
+    model: ScriptedModelServer,
+) -> None:
+    """eglot sends didChange from an idle timer, never while its command request is open."""
+    model.enqueue(text_reply(REPLY, tokens_per_second=400))
+    async with lsp_session(model_options(model.base_url)) as (client, editor):
+        editor.open(URI, SOURCE)
+        editor.hold = True
+        result = await run(client, args())
+        assert result["status"] == "running", result
+        assert len([e for e in editor.log if e.outcome == "applied"]) == 1
+        editor.release()  # the command returned: the editor goes idle and reports
+        for _ in range(200):
+            if any("Rewrote" in m.message for m in client.messages):
+                break
+            await asyncio.sleep(0.025)
+        assert any("Rewrote the function" in m.message for m in client.messages)
+        assert editor.text(URI) == HEAD + NEW_FUNC + TAIL
+        status = await command(client, "agentls.status")
+        assert status["running"] == [] and status["recent"][-1]["status"] == "done"

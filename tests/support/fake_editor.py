@@ -43,6 +43,7 @@ class FakeEditor:
     stale: StalePolicy = "strict"
     change_delay: float = 0.0  # seconds between applying an edit and sending didChange
     version_step: int = 1
+    hold: bool = False  # keep didChange back (eglot while a command request is open)
     docs: dict[str, TextDocument] = field(default_factory=dict)
     log: list[AppliedEdit] = field(default_factory=list)
     _pending: dict[str, list[types.TextDocumentContentChangePartial]] = field(default_factory=dict)
@@ -99,11 +100,19 @@ class FakeEditor:
             doc.apply_change(change)
         doc.version = (doc.version or 0) + self.version_step
         self._pending.setdefault(uri, []).extend(changes)
+        if self.hold:
+            return
         if self.change_delay <= 0:
             self._send_changes(uri)
         elif uri not in self._flush:
             loop = asyncio.get_running_loop()
             self._flush[uri] = loop.call_later(self.change_delay, self._send_changes, uri)
+
+    def release(self) -> None:
+        """Stop holding didChange back and send what was held."""
+        self.hold = False
+        for uri in list(self._pending):
+            self._send_changes(uri)
 
     def _send_changes(self, uri: str) -> None:
         self._flush.pop(uri, None)

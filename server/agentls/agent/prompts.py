@@ -15,26 +15,34 @@ def template(name: str) -> Template:
 
 
 def file_window(text: str, start: int, end: int, budget: int) -> str:
-    """The file with the region marked, cut to the most lines around it that fit ``budget``."""
+    """The file with the region marked, cut to the lines around it that fit ``budget``.
+
+    Lines are added nearest first, alternating above and below, each counted once, so
+    the cost follows the budget, not the file's size.
+    """
     before = text[:start].splitlines(keepends=True)
     after = text[end:].splitlines(keepends=True)
     region = text[start:end]
-
-    def window(radius: int) -> str:
-        head = "".join(before[max(0, len(before) - radius) :])
-        tail = "".join(after[:radius])
-        if head and not head.endswith("\n"):
-            head += "\n"
-        body = region if region.endswith("\n") else region + "\n"
-        return f"{head}<<<REGION\n{body}REGION>>>\n{tail}"
-
-    lo, hi = 0, max(len(before), len(after))
-    if count_tokens(window(hi)) <= budget:
-        return window(hi)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if count_tokens(window(mid)) <= budget:
-            lo = mid
-        else:
-            hi = mid - 1
-    return window(lo)
+    body = region if region.endswith("\n") else region + "\n"
+    spent = count_tokens(body) + 8
+    above = below = 0
+    while above < len(before) or below < len(after):
+        grew = False
+        if above < len(before):
+            cost = count_tokens(before[len(before) - 1 - above])
+            if spent + cost <= budget:
+                spent += cost
+                above += 1
+                grew = True
+        if below < len(after):
+            cost = count_tokens(after[below])
+            if spent + cost <= budget:
+                spent += cost
+                below += 1
+                grew = True
+        if not grew:
+            break
+    head = "".join(before[len(before) - above :])
+    if head and not head.endswith("\n"):
+        head += "\n"
+    return f"{head}<<<REGION\n{body}REGION>>>\n{''.join(after[:below])}"

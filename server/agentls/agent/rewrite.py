@@ -198,6 +198,8 @@ class Rewrite:
             self.task.undo, self.task.anchor = self.undo, self.writer.anchor
             return
         try:
+            if not self.writer.resync():
+                raise EditorError("the editor never reported its text after the last edit")
             await self.writer.write(self.writer.original)
         except (RegionConflict, EditorError) as error:
             log.info("could not restore the region: %s", error)
@@ -205,7 +207,12 @@ class Rewrite:
 
     async def _give_up(self, status: Status, reason: str) -> TaskResult:
         await self._settle()
-        if self.writer.current == self.writer.original:
+        if self.writer.pending is not None:
+            reason += (
+                " The editor did not confirm the last edit, so the region may hold part "
+                "of the new text; agentls.undo restores it once the editor reports it."
+            )
+        elif self.writer.current == self.writer.original:
             reason += " The document was left as it was."
         else:
             reason += " The finished lines were kept; agentls.undo reverts them."
@@ -217,6 +224,8 @@ class Rewrite:
 
     async def undo(self) -> str:
         """Put the original text back, unless the user changed the text since."""
+        if not self.writer.resync():
+            raise RegionConflict("The editor never reported its text after the last edit.")
         if self.writer.current == self.writer.original:
             return "Nothing to undo."
         try:

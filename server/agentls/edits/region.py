@@ -34,6 +34,7 @@ class RegionWriter:
         self.current = self.original
         self.anchor = editor.store.anchor(uri, start, end)
         self.edits_sent = 0
+        self.pending: str | None = None  # the target of an edit the editor never confirmed
 
     @property
     def start(self) -> int:
@@ -76,7 +77,9 @@ class RegionWriter:
         changes = minimal_changes(self.current, target, offset=start)
         expected = apply_changes(before.text, changes)
         self.edits_sent += 1
-        await self.editor.apply(before, changes, self.label)
+        self.pending = target
+        await self.editor.apply(before, changes, self.label)  # EditorError: pending stays
+        self.pending = None
         after = store.snapshot(self.uri)
         if after.text == expected:  # nobody else typed: the region is exactly ours
             self.anchor.reset(start, start + len(target))
@@ -91,6 +94,19 @@ class RegionWriter:
             self.anchor.touched = False
             return False
         raise RegionConflict("the text inside the region was changed in the editor")
+
+    def resync(self) -> bool:
+        """After an unconfirmed edit: learn whether it landed. False if the region holds
+        neither the old text nor the edit's (the editor never told us what it did)."""
+        if self.pending is None:
+            return True
+        snapshot = self.editor.store.snapshot(self.uri)
+        content = snapshot.text[self.anchor.start : self.anchor.end]
+        if content in (self.current, self.pending):
+            self.current, self.pending = content, None
+            self.anchor.touched = False
+            return True
+        return False
 
     def release(self) -> None:
         self.editor.store.release(self.uri, self.anchor)

@@ -50,12 +50,6 @@ class AgentServer(LanguageServer):
         return bool(window and window.work_done_progress)
 
     @property
-    def supports_document_changes(self) -> bool:
-        workspace = self.client_capabilities.workspace
-        edit = workspace.workspace_edit if workspace else None
-        return bool(edit and edit.document_changes)
-
-    @property
     def supports_configuration(self) -> bool:
         workspace = self.client_capabilities.workspace
         return bool(workspace and workspace.configuration)

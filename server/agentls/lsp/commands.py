@@ -211,7 +211,8 @@ async def run_task(
         )
     try:
         snapshot = ls.store.snapshot(args.uri)
-        model = ls.model()
+        # In a thread: the first call imports the SDK, which must not stall the server.
+        model = await asyncio.to_thread(ls.model)
     except (DocumentClosed, ModelError) as error:
         return _failed(ls, task, getattr(error, "message", str(error)))
     start = snapshot.index.offset(args.start, ls.encoding)
@@ -235,17 +236,36 @@ async def run_task(
     )
     ls.tasks.start(task, lambda _: rewrite.run())
     _on_request_cancelled(ls, lambda: ls.tasks.cancel(task.id))
-    assert task.runner is not None
+    runner = task.runner
+    assert runner is not None
+    stalled = asyncio.Event()
+    stop_listening = ls.editor.on_stall(args.uri, stalled.set)
+    stall = asyncio.ensure_future(stalled.wait())
     try:
-        result = await asyncio.shield(task.runner)
-    except asyncio.CancelledError:  # $/cancelRequest: stop the task, then answer
-        ls.tasks.cancel(task.id)
-        await asyncio.wait([task.runner])
-        progress.end("cancelled")
-        raise
-    progress.end(result.summary)
-    if result.status == "failed":
-        ls.show(types.MessageType.Error, f"agentls: {result.summary}")
-    elif result.status == "cancelled":
-        ls.show(types.MessageType.Info, f"agentls: {result.summary}")
+        await asyncio.wait([runner, stall], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stall.cancel()
+        stop_listening()
+
+    def finish(result: TaskResult, answered_early: bool) -> None:
+        progress.end(result.summary)
+        if result.status == "failed":
+            ls.show(types.MessageType.Error, f"agentls: {result.summary}")
+        elif result.status == "cancelled" or answered_early:
+            ls.show(types.MessageType.Info, f"agentls: {result.summary}")
+
+    if not runner.done():
+        # The editor does not report our edits while this request is open (eglot sends
+        # didChange from an idle timer): answer now, let the task go on, report its end.
+        log.info("task %s: the editor seems blocked on the command; answering early", task.id)
+        runner.add_done_callback(lambda r: finish(r.result(), answered_early=True))
+        return {
+            "taskId": task.id,
+            "status": "running",
+            "summary": "The task goes on in the background; its result will be shown.",
+            "editedFiles": [],
+            "usage": task.usage.to_json(),
+        }
+    result = runner.result()
+    finish(result, answered_early=False)
     return result.to_json()

@@ -1,15 +1,23 @@
 """The editor seam filled with ``workspace/applyEdit``.
 
-Every edit is a ``TextDocumentEdit`` with the version the server last saw. After
-sending it we wait for the client's ``didChange`` (any new change) before the
-caller computes the next edit: Neovim answers ``applied=true`` even for an edit it
-skipped, and eglot refuses stale edits with an error, so the answer itself is
-only a hint. A refusal with no change following within a short while is an error.
+Every edit is a versioned ``TextDocumentEdit`` (``documentChanges``), whatever the
+client announces: Neovim 0.7 and eglot 1.9 announce no ``documentChanges`` yet apply
+them and check the version, and without a version an edit computed before the user's
+last keystrokes would land on shifted text. After sending an edit we wait for the
+client's ``didChange`` (any new change) before the caller computes the next one:
+Neovim answers ``applied=true`` even for an edit it skipped, and eglot refuses stale
+edits with an error, so the answer itself is only a hint.
+
+A client that blocks while its ``executeCommand`` request is open (eglot sends
+didChange from an idle timer) never reports the edit until the command returns; when
+an applied edit stays unreported for ``STALL_AFTER`` seconds the listeners registered
+for that document are told, so the command can answer early and unblock it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -24,24 +32,34 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFUSAL_GRACE = 2.0  # seconds to wait for the user's pending didChange after a refusal
+STALL_AFTER = 1.5  # seconds without didChange after an applied edit: the client may be blocked
 
 
 class LspEditor:
     def __init__(self, server: AgentServer, store: DocumentStore) -> None:
         self.server = server
         self.store = store
+        self.stall_listeners: dict[str, list[Callable[[], object]]] = {}
 
     @property
     def encoding(self) -> Encoding:
         return self.server.encoding
 
+    def on_stall(self, uri: str, callback: Callable[[], object]) -> Callable[[], None]:
+        """Call ``callback`` when an applied edit of ``uri`` stays unreported; returns a
+        function that removes it."""
+        self.stall_listeners.setdefault(uri, []).append(callback)
+
+        def remove() -> None:
+            listeners = self.stall_listeners.get(uri, [])
+            if callback in listeners:
+                listeners.remove(callback)
+
+        return remove
+
     def _edit(self, snapshot: Snapshot, changes: list[TextChange]) -> types.WorkspaceEdit:
         edits: list[types.TextEdit | types.AnnotatedTextEdit | types.SnippetTextEdit]
         edits = list(text_edits(snapshot, changes, self.encoding))
-        if not self.server.supports_document_changes:
-            return types.WorkspaceEdit(
-                changes={snapshot.uri: list(text_edits(snapshot, changes, self.encoding))}
-            )
         document = types.OptionalVersionedTextDocumentIdentifier(
             uri=snapshot.uri, version=snapshot.version
         )
@@ -62,6 +80,17 @@ class LspEditor:
         if refusal is not None:
             log.info("edit refused by the client: %s", refusal)
             timeout = min(timeout, REFUSAL_GRACE)
+        elif timeout > STALL_AFTER:
+            try:
+                await self.store.wait_for_change(snapshot.uri, snapshot.seq, STALL_AFTER)
+                return
+            except EditorError:
+                if self.store.get(snapshot.uri) is None:
+                    raise
+                log.info("no didChange %.1f s after an applied edit", STALL_AFTER)
+                for callback in list(self.stall_listeners.get(snapshot.uri, [])):
+                    callback()
+                timeout -= STALL_AFTER
         try:
             await self.store.wait_for_change(snapshot.uri, snapshot.seq, timeout)
         except EditorError:

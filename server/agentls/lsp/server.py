@@ -17,8 +17,14 @@ from agentls.lsp import commands
 from agentls.lsp.agent_server import AgentServer
 from agentls.lsp.code_actions import code_actions
 from agentls.lsp.convert import offset
+from agentls.model.tokens import count_tokens
 
 log = logging.getLogger(__name__)
+
+
+def _warm_up() -> None:
+    importlib.import_module("openai")
+    count_tokens("warm up")
 
 
 def create_server() -> AgentServer:
@@ -32,8 +38,8 @@ def create_server() -> AgentServer:
     async def initialized(ls: AgentServer, params: types.InitializedParams) -> None:
         await ls.pull_configuration()
         ls.settings_ready.set()
-        # Warm the model SDK's import (most of a second) before the first task needs it.
-        ls.warmup = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "openai"))
+        # Warm the model SDK and the tokenizer (a second together) before a task needs them.
+        ls.warmup = asyncio.ensure_future(asyncio.to_thread(_warm_up))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
