@@ -7,6 +7,7 @@ one line the user can act on and never assumes the server honours every field.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -71,32 +72,56 @@ class OpenAIChatModel:
         if self.settings.temperature is not None:
             request["temperature"] = self.settings.temperature
         try:
-            try:
-                stream = await self.client.chat.completions.create(**request)
-            except openai.BadRequestError:
-                # Some servers refuse optional fields: try once with the bare minimum.
-                log.info("model server refused the request; retrying without optional fields")
-                bare = {k: request[k] for k in ("model", "messages", "stream")}
-                stream = await self.client.chat.completions.create(**bare)
+            manager, response = await self._open(request)
         except openai.APIError as error:
             raise self._explain(error, started=False) from error
         finish: str | None = None
+        # The SDK makes the request (auth, retries, status errors); we read the SSE lines
+        # ourselves: parsing each chunk into SDK objects costs more than all the rest.
         try:
-            async for chunk in stream:
-                if chunk.usage is not None:
-                    yield UsageReport(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                for choice in chunk.choices:
-                    if choice.delta is not None and choice.delta.content:
-                        yield TextDelta(choice.delta.content)
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
-        except openai.APIError as error:
-            raise self._explain(error, started=True) from error
+            try:
+                async for line in response.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    for event in _events(data):
+                        if isinstance(event, StreamEnd):
+                            finish = event.finish_reason
+                        else:
+                            yield event
+            except openai.APIError as error:
+                raise self._explain(error, started=True) from error
+            except ModelError:
+                raise
+            except Exception as error:  # the HTTP layer's own errors while reading
+                if "timeout" in type(error).__name__.lower():
+                    raise ModelError(
+                        f"The model at {self.base_url} stopped sending for "
+                        f"{self.settings.timeout:g} s (setting model.timeout).",
+                        "timeout",
+                    ) from error
+                raise ModelError("The model's stream was cut off midway.", "cut") from error
         finally:
-            await stream.close()
+            await manager.__aexit__(None, None, None)  # closes the connection
         if finish is None:
             raise ModelError("The model's stream was cut off midway (no finish reason).", "cut")
         yield StreamEnd(finish)
+
+    async def _open(self, request: dict[str, Any]) -> tuple[Any, Any]:
+        """Make the request: (the SDK's response manager, the open response)."""
+        import openai
+
+        create = self.client.chat.completions.with_streaming_response.create
+        manager = create(**request)
+        try:
+            return manager, await manager.__aenter__()
+        except openai.BadRequestError:
+            # Some servers refuse optional fields: try once with the bare minimum.
+            log.info("model server refused the request; retrying without optional fields")
+            manager = create(**{k: request[k] for k in ("model", "messages", "stream")})
+            return manager, await manager.__aenter__()
 
     def _explain(self, error: openai.APIError, *, started: bool) -> ModelError:
         import openai
@@ -144,6 +169,35 @@ class OpenAIChatModel:
         if started:
             return ModelError(f"The model's stream broke off: {_first_line(str(error))}", "cut")
         return ModelError(f"Model error: {_first_line(str(error))}")
+
+
+def _events(data: str) -> list[ModelEvent]:
+    """Events of one SSE ``data:`` payload of a chat.completion.chunk."""
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise ModelError(f"The model server sent data that is not JSON: {data[:80]!r}") from None
+    if not isinstance(chunk, dict):
+        return []
+    if isinstance(chunk.get("error"), dict):
+        message = _first_line(str(chunk["error"].get("message", "")))
+        raise ModelError(f"The model server reported an error mid-stream: {message}", "status")
+    events: list[ModelEvent] = []
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        events.append(
+            UsageReport(
+                int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+            )
+        )
+    for choice in chunk.get("choices") or []:
+        delta = choice.get("delta") or {}
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            events.append(TextDelta(content))
+        if choice.get("finish_reason"):
+            events.append(StreamEnd(str(choice["finish_reason"])))
+    return events
 
 
 def _first_line(text: str) -> str:
