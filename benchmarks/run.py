@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -467,8 +468,14 @@ async def bench_streaming(
             text_ok = editor.text(URI) == expected
             chunks = [c for c in model.chunk_log if c.request_index == 0]
             content = [(c.time, c.content) for c in chunks if c.content]
-            stream_end = max(c.time for c in chunks)
-            r = analyse_stream(content, reply, code, list(editor.records), stream_end)
+            if result.get("status") == "done" and chunks:
+                stream_end = max(c.time for c in chunks)
+                r = analyse_stream(content, reply, code, list(editor.records), stream_end)
+            else:  # the task failed: every line counts as lost
+                lines = code.count("\n")
+                r = {"latency": [], "lines": lines, "lost": lines, "reordered": 0}
+                r.update(not_applied=0, edits=len(editor.records), negative=0)
+                log(f"  the rewrite failed: {result.get('summary')}")
             r.update(status=result.get("status"), text_ok=text_ok, tokens=len(content), cold=i == 0)
             runs.append(r)
             log(
@@ -483,7 +490,9 @@ async def bench_streaming(
     pooled["per_run_p99"] = [percentile(r["latency"], 99) * 1e3 for r in warm]
     pooled["per_run_p50"] = [percentile(r["latency"], 50) * 1e3 for r in warm]
     pooled["cold"] = summary_ms(runs[0]["latency"])
-    pooled["cold_first_line_ms"] = runs[0]["latency"][0] * 1e3 if runs[0]["latency"] else None
+    pooled["cold_first_line_ms"] = (
+        runs[0]["latency"][0] * 1e3 if runs[0]["latency"] else float("nan")
+    )
     for key in ("lost", "reordered", "not_applied", "negative", "lines"):
         pooled[key] = sum(r[key] for r in runs)  # all runs, cold included
     pooled["text_ok"] = all(r["text_ok"] for r in runs)
@@ -743,6 +752,18 @@ async def main_async(cfg: Config) -> dict[str, Any]:
     return results
 
 
+def source_fingerprint() -> dict[str, Any]:
+    """sha256 of the server's sources (the measured code), and their newest mtime."""
+    digest = hashlib.sha256()
+    files = sorted((HERE.parent / "server" / "agentls").rglob("*"))
+    files = [f for f in files if f.is_file() and "__pycache__" not in f.parts]
+    for f in files:
+        digest.update(str(f.relative_to(HERE.parent)).encode() + b"\0" + f.read_bytes())
+    newest = max(f.stat().st_mtime for f in files)
+    when = datetime.datetime.fromtimestamp(newest).astimezone().isoformat(timespec="seconds")
+    return {"sha256": digest.hexdigest()[:16], "files": len(files), "newest_mtime": when}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer, shorter runs (< 1 minute)")
@@ -794,12 +815,18 @@ def main(argv: list[str] | None = None) -> int:
         only={x.strip() for x in args.only.split(",") if x.strip()},
     )
     started = time.perf_counter()
+    source = source_fingerprint()
+    log(f"server sources: {source['sha256']} (newest file {source['newest_mtime']})")
     results = asyncio.run(main_async(cfg))
+    if source_fingerprint() != source:
+        log("WARNING: the server's sources changed during the run; figures mix two versions")
     table = report(results)
     elapsed = time.perf_counter() - started
     print(table)
     meta = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "server_source": source,
+        "server_source_changed_during_run": source_fingerprint() != source,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),

@@ -96,7 +96,7 @@ async def test_typing_inside_the_region_stops_without_overwriting(
         editor.type(URI, at.line, at.character, "  # MINE")
         result = await running
         assert result["status"] == "cancelled"
-        assert "your text was kept" in result["summary"]
+        assert "Nothing was overwritten" in result["summary"]
         text = editor.text(URI)
         assert "def greet(name):  # MINE\n" in text
         assert text.startswith(HEAD) and text.endswith(TAIL)

@@ -73,34 +73,62 @@ class Rewrite:
         self.editor = editor
         self.settings = settings
         self.report = report
-        snapshot = editor.store.snapshot(request.uri)
-        self.lang = language_for(request.uri, snapshot.language_id)
-        self.target = resolve_target(snapshot.text, self.lang, request.start, request.end)
-        self.eol = "\r\n" if "\r\n" in snapshot.text else "\n"
-        self.messages = build_messages(
-            snapshot.text,
-            request.uri,
-            self.lang.name if self.lang else "text",
-            self.target,
-            request.instruction,
-            settings.context.max_tokens,
-        )
-        self.writer = RegionWriter(
-            editor,
-            request.uri,
-            self.target.start,
-            self.target.end,
-            f"agentls: {request.instruction[:60]}",
-        )
-        original = self.writer.original
-        at_line_start = self.target.start == 0 or snapshot.text[self.target.start - 1] == "\n"
-        first = next((ln for ln in original.splitlines() if ln.strip()), "")
-        self.indent = first[: len(first) - len(first.lstrip())] if at_line_start else None
+        # Where the request points, kept current while the task gets ready.
+        self.origin = editor.store.anchor(request.uri, request.start, request.end)
         self.extractor = CodeExtractor()
         self.reply = ""
         self.usage_reported = False
 
+    def _plan(
+        self, text: str, language_id: str, start: int, end: int
+    ) -> tuple[Target, list[Message]]:
+        """Parse, find the region and build the prompt (runs in a worker thread)."""
+        lang = language_for(self.request.uri, language_id)
+        target = resolve_target(text, lang, start, end)
+        messages = build_messages(
+            text,
+            self.request.uri,
+            lang.name if lang else "text",
+            target,
+            self.request.instruction,
+            self.settings.context.max_tokens,
+        )
+        return target, messages
+
+    async def _prepare(self) -> None:
+        """Everything before the model call, off the event loop: parsing a big file must
+        not stall the editor's other requests. Redone if the text changed meanwhile."""
+        store, uri = self.editor.store, self.request.uri
+        for attempt in range(4):
+            snapshot = store.snapshot(uri)
+            args = (snapshot.text, snapshot.language_id, self.origin.start, self.origin.end)
+            if attempt == 3:  # the user keeps typing: plan on the loop, where text holds still
+                self.target, self.messages = self._plan(*args)
+                break
+            self.target, self.messages = await asyncio.to_thread(self._plan, *args)
+            if store.snapshot(uri).seq == snapshot.seq:
+                break
+        store.release(uri, self.origin)
+        text = snapshot.text
+        self.eol = "\r\n" if "\r\n" in text else "\n"
+        self.writer = RegionWriter(
+            self.editor,
+            uri,
+            self.target.start,
+            self.target.end,
+            f"agentls: {self.request.instruction[:60]}",
+        )
+        original = self.writer.original
+        at_line_start = self.target.start == 0 or text[self.target.start - 1] == "\n"
+        first = next((ln for ln in original.splitlines() if ln.strip()), "")
+        self.indent = first[: len(first) - len(first.lstrip())] if at_line_start else None
+
     async def run(self) -> TaskResult:
+        try:
+            await self._prepare()
+        except EditorError as error:
+            self.editor.store.release(self.request.uri, self.origin)
+            return TaskResult(self.task.id, "failed", str(error), usage=self.task.usage)
         self.task.forget = self.writer.release
         try:
             return await self._run()
@@ -118,8 +146,8 @@ class Rewrite:
         except RegionConflict:
             return self._result(
                 "cancelled",
-                f"Stopped: the {where} was edited while the agent was writing; your text "
-                "was kept as it is.",
+                f"Stopped: the {where} was edited while the agent was writing. Nothing was "
+                "overwritten: your text and the lines written so far stay as they are.",
             )
         except EditorError as error:
             return await self._give_up("failed", f"The editor did not take the edit: {error}")
