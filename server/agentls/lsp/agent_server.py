@@ -17,6 +17,7 @@ from agentls.edits.documents import DocumentStore
 from agentls.edits.text import Encoding
 from agentls.lsp.convert import encoding_of
 from agentls.lsp.editor import LspEditor
+from agentls.lsp.protocol import AgentProtocol
 from agentls.model.base import Model
 from agentls.model.openai_chat import OpenAIChatModel
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 class AgentServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("agentls", __version__)
+        super().__init__("agentls", __version__, protocol_cls=AgentProtocol)
         self.store = DocumentStore()
         self.tasks = TaskRegistry()
         self.editor = LspEditor(self, self.store)
