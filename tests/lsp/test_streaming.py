@@ -201,3 +201,21 @@ async def test_a_client_blocked_on_the_command_gets_an_early_answer(
         assert editor.text(URI) == HEAD + NEW_FUNC + TAIL
         status = await command(client, "agentls.status")
         assert status["running"] == [] and status["recent"][-1]["status"] == "done"
+
+
+async def test_undo_answers_early_to_a_blocked_client(model: ScriptedModelServer) -> None:
+    model.enqueue(text_reply(REPLY))
+    async with lsp_session(model_options(model.base_url)) as (client, editor):
+        editor.open(URI, SOURCE)
+        result = await run(client, args())
+        assert result["status"] == "done"
+        editor.hold = True
+        answer = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert answer["status"] == "pending", answer
+        editor.release()
+        for _ in range(200):
+            if any("Undone" in m.message for m in client.messages):
+                break
+            await asyncio.sleep(0.025)
+        assert any(f"undo of {result['taskId']}: Undone." in m.message for m in client.messages)
+        assert editor.text(URI) == SOURCE

@@ -109,12 +109,28 @@ def register(server: AgentServer) -> None:
         task = _finished_task(ls, _object(args))
         if task.undo is None:
             return {"taskId": task.id, "status": "refused", "message": "Nothing to undo."}
-        try:
-            message = await task.undo()
-        except (RegionConflict, EditorError) as error:
-            ls.show(types.MessageType.Warning, f"agentls: undo of {task.id} refused: {error}")
-            return {"taskId": task.id, "status": "refused", "message": str(error)}
-        return {"taskId": task.id, "status": "undone", "message": message}
+        job = asyncio.ensure_future(task.undo())
+
+        def outcome(job: asyncio.Future[str], answered_early: bool) -> dict[str, Any]:
+            error = job.exception()
+            if isinstance(error, RegionConflict | EditorError):
+                ls.show(types.MessageType.Warning, f"agentls: undo of {task.id} refused: {error}")
+                return {"taskId": task.id, "status": "refused", "message": str(error)}
+            if error is not None:
+                raise error
+            if answered_early:
+                ls.show(types.MessageType.Info, f"agentls: undo of {task.id}: {job.result()}")
+            return {"taskId": task.id, "status": "undone", "message": job.result()}
+
+        await _until_done_or_stalled(ls, task.uri or "", job)
+        if not job.done():  # the editor waits for this answer before it reports the edit
+            job.add_done_callback(lambda j: outcome(j, answered_early=True))
+            return {
+                "taskId": task.id,
+                "status": "pending",
+                "message": "The undo edit was sent; the outcome will be shown.",
+            }
+        return outcome(job, answered_early=False)
 
     @server.command("agentls.status")
     def status(ls: AgentServer, *args: Any) -> dict[str, Any]:
@@ -183,6 +199,20 @@ def _failed(ls: AgentServer, task: Task, message: str) -> dict[str, Any]:
     return task.result.to_json()
 
 
+async def _until_done_or_stalled(ls: AgentServer, uri: str, job: asyncio.Future[Any]) -> None:
+    """Wait for ``job``, or until an edit of ``uri`` stays unreported: the editor may be
+    blocked on this very request (eglot sends didChange from an idle timer), and then
+    the request must be answered before the job can go on."""
+    stalled = asyncio.Event()
+    stop_listening = ls.editor.on_stall(uri, stalled.set)
+    stall = asyncio.ensure_future(stalled.wait())
+    try:
+        await asyncio.wait([job, stall], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stall.cancel()
+        stop_listening()
+
+
 def _on_request_cancelled(ls: AgentServer, callback: Callable[[], object]) -> None:
     """Call ``callback`` when the client sends ``$/cancelRequest`` for this request.
 
@@ -238,14 +268,7 @@ async def run_task(
     _on_request_cancelled(ls, lambda: ls.tasks.cancel(task.id))
     runner = task.runner
     assert runner is not None
-    stalled = asyncio.Event()
-    stop_listening = ls.editor.on_stall(args.uri, stalled.set)
-    stall = asyncio.ensure_future(stalled.wait())
-    try:
-        await asyncio.wait([runner, stall], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stall.cancel()
-        stop_listening()
+    await _until_done_or_stalled(ls, args.uri, runner)
 
     def finish(result: TaskResult, answered_early: bool) -> None:
         progress.end(result.summary)
