@@ -14,6 +14,15 @@
 ;;   timer with the same delay (0.5 s), which fires while jsonrpc-request waits;
 ;; - config.flush_did_change: an :after advice on `eglot--apply-text-edits' sends
 ;;   didChange as soon as an edit is applied.
+;;
+;; A terminal Emacs (emacs -nw) gets no stand-in: the flow runs as a command, and
+;; eglot's idle timer cannot fire while the command waits for its answer.  agentls
+;; then answers early with status "running"; the command ends (Emacs goes back to
+;; its command loop and becomes idle, so eglot sends didChange, as for a user),
+;; and a repeating timer waits for the server's closing "agentls: ..." message,
+;; asks agentls.status for the task's final status, records the text and exits
+;; (or first runs agentls.undo as another command, waiting for its message too
+;; when it is answered early with status "pending").
 
 (require 'cl-lib)
 (require 'json)
@@ -65,8 +74,10 @@
       eglot-connect-timeout 30
       eglot-autoreconnect nil
       eglot-events-buffer-size 4000000
-      jsonrpc-default-request-timeout 60
       inhibit-message nil)
+;; A terminal Emacs keeps eglot's request timeout (10 s), as a user has it.
+(when noninteractive
+  (setq jsonrpc-default-request-timeout 60))
 (prefer-coding-system 'utf-8-unix)
 
 (defun drv--after-change-with-plain-timer (orig &rest args)
@@ -129,9 +140,119 @@
 
 (defun drv-execute (command arguments)
   "Execute COMMAND the way eglot does for a code action; return the result.
-Only the request timeout differs: eglot's default (10 s) becomes the config's."
-  (let ((jsonrpc-default-request-timeout (/ (drv-cfg :command_timeout_ms) 1000.0)))
+In batch mode the request timeout differs: eglot's default (10 s) becomes the
+config's; a terminal Emacs keeps eglot's default."
+  (let ((jsonrpc-default-request-timeout
+         (if noninteractive
+             (/ (drv-cfg :command_timeout_ms) 1000.0)
+           jsonrpc-default-request-timeout)))
     (eglot-execute-command drv-server (intern command) arguments)))
+
+;;; waiting for a task that goes on after its command was answered
+
+(defvar drv-wait-timer nil)
+(defvar drv-messages-start nil "Where *Messages* stood when the command was sent.")
+(defvar drv-task-id nil)
+
+(defun drv-messages-point ()
+  (with-current-buffer (messages-buffer) (point-max)))
+
+(defun drv-server-message (regexp)
+  "The first window/showMessage matching REGEXP that eglot put in *Messages*
+after `drv-messages-start': (TYPE TEXT), or nil while there is none."
+  (with-current-buffer (messages-buffer)
+    (save-excursion
+      (goto-char (min drv-messages-start (point-max)))
+      (when (re-search-forward
+             (concat "Server reports (type=\\([0-9]+\\)): \\(" regexp "\\)$") nil t)
+        (list (string-to-number (match-string-no-properties 1))
+              (match-string-no-properties 2))))))
+
+(defun drv-wait-for-message (what regexp then)
+  "Wait for the server's message WHAT (matching REGEXP), then call THEN with it.
+A repeating 0.1 s timer looks at *Messages*: Emacs stays idle meanwhile, so eglot's
+idle timer sends didChange, as for a user who waits.  Errors end the run."
+  (let ((deadline (+ (float-time) (/ (drv-cfg :command_timeout_ms) 1000.0))))
+    (setq drv-wait-timer
+          (run-at-time
+           0.1 0.1
+           (lambda ()
+             (let ((found (drv-server-message regexp)))
+               (when (or found (> (float-time) deadline))
+                 (cancel-timer drv-wait-timer)
+                 (condition-case err
+                     (if found
+                         (progn (drv-log "%s: %S" what found)
+                                (funcall then found))
+                       (error "No %s from the server" what))
+                   (error
+                    (drv-set "error" (format "%s: %S" (error-message-string err) err))
+                    (drv-log "ERROR: %S" err)
+                    (drv-finish nil))))))))))
+
+(defun drv-record-text ()
+  (setq drv-steps nil)
+  (drv-set "text" (drv-buffer-text))
+  (drv-set "typed_steps" drv-step-count)
+  (drv-set "snapshots" (vconcat (reverse drv-snapshots))))
+
+(defun drv-task-ended (message)
+  "The task's closing MESSAGE arrived: record the text and agentls.status."
+  (drv-set "final_ms" (drv-ms))
+  (drv-set "final_message_type" (car message))
+  (drv-set "final_message" (cadr message))
+  (drv-record-text)
+  ;; What agentls.status says of the task now (a quick request).
+  (let* ((status (drv-execute "agentls.status" []))
+         (task (cl-find-if (lambda (task) (equal (plist-get task :taskId) drv-task-id))
+                           (append (plist-get status :recent) (plist-get status :running)))))
+    (drv-set "status" status)
+    (drv-set "final" task)
+    (drv-log "agentls.status: %S" status))
+  (if (drv-cfg :undo)
+      ;; Undo as a user does: another command, from the command loop.
+      (setq unread-command-events (list 'f6))
+    (drv-set "ok" t)
+    (drv-finish t)))
+
+(defun drv-undo ()
+  "Execute agentls.undo for the task, as a command (as a user does).  When it is
+answered early (status \"pending\"), wait for the undo's message; then record the
+text, write the output and exit."
+  (interactive)
+  (condition-case err
+      (let ((undo (progn
+                    (drv-set "undo_ms" (drv-ms))
+                    (setq drv-messages-start (drv-messages-point))
+                    (drv-execute "agentls.undo" (vector (list :taskId drv-task-id))))))
+        (drv-set "undo_answered_ms" (drv-ms))
+        (drv-set "undo_result" undo)
+        (drv-set "text_at_undo_answer" (drv-buffer-text))
+        (drv-log "undo: %S" undo)
+        (if (equal (plist-get undo :status) "pending")
+            (drv-wait-for-message
+             "the undo's message" (concat "agentls: undo of " (regexp-quote drv-task-id) ".*")
+             (lambda (message)
+               (drv-set "undo_message_type" (car message))
+               (drv-set "undo_message" (cadr message))
+               (drv-set "text_after_undo" (drv-buffer-text))
+               (drv-set "ok" t)
+               (drv-finish t)))
+          (drv-set "text_after_undo" (drv-buffer-text))
+          (drv-set "ok" t)
+          (drv-finish t)))
+    (error
+     (drv-set "error" (format "agentls.undo: %s: %S" (error-message-string err) err))
+     (drv-log "ERROR in agentls.undo: %S" err)
+     (drv-set "text_after_undo" (drv-buffer-text))
+     (drv-finish nil))))
+
+(defun drv-wait-in-background (result)
+  "The command was answered early (RESULT's status is \"running\"): let the
+current command end and wait for the task's closing message from a timer."
+  (setq drv-task-id (plist-get result :taskId))
+  (drv-log "answered early (%S): waiting for the task in the background" result)
+  (drv-wait-for-message "the task's closing message" "agentls: .*" #'drv-task-ended))
 
 (defun drv-main ()
   (setq drv-config
@@ -178,62 +299,69 @@ Only the request timeout differs: eglot's default (10 s) becomes the config's."
 
     (setq drv-steps (drv-cfg :typing))
     (add-hook 'after-change-functions #'drv-after-change nil t)
+    (setq drv-messages-start (drv-messages-point))
     (let* ((command (plist-get action :command))
            (result (progn
                      (drv-log "executing %s" (plist-get command :command))
+                     (drv-set "executed_ms" (drv-ms))
                      (drv-execute (plist-get command :command)
                                   (plist-get command :arguments)))))
       (drv-set "result_ms" (drv-ms))
-      (setq drv-steps nil)
       (drv-set "result" result)
-      (drv-set "text" (drv-buffer-text))
-      (drv-set "typed_steps" drv-step-count)
-      (drv-set "snapshots" (vconcat (reverse drv-snapshots)))
+      (drv-set "text_at_result" (drv-buffer-text))
       (drv-log "result: %S" result)
-
-      (when (drv-cfg :undo)
-        (let ((undo (drv-execute "agentls.undo"
-                                 (vector (list :taskId (plist-get result :taskId))))))
-          (drv-set "undo_result" undo)
-          (drv-set "text_after_undo" (drv-buffer-text))
-          (drv-log "undo: %S" undo)))))
-
-  (drv-set "ok" t))
+      (if (and (not noninteractive) (equal (plist-get result :status) "running"))
+          (progn (drv-wait-in-background result) 'waiting)
+        (drv-record-text)
+        (when (drv-cfg :undo)
+          (let ((undo (drv-execute "agentls.undo"
+                                   (vector (list :taskId (plist-get result :taskId))))))
+            (drv-set "undo_result" undo)
+            (drv-set "text_after_undo" (drv-buffer-text))
+            (drv-log "undo: %S" undo)))
+        (drv-set "ok" t)))))
 
 (defun drv-run ()
-  "Run the flow, write the output, exit."
+  "Run the flow; unless it goes on from a timer, write the output and exit."
   (interactive)
-  (let ((ok nil))
+  (let ((ok nil) (waiting nil))
     (condition-case err
-        (progn (drv-main) (setq ok t))
+        (progn (setq waiting (eq (drv-main) 'waiting)) (setq ok t))
       (error
        (drv-set "error" (format "%s: %S" (error-message-string err) err))
        (drv-log "ERROR: %S" err)))
-    (condition-case err
-        (progn
-          (drv-set "messages" (with-current-buffer (messages-buffer)
-                                (buffer-substring-no-properties (point-min) (point-max))))
-          (when (and drv-server (drv-cfg :events_log))
-            (let ((events (jsonrpc-events-buffer drv-server)))
-              (when (buffer-live-p events)
-                (drv-write-file (drv-cfg :events_log)
-                                (with-current-buffer events
-                                  (buffer-substring-no-properties
-                                   (point-min) (point-max))))))))
-      (error (drv-log "collecting logs failed: %S" err)))
-    (when drv-server
-      (with-timeout (5 (drv-log "eglot-shutdown timed out"))
-        (condition-case err
-            (eglot-shutdown drv-server nil 3)
-          (error (drv-log "eglot-shutdown: %S" err)))))
-    (drv-flush-files)
-    (kill-emacs (if ok 0 1))))
+    (unless waiting
+      (drv-finish ok))))
+
+(defun drv-finish (ok)
+  "Collect the logs, shut eglot down, write the output and exit (0 when OK)."
+  (condition-case err
+      (progn
+        (drv-set "messages" (with-current-buffer (messages-buffer)
+                              (buffer-substring-no-properties (point-min) (point-max))))
+        (when (and drv-server (drv-cfg :events_log))
+          (let ((events (jsonrpc-events-buffer drv-server)))
+            (when (buffer-live-p events)
+              (drv-write-file (drv-cfg :events_log)
+                              (with-current-buffer events
+                                (buffer-substring-no-properties
+                                 (point-min) (point-max))))))))
+    (error (drv-log "collecting logs failed: %S" err)))
+  (when drv-server
+    (with-timeout (5 (drv-log "eglot-shutdown timed out"))
+      (condition-case err
+          (eglot-shutdown drv-server nil 3)
+        (error (drv-log "eglot-shutdown: %S" err)))))
+  (drv-flush-files)
+  (kill-emacs (if ok 0 1)))
 
 ;; In batch mode, run now.  Interactively (a terminal Emacs), run the flow as a
-;; command, the way a user runs a code action: Emacs is not idle while it runs.
+;; command, the way a user runs a code action: Emacs is not idle while it runs,
+;; and becomes idle again when the command ends.
 (if noninteractive
     (drv-run)
   (global-set-key [f5] #'drv-run)
+  (global-set-key [f6] #'drv-undo)
   (run-at-time 0.2 nil (lambda () (setq unread-command-events (list 'f5)))))
 
 ;;; eglot_driver.el ends here

@@ -299,6 +299,36 @@ def assert_text(run: EditorRun, actual: str | None, expected: str, what: str) ->
     )
 
 
+def sent_requests(run: EditorRun, method: str) -> list[dict[str, Any]]:
+    """The ``method`` requests agentls sent, read back from its ``-vv`` log."""
+    found = []
+    for line in run.logs.get("agentls server log", "").splitlines():
+        _, sep, data = line.partition(" Sending data: ")
+        if sep and f'"method": "{method}"' in data:
+            message = json.loads(data)
+            if message.get("method") == method and "id" in message:
+                found.append(message)
+    return found
+
+
+def assert_versioned_edits(run: EditorRun) -> None:
+    """Every applyEdit agentls sent is a versioned ``documentChanges`` edit.
+
+    agentls sends them whatever the client announces (Neovim 0.7 and eglot 1.9
+    apply them and check the version); a plain ``changes`` edit computed before the
+    user's last keystrokes would land on shifted text.
+    """
+    requests = sent_requests(run, "workspace/applyEdit")
+    assert requests, f"agentls sent no workspace/applyEdit\n{run.explain()}"
+    for request in requests:
+        edit = request["params"]["edit"]
+        assert edit.get("changes") is None, f"an unversioned edit: {request}\n{run.explain()}"
+        documents = [change["textDocument"] for change in edit["documentChanges"]]
+        assert documents and all(isinstance(d.get("version"), int) for d in documents), (
+            f"an edit without a version: {request}\n{run.explain()}"
+        )
+
+
 def applied_edits(run: EditorRun, editor: str) -> int:
     """How many workspace/applyEdit requests the editor's own handler reported."""
     messages = run.output.get("messages") or ""

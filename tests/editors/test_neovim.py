@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.editors import scenarios as s
-from tests.editors.harness import EditorRun, applied_edits, assert_text, check_ok, run_editor
+from tests.editors.harness import (
+    EditorRun,
+    applied_edits,
+    assert_text,
+    assert_versioned_edits,
+    check_ok,
+    run_editor,
+)
 from tests.support.model_server import ScriptedModelServer, text_reply
 
 pytestmark = pytest.mark.editor
@@ -45,13 +52,28 @@ def test_rewrite_streams_into_the_buffer(model: ScriptedModelServer, tmp_path: P
     assert result["usage"]["outputTokens"] > 0, run.explain()
     assert_text(run, run.output["text"], s.EXPECTED, "after agentls.run")
     assert applied_edits(run, EDITOR) >= 3, f"expected several streamed edits\n{run.explain()}"
+    assert_versioned_edits(run)
     # Neovim announces window.workDoneProgress: the task is shown as a progress.
     assert any(
         p["title"].startswith("agentls: use math.pi") and p["done"] for p in run.output["progress"]
     ), run.explain()
 
 
-def _typing_run(model: ScriptedModelServer, tmp_path: Path, document_changes: bool) -> None:
+@pytest.mark.parametrize(
+    "document_changes", [False, True], ids=["default-capabilities", "documentChanges-announced"]
+)
+def test_typing_elsewhere_while_streaming(
+    model: ScriptedModelServer, tmp_path: Path, document_changes: bool
+) -> None:
+    """The user types above and far below the region after each streamed edit.
+
+    agentls sends versioned edits whatever the client announces, so both runs get
+    the same edits: with Neovim's default capabilities (what a Neovim user gets:
+    0.7 applies versioned edits and skips stale ones, but does not announce
+    ``workspaceEdit.documentChanges``) and with a user config that announces it.
+    Neovim skips the edits made stale by the typing (answering ``applied=true``);
+    the server sees from the didChange that its edit is missing and sends it again.
+    """
     model.enqueue(text_reply(s.REPLY, tokens_per_second=80))
     run = run_editor(
         EDITOR, tmp_path, model, s.SOURCE, typing=s.TYPING, document_changes=document_changes
@@ -63,40 +85,12 @@ def _typing_run(model: ScriptedModelServer, tmp_path: Path, document_changes: bo
         run, run.output["text"], s.with_typing(s.EXPECTED, s.TYPING[:typed]), "typing elsewhere"
     )
     assert run.result["status"] == "done", run.explain()
+    assert_versioned_edits(run)
     # The user really typed while the rewrite streamed in, several times.
     assert typed >= 3 and len(snapshots) == typed, run.explain()
     assert all(snap["at_ms"] < run.output["result_ms"] for snap in snapshots), run.explain()
     assert snapshots[0]["text"] != s.with_typing(s.EXPECTED, s.TYPING[:1]), run.explain()
     assert all(snap.get("error") is None for snap in snapshots), run.explain()
-
-
-def test_typing_elsewhere_while_streaming_versioned_edits(
-    model: ScriptedModelServer, tmp_path: Path
-) -> None:
-    """The user types above and far below the region after each streamed edit.
-
-    Here the client announces ``workspaceEdit.documentChanges`` (Neovim 0.7 applies
-    versioned edits and skips stale ones, but does not announce it by default), so
-    the server sends versioned edits; stale ones are skipped and sent again.
-    """
-    _typing_run(model, tmp_path, document_changes=True)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "server bug: Neovim 0.7 (up to 0.10) does not announce workspaceEdit.documentChanges, "
-        "so agentls sends unversioned `changes` (agentls/lsp/editor.py LspEditor._edit); "
-        "an edit computed before the user's debounced didChange arrives lands on shifted "
-        "lines and garbles the function, then the task stops as 'cancelled'"
-    ),
-)
-def test_typing_elsewhere_while_streaming_default_capabilities(
-    model: ScriptedModelServer, tmp_path: Path
-) -> None:
-    """The same with Neovim's default capabilities: what a Neovim user gets."""
-    _typing_run(model, tmp_path, document_changes=False)
 
 
 def test_undo_restores_the_original(model: ScriptedModelServer, tmp_path: Path) -> None:
