@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import datetime
+import gc
 import hashlib
 import json
 import os
@@ -100,6 +101,16 @@ class Config:
         self.profile_dir.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%H%M%S")
         return [*PROFILED_SERVER, str(self.profile_dir / f"{name}-{stamp}-{os.getpid()}.prof")]
+
+
+def collect_now() -> None:
+    """Collect this process's garbage now, between measurements.
+
+    The benchmark process (fake editor, model server, pinger) runs with its garbage
+    collector disabled (see ``main_async``): a full collection of its own objects
+    takes ~40-70 ms, and the samples in flight would wrongly charge it to the server.
+    """
+    gc.collect()
 
 
 def log(message: str) -> None:
@@ -281,6 +292,7 @@ async def bench_code_actions_once(
     cfg: Config, model: ScriptedModelServer, workload: Workload, run: int
 ) -> dict[str, Any]:
     """One session: idle, then a first (cold) and a second (warm) rewrite, pinging all along."""
+    collect_now()
     model.clear()
     requests = code_action_requests(workload, 2000, seed=run)
     expected = workload.text
@@ -324,7 +336,11 @@ async def bench_code_actions_once(
     }
     if cfg.samples_file is not None:  # the timeline, for a closer look
         t0 = idle[0]
-        marks = {"idle": idle[0] - t0, "rewrites": [[x - t0 for x in r[2:]] for r in rewrites]}
+        marks = {
+            "t0": t0,  # perf_counter; all other times are relative to it
+            "idle": [0.0, idle[1] - t0],
+            "rewrites": [[x - t0 for x in r[2:]] for r in rewrites],  # sent, first edit, done
+        }
         rows = [[s.kind, s.sent - t0, s.latency] for s in samples]
         edits = [e.time - t0 for e in editor.log]
         with cfg.samples_file.open("a") as f:
@@ -462,6 +478,7 @@ async def bench_streaming(
             expected = expected.replace(target.code, code)
             model.clear()
             editor.records.clear()
+            collect_now()
             editor.watch_region(URI, target.first_line, len(target.code) + len(code) + 2000)
             model.enqueue(text_reply(reply, tokens_per_second=TOKENS_PER_SECOND, chunk="token"))
             result = await execute(client, "agentls.run", run_arguments(target, "tidy the loop"))
@@ -532,6 +549,7 @@ async def bench_cpu(cfg: Config, model: ScriptedModelServer, workload: Workload)
     warmup = workload.targets["cpu_warmup"]
     runs = []
     for i in range(cfg.cpu_runs):
+        collect_now()
         model.clear()
         async with bench_session(
             model_options(model.base_url), server=cfg.server("cpu"), fast_editor=cfg.fast_editor
@@ -737,6 +755,10 @@ async def main_async(cfg: Config) -> dict[str, Any]:
     model = ScriptedModelServer()
     await model.start()
     results: dict[str, Any] = {}
+    # No automatic collections in this process while measuring: only at collect_now().
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     try:
         if "codeaction" in cfg.only:
             log("1. code action latency")
@@ -748,6 +770,7 @@ async def main_async(cfg: Config) -> dict[str, Any]:
             log("3. CPU per streamed token")
             results["cpu"] = await bench_cpu(cfg, model, workload)
     finally:
+        gc.enable()
         await model.stop()
     return results
 

@@ -1,4 +1,4 @@
-;;; eglot_driver.el --- drive agentls from Emacs 28 + eglot 1.9 in batch mode -*- lexical-binding: t -*-
+;;; eglot_driver.el --- drive agentls from Emacs 28 + eglot 1.9 (batch or terminal) -*- lexical-binding: t -*-
 
 ;; emacs --batch -Q -l eglot_driver.el, with $AGENTLS_DRIVER_CONFIG naming a JSON
 ;; config (see tests/editors/harness.py).  Opens the file, connects eglot to
