@@ -150,3 +150,19 @@ async def test_cancel_request_stops_the_task(model: ScriptedModelServer) -> None
         assert status["running"] == []
         await asyncio.sleep(0.1)
         assert editor.text(URI) == SOURCE
+
+
+async def test_shutdown_while_a_task_runs_is_clean(model: ScriptedModelServer) -> None:
+    slow = "```python\ndef f(x):\n" + "".join(f"    y{i} = x\n" for i in range(200)) + "```\n"
+    model.enqueue(text_reply(slow, tokens_per_second=100))
+    async with lsp_session(model_options(model.base_url)) as (client, editor):
+        editor.open(URI, SOURCE)
+        running = asyncio.ensure_future(run(client, args()))
+        while not [e for e in editor.log if e.outcome == "applied"]:
+            await asyncio.sleep(0.01)
+        await client.shutdown_async(None)  # raises if the server's shutdown fails
+        result = await running
+        assert result["status"] == "cancelled"
+        assert editor.text(URI) == SOURCE
+        client.exit(None)
+        client.capabilities = None  # the session is over: the fixture must not shut down again

@@ -138,7 +138,6 @@ class Rewrite:
 
     async def _run(self) -> TaskResult:
         task, writer = self.task, self.writer
-        where = f"{self.target.what} at line {self.line}"
         try:
             await self._stream()
         except ModelError as error:
@@ -146,7 +145,7 @@ class Rewrite:
         except RegionConflict:
             return self._result(
                 "cancelled",
-                f"Stopped: the {where} was edited while the agent was writing. Nothing was "
+                f"Stopped: the {self.where} was edited while the agent was writing. Nothing was "
                 "overwritten: your text and the lines written so far stay as they are.",
             )
         except EditorError as error:
@@ -156,8 +155,13 @@ class Rewrite:
             raise
         task.undo, task.anchor = self.undo, writer.anchor
         if writer.current == writer.original:
-            return self._result("done", f"No change was needed to the {where}.")
-        return self._result("done", f"Rewrote the {where}.", edited=True)
+            return self._result("done", f"No change was needed to the {self.where}.")
+        return self._result("done", f"Rewrote the {self.where}.", edited=True)
+
+    @property
+    def where(self) -> str:
+        """The region, by kind and the line it starts on now."""
+        return f"{self.target.what} at line {self.line}"
 
     @property
     def line(self) -> int:

@@ -3,7 +3,7 @@
 pygls keeps each document and applies every change with a Python loop over all the
 document's lines: milliseconds per keystroke (and per streamed edit) on a big file.
 agentls keeps documents in its own ``DocumentStore``, so these builtin handlers only
-pass the notification on to ours.
+pass the notification on to ours. Shutdown is fixed for requests still open.
 """
 
 from __future__ import annotations
@@ -16,6 +16,19 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 
 class AgentProtocol(LanguageServerProtocol):
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
+        """pygls's shutdown, iterating over a copy of the open requests: cancelling one
+        runs callbacks that remove it, which broke pygls's own loop (2.1.1)."""
+        if (user_handler := self.fm.features.get(types.SHUTDOWN)) is not None:
+            yield user_handler, args, None
+        current_id = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current_id and not future.done():
+                future.cancel()
+        self._shutdown = True
+        return None
+
     def _user(self, method: str, params: Any) -> Generator[Any, Any, None]:
         if (handler := self.fm.features.get(method)) is not None:
             yield handler, (params,), None
