@@ -26,6 +26,16 @@ class Target:
     comment_line: str | None = None  # the instruction comment line, to drop from the output
 
 
+def _parse(language: str, data: bytes) -> tree_sitter.Tree:
+    """Parse in slices: between two slices Python runs, so a parse in a worker thread
+    lets the event loop have the GIL instead of holding it for the whole file."""
+
+    def read(offset: int, _: tuple[int, int]) -> bytes:
+        return data[offset : offset + 1024]
+
+    return parser_for(language).parse(read, progress_callback=lambda *_: False)
+
+
 def _widen(node: tree_sitter.Node) -> tree_sitter.Node:
     while node.parent is not None and node.parent.type in WRAPPERS:
         node = node.parent
@@ -48,7 +58,7 @@ class ScopeFinder:
         self.text = text
         self.lang = lang
         self.data = text.encode("utf-8")
-        self.tree = parser_for(lang.name).parse(self.data) if lang else None
+        self.tree = _parse(lang.name, self.data) if lang else None
 
     def _byte(self, offset: int) -> int:
         return len(self.text[:offset].encode("utf-8"))
