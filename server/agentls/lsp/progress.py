@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -14,12 +15,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+REPORTS_PER_SECOND = 4
+
 
 class TaskProgress:
     def __init__(self, server: AgentServer, token: types.ProgressToken | None) -> None:
         self.server = server
         self.token = token
         self.active = False
+        self.last_report = 0.0
 
     @classmethod
     async def start(
@@ -50,6 +54,11 @@ class TaskProgress:
         return progress
 
     def report(self, message: str) -> None:
+        """Report at most ``REPORTS_PER_SECOND`` times a second (the last word wins at end)."""
+        now = time.monotonic()
+        if now - self.last_report < 1 / REPORTS_PER_SECOND:
+            return
+        self.last_report = now
         if self.active and self.token is not None:
             self.server.work_done_progress.report(
                 self.token, types.WorkDoneProgressReport(message=message, cancellable=True)
