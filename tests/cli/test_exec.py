@@ -8,25 +8,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.support.model_server import ScriptedModelServer, error_reply, text_reply
 
 SOURCE = "def f(x):\n    return x\n\n\nY = 2\n"
 REPLY = "Here it is:\n```python\ndef f(x: int) -> int:\n    return x\n```\n"
-
-
-@pytest.fixture
-def model() -> Iterator[ScriptedModelServer]:
-    server = ScriptedModelServer()
-    server.start_in_thread()
-    try:
-        yield server
-    finally:
-        server.stop_in_thread()
 
 
 def agentls(*args: str, base_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
