@@ -39,16 +39,16 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["exec"]:
-        from agentls import exec_cli
+        from agentls import cli_exec
 
         exec_parser = argparse.ArgumentParser(
             prog="agentls exec", description="Rewrite code in a file from the terminal."
         )
-        exec_cli.add_arguments(exec_parser)
+        cli_exec.add_arguments(exec_parser)
         exec_parser.add_argument("-v", "--verbose", action="count", default=0)
         exec_args = exec_parser.parse_args(argv[1:])
         _logging(exec_args.verbose, None)
-        return exec_cli.main(exec_args)
+        return cli_exec.main(exec_args)
     args = parser().parse_args(argv)
     _logging(args.verbose, args.log_file)
     from agentls.lsp.server import create_server
