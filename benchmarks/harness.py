@@ -26,15 +26,15 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.workspace import TextDocument
-from pytest_lsp import LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.fake_editor import FakeEditor, make_client  # noqa: E402
+from tests.support.fake_editor import FakeEditor  # noqa: E402
+from tests.support.lsp_session import SERVER, lsp_session  # noqa: E402
 
-SERVER = [sys.executable, "-m", "agentls"]
 PROFILED_SERVER = [sys.executable, str(Path(__file__).with_name("profiled_server.py"))]
 
 
@@ -100,18 +100,6 @@ class BenchEditor(FakeEditor):
                     )
 
 
-def model_options(base_url: str, **model: Any) -> dict[str, Any]:
-    return {
-        "model": {
-            "baseUrl": base_url,
-            "name": "scripted-model",
-            "maxRetries": 2,
-            "timeout": 5,
-            **model,
-        }
-    }
-
-
 @asynccontextmanager
 async def bench_session(
     init_options: Any,
@@ -120,36 +108,20 @@ async def bench_session(
     fast_editor: bool = True,
 ) -> AsyncIterator[tuple[LanguageClient, BenchEditor, int]]:
     """(client, editor, server pid) of a fresh server started with ``server``."""
-    client = make_client()
-    editor = BenchEditor(client, fast=fast_editor)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTLS_"))}
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "server"), env.get("PYTHONPATH", "")) if p
+    # The source tree first, so that a --server-cmd of another python finds agentls.
+    pythonpath = os.pathsep.join(
+        p for p in (str(ROOT / "server"), os.environ.get("PYTHONPATH", "")) if p
     )
-    await client.start_io(*server, env=env)
-    assert client._server is not None
-    pid = client._server.pid
-    await client.initialize_session(
-        types.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
-            initialization_options=init_options,
-            root_uri="file:///tmp/agentls-bench",
-            process_id=os.getpid(),
-        )
-    )
-    try:
-        yield client, editor, pid
-    finally:
-        await client.shutdown_session()
-        await client.stop()
-
-
-async def execute(
-    client: LanguageClient, name: str, arguments: dict[str, Any] | None = None
-) -> Any:
-    return await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command=name, arguments=[arguments] if arguments else [])
-    )
+    async with lsp_session(
+        init_options,
+        server=server,
+        env={"PYTHONPATH": pythonpath},
+        editor_class=BenchEditor,
+        root_uri="file:///tmp/agentls-bench",
+        fast=fast_editor,
+    ) as (client, editor):
+        assert client._server is not None
+        yield client, editor, client._server.pid
 
 
 def cpu_seconds(pid: int) -> float:

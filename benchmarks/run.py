@@ -46,13 +46,12 @@ from benchmarks.harness import (  # noqa: E402
     BenchEditor,
     bench_session,
     cpu_seconds,
-    execute,
-    model_options,
     percentile,
     self_check,
     summary_ms,
 )
 from benchmarks.workload import Target, Workload, build_workload, model_reply, rewrite_of  # noqa: E402
+from tests.support.lsp_session import command, model_options  # noqa: E402
 from tests.support.model_server import ScriptedModelServer, text_reply  # noqa: E402
 
 URI = "file:///tmp/agentls-bench/big_module.py"
@@ -120,7 +119,7 @@ def log(message: str) -> None:
 async def open_document(client: Any, editor: BenchEditor, workload: Workload, pid: int) -> None:
     """Open the file, then wait until the server is idle (start-up work, warm-ups)."""
     editor.open(URI, workload.text)
-    await execute(client, "agentls.status")  # the server has the document now
+    await command(client, "agentls.status")  # the server has the document now
     await quiesce(pid)
 
 
@@ -316,7 +315,7 @@ async def bench_code_actions_once(
             )
             seen = len(editor.log)
             sent = time.perf_counter()
-            result = await execute(client, "agentls.run", run_arguments(target, "tidy the loop"))
+            result = await command(client, "agentls.run", run_arguments(target, "tidy the loop"))
             done = time.perf_counter()
             applied = [e for e in editor.log[seen:] if e.outcome == "applied"]
             first = applied[0].time if applied else done
@@ -481,7 +480,7 @@ async def bench_streaming(
             collect_now()
             editor.watch_region(URI, target.first_line, len(target.code) + len(code) + 2000)
             model.enqueue(text_reply(reply, tokens_per_second=TOKENS_PER_SECOND, chunk="token"))
-            result = await execute(client, "agentls.run", run_arguments(target, "tidy the loop"))
+            result = await command(client, "agentls.run", run_arguments(target, "tidy the loop"))
             text_ok = editor.text(URI) == expected
             chunks = [c for c in model.chunk_log if c.request_index == 0]
             content = [(c.time, c.content) for c in chunks if c.content]
@@ -559,7 +558,7 @@ async def bench_cpu(cfg: Config, model: ScriptedModelServer, workload: Workload)
             # lazily generated (de)serialisers): run one at full speed first.
             model.enqueue(text_reply(model_reply(rewrite_of(warmup))))
             cold0 = cpu_seconds(pid)
-            await execute(client, "agentls.run", run_arguments(warmup, "tidy the loop"))
+            await command(client, "agentls.run", run_arguments(warmup, "tidy the loop"))
             cold = cpu_seconds(pid) - cold0
             await quiesce(pid)
             c0, t0 = cpu_seconds(pid), time.perf_counter()
@@ -570,7 +569,7 @@ async def bench_cpu(cfg: Config, model: ScriptedModelServer, workload: Workload)
             model.enqueue(text_reply(reply, tokens_per_second=TOKENS_PER_SECOND, chunk="token"))
             c2, t2 = cpu_seconds(pid), time.perf_counter()
             seen = len(editor.log)
-            result = await execute(client, "agentls.run", run_arguments(target, "tidy the loop"))
+            result = await command(client, "agentls.run", run_arguments(target, "tidy the loop"))
             c3, t3 = cpu_seconds(pid), time.perf_counter()
             expected = workload.text.replace(warmup.code, rewrite_of(warmup))
             text_ok = editor.text(URI) == expected.replace(target.code, code)

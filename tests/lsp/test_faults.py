@@ -8,7 +8,13 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from tests.support.lsp_session import command, lsp_session, model_options, run
+from tests.support.lsp_session import (
+    command,
+    lsp_session,
+    model_options,
+    run,
+    wait_for_edits,
+)
 from tests.support.model_server import (
     ScriptedModelServer,
     error_reply,
@@ -19,6 +25,7 @@ from tests.support.model_server import (
 URI = "file:///tmp/agentls-test/m.py"
 SOURCE = "def f(x):\n    return x\n\n\ndef g():\n    pass\n"
 REPLY = "```python\ndef f(x):\n    # doubled\n    return 2 * x\n```\n"
+SLOW_REPLY = "```python\ndef f(x):\n" + "".join(f"    y{i} = x\n" for i in range(200)) + "```\n"
 EXPECTED = "def f(x):\n    # doubled\n    return 2 * x\n\n\ndef g():\n    pass\n"
 
 
@@ -106,13 +113,11 @@ async def test_no_model_configured_fails_with_how_to(model: ScriptedModelServer)
 
 
 async def test_cancel_stops_the_stream_promptly(model: ScriptedModelServer) -> None:
-    slow = "```python\ndef f(x):\n" + "".join(f"    y{i} = x\n" for i in range(200)) + "```\n"
-    model.enqueue(text_reply(slow, tokens_per_second=100))
+    model.enqueue(text_reply(SLOW_REPLY, tokens_per_second=100))
     async with lsp_session(model_options(model.base_url)) as (client, editor):
         editor.open(URI, SOURCE)
         running = asyncio.ensure_future(run(client, args()))
-        while not [e for e in editor.log if e.outcome == "applied"]:
-            await asyncio.sleep(0.01)
+        await wait_for_edits(editor)
         status = await command(client, "agentls.status")
         [task] = status["running"]
         cancelled_at = asyncio.get_running_loop().time()
@@ -129,16 +134,14 @@ async def test_cancel_stops_the_stream_promptly(model: ScriptedModelServer) -> N
 
 
 async def test_cancel_request_stops_the_task(model: ScriptedModelServer) -> None:
-    slow = "```python\ndef f(x):\n" + "".join(f"    y{i} = x\n" for i in range(200)) + "```\n"
-    model.enqueue(text_reply(slow, tokens_per_second=100))
+    model.enqueue(text_reply(SLOW_REPLY, tokens_per_second=100))
     async with lsp_session(model_options(model.base_url)) as (client, editor):
         editor.open(URI, SOURCE)
         request = types.ExecuteCommandParams(command="agentls.run", arguments=[args()])
         running = asyncio.wrap_future(
             client.protocol.send_request(types.WORKSPACE_EXECUTE_COMMAND, request, msg_id="run-1")
         )
-        while not [e for e in editor.log if e.outcome == "applied"]:
-            await asyncio.sleep(0.01)
+        await wait_for_edits(editor)
         client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="run-1"))
         with pytest.raises(JsonRpcException, match="cancel"):
             await running
@@ -153,13 +156,11 @@ async def test_cancel_request_stops_the_task(model: ScriptedModelServer) -> None
 
 
 async def test_shutdown_while_a_task_runs_is_clean(model: ScriptedModelServer) -> None:
-    slow = "```python\ndef f(x):\n" + "".join(f"    y{i} = x\n" for i in range(200)) + "```\n"
-    model.enqueue(text_reply(slow, tokens_per_second=100))
+    model.enqueue(text_reply(SLOW_REPLY, tokens_per_second=100))
     async with lsp_session(model_options(model.base_url)) as (client, editor):
         editor.open(URI, SOURCE)
         running = asyncio.ensure_future(run(client, args()))
-        while not [e for e in editor.log if e.outcome == "applied"]:
-            await asyncio.sleep(0.01)
+        await wait_for_edits(editor)
         await client.shutdown_async(None)  # raises if the server's shutdown fails
         result = await running
         assert result["status"] == "cancelled"

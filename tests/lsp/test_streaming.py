@@ -7,8 +7,13 @@ import asyncio
 import pytest
 from lsprotocol import types
 
-from tests.support.fake_editor import FakeEditor
-from tests.support.lsp_session import command, lsp_session, model_options, run
+from tests.support.lsp_session import (
+    command,
+    lsp_session,
+    model_options,
+    run,
+    wait_for_edits,
+)
 from tests.support.model_server import ScriptedModelServer, text_reply
 
 URI = "file:///tmp/agentls-test/s.py"
@@ -27,11 +32,6 @@ REPLY = "```python\n" + NEW_FUNC + "```\n"
 def args() -> dict[str, object]:
     at = {"line": 5, "character": 6}  # inside greet's body
     return {"instruction": "document it", "uri": URI, "range": {"start": at, "end": at}}
-
-
-async def wait_for_edits(editor: FakeEditor, count: int) -> None:
-    while len([e for e in editor.log if e.outcome == "applied"]) < count:
-        await asyncio.sleep(0.005)
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -36,21 +37,26 @@ async def lsp_session(
     capabilities: types.ClientCapabilities | str = "visual-studio-code",
     env: dict[str, str] | None = None,
     configuration: dict[str, Any] | None = None,
+    server: Sequence[str] = SERVER,
+    editor_class: type[FakeEditor] = FakeEditor,
+    root_uri: str = "file:///tmp/agentls-test",
     **editor_options: Any,
-) -> AsyncIterator[tuple[LanguageClient, FakeEditor]]:
+) -> AsyncIterator[tuple[LanguageClient, Any]]:
+    """(client, editor) of a fresh server started with ``server``; the model's
+    environment variables are removed, ``env`` is added."""
     client = make_client()
     if configuration is not None:
         client.set_configuration(configuration)
-    editor = FakeEditor(client, **editor_options)
+    editor = editor_class(client, **editor_options)
     server_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTLS_"))}
     server_env.update(env or {})
-    await client.start_io(*SERVER, env=server_env)
+    await client.start_io(*server, env=server_env)
     caps = client_capabilities(capabilities) if isinstance(capabilities, str) else capabilities
     await client.initialize_session(
         types.InitializeParams(
             capabilities=caps,
             initialization_options=init_options,
-            root_uri="file:///tmp/agentls-test",
+            root_uri=root_uri,
             process_id=os.getpid(),
         )
     )
@@ -59,6 +65,12 @@ async def lsp_session(
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+async def wait_for_edits(editor: FakeEditor, count: int = 1) -> None:
+    """Until the editor has applied ``count`` of the server's edits."""
+    while len([e for e in editor.log if e.outcome == "applied"]) < count:
+        await asyncio.sleep(0.005)
 
 
 async def run(client: LanguageClient, arguments: dict[str, Any]) -> Any:
