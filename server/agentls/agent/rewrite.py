@@ -76,7 +76,6 @@ class Rewrite:
         # Where the request points, kept current while the task gets ready.
         self.origin = editor.store.anchor(request.uri, request.start, request.end)
         self.extractor = CodeExtractor()
-        self.reply = ""
         self.usage_reported = False
 
     def _plan(
@@ -198,7 +197,6 @@ class Rewrite:
         self.report(self.task.step)
         async for event in self.model.stream(self.messages):
             if isinstance(event, TextDelta):
-                self.reply += event.text
                 if not self.usage_reported:
                     usage.output_tokens += count_tokens(event.text)
                 if self.extractor.feed(event.text):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agentls.edits.documents import Anchor, DocumentStore, Snapshot
+from agentls.edits.documents import DocumentStore, Snapshot
 from agentls.edits.text import TextChange, apply_changes
 
 
@@ -38,6 +38,3 @@ class MemoryEditor:
         ordered = sorted(changes, key=lambda c: c.start, reverse=True)
         self.store.change(snapshot.uri, snapshot.version + 1, list(ordered))
         assert self.store.snapshot(snapshot.uri).text == apply_changes(snapshot.text, changes)
-
-
-__all__ = ["Anchor", "Editor", "MemoryEditor"]
