@@ -21,6 +21,11 @@ class Language:
     extensions: tuple[str, ...]
     comments: tuple[str, ...]
     scopes: frozenset[str]
+    tags: str = ""  # the query file queries/<tags>-tags.scm; empty: the language's name
+
+    @property
+    def tags_query(self) -> str:
+        return f"{self.tags or self.name}-tags.scm"
 
 
 _C_LIKE = ("//", "/*")
@@ -69,6 +74,7 @@ LANGUAGES: dict[str, Language] = {
                 _JS_SCOPES
                 | {"interface_declaration", "abstract_class_declaration", "enum_declaration"}
             ),
+            tags="typescript",
         ),
         Language(
             "go",
@@ -142,8 +148,12 @@ def comment_markers(lang: Language | None) -> tuple[str, ...]:
 
 
 @cache
-def parser_for(name: str) -> tree_sitter.Parser:
+def grammar_for(name: str) -> tree_sitter.Language:
     module_name, _, function = LANGUAGES[name].grammar.partition(":")
     module = importlib.import_module(module_name)
-    language = tree_sitter.Language(getattr(module, function or "language")())
-    return tree_sitter.Parser(language)
+    return tree_sitter.Language(getattr(module, function or "language")())
+
+
+@cache
+def parser_for(name: str) -> tree_sitter.Parser:
+    return tree_sitter.Parser(grammar_for(name))

@@ -1,0 +1,140 @@
+"""Which files of a workspace the context engine may look at.
+
+A walk of the workspace that honours every ``.gitignore`` on the way down (and
+``.git/info/exclude``), ``.agentlsignore`` files (same syntax), the secret patterns
+and a few folders nobody wants indexed (VCS internals, virtualenvs, caches).
+``WorkspaceFiles.allowed`` answers the same question for a single path, so a file
+reported by the editor is judged by the same rules as one found by the walk.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from agentls.context.languages import language_for
+from agentls.policy.secrets import SecretMatcher
+
+IGNORE_FILES = (".gitignore", ".agentlsignore")
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".hypothesis",
+        ".venv",
+        ".agentls",
+    }
+)
+MAX_FILE_BYTES = 1 << 20  # bigger source files are generated, not written
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: str  # relative to the root, with "/"
+    language: str
+    mtime_ns: int
+    size: int
+
+
+class WorkspaceFiles:
+    def __init__(self, root: Path, secrets: SecretMatcher | None = None) -> None:
+        self.root = root.resolve()
+        self.secrets = secrets or SecretMatcher()
+        self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
+
+    def _spec(self, folder: str) -> pathspec.GitIgnoreSpec | None:
+        """The ignore rules written in ``folder`` (relative, "" for the root)."""
+        if folder in self._specs:
+            return self._specs[folder]
+        lines: list[str] = []
+        base = self.root / folder
+        names = [*IGNORE_FILES, ".git/info/exclude"] if folder == "" else IGNORE_FILES
+        for name in names:
+            try:
+                lines += (base / name).read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                pass
+        spec = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+        self._specs[folder] = spec
+        return spec
+
+    def _ignored(self, relative: str, is_dir: bool) -> bool:
+        """Ignored by the rules of any folder above it (the deepest one that decides wins)."""
+        parts = relative.split("/")
+        verdict = False
+        for depth in range(len(parts)):
+            folder = "/".join(parts[:depth])
+            spec = self._spec(folder)
+            if spec is None:
+                continue
+            rest = "/".join(parts[depth:]) + ("/" if is_dir else "")
+            result = spec.check_file(rest)
+            if result.include is not None:
+                verdict = result.include
+        return verdict
+
+    def _skipped_dir(self, relative: str, name: str) -> bool:
+        if name in SKIP_DIRS or name.endswith(".egg-info"):
+            return True
+        if (self.root / relative / "pyvenv.cfg").exists():  # any virtualenv
+            return True
+        return self.secrets.is_secret(relative, is_dir=True) or self._ignored(relative, True)
+
+    def allowed(self, relative: str) -> bool:
+        """May the engine read this file (relative path)? Secrets and ignored files: no."""
+        parts = relative.split("/")
+        if any(part in SKIP_DIRS or part == ".." for part in parts[:-1]):
+            return False
+        for depth in range(1, len(parts)):
+            if self.secrets.is_secret("/".join(parts[:depth]), is_dir=True):
+                return False
+        return not self.secrets.is_secret(relative) and not self._ignored(relative, False)
+
+    def relative(self, path: str | Path) -> str | None:
+        """The workspace-relative form of a path, or None if it lies outside."""
+        try:
+            resolved = Path(os.path.abspath(self.root / path))
+            return resolved.relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
+    def walk(self) -> Iterator[SourceFile]:
+        """Every source file of a language we parse, in sorted order."""
+        stack = [""]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = sorted(os.scandir(self.root / folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            subdirs: list[str] = []
+            for entry in entries:
+                relative = f"{folder}/{entry.name}" if folder else entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if not self._skipped_dir(relative, entry.name):
+                            subdirs.append(relative)
+                        continue
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    lang = language_for(entry.name)
+                    if lang is None or not self.allowed(relative):
+                        continue
+                    stat = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.st_size <= MAX_FILE_BYTES:
+                    yield SourceFile(relative, lang.name, stat.st_mtime_ns, stat.st_size)
+            stack.extend(reversed(subdirs))

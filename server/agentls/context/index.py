@@ -1,0 +1,328 @@
+"""The workspace index: the tags of every source file, persisted in SQLite.
+
+``build`` walks the workspace (``files.WorkspaceFiles``), reloads what the cache
+holds for files whose size and mtime did not change, tags the rest in worker
+processes (both cores), writes them back in one transaction, and forgets files
+that are gone. ``update`` and ``remove`` keep it current file by file; open
+documents are laid over it by the engine (unsaved text is the truth).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import queue
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import metadata, resources
+from pathlib import Path
+
+from agentls import __version__
+from agentls.context.files import MAX_FILE_BYTES, SourceFile, WorkspaceFiles
+from agentls.context.languages import LANGUAGES, language_for
+from agentls.context.tags import Definition, FileTags, tag_source
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1
+_IN_PROCESS_BELOW = 48  # files: fewer than this are tagged without worker processes
+_CHUNK = 24
+
+
+def _fingerprint() -> str:
+    """Changes whenever the queries, the grammars or agentls change: then re-tag all."""
+    digest = hashlib.sha256(f"{SCHEMA} {__version__}".encode())
+    queries = resources.files("agentls.context").joinpath("queries")
+    for name in sorted(q.name for q in queries.iterdir() if q.name.endswith(".scm")):
+        digest.update(name.encode() + queries.joinpath(name).read_bytes())
+    for lang in sorted(LANGUAGES):
+        module = LANGUAGES[lang].grammar.partition(":")[0]
+        try:
+            digest.update(f"{module}={metadata.version(module.replace('_', '-'))}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(module.encode())
+    return digest.hexdigest()[:16]
+
+
+def tags_to_row(tags: FileTags) -> str:
+    return json.dumps(
+        [
+            tags.language,
+            [[d.name, d.kind, d.start, d.end, d.header_end, d.scope] for d in tags.definitions],
+            list(tags.imports),
+            " ".join(sorted(tags.names)),
+        ],
+        separators=(",", ":"),
+    )
+
+
+def tags_from_row(row: str) -> FileTags:
+    language, definitions, imports, names = json.loads(row)
+    return FileTags(
+        language,
+        tuple(Definition(*d) for d in definitions),
+        tuple(imports),
+        frozenset(names.split()),
+    )
+
+
+def tag_file(root: str, path: str, language: str) -> FileTags | None:
+    try:
+        with open(os.path.join(root, path), "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_FILE_BYTES or b"\0" in data[:8192]:
+        return None
+    return tag_source(LANGUAGES[language], data)
+
+
+def tag_chunk(root: str, chunk: list[tuple[str, str]]) -> list[tuple[str, str | None]]:
+    """Worker process: tag some files, answer rows (text is cheaper to send than objects)."""
+    out: list[tuple[str, str | None]] = []
+    for path, language in chunk:
+        tags = tag_file(root, path, language)
+        out.append((path, tags_to_row(tags) if tags is not None else None))
+    return out
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    files: int
+    definitions: int
+    parsed: int  # files tagged in this build (the rest came from the cache)
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    path: str
+    definition: Definition
+
+
+class WorkspaceIndex:
+    def __init__(
+        self,
+        root: Path,
+        cache_dir: Path | None = None,
+        files: WorkspaceFiles | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.root = root.resolve()
+        self.files = files or WorkspaceFiles(self.root)
+        self.workers = workers or min(4, os.cpu_count() or 1)
+        cache_dir = cache_dir or default_cache_dir()
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        key = hashlib.sha256(str(self.root).encode()).hexdigest()[:16]
+        self.db_path = cache_dir / f"index-{key}.sqlite"
+        self.tags: dict[str, FileTags] = {}
+        self.stamps: dict[str, tuple[int, int]] = {}  # path -> (mtime_ns, size)
+        self._by_name: dict[str, list[Located]] | None = None
+
+    # -- persistence --------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.db_path)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, mtime_ns INTEGER,"
+            " size INTEGER, tags TEXT)"
+        )
+        found = db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
+        fingerprint = _fingerprint()
+        if found is None or found[0] != fingerprint:
+            db.execute("DELETE FROM files")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
+            db.commit()
+        return db
+
+    def _load(self, db: sqlite3.Connection) -> dict[str, tuple[int, int, str]]:
+        rows = db.execute("SELECT path, mtime_ns, size, tags FROM files")
+        return {path: (mtime, size, tags) for path, mtime, size, tags in rows}
+
+    # -- building -----------------------------------------------------------------------
+    def build(self, progress: Callable[[int, int], None] | None = None) -> IndexStats:
+        """Bring the index up to date with the disk; blocking (run it off the event loop)."""
+        started = time.perf_counter()
+        try:
+            db = self._connect()
+            cached = self._load(db)
+        except sqlite3.DatabaseError as error:  # a broken cache is rebuilt, never fatal
+            log.warning("index cache %s unreadable (%s): rebuilding", self.db_path, error)
+            self.db_path.unlink(missing_ok=True)
+            db = self._connect()
+            cached = {}
+        sources = list(self.files.walk())
+        todo: list[SourceFile] = []
+        tags: dict[str, FileTags] = {}
+        for source in sources:
+            row = cached.get(source.path)
+            if row is not None and row[0] == source.mtime_ns and row[1] == source.size:
+                try:
+                    tags[source.path] = tags_from_row(row[2])
+                    continue
+                except (ValueError, TypeError):
+                    pass
+            todo.append(source)
+        fresh = self._tag_all(todo, progress)
+        tags.update({path: t for path, (t, _) in fresh.items()})
+        with db:
+            db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                [(s.path, s.mtime_ns, s.size, fresh[s.path][1]) for s in todo if s.path in fresh],
+            )
+            present = {s.path for s in sources}
+            db.executemany(
+                "DELETE FROM files WHERE path = ?", [(p,) for p in cached if p not in present]
+            )
+        db.close()
+        self.tags = tags
+        self.stamps = {s.path: (s.mtime_ns, s.size) for s in sources if s.path in tags}
+        self._by_name = None
+        return IndexStats(
+            len(tags),
+            sum(len(t.definitions) for t in tags.values()),
+            len(fresh),
+            time.perf_counter() - started,
+        )
+
+    def _tag_all(
+        self, todo: list[SourceFile], progress: Callable[[int, int], None] | None
+    ) -> dict[str, tuple[FileTags, str]]:
+        out: dict[str, tuple[FileTags, str]] = {}
+        items = [(s.path, s.language) for s in todo]
+        root = str(self.root)
+
+        def take(rows: Iterable[tuple[str, str | None]]) -> None:
+            for path, row in rows:
+                if row is not None:
+                    out[path] = (tags_from_row(row), row)
+
+        if len(items) < _IN_PROCESS_BELOW or self.workers < 2:
+            for i in range(0, len(items), _CHUNK):
+                take(tag_chunk(root, items[i : i + _CHUNK]))
+                if progress:
+                    progress(min(i + _CHUNK, len(items)), len(items))
+            return out
+        # Chunks dealt round-robin from the biggest file down are of even weight.
+        sizes = {s.path: s.size for s in todo}
+        items.sort(key=lambda item: (-sizes[item[0]], item[0]))
+        count = len(items) // _CHUNK + 1
+        chunks: queue.SimpleQueue[list[tuple[str, str]]] = queue.SimpleQueue()
+        for i in range(count):
+            chunks.put(items[i::count])
+        lock = threading.Lock()
+        done = [0]
+
+        def work() -> None:
+            with subprocess.Popen(
+                [sys.executable, "-m", "agentls.context.worker", root],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+            ) as worker:
+                assert worker.stdin is not None and worker.stdout is not None
+                while True:
+                    try:
+                        chunk = chunks.get_nowait()
+                    except queue.Empty:
+                        break
+                    worker.stdin.write(json.dumps(chunk) + "\n")
+                    worker.stdin.flush()
+                    rows = json.loads(worker.stdout.readline() or "[]")
+                    with lock:
+                        take(rows)
+                        done[0] += len(chunk)
+                        if progress:
+                            progress(done[0], len(items))
+                worker.stdin.close()
+
+        threads = [threading.Thread(target=work) for _ in range(self.workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        missing = [item for item in items if item[0] not in out]
+        if missing:  # a worker died: tag the rest here
+            take(tag_chunk(root, missing))
+        return out
+
+    # -- per-file updates ---------------------------------------------------------------
+    def update(self, path: str) -> bool:
+        """Re-tag one file from disk (after didSave / a watched-file event)."""
+        language = _language(path)
+        full = self.root / path
+        if language is None or not self.files.allowed(path) or not full.is_file():
+            return self.remove(path)
+        stat = full.stat()
+        tags = tag_file(str(self.root), path, language)
+        if tags is None:
+            return self.remove(path)
+        self._replace(path, tags)
+        self.stamps[path] = (stat.st_mtime_ns, stat.st_size)
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                (path, stat.st_mtime_ns, stat.st_size, tags_to_row(tags)),
+            )
+        return True
+
+    def remove(self, path: str) -> bool:
+        known = path in self.tags
+        self._replace(path, None)
+        self.stamps.pop(path, None)
+        if known:
+            with self._connect() as db:
+                db.execute("DELETE FROM files WHERE path = ?", (path,))
+        return known
+
+    def _replace(self, path: str, tags: FileTags | None) -> None:
+        old = self.tags.pop(path, None)
+        if tags is not None:
+            self.tags[path] = tags
+        if self._by_name is None:
+            return
+        if old is not None:
+            for name in {d.name for d in old.definitions}:
+                kept = [loc for loc in self._by_name.get(name, ()) if loc.path != path]
+                if kept:
+                    self._by_name[name] = kept
+                else:
+                    self._by_name.pop(name, None)
+        if tags is not None:
+            for d in tags.definitions:
+                self._by_name.setdefault(d.name, []).append(Located(path, d))
+                self._by_name[d.name].sort(key=lambda loc: (loc.path, loc.definition.start))
+
+    # -- queries ------------------------------------------------------------------------
+    @property
+    def by_name(self) -> dict[str, list[Located]]:
+        if self._by_name is None:
+            table: dict[str, list[Located]] = {}
+            for path in sorted(self.tags):
+                for d in self.tags[path].definitions:
+                    table.setdefault(d.name, []).append(Located(path, d))
+            self._by_name = table
+        return self._by_name
+
+    def definitions(self, name: str) -> list[Located]:
+        return self.by_name.get(name, [])
+
+
+def _language(path: str) -> str | None:
+    lang = language_for(path)
+    return lang.name if lang else None
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "agentls"

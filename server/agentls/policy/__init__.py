@@ -1,0 +1,1 @@
+"""What the agent may touch: secrets, confinement, approvals."""
