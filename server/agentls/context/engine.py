@@ -1,0 +1,198 @@
+"""The context engine: the workspace index, open documents laid over it, and selection.
+
+One object per workspace folder. ``build`` (blocking: run it off the event loop)
+brings the persisted index up to date; ``open``/``change``/``close`` keep the
+editor's unsaved buffers as the truth; ``select`` answers which code a task at a
+position should see, under a token budget. Nothing here imports pygls.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from agentls.context.files import WorkspaceFiles
+from agentls.context.imports import ModuleMap
+from agentls.context.index import IndexStats, WorkspaceIndex
+from agentls.context.languages import language_for
+from agentls.context.select import Here, Selection, Selector
+from agentls.context.tags import FileTags, tag_source
+from agentls.model.tokens import count_tokens
+from agentls.policy.secrets import SecretMatcher
+
+log = logging.getLogger(__name__)
+
+_LINE_CACHE = 256  # files whose lines are kept
+_RECENT = 16  # recently edited places remembered
+
+
+class ContextEngine:
+    def __init__(
+        self,
+        root: Path,
+        cache_dir: Path | None = None,
+        *,
+        secret_patterns: Iterable[str] = (),
+        workers: int | None = None,
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.files = WorkspaceFiles(self.root, SecretMatcher(secret_patterns))
+        self.index = WorkspaceIndex(self.root, cache_dir, self.files, workers)
+        self.lock = threading.RLock()  # build() runs in a thread; selections in others
+        self.buffers: dict[str, tuple[int, str]] = {}  # open documents: path -> (version, text)
+        self._overlaid: dict[str, int] = {}  # path -> version whose tags the index holds
+        self._lines: OrderedDict[str, tuple[object, list[str]]] = OrderedDict()
+        self._modules: ModuleMap | None = None
+        self.recent: deque[tuple[str, int]] = deque(maxlen=_RECENT)
+        self.built = False
+
+    # -- the index ----------------------------------------------------------------------
+    def build(self, progress: Callable[[int, int], None] | None = None) -> IndexStats:
+        stats = self.index.build(progress)
+        modules = ModuleMap(self.index.tags)
+        self.index.by_name  # noqa: B018 - built now, not in the first selection
+        count_tokens("warm up")
+        with self.lock:
+            self._modules = modules
+            self._overlaid.clear()
+            self.built = True
+        return stats
+
+    def file_changed(self, path: str) -> None:
+        """A file changed on disk (saved, or changed outside the editor)."""
+        relative = self.relative(path)
+        if relative is None or relative in self.buffers:
+            return
+        with self.lock:
+            known = relative in self.index.tags
+            self.index.update(relative)
+            self._lines.pop(relative, None)
+            if known != (relative in self.index.tags):
+                self._modules = None
+
+    def file_deleted(self, path: str) -> None:
+        relative = self.relative(path)
+        if relative is None:
+            return
+        with self.lock:
+            self.index.remove(relative)
+            self._lines.pop(relative, None)
+            self._modules = None
+
+    # -- open documents -----------------------------------------------------------------
+    def open(self, path: str, version: int, text: str) -> None:
+        relative = self.relative(path)
+        if relative is not None:
+            self.buffers[relative] = (version, text)
+
+    def change(self, path: str, version: int, text: str, lines: Iterable[int] = ()) -> None:
+        relative = self.relative(path)
+        if relative is None:
+            return
+        self.buffers[relative] = (version, text)
+        for line in lines:
+            self.recent.appendleft((relative, line))
+
+    def close(self, path: str) -> None:
+        relative = self.relative(path)
+        if relative is None or self.buffers.pop(relative, None) is None:
+            return
+        with self.lock:
+            self._overlaid.pop(relative, None)
+            self._lines.pop(relative, None)
+            self.index.update(relative)  # back to what the disk holds
+
+    def _sync_buffers(self) -> None:
+        """Lay the open documents' current text over the index (re-tag what changed)."""
+        for path, (version, text) in list(self.buffers.items()):
+            if self._overlaid.get(path) == version or not self.files.allowed(path):
+                continue
+            lang = language_for(path)
+            if lang is None:
+                continue
+            self.index._replace(path, tag_source(lang, text.encode("utf-8")))
+            self._overlaid[path] = version
+            self._lines.pop(path, None)
+            if self._modules is not None and path not in self._modules.paths:
+                self._modules = None
+
+    # -- selection ----------------------------------------------------------------------
+    def relative(self, path: str | Path) -> str | None:
+        text = str(path)
+        if text.startswith("file://"):
+            from urllib.parse import unquote, urlparse
+
+            text = unquote(urlparse(text).path)
+        return self.files.relative(text)
+
+    def lines_of(self, path: str) -> list[str] | None:
+        buffer = self.buffers.get(path)
+        if buffer is not None:
+            stamp: object = ("buffer", buffer[0])
+        else:
+            try:
+                st = os.stat(self.root / path)
+            except OSError:
+                return None
+            stamp = (st.st_mtime_ns, st.st_size)
+        cached = self._lines.get(path)
+        if cached is not None and cached[0] == stamp:
+            self._lines.move_to_end(path)
+            return cached[1]
+        if buffer is not None:
+            text = buffer[1]
+        else:
+            try:
+                text = (self.root / path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return None
+        lines = text.split("\n")
+        self._lines[path] = (stamp, lines)
+        if len(self._lines) > _LINE_CACHE:
+            self._lines.popitem(last=False)
+        return lines
+
+    def select(
+        self, path: str, line: int, column: int, budget: int, text: str | None = None
+    ) -> Selection:
+        """The context for a task at ``path:line:column`` (0-based), ``budget`` tokens.
+
+        ``text`` is the file's text as the editor has it, when it differs from both
+        the disk and the open buffer (tools and benchmarks pass it)."""
+        relative = self.relative(path)
+        shown = relative if relative is not None else str(path)
+        if relative is not None and not self.files.allowed(relative):
+            return Selection([], budget)  # a secret or ignored file: nothing from it
+        lang = language_for(shown)
+        if text is None:
+            buffer = self.buffers.get(relative) if relative else None
+            if buffer is not None:
+                text = buffer[1]
+            else:
+                try:
+                    text = Path(self.root / shown).read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    text = ""
+        with self.lock:
+            self._sync_buffers()
+            tags = (
+                tag_source(lang, text.encode("utf-8"))
+                if lang is not None
+                else FileTags("", (), (), frozenset())
+            )
+            if self._modules is None:
+                self._modules = ModuleMap(self.index.tags)
+            lines = text.split("\n")
+            here = Here(
+                shown,
+                lang.name if lang else "",
+                lines,
+                tags,
+                min(max(line, 0), max(len(lines) - 1, 0)),
+                tuple(self.recent),
+            )
+            return Selector(self.index, self._modules, self.lines_of).select(here, budget)

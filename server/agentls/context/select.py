@@ -1,0 +1,473 @@
+"""Choosing the code a task at a position needs, packed under a token budget.
+
+Read top to bottom: the enclosing scope in full -> the names used in it and near
+it, weighted by where they occur -> their definitions, resolved through the file's
+imports where possible, else by name (the rarer the name, the surer) -> ranked
+and packed as signatures or, for the best small ones, whole bodies -> the file's
+outline, a related test and recently edited regions, each in a share of the
+budget. Every ordering has a tie-breaker (path, line), so the same input gives
+byte-identical output.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentls.context.imports import Binding, ModuleMap, bindings
+from agentls.context.index import Located, WorkspaceIndex
+from agentls.context.tags import Definition, FileTags
+from agentls.model.tokens import count_tokens
+
+_WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_ATTRIBUTE = re.compile(r"([A-Za-z_$][A-Za-z0-9_$]*)\.([A-Za-z_$][A-Za-z0-9_$]*)")
+_KIND_WEIGHT = {
+    "class": 1.0,
+    "function": 1.0,
+    "type": 1.0,
+    "interface": 1.0,
+    "macro": 0.9,
+    "method": 0.8,
+    "constant": 0.7,
+    "field": 0.4,
+    "module": 0.3,
+}
+_SCOPE_KINDS = frozenset({"function", "method", "class", "interface", "type", "module"})
+_TEST_FILE = re.compile(
+    r"(^|/)(test_[^/]*|[^/]*_test\.[a-z]+|[^/]*\.(test|spec)\.[a-z]+|[^/]*Tests?\.java)$"
+)
+_BOUND = re.compile(
+    r"(?:\bfor\s+|\bas\s+|^\s*)([A-Za-z_][A-Za-z0-9_]*)\s*(?:=(?!=)|\bin\b|,|:(?!:)|\))",
+    re.MULTILINE,
+)
+_DOCSTRING = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
+_STRINGS = re.compile(r"""("[^"\\]*(?:\\.[^"\\]*)*"|'[^'\\]*(?:\\.[^'\\]*)*')""")
+_BUILTINS = {
+    "python": frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self", "cls"},
+    "javascript": frozenset(
+        "this console Object Array String Number Boolean Promise Math JSON Error Map Set"
+        " window document require module exports undefined null true false".split()
+    ),
+}
+_BUILTINS["typescript"] = _BUILTINS["typescriptreact"] = _BUILTINS["javascript"]
+_WINDOW = 400  # lines around the cursor whose names count
+_MAX_PER_NAME = 3  # definitions taken for one name
+_AMBIGUOUS = 12  # a name defined in more places than this says little
+
+
+@dataclass(frozen=True)
+class Snippet:
+    path: str  # relative to the workspace
+    start_line: int  # 1-based, inclusive
+    end_line: int
+    reason: str
+    text: str
+    tokens: int = 0  # of the rendered block (header + text), what the prompt holds
+
+    def render(self) -> str:
+        return render_block(self.path, self.start_line, self.end_line, self.reason, self.text)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "startLine": self.start_line,
+            "endLine": self.end_line,
+            "tokens": self.tokens,
+            "reason": self.reason,
+            "text": self.text,
+        }
+
+
+def render_block(path: str, start: int, end: int, reason: str, text: str) -> str:
+    lines = f"line {start}" if start == end else f"lines {start}-{end}"
+    return f"### {path} ({lines}; {reason})\n{text.rstrip()}\n"
+
+
+@dataclass
+class Selection:
+    snippets: list[Snippet]
+    budget: int
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(s.tokens for s in self.snippets)
+
+    def render(self) -> str:
+        return "\n".join(s.render() for s in self.snippets)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"snippets": [s.to_json() for s in self.snippets], "totalTokens": self.total_tokens}
+
+
+@dataclass(frozen=True)
+class Here:
+    """The file the task is in, as the editor has it."""
+
+    path: str
+    language: str
+    lines: list[str]
+    tags: FileTags
+    line: int  # 0-based
+    recent: tuple[tuple[str, int], ...] = ()  # (path, 0-based line), newest first
+
+
+@dataclass(order=True)
+class _Candidate:
+    sort_key: tuple[float, str, int]
+    located: Located = field(compare=False)
+    score: float = field(compare=False)
+    reason: str = field(compare=False)
+
+
+class _Packer:
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self.snippets: list[Snippet] = []
+        self.taken: dict[str, list[tuple[int, int]]] = {}
+
+    def covered(self, path: str, start: int, end: int) -> bool:
+        return any(s <= start and end <= e for s, e in self.taken.get(path, ()))
+
+    def overlaps(self, path: str, start: int, end: int) -> bool:
+        return any(start <= e and s <= end for s, e in self.taken.get(path, ()))
+
+    def add(
+        self,
+        path: str,
+        start: int,
+        end: int,
+        reason: str,
+        text: str,
+        limit: int,
+        verbatim: bool = True,
+    ) -> bool:
+        """Add lines ``start..end`` (0-based, inclusive) if they fit under ``limit``.
+
+        ``verbatim``: the text is those lines (not an outline), so they count as shown."""
+        if self.covered(path, start, end):
+            return False
+        tokens = count_tokens(render_block(path, start + 1, end + 1, reason, text))
+        if self.used + tokens > min(limit, self.budget):
+            return False
+        self.used += tokens
+        self.snippets.append(Snippet(path, start + 1, end + 1, reason, text.rstrip(), tokens))
+        if verbatim:
+            self.taken.setdefault(path, []).append((start, end))
+        return True
+
+
+def _lines(lines: list[str], start: int, end: int) -> str:
+    return "\n".join(lines[start : end + 1])
+
+
+def _innermost(definitions: tuple[Definition, ...], line: int) -> Definition | None:
+    best: Definition | None = None
+    for d in definitions:
+        if d.kind in _SCOPE_KINDS and d.start <= line <= d.end:
+            if best is None or (d.end - d.start) <= (best.end - best.start):
+                best = d
+    return best
+
+
+def _header_params(lines: list[str], scope: tuple[int, int]) -> set[str]:
+    """Lower-case words of the scope's first line: its parameters, in most languages."""
+    head = lines[scope[0]] if scope[0] < len(lines) else ""
+    return {w for w in _WORD.findall(head.partition("(")[2]) if not w[:1].isupper()}
+
+
+def _shared_prefix(a: str, b: str) -> int:
+    pa, pb = a.split("/")[:-1], b.split("/")[:-1]
+    n = 0
+    for x, y in zip(pa, pb, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class Selector:
+    def __init__(
+        self,
+        index: WorkspaceIndex,
+        modules: ModuleMap,
+        lines_of: Callable[[str], list[str] | None],
+    ) -> None:
+        self.index = index
+        self.modules = modules
+        self.lines_of = lines_of
+
+    # -- what the task is about ---------------------------------------------------------
+    def _weights(self, here: Here, scope: tuple[int, int]) -> dict[str, float]:
+        """Names used like references in the scope (most) and near it (less with distance).
+
+        A reference is a call, an attribute, a capitalised word or a word of the
+        scope's code; names the scope binds itself (parameters, assignments, loop
+        variables) and the language's builtins are not looked up."""
+        first = max(0, here.line - _WINDOW)
+        window = "\n".join(here.lines[first : here.line + _WINDOW])
+        if here.language == "python":  # docstrings are prose, not references
+            window = _DOCSTRING.sub(lambda m: "\n" * m.group().count("\n"), window)
+        lines = [""] * first + window.split("\n")
+        last = len(lines)
+        scope_text = "\n".join(lines[scope[0] : scope[1] + 1])
+        bound = set(_BOUND.findall(scope_text)) | _header_params(lines, scope)
+        skip = _BUILTINS.get(here.language, frozenset()) | bound
+        weights: dict[str, float] = {}
+        for number in range(first, last):
+            inside = scope[0] <= number <= scope[1]
+            distance = 0 if inside else min(abs(number - scope[0]), abs(number - scope[1]))
+            weight = 2.0 if inside else 0.5 / (1 + distance / 40)
+            line = _STRINGS.sub(
+                '""', lines[number].split("#", 1)[0] if here.language == "python" else lines[number]
+            )
+            for match in _WORD.finditer(line):
+                word = match.group()
+                if word in skip or len(word) < 2:
+                    continue
+                after = line[match.end() : match.end() + 1]
+                before = line[match.start() - 1 : match.start()] if match.start() else ""
+                strong = after == "(" or word[0].isupper() or before == "@"
+                weights[word] = weights.get(word, 0.0) + weight * (1.0 if strong else 0.5)
+        # Repetition helps a little, not linearly.
+        return {name: min(w, 4.0 + w / 8) for name, w in weights.items()}
+
+    def _attributes(self, here: Here, scope: tuple[int, int]) -> list[tuple[str, str]]:
+        """``module.name`` uses in the scope and its window: (module binding, name)."""
+        first = max(0, here.line - _WINDOW)
+        text = "\n".join(here.lines[first : here.line + _WINDOW])
+        return sorted(set(_ATTRIBUTE.findall(text)))
+
+    # -- resolving names ----------------------------------------------------------------
+    def _in_module(
+        self, language: str, module: str, name: str, importer: str, depth: int = 0
+    ) -> list[Located]:
+        """Definitions of ``name`` in the files ``module`` stands for (following re-exports)."""
+        found: list[Located] = []
+        for path in self.modules.resolve(language, module, importer):
+            tags = self.index.tags.get(path)
+            if tags is None:
+                continue
+            here = [Located(path, d) for d in tags.definitions if d.name == name]
+            if here:
+                found.extend(here)
+                continue
+            if depth >= 2:
+                continue
+            for b in bindings(tags.language, tags.imports):
+                if b.local == name or b.name == "*":
+                    source = b.name if b.name not in ("", "*") else name
+                    found.extend(self._in_module(tags.language, b.module, source, path, depth + 1))
+            if not found and language == "python":  # `from pkg import submodule`
+                found.extend(self._in_module(language, f"{module}.{name}", "", importer, 9))
+        return found
+
+    def _resolve(self, here: Here, name: str, imported: dict[str, Binding]) -> list[Located]:
+        binding = imported.get(name)
+        if binding is not None and binding.name not in ("",):
+            source = name if binding.name in ("*", "default") else binding.name
+            found = self._in_module(here.language, binding.module, source, here.path)
+            if found:
+                return found[:_MAX_PER_NAME]
+        everywhere = [loc for loc in self.index.definitions(name) if loc.path != here.path]
+        if not everywhere or len(everywhere) > _AMBIGUOUS:
+            return []
+        testing = bool(_TEST_FILE.search(here.path))
+        everywhere.sort(
+            key=lambda loc: (
+                not testing and bool(_TEST_FILE.search(loc.path)),
+                -_shared_prefix(loc.path, here.path),
+                loc.path,
+                loc.definition.start,
+            )
+        )
+        return everywhere[:_MAX_PER_NAME]
+
+    def candidates(self, here: Here, scope: tuple[int, int]) -> list[_Candidate]:
+        weights = self._weights(here, scope)
+        imported = {b.local: b for b in bindings(here.language, here.tags.imports) if b.local}
+        local = {d.name for d in here.tags.definitions}
+        scores: dict[tuple[str, int], _Candidate] = {}
+
+        def offer(loc: Located, score: float, reason: str) -> None:
+            key = (loc.path, loc.definition.start)
+            old = scores.get(key)
+            if old is None or score > old.score:
+                sort_key = (-score, loc.path, loc.definition.start)
+                scores[key] = _Candidate(sort_key, loc, score, reason)
+
+        for name in sorted(weights):
+            weight = weights[name]
+            if name in local and name not in imported:
+                for d in here.tags.definitions:
+                    if d.name == name and not (d.start <= here.line <= d.end):
+                        offer(Located(here.path, d), weight * 0.6, f"defines {name}, used here")
+                continue
+            found = self._resolve(here, name, imported)
+            if not found:
+                continue
+            sure = name in imported
+            total = len(self.index.definitions(name))
+            specificity = 1.0 if sure else 1.0 / (1 + max(0, total - 1)) ** 0.6
+            testing = bool(_TEST_FILE.search(here.path))
+            for loc in found:
+                kind = _KIND_WEIGHT.get(loc.definition.kind, 0.5)
+                near = 1 + 0.1 * _shared_prefix(loc.path, here.path)
+                if not testing and _TEST_FILE.search(loc.path):
+                    near *= 0.3
+                how = "imported here" if sure else "by name"
+                offer(loc, weight * specificity * kind * near, f"defines {name} ({how})")
+        for module_name, attr in self._attributes(here, scope):
+            binding = imported.get(module_name)
+            if binding is None:
+                continue
+            module = binding.module if binding.name == "" else f"{binding.module}.{binding.name}"
+            for loc in self._in_module(here.language, module, attr, here.path)[:_MAX_PER_NAME]:
+                weight = weights.get(attr, 0.5) + 0.5
+                kind = _KIND_WEIGHT.get(loc.definition.kind, 0.5)
+                offer(loc, weight * kind, f"defines {module_name}.{attr}")
+        return sorted(scores.values())
+
+    # -- packing ------------------------------------------------------------------------
+    def select(self, here: Here, budget: int) -> Selection:
+        packer = _Packer(budget)
+        lines = here.lines
+        enclosing = _innermost(here.tags.definitions, here.line)
+        if enclosing is not None:
+            scope = (enclosing.start, enclosing.end)
+            what = f"the enclosing {enclosing.kind} {enclosing.name}"
+        else:
+            scope = (max(0, here.line - 10), min(len(lines) - 1, here.line + 10))
+            what = "the code around the cursor"
+        self._add_scope(packer, here, scope, what, budget // 2)
+        candidates = self.candidates(here, scope)
+        self._add_definitions(packer, candidates, int(budget * 0.75))
+        self._add_outline(packer, here, scope, packer.used + budget // 10)
+        if enclosing is not None:
+            self._add_test(packer, here, enclosing.name, packer.used + budget // 7)
+        self._add_recent(packer, here, packer.used + budget // 10)
+        self._add_definitions(packer, candidates, budget)
+        return Selection(packer.snippets, budget)
+
+    def _add_scope(
+        self, packer: _Packer, here: Here, scope: tuple[int, int], what: str, limit: int
+    ) -> None:
+        start, end = scope
+        if packer.add(here.path, start, end, what, _lines(here.lines, start, end), limit):
+            return
+        # Too big: the lines around the cursor, widened while they fit.
+        radius = 8
+        best: tuple[int, int] | None = None
+        while radius < end - start:
+            s, e = max(start, here.line - radius), min(end, here.line + radius)
+            tokens = count_tokens(_lines(here.lines, s, e)) + 20
+            if tokens > limit - packer.used:
+                break
+            best = (s, e)
+            radius *= 2
+        if best is not None:
+            s, e = best
+            packer.add(here.path, s, e, f"{what} (part)", _lines(here.lines, s, e), limit)
+
+    def _add_definitions(self, packer: _Packer, candidates: list[_Candidate], limit: int) -> None:
+        misses = 0
+        for rank, candidate in enumerate(candidates):
+            loc = candidate.located
+            d = loc.definition
+            if packer.overlaps(loc.path, d.start, d.header_end):
+                continue
+            text = self.lines_of(loc.path)
+            if text is None:
+                continue
+            small = d.end - d.start <= 12 and d.kind not in ("class", "module")
+            if (
+                rank < 6
+                and small
+                and packer.add(
+                    loc.path, d.start, d.end, candidate.reason, _lines(text, d.start, d.end), limit
+                )
+            ):
+                continue
+            if not packer.add(
+                loc.path,
+                d.start,
+                d.header_end,
+                candidate.reason + ", signature",
+                _lines(text, d.start, d.header_end),
+                limit,
+            ):
+                misses += 1
+                if misses > 20 or packer.used >= limit - 8:
+                    return
+
+    def _add_outline(self, packer: _Packer, here: Here, scope: tuple[int, int], limit: int) -> None:
+        lines = here.lines
+        heads = [
+            d
+            for d in here.tags.definitions
+            if d.kind in _SCOPE_KINDS and not (scope[0] <= d.start <= scope[1])
+        ]
+        if not heads:
+            return
+        heads.sort(key=lambda d: (abs(d.start - here.line), d.start))
+
+        def block(chosen: list[Definition]) -> tuple[str, str]:
+            text = "\n".join(lines[x.start].rstrip() for x in chosen)
+            return text, f"outline of this file ({len(chosen)} of {len(heads)} definitions)"
+
+        chosen: list[Definition] = []
+        for d in heads:
+            trial = sorted([*chosen, d], key=lambda x: x.start)
+            text, reason = block(trial)
+            cost = count_tokens(
+                render_block(here.path, trial[0].start + 1, trial[-1].start + 1, reason, text)
+            )
+            if packer.used + cost > min(limit, packer.budget):
+                break
+            chosen = trial
+        if chosen:
+            text, reason = block(chosen)
+            packer.add(here.path, chosen[0].start, chosen[-1].start, reason, text, limit, False)
+
+    def _add_test(self, packer: _Packer, here: Here, name: str, limit: int) -> None:
+        stem = posixpath.splitext(posixpath.basename(here.path))[0]
+        tests = [
+            path
+            for path, tags in self.index.tags.items()
+            if path != here.path and _TEST_FILE.search(path) and name in tags.names
+        ]
+        tests.sort(
+            key=lambda p: (stem not in posixpath.basename(p), -_shared_prefix(p, here.path), p)
+        )
+        for path in tests[:3]:
+            lines = self.lines_of(path)
+            tags = self.index.tags.get(path)
+            if lines is None or tags is None:
+                continue
+            pattern = re.compile(rf"\b{re.escape(name)}\b")
+            for d in tags.definitions:
+                if d.kind not in ("function", "method") or d.end - d.start > 60:
+                    continue
+                if any(
+                    pattern.search(lines[i]) for i in range(d.start, min(d.end + 1, len(lines)))
+                ):
+                    body = _lines(lines, d.start, d.end)
+                    if packer.add(path, d.start, d.end, f"a test that uses {name}", body, limit):
+                        return
+
+    def _add_recent(self, packer: _Packer, here: Here, limit: int) -> None:
+        for path, line in here.recent:
+            tags = here.tags if path == here.path else self.index.tags.get(path)
+            text = here.lines if path == here.path else self.lines_of(path)
+            if tags is None or text is None:
+                continue
+            d = _innermost(tags.definitions, line)
+            start, end = (d.start, d.end) if d is not None else (max(0, line - 3), line + 3)
+            if packer.overlaps(path, start, end):
+                continue
+            packer.add(path, start, end, "recently edited", _lines(text, start, end), limit)
