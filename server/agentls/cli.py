@@ -25,7 +25,10 @@ def _logging(verbose: int, log_file: str | None) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="agentls",
-        description="A coding agent as a language server. 'agentls exec --help': the terminal.",
+        description=(
+            "A coding agent as a language server. The terminal: 'agentls exec --help',"
+            " 'agentls context --help'."
+        ),
     )
     p.add_argument("--version", action="version", version=f"agentls {__version__}")
     p.add_argument("--stdio", action="store_true", help="serve over stdin/stdout (the default)")
@@ -49,6 +52,17 @@ def main(argv: list[str] | None = None) -> int:
         exec_args = exec_parser.parse_args(argv[1:])
         _logging(exec_args.verbose, None)
         return cli_exec.main(exec_args)
+    if argv[:1] == ["context"]:
+        from agentls import cli_context
+
+        context_parser = argparse.ArgumentParser(
+            prog="agentls context",
+            description="Show the code the context engine would send for a task at a position.",
+        )
+        cli_context.add_arguments(context_parser)
+        context_args = context_parser.parse_args(argv[1:])
+        _logging(0, None)
+        return cli_context.main(context_args)
     args = parser().parse_args(argv)
     _logging(args.verbose, args.log_file)
     from agentls.lsp.server import create_server

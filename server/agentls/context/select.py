@@ -55,6 +55,9 @@ _BUILTINS = {
     ),
 }
 _BUILTINS["typescript"] = _BUILTINS["typescriptreact"] = _BUILTINS["javascript"]
+_BEFORE = "this file, before it"
+_AFTER = "this file, after it"
+_MIN_SCORE = 0.15  # below: a guess by name from a word far away, not worth a token
 _WINDOW = 400  # lines around the cursor whose names count
 _MAX_PER_NAME = 3  # definitions taken for one name
 _AMBIGUOUS = 12  # a name defined in more places than this says little
@@ -130,6 +133,31 @@ class _Packer:
         self.used = 0
         self.snippets: list[Snippet] = []
         self.taken: dict[str, list[tuple[int, int]]] = {}
+        self._dropped: tuple[int, Snippet] | None = None
+
+    def find(self, path: str, start: int, end: int) -> Snippet | None:
+        for snippet in self.snippets:
+            if (snippet.path, snippet.start_line - 1, snippet.end_line - 1) == (path, start, end):
+                return snippet
+        return None
+
+    def drop(self, snippet: Snippet) -> None:
+        index = self.snippets.index(snippet)
+        self.snippets.pop(index)
+        self.used -= snippet.tokens
+        span = (snippet.start_line - 1, snippet.end_line - 1)
+        if span in self.taken.get(snippet.path, []):
+            self.taken[snippet.path].remove(span)
+        self._dropped = (index, snippet)
+
+    def put_back(self, snippet: Snippet) -> None:
+        assert self._dropped is not None and self._dropped[1] is snippet
+        index = self._dropped[0]
+        self.snippets.insert(index, snippet)
+        self.used += snippet.tokens
+        self.taken.setdefault(snippet.path, []).append(
+            (snippet.start_line - 1, snippet.end_line - 1)
+        )
 
     def covered(self, path: str, start: int, end: int) -> bool:
         return any(s <= start and end <= e for s, e in self.taken.get(path, ()))
@@ -233,7 +261,11 @@ class Selector:
                 after = line[match.end() : match.end() + 1]
                 before = line[match.start() - 1 : match.start()] if match.start() else ""
                 strong = after == "(" or word[0].isupper() or before == "@"
-                weights[word] = weights.get(word, 0.0) + weight * (1.0 if strong else 0.5)
+                factor = 1.0 if strong else 0.5
+                if before == ".":  # an attribute: by name it says little, unless self.x
+                    owner = line[: match.start() - 1].rstrip()
+                    factor *= 0.8 if owner.endswith(("self", "this", "cls")) else 0.25
+                weights[word] = weights.get(word, 0.0) + weight * factor
         # Repetition helps a little, not linearly.
         return {name: min(w, 4.0 + w / 8) for name, w in weights.items()}
 
@@ -331,7 +363,7 @@ class Selector:
                 weight = weights.get(attr, 0.5) + 0.5
                 kind = _KIND_WEIGHT.get(loc.definition.kind, 0.5)
                 offer(loc, weight * kind, f"defines {module_name}.{attr}")
-        return sorted(scores.values())
+        return sorted(c for c in scores.values() if c.score >= _MIN_SCORE)
 
     # -- packing ------------------------------------------------------------------------
     def select(self, here: Here, budget: int) -> Selection:
@@ -352,7 +384,71 @@ class Selector:
             self._add_test(packer, here, enclosing.name, packer.used + budget // 7)
         self._add_recent(packer, here, packer.used + budget // 10)
         self._add_definitions(packer, candidates, budget)
+        self._add_bodies(packer, candidates, budget)
+        self._add_surroundings(packer, here, scope)
         return Selection(packer.snippets, budget)
+
+    def _add_bodies(self, packer: _Packer, candidates: list[_Candidate], limit: int) -> None:
+        """With budget left: whole bodies instead of signatures, best first."""
+        for candidate in candidates:
+            loc = candidate.located
+            d = loc.definition
+            shown = packer.find(loc.path, d.start, d.header_end)
+            if shown is None or d.end == d.header_end or d.end - d.start > 80:
+                continue
+            lines = self.lines_of(loc.path)
+            if lines is None:
+                continue
+            packer.drop(shown)
+            if not packer.add(
+                loc.path, d.start, d.end, candidate.reason, _lines(lines, d.start, d.end), limit
+            ):
+                packer.put_back(shown)
+
+    def _add_surroundings(self, packer: _Packer, here: Here, scope: tuple[int, int]) -> None:
+        """With budget left: the lines of this file before and after the scope, widened
+        while they fit (the snippets of this file inside them give way)."""
+        last_line = len(here.lines) - 1
+        start, end = scope
+        best: tuple[int, int, list[Snippet]] | None = None
+        step = 20
+        while start > 0 or end < last_line:
+            start, end = max(0, start - step), min(last_line, end + step)
+            step *= 2
+            whole = (start, end) == (0, last_line)
+            inside = [
+                s
+                for s in packer.snippets
+                if s.path == here.path
+                and s.start_line - 1 not in (scope[0],)
+                and (whole or (start < s.start_line and s.end_line <= end + 1))
+            ]
+            cost = sum(count_tokens(block) for block in self._around(here, scope, start, end))
+            if packer.used - sum(s.tokens for s in inside) + cost > packer.budget:
+                break
+            best = (start, end, inside)
+        if best is None:
+            return
+        start, end, inside = best
+        for old in inside:
+            packer.drop(old)
+        if start < scope[0]:
+            text = _lines(here.lines, start, scope[0] - 1)
+            packer.add(here.path, start, scope[0] - 1, _BEFORE, text, packer.budget)
+        if end > scope[1]:
+            text = _lines(here.lines, scope[1] + 1, end)
+            packer.add(here.path, scope[1] + 1, end, _AFTER, text, packer.budget)
+
+    @staticmethod
+    def _around(here: Here, scope: tuple[int, int], start: int, end: int) -> list[str]:
+        blocks = []
+        if start < scope[0]:
+            text = _lines(here.lines, start, scope[0] - 1)
+            blocks.append(render_block(here.path, start + 1, scope[0], _BEFORE, text))
+        if end > scope[1]:
+            text = _lines(here.lines, scope[1] + 1, end)
+            blocks.append(render_block(here.path, scope[1] + 2, end + 1, _AFTER, text))
+        return blocks
 
     def _add_scope(
         self, packer: _Packer, here: Here, scope: tuple[int, int], what: str, limit: int
