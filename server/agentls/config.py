@@ -52,6 +52,8 @@ class AgentSettings:
 @dataclass(frozen=True, kw_only=True)
 class ContextSettings:
     max_tokens: int = field(default=8000, metadata=_positive(256))
+    secret_patterns: list[str] = field(default_factory=list)
+    """More gitignore-style patterns of files never read, listed or put in a prompt."""
 
 
 @dataclass(frozen=True, kw_only=True)

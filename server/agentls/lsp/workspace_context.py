@@ -1,0 +1,157 @@
+"""The context engines of the server's workspace folders, fed by the editor.
+
+One ``ContextEngine`` per workspace folder (a document outside every folder gets
+one rooted at its git root). The first build runs in a thread, with ``$/progress``
+when the client supports it, and never blocks a request: until it is done a
+selection sees only the open documents. Document events keep the engines current;
+saved and watched files are re-tagged from disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+
+from agentls.context.engine import ContextEngine
+from agentls.context.select import Selection
+from agentls.lsp.progress import TaskProgress
+
+if TYPE_CHECKING:
+    from agentls.lsp.agent_server import AgentServer
+
+log = logging.getLogger(__name__)
+
+
+def uri_to_path(uri: str) -> Path | None:
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("file", ""):
+        return None
+    return Path(unquote(parsed.path))
+
+
+def _cache_dir() -> Path | None:
+    value = os.environ.get("AGENTLS_CACHE_DIR")
+    return Path(value) if value else None
+
+
+class WorkspaceContext:
+    def __init__(self, server: AgentServer) -> None:
+        self.server = server
+        self.engines: dict[Path, ContextEngine] = {}
+        self.builds: dict[Path, asyncio.Future[object]] = {}
+
+    # -- folders ------------------------------------------------------------------------
+    def add_folders(self, params: types.InitializeParams) -> None:
+        uris = [f.uri for f in params.workspace_folders or []]
+        if not uris and params.root_uri:
+            uris = [params.root_uri]
+        if not uris and params.root_path:
+            uris = [Path(params.root_path).as_uri()]
+        for uri in uris:
+            path = uri_to_path(uri)
+            if path is not None and path.is_dir():
+                self._engine(path.resolve())
+
+    def _engine(self, root: Path) -> ContextEngine:
+        engine = self.engines.get(root)
+        if engine is None:
+            patterns = self.server.settings.context.secret_patterns
+            engine = ContextEngine(root, _cache_dir(), secret_patterns=patterns)
+            self.engines[root] = engine
+        return engine
+
+    def engine_for(self, uri: str) -> ContextEngine | None:
+        path = uri_to_path(uri)
+        if path is None:
+            return None
+        path = Path(os.path.abspath(path))
+        roots = [root for root in self.engines if path.is_relative_to(root)]
+        if roots:
+            return self.engines[max(roots, key=lambda r: len(r.parts))]
+        folder = path.parent
+        for candidate in [folder, *folder.parents]:
+            if (candidate / ".git").exists():
+                return self._engine(candidate)
+        return self._engine(folder)
+
+    # -- building -----------------------------------------------------------------------
+    def start_builds(self) -> None:
+        for root, engine in self.engines.items():
+            if root not in self.builds:
+                self.builds[root] = asyncio.ensure_future(self._build(engine))
+
+    async def _build(self, engine: ContextEngine) -> object:
+        progress = await TaskProgress.start(
+            self.server, "agentls: indexing the workspace", None, lambda: None
+        )
+        loop = asyncio.get_running_loop()
+
+        def report(done: int, total: int) -> None:
+            loop.call_soon_threadsafe(progress.report, f"{done}/{total} files")
+
+        try:
+            stats = await asyncio.to_thread(engine.build, report)
+        except Exception as error:  # the editor keeps working without an index
+            log.exception("indexing %s failed", engine.root)
+            progress.end(f"indexing failed: {error}")
+            return None
+        log.info(
+            "indexed %s: %d files, %d definitions, %d parsed, %.2f s",
+            engine.root,
+            stats.files,
+            stats.definitions,
+            stats.parsed,
+            stats.seconds,
+        )
+        progress.end(f"{stats.files} files, {stats.definitions} definitions")
+        return stats
+
+    async def ready(self, engine: ContextEngine, timeout: float) -> bool:
+        """Wait (up to ``timeout``) for the engine's first build; False if still running."""
+        build = self.builds.get(engine.root)
+        if build is None:
+            self.builds[engine.root] = build = asyncio.ensure_future(self._build(engine))
+        if not build.done():
+            await asyncio.wait([build], timeout=timeout)
+        return build.done()
+
+    # -- documents ----------------------------------------------------------------------
+    def opened(self, uri: str, version: int, text: str) -> None:
+        engine = self.engine_for(uri)
+        if engine is not None:
+            engine.open(uri, version, text)
+
+    def changed(self, uri: str, version: int, text: str, lines: list[int]) -> None:
+        engine = self.engine_for(uri)
+        if engine is not None:
+            engine.change(uri, version, text, lines)
+
+    def closed(self, uri: str) -> None:
+        engine = self.engine_for(uri)
+        if engine is not None:
+            engine.close(uri)
+
+    def files_changed(self, events: list[types.FileEvent]) -> None:
+        for event in events:
+            engine = self.engine_for(event.uri)
+            if engine is None:
+                continue
+            if event.type == types.FileChangeType.Deleted:
+                engine.file_deleted(event.uri)
+            else:
+                engine.file_changed(event.uri)
+
+    async def select(
+        self, uri: str, line: int, column: int, budget: int, wait: float = 10.0
+    ) -> Selection | None:
+        engine = self.engine_for(uri)
+        if engine is None:
+            return None
+        await self.ready(engine, wait)
+        return await asyncio.to_thread(engine.select, uri, line, column, budget)
