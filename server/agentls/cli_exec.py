@@ -12,6 +12,7 @@ from pathlib import Path
 from agentls.agent.rewrite import Rewrite, RewriteRequest
 from agentls.agent.tasks import TaskRegistry, TaskResult
 from agentls.config import Settings
+from agentls.context.trees import DocumentTrees
 from agentls.edits.editor import MemoryEditor
 from agentls.edits.text import Position
 from agentls.model.base import ModelError
@@ -69,6 +70,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"agentls: {error.message}", file=sys.stderr)
         return 2
     editor = MemoryEditor()
+    trees = DocumentTrees(idle_reparse=None)  # the server's path: one tree, kept current
+    editor.store.listeners.append(trees)
     uri = path.resolve().as_uri()
     editor.store.open(uri, 0, original)
     task = TaskRegistry().new(args.instruction, uri)
@@ -79,8 +82,10 @@ def main(args: argparse.Namespace) -> int:
         editor=editor,
         settings=settings,
         report=lambda message: print(f"… {message}", file=sys.stderr),
+        trees=trees,
     )
     result, new = asyncio.run(_rewrite(rewrite, editor, uri))
+    trees.shutdown()
     sys.stdout.writelines(
         difflib.unified_diff(
             original.splitlines(keepends=True),

@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+import pytest
+
 from agentls.agent.rewrite import Rewrite, RewriteRequest
 from agentls.agent.tasks import TaskRegistry, TaskResult
 from agentls.config import EditSettings, Settings
+from agentls.context import scope
+from agentls.context.trees import DocumentTrees
 from agentls.edits.editor import MemoryEditor
 from agentls.edits.region import RegionConflict
 from agentls.edits.text import TextChange
@@ -155,3 +159,37 @@ async def test_instruction_comment_is_dropped_and_indentation_restored() -> None
     assert editor.store.snapshot(URI).text == (
         'class A:\n    def f(self):\n        """One."""\n        return 1\n'
     )
+
+
+async def test_a_rewrite_uses_the_documents_current_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the document's trees, a task's start parses nothing whole: the tree was
+    kept current from the changes (here: one edit before the task)."""
+    editor = MemoryEditor()
+    trees = DocumentTrees(idle_reparse=None)
+    editor.store.listeners.append(trees)
+    editor.store.open(URI, 0, SOURCE, "python")
+    editor.store.change(URI, 1, [TextChange(0, 0, "# 数据 🚀\n")])
+    snapshot = editor.store.snapshot(URI)
+
+    def no_whole_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed the whole file at the task's start")
+
+    monkeypatch.setattr(scope, "parse_text", no_whole_parse)
+    tasks = TaskRegistry()
+    task = tasks.new("use math.pi", URI)
+    at = snapshot.text.index("return")
+    job = Rewrite(
+        task,
+        RewriteRequest(URI, "use math.pi", at, at),
+        model=ScriptedModel([ScriptedReply(FENCED)]),
+        editor=editor,
+        settings=Settings(),
+        report=lambda _: None,
+        trees=trees,
+    )
+    tasks.start(task, lambda _: job.run())
+    assert task.runner is not None
+    result = await task.runner
+    assert result.status == "done", result
+    assert editor.store.snapshot(URI).text == snapshot.text.replace(OLD_FUNCTION, NEW_FUNCTION)
+    assert trees.reparses == 1  # the one incremental reparse, for the edit before the task

@@ -20,7 +20,8 @@ from agentls.agent.tasks import Status, Task, TaskResult
 from agentls.config import Settings
 from agentls.context.languages import language_for
 from agentls.context.scope import Target, resolve_target
-from agentls.edits.documents import EditorError
+from agentls.context.trees import DocumentTrees
+from agentls.edits.documents import EditorError, Snapshot
 from agentls.edits.editor import Editor
 from agentls.edits.region import RegionConflict, RegionWriter, streaming_text
 from agentls.model.base import Message, Model, ModelError, TextDelta, UsageReport
@@ -66,6 +67,7 @@ class Rewrite:
         editor: Editor,
         settings: Settings,
         report: Callable[[str], None],
+        trees: DocumentTrees | None = None,
     ) -> None:
         self.task = task
         self.request = request
@@ -73,17 +75,19 @@ class Rewrite:
         self.editor = editor
         self.settings = settings
         self.report = report
+        self.trees = trees  # the documents' current syntax trees (None: parse here)
         # Where the request points, kept current while the task gets ready.
         self.origin = editor.store.anchor(request.uri, request.start, request.end)
         self.extractor = CodeExtractor()
         self.usage_reported = False
 
-    def _plan(
-        self, text: str, language_id: str, start: int, end: int
-    ) -> tuple[Target, list[Message]]:
-        """Parse, find the region and build the prompt (runs in a worker thread)."""
-        lang = language_for(self.request.uri, language_id)
-        target = resolve_target(text, lang, start, end)
+    def _plan(self, snapshot: Snapshot, start: int, end: int) -> tuple[Target, list[Message]]:
+        """Find the region and build the prompt (runs in a worker thread). The tree is
+        the document's current one, brought up to date incrementally: no whole parse."""
+        lang = language_for(self.request.uri, snapshot.language_id)
+        parsed = self.trees.get(snapshot) if self.trees is not None and lang else None
+        text = snapshot.text
+        target = resolve_target(text, lang, start, end, parsed)
         messages = build_messages(
             text,
             self.request.uri,
@@ -95,12 +99,12 @@ class Rewrite:
         return target, messages
 
     async def _prepare(self) -> None:
-        """Everything before the model call, off the event loop: parsing a big file must
-        not stall the editor's other requests. Redone if the text changed meanwhile."""
+        """Everything before the model call, off the event loop: the prompt of a big file
+        must not stall the editor's other requests. Redone if the text changed meanwhile."""
         store, uri = self.editor.store, self.request.uri
         for attempt in range(4):
             snapshot = store.snapshot(uri)
-            args = (snapshot.text, snapshot.language_id, self.origin.start, self.origin.end)
+            args = (snapshot, self.origin.start, self.origin.end)
             if attempt == 3:  # the user keeps typing: plan on the loop, where text holds still
                 self.target, self.messages = self._plan(*args)
                 break

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import tree_sitter
 
 from agentls.context.instructions import Instruction, find_instruction
-from agentls.context.languages import WRAPPERS, Language, comment_markers, parser_for
+from agentls.context.languages import WRAPPERS, Language, comment_markers
+from agentls.context.trees import ParsedDocument, parse_text
 from agentls.edits.text import line_bounds
 
 
@@ -24,16 +25,6 @@ class Target:
     what: str  # "selection", "function", "class", "line", "comment"
     instruction: Instruction | None = None
     comment_line: str | None = None  # the instruction comment line, to drop from the output
-
-
-def _parse(language: str, data: bytes) -> tree_sitter.Tree:
-    """Parse in slices: between two slices Python runs, so a parse in a worker thread
-    lets the event loop have the GIL instead of holding it for the whole file."""
-
-    def read(offset: int, _: tuple[int, int]) -> bytes:
-        return data[offset : offset + 1024]
-
-    return parser_for(language).parse(read, progress_callback=lambda *_: False)
 
 
 def _widen(node: tree_sitter.Node) -> tree_sitter.Node:
@@ -54,17 +45,28 @@ def _kind(node: tree_sitter.Node) -> str:
 
 
 class ScopeFinder:
-    def __init__(self, text: str, lang: Language | None) -> None:
+    """Scopes of ``text``, from ``parsed`` (the document's current tree, see
+    ``DocumentTrees``) when it is the tree of this very text, else from a fresh parse."""
+
+    def __init__(
+        self, text: str, lang: Language | None, parsed: ParsedDocument | None = None
+    ) -> None:
         self.text = text
         self.lang = lang
-        self.data = text.encode("utf-8")
-        self.tree = _parse(lang.name, self.data) if lang else None
+        if parsed is not None and (parsed.text is not text and parsed.text != text):
+            parsed = None  # the tree of another text: of no use here
+        if parsed is None and lang is not None:
+            parsed = parse_text(text, lang)
+        self.parsed = parsed
+        self.tree = parsed.tree if parsed is not None else None
 
     def _byte(self, offset: int) -> int:
-        return len(self.text[:offset].encode("utf-8"))
+        assert self.parsed is not None
+        return self.parsed.byte_offset(offset)
 
     def _char(self, byte: int) -> int:
-        return len(self.data[:byte].decode("utf-8", errors="replace"))
+        assert self.parsed is not None
+        return self.parsed.char_offset(byte)
 
     def enclosing(self, offset: int) -> tree_sitter.Node | None:
         if self.tree is None or self.lang is None:
@@ -102,11 +104,18 @@ class ScopeFinder:
         return line_bounds(self.text, self._char(node.start_byte), self._char(node.end_byte))
 
 
-def resolve_target(text: str, lang: Language | None, start: int, end: int) -> Target:
-    """The region to rewrite for a request on ``[start, end)``."""
+def resolve_target(
+    text: str,
+    lang: Language | None,
+    start: int,
+    end: int,
+    parsed: ParsedDocument | None = None,
+) -> Target:
+    """The region to rewrite for a request on ``[start, end)``; ``parsed``: the current
+    tree of ``text``, if there is one (else the text is parsed here)."""
     if end > start:
         return Target(start, end, "selection")
-    finder = ScopeFinder(text, lang)
+    finder = ScopeFinder(text, lang, parsed)
     line_start, line_end = line_bounds(text, start, start)
     line = text[line_start:line_end].rstrip("\r\n")
     instruction = find_instruction(line, comment_markers(lang))

@@ -10,11 +10,16 @@ text from the user's typing.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol
 
 from agentls.edits.diff import minimal_changes
 from agentls.edits.text import LineIndex, TextChange
+
+log = logging.getLogger(__name__)
 
 
 class EditorError(Exception):
@@ -38,6 +43,20 @@ class Snapshot:
     @cached_property
     def index(self) -> LineIndex:
         return LineIndex(self.text)
+
+
+class DocumentListener(Protocol):
+    """Told of every open, change and close of a ``DocumentStore``, in order (on the
+    thread that feeds the store: the event loop). Must be quick; must not raise."""
+
+    def opened(self, snapshot: Snapshot) -> None: ...
+
+    def changed(self, before: Snapshot, after: Snapshot, changes: Sequence[TextChange]) -> None:
+        """``changes`` turn ``before.text`` into ``after.text``, applied in order (each
+        against the text the previous one left)."""
+        ...
+
+    def closed(self, uri: str) -> None: ...
 
 
 @dataclass(eq=False)
@@ -69,23 +88,29 @@ class Document:
     anchors: list[Anchor] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def apply(self, version: int, changes: list[TextChange | str]) -> None:
-        """Apply one didChange: changes in order; a ``str`` replaces the whole text."""
+    def apply(self, version: int, changes: list[TextChange | str]) -> list[TextChange]:
+        """Apply one didChange: changes in order; a ``str`` replaces the whole text.
+        Returns the changes as applied, in order (a full replacement as the minimal
+        steps that make it, back to front)."""
         text = self.snapshot.text
+        applied: list[TextChange] = []
         for change in changes:
             if isinstance(change, str):
                 # A full replacement: move anchors by what really changed.
                 steps = minimal_changes(text, change)
                 for step in reversed(steps):  # back to front keeps offsets valid
                     self._move_anchors(step)
+                    applied.append(step)
                 text = change
                 continue
             self._move_anchors(change)
-            text = text[: change.start] + change.new_text + text[change.end :]
+            applied.append(change)
+            text = "".join((text[: change.start], change.new_text, text[change.end :]))
         old = self.snapshot
         self.snapshot = Snapshot(old.uri, version, text, old.seq + 1, old.language_id)
         self.changed.set()
         self.changed = asyncio.Event()
+        return applied
 
     def _move_anchors(self, change: TextChange) -> None:
         for anchor in self.anchors:
@@ -95,6 +120,14 @@ class Document:
 class DocumentStore:
     def __init__(self) -> None:
         self._docs: dict[str, Document] = {}
+        self.listeners: list[DocumentListener] = []  # e.g. the syntax trees
+
+    def _tell(self, event: str, *args: object) -> None:
+        for listener in self.listeners:
+            try:
+                getattr(listener, event)(*args)
+            except Exception:  # a listener's bug must not lose the editor's text
+                log.exception("document listener %r failed on %s", listener, event)
 
     def open(self, uri: str, version: int, text: str, language_id: str = "") -> None:
         old = self._docs.get(uri)
@@ -106,12 +139,15 @@ class DocumentStore:
                 anchor.touched = True
             old.changed.set()
         self._docs[uri] = doc
+        self._tell("opened", doc.snapshot)
 
     def change(self, uri: str, version: int, changes: list[TextChange | str]) -> None:
         doc = self._docs.get(uri)
         if doc is None:
             return
-        doc.apply(version, changes)
+        before = doc.snapshot
+        applied = doc.apply(version, changes)
+        self._tell("changed", before, doc.snapshot, applied)
 
     def close(self, uri: str) -> None:
         doc = self._docs.pop(uri, None)
@@ -119,6 +155,7 @@ class DocumentStore:
             for anchor in doc.anchors:
                 anchor.touched = True
             doc.changed.set()
+            self._tell("closed", uri)
 
     def get(self, uri: str) -> Snapshot | None:
         doc = self._docs.get(uri)

@@ -13,6 +13,7 @@ from pygls.lsp.server import LanguageServer
 from agentls import __version__
 from agentls.agent.tasks import TaskRegistry
 from agentls.config import Settings, parse_settings
+from agentls.context.trees import DocumentTrees
 from agentls.edits.documents import DocumentStore
 from agentls.edits.text import Encoding
 from agentls.lsp.convert import encoding_of
@@ -28,6 +29,10 @@ class AgentServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("agentls", __version__, protocol_cls=AgentProtocol)
         self.store = DocumentStore()
+        # One syntax tree per open document, kept current from didOpen/didChange/didClose
+        # (fed through the store, which the handlers in server.py feed).
+        self.trees = DocumentTrees()
+        self.store.listeners.append(self.trees)
         self.tasks = TaskRegistry()
         self.editor = LspEditor(self, self.store)
         self.settings = Settings()

@@ -260,6 +260,7 @@ async def run_task(
         editor=ls.editor,
         settings=ls.settings,
         report=report,
+        trees=ls.trees,
     )
     progress = await TaskProgress.start(
         ls, f"agentls: {args.instruction[:60]}", token, lambda: ls.tasks.cancel(task.id)
