@@ -9,6 +9,7 @@ reported by the editor is judged by the same rules as one found by the walk.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ import pathspec
 
 from agentls.context.languages import language_for
 from agentls.policy.secrets import SecretMatcher
+
+log = logging.getLogger(__name__)
 
 IGNORE_FILES = (".gitignore", ".agentlsignore")
 SKIP_DIRS = frozenset(
@@ -38,6 +41,7 @@ SKIP_DIRS = frozenset(
     }
 )
 MAX_FILE_BYTES = 1 << 20  # bigger source files are generated, not written
+MAX_FILES = 200_000  # a workspace bigger than this is indexed in part (and the log says so)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +117,7 @@ class WorkspaceFiles:
     def walk(self) -> Iterator[SourceFile]:
         """Every source file of a language we parse, in sorted order."""
         stack = [""]
+        count = 0
         while stack:
             folder = stack.pop()
             try:
@@ -136,5 +141,13 @@ class WorkspaceFiles:
                 except OSError:
                     continue
                 if stat.st_size <= MAX_FILE_BYTES:
+                    count += 1
+                    if count > MAX_FILES:
+                        log.warning(
+                            "%s: more than %d source files, indexing the first",
+                            self.root,
+                            MAX_FILES,
+                        )
+                        return
                     yield SourceFile(relative, lang.name, stat.st_mtime_ns, stat.st_size)
             stack.extend(reversed(subdirs))

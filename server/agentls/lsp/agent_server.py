@@ -19,6 +19,7 @@ from agentls.edits.text import Encoding
 from agentls.lsp.convert import encoding_of
 from agentls.lsp.editor import LspEditor
 from agentls.lsp.protocol import AgentProtocol
+from agentls.lsp.workspace_context import WorkspaceContext
 from agentls.model.base import Model
 from agentls.model.openai_chat import OpenAIChatModel
 
@@ -33,6 +34,8 @@ class AgentServer(LanguageServer):
         # (fed through the store, which the handlers in server.py feed).
         self.trees = DocumentTrees()
         self.store.listeners.append(self.trees)
+        self.context = WorkspaceContext(self)  # the context engines of the workspace folders
+        self.store.listeners.append(self.context)
         self.tasks = TaskRegistry()
         self.editor = LspEditor(self, self.store)
         self.settings = Settings()

@@ -11,18 +11,15 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from agentls.agent.prompts import file_window
 from agentls.agent.rewrite import Rewrite, RewriteRequest
 from agentls.agent.tasks import Task, TaskResult
-from agentls.context.languages import language_for
-from agentls.context.scope import resolve_target
 from agentls.edits.documents import DocumentClosed, EditorError
 from agentls.edits.region import RegionConflict
 from agentls.edits.text import Position
 from agentls.lsp.agent_server import AgentServer
 from agentls.lsp.progress import TaskProgress
+from agentls.lsp.workspace_context import uri_to_path
 from agentls.model.base import ModelError
-from agentls.model.tokens import count_tokens
 
 log = logging.getLogger(__name__)
 
@@ -145,37 +142,30 @@ def register(server: AgentServer) -> None:
         }
 
     @server.command("agentls.context")
-    def context(ls: AgentServer, *args: Any) -> dict[str, Any]:
+    async def context(ls: AgentServer, *args: Any) -> dict[str, Any]:
         obj = _object(args)
         uri = _string(obj, "uri", required=True)
         assert uri is not None
+        position = _position(obj.get("position"), "position")
+        budget = obj.get("budget", ls.settings.context.max_tokens)
+        if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
+            raise JsonRpcInvalidParams.of(BadArguments("budget must be a positive integer"))
         snapshot = ls.store.get(uri)
-        if snapshot is None:
-            raise JsonRpcInvalidParams.of(BadArguments(f"{uri} is not open in the editor"))
-        at = snapshot.index.offset(_position(obj.get("position"), "position"), ls.encoding)
-        target = resolve_target(snapshot.text, language_for(uri, snapshot.language_id), at, at)
-        text = file_window(snapshot.text, target.start, target.end, ls.settings.context.max_tokens)
-        region = snapshot.text[target.start : target.end]
-        first = snapshot.text.count("\n", 0, target.start) + 1
-        snippets = [
-            {
-                "path": uri,
-                "startLine": first,
-                "endLine": first + region.rstrip("\n").count("\n"),
-                "tokens": count_tokens(region),
-                "reason": f"the enclosing {target.what}",
-                "text": region,
-            },
-            {
-                "path": uri,
-                "startLine": 1,
-                "endLine": snapshot.index.line_count,
-                "tokens": count_tokens(text),
-                "reason": "the file around it (cut to the budget)",
-                "text": text,
-            },
-        ]
-        return {"snippets": snippets, "totalTokens": sum(s["tokens"] for s in snippets)}
+        if snapshot is not None:
+            at = snapshot.index.offset(position, ls.encoding)
+            line = snapshot.index.line_of(at)
+            column = at - snapshot.index.line_start(line)
+        else:
+            path = uri_to_path(uri)
+            if path is None or not path.is_file():
+                raise JsonRpcInvalidParams.of(
+                    BadArguments(f"{uri} is not open in the editor and not a file")
+                )
+            line, column = position.line, position.character
+        selection = await ls.context.select(uri, line, column, budget)
+        if selection is None:
+            raise JsonRpcInvalidParams.of(BadArguments(f"{uri}: no workspace for it"))
+        return selection.to_json()
 
 
 def _finished_task(ls: AgentServer, obj: dict[str, Any]) -> Task:

@@ -33,11 +33,13 @@ def create_server() -> AgentServer:
     @server.feature(types.INITIALIZE)
     def initialize(ls: AgentServer, params: types.InitializeParams) -> None:
         ls.apply_settings(params.initialization_options, "initializationOptions")
+        ls.context.add_folders(params)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: AgentServer, params: types.InitializedParams) -> None:
         await ls.pull_configuration()
         ls.settings_ready.set()
+        ls.context.start_builds()  # the workspace index, in a thread, with progress
         # Warm the model SDK and the tokenizer (a second together) before a task needs them.
         ls.warmup = asyncio.ensure_future(asyncio.to_thread(_warm_up))
 
@@ -68,6 +70,17 @@ def create_server() -> AgentServer:
                 ls.store.change(uri, version, [TextChange(start, end, change.text)])
             else:
                 ls.store.change(uri, version, [change.text])
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: AgentServer, params: types.DidSaveTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.context.files_changed([types.FileEvent(uri, types.FileChangeType.Changed)])
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(
+        ls: AgentServer, params: types.DidChangeWatchedFilesParams
+    ) -> None:
+        ls.context.files_changed(params.changes)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: AgentServer, params: types.DidCloseTextDocumentParams) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
@@ -20,6 +21,8 @@ from lsprotocol import types
 
 from agentls.context.engine import ContextEngine
 from agentls.context.select import Selection
+from agentls.edits.documents import Snapshot
+from agentls.edits.text import TextChange
 from agentls.lsp.progress import TaskProgress
 
 if TYPE_CHECKING:
@@ -33,6 +36,11 @@ def uri_to_path(uri: str) -> Path | None:
     if parsed.scheme not in ("file", ""):
         return None
     return Path(unquote(parsed.path))
+
+
+def _too_wide(root: Path) -> bool:
+    """A home folder or the file system's root is no project: never index it whole."""
+    return root == Path(root.anchor) or root == Path.home().resolve()
 
 
 def _cache_dir() -> Path | None:
@@ -55,7 +63,7 @@ class WorkspaceContext:
             uris = [Path(params.root_path).as_uri()]
         for uri in uris:
             path = uri_to_path(uri)
-            if path is not None and path.is_dir():
+            if path is not None and path.is_dir() and not _too_wide(path.resolve()):
                 self._engine(path.resolve())
 
     def _engine(self, root: Path) -> ContextEngine:
@@ -76,7 +84,7 @@ class WorkspaceContext:
             return self.engines[max(roots, key=lambda r: len(r.parts))]
         folder = path.parent
         for candidate in [folder, *folder.parents]:
-            if (candidate / ".git").exists():
+            if (candidate / ".git").exists() and not _too_wide(candidate):
                 return self._engine(candidate)
         return self._engine(folder)
 
@@ -121,23 +129,24 @@ class WorkspaceContext:
             await asyncio.wait([build], timeout=timeout)
         return build.done()
 
-    # -- documents ----------------------------------------------------------------------
-    def opened(self, uri: str, version: int, text: str) -> None:
-        engine = self.engine_for(uri)
+    # -- documents (a DocumentStore listener: quick, on the event loop) -----------------
+    def opened(self, snapshot: Snapshot) -> None:
+        engine = self.engine_for(snapshot.uri)
         if engine is not None:
-            engine.open(uri, version, text)
+            engine.open(snapshot.uri, snapshot.version, snapshot.text)
 
-    def changed(self, uri: str, version: int, text: str, lines: list[int]) -> None:
-        engine = self.engine_for(uri)
+    def changed(self, before: Snapshot, after: Snapshot, changes: Sequence[TextChange]) -> None:
+        engine = self.engine_for(after.uri)
         if engine is not None:
-            engine.change(uri, version, text, lines)
+            lines = [after.text.count("\n", 0, c.start) for c in changes[:3]]
+            engine.change(after.uri, after.version, after.text, lines)
 
     def closed(self, uri: str) -> None:
         engine = self.engine_for(uri)
         if engine is not None:
             engine.close(uri)
 
-    def files_changed(self, events: list[types.FileEvent]) -> None:
+    def files_changed(self, events: Sequence[types.FileEvent]) -> None:
         for event in events:
             engine = self.engine_for(event.uri)
             if engine is None:
