@@ -61,3 +61,39 @@ async def test_context_for_an_unknown_document_is_a_clear_error(tmp_path: Path) 
         status = await command(client, "agentls.status")
         assert status["running"] == []
         assert types.MessageType.Error not in [m.type for m in client.messages]
+
+
+async def test_rewrite_prompt_carries_definitions_from_other_files(tmp_path: Path) -> None:
+    from tests.support.lsp_session import model_options
+    from tests.support.model_server import ScriptedModelServer, text_reply
+
+    root = make_workspace(tmp_path / "ws")
+    model = ScriptedModelServer()
+    await model.start()
+    try:
+        env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+        options = model_options(model.base_url)
+        async with lsp_session(options, root_uri=root.as_uri(), env=env) as (client, editor):
+            uri = (root / "app/service.py").as_uri()
+            editor.open(uri, (root / "app/service.py").read_text())
+            await command(  # waits for the first index build
+                client, "agentls.context", {"uri": uri, "position": {"line": 5, "character": 0}}
+            )
+            model.enqueue(
+                text_reply(
+                    "```python\ndef register(name: str) -> User:\n    return User(name)\n```\n"
+                )
+            )
+            point = {"line": 5, "character": 4}
+            result = await command(
+                client,
+                "agentls.run",
+                {"instruction": "simplify", "uri": uri, "range": {"start": point, "end": point}},
+            )
+            assert result["status"] == "done", result
+            prompt = json.dumps(model.requests[-1]["messages"])
+            assert "class User" in prompt and "app/models.py" in prompt
+            assert "def slugify" in prompt
+            assert SECRET not in prompt
+    finally:
+        await model.stop()

@@ -38,8 +38,18 @@ class RewriteRequest:
     end: int
 
 
+# Gives the code of other files that the region uses (rendered snippets), within a budget.
+RelatedCode = Callable[[Snapshot, int, int], str]
+
+
 def build_messages(
-    text: str, uri: str, language: str, target: Target, instruction: str, budget: int
+    text: str,
+    uri: str,
+    language: str,
+    target: Target,
+    instruction: str,
+    budget: int,
+    related: str = "",
 ) -> list[Message]:
     region = text[target.start : target.end]
     first = text.count("\n", 0, target.start) + 1
@@ -47,7 +57,12 @@ def build_messages(
     user = template("rewrite_user.md").substitute(
         path=PurePosixPath(uri).name,
         language=language,
-        context=file_window(text, target.start, target.end, budget),
+        context=file_window(text, target.start, target.end, budget - count_tokens(related)),
+        related=(
+            "Code from other files of the workspace that it uses:\n" + related + "\n"
+            if related
+            else ""
+        ),
         what=target.what,
         first_line=first,
         last_line=last,
@@ -68,6 +83,7 @@ class Rewrite:
         settings: Settings,
         report: Callable[[str], None],
         trees: DocumentTrees | None = None,
+        related: RelatedCode | None = None,
     ) -> None:
         self.task = task
         self.request = request
@@ -76,6 +92,7 @@ class Rewrite:
         self.settings = settings
         self.report = report
         self.trees = trees  # the documents' current syntax trees (None: parse here)
+        self.related = related  # the context engine's pick from other files (None: none)
         # Where the request points, kept current while the task gets ready.
         self.origin = editor.store.anchor(request.uri, request.start, request.end)
         self.extractor = CodeExtractor()
@@ -88,13 +105,21 @@ class Rewrite:
         parsed = self.trees.get(snapshot) if self.trees is not None and lang else None
         text = snapshot.text
         target = resolve_target(text, lang, start, end, parsed)
+        budget = self.settings.context.max_tokens
+        related = ""
+        if self.related is not None:
+            try:
+                related = self.related(snapshot, target.start, budget // 3)
+            except Exception:  # the rewrite goes on with the file alone
+                log.exception("context selection failed")
         messages = build_messages(
             text,
             self.request.uri,
             lang.name if lang else "text",
             target,
             self.request.instruction,
-            self.settings.context.max_tokens,
+            budget,
+            related,
         )
         return target, messages
 

@@ -251,6 +251,7 @@ async def run_task(
         settings=ls.settings,
         report=report,
         trees=ls.trees,
+        related=ls.context.related,
     )
     progress = await TaskProgress.start(
         ls, f"agentls: {args.instruction[:60]}", token, lambda: ls.tasks.cancel(task.id)

@@ -156,6 +156,17 @@ class WorkspaceContext:
             else:
                 engine.file_changed(event.uri)
 
+    def related(self, snapshot: Snapshot, offset: int, budget: int) -> str:
+        """Snippets of other files for a rewrite at ``offset`` (runs in a worker thread)."""
+        engine = self.engine_for(snapshot.uri)
+        if engine is None:
+            return ""
+        line = snapshot.text.count("\n", 0, offset)
+        column = offset - (snapshot.text.rfind("\n", 0, offset) + 1)
+        selection = engine.select(snapshot.uri, line, column, budget, snapshot.text)
+        here = engine.relative(snapshot.uri)
+        return "\n".join(s.render() for s in selection.snippets if s.path != here)
+
     async def select(
         self, uri: str, line: int, column: int, budget: int, wait: float = 10.0
     ) -> Selection | None:
