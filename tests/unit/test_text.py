@@ -59,3 +59,57 @@ def test_line_bounds() -> None:
     assert line_bounds(text, 5, 5) == (4, 8)
     assert line_bounds(text, 9, 10) == (8, 13)
     assert line_bounds(text, 0, 4) == (0, 4)
+
+
+def same_index(derived: LineIndex, text: str) -> None:
+    fresh = LineIndex(text)
+    assert derived.text == text
+    assert derived.line_count == fresh.line_count
+    for line in range(fresh.line_count):
+        assert derived.line_start(line) == fresh.line_start(line)
+        assert derived.line_text(line) == fresh.line_text(line)
+
+
+@given(
+    st.lists(ALPHABET, max_size=40).map("".join),
+    st.lists(
+        st.tuples(st.floats(0, 1), st.integers(0, 6), st.lists(ALPHABET, max_size=6).map("".join)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.data(),
+)
+def test_an_index_derived_from_changes_equals_a_fresh_one(
+    text: str, script: list[tuple[float, int, str]], data: st.DataObject
+) -> None:
+    index = LineIndex(text)
+    for at, length, new in script:
+        start = int(at * len(text))
+        end = min(len(text), start + length)
+        change = TextChange(start, end, new)
+        text = text[:start] + new + text[end:]
+        index = index.changed(change, text)
+        same_index(index, text)
+    offset = data.draw(st.integers(0, len(text)))
+    if 0 < offset < len(text) and text[offset - 1] == "\r" and text[offset] == "\n":
+        offset -= 1
+    pos = index.position(offset)
+    assert index.offset(pos) == offset
+    line_start = index.line_start(pos.line)
+    assert pos.character == utf16_column(text[line_start:], offset - line_start)
+
+
+def test_a_document_derives_each_snapshots_index_from_the_last() -> None:
+    from agentls.edits.documents import DocumentStore
+
+    store = DocumentStore()
+    store.open("file:///a.py", 0, "a = '数据'\nb = 2\r\nc = 3\n")
+    assert store.snapshot("file:///a.py").index.line_count == 4
+    store.change("file:///a.py", 1, [TextChange(2, 2, "🚀\nx"), TextChange(0, 0, "# top\n")])
+    snapshot = store.snapshot("file:///a.py")
+    assert snapshot._index is not None  # derived, not rebuilt on first use
+    same_index(snapshot.index, snapshot.text)
+    store.change("file:///a.py", 2, ["whole\rnew text\n"])  # a full replacement: rebuilt
+    snapshot = store.snapshot("file:///a.py")
+    assert snapshot._index is None
+    assert [snapshot.index.line_text(i) for i in range(3)] == ["whole", "new text", ""]

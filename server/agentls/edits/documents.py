@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Protocol
 
 from agentls.edits.diff import minimal_changes
@@ -39,10 +38,14 @@ class Snapshot:
     text: str
     seq: int
     language_id: str = ""
+    _index: LineIndex | None = field(default=None, repr=False)
 
-    @cached_property
+    @property
     def index(self) -> LineIndex:
-        return LineIndex(self.text)
+        """Line starts, derived from the previous snapshot's when it had them."""
+        if self._index is None:
+            self._index = LineIndex(self.text)
+        return self._index
 
 
 class DocumentListener(Protocol):
@@ -92,7 +95,8 @@ class Document:
         """Apply one didChange: changes in order; a ``str`` replaces the whole text.
         Returns the changes as applied, in order (a full replacement as the minimal
         steps that make it, back to front)."""
-        text = self.snapshot.text
+        old = self.snapshot
+        text, index = old.text, old._index
         applied: list[TextChange] = []
         for change in changes:
             if isinstance(change, str):
@@ -101,13 +105,14 @@ class Document:
                 for step in reversed(steps):  # back to front keeps offsets valid
                     self._move_anchors(step)
                     applied.append(step)
-                text = change
+                text, index = change, None
                 continue
             self._move_anchors(change)
             applied.append(change)
             text = "".join((text[: change.start], change.new_text, text[change.end :]))
-        old = self.snapshot
-        self.snapshot = Snapshot(old.uri, version, text, old.seq + 1, old.language_id)
+            if index is not None:  # O(lines after the change), not a split of the text
+                index = index.changed(change, text)
+        self.snapshot = Snapshot(old.uri, version, text, old.seq + 1, old.language_id, index)
         self.changed.set()
         self.changed = asyncio.Event()
         return applied

@@ -15,6 +15,8 @@ from typing import Literal
 Encoding = Literal["utf-16", "utf-8", "utf-32"]
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_LF = re.compile("\n")
+_LONE_CR = re.compile("\r(?!\n)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,49 +63,79 @@ def _units(ch: str, encoding: Encoding) -> int:
 
 
 class LineIndex:
-    """Lines of one text, split once (at C speed) and reused for every conversion."""
+    """Line starts of one text, for O(log n) conversions between offsets and positions.
 
-    __slots__ = ("_lines", "_starts", "text")
+    Built once per document (one regex pass at C speed); after that each change derives
+    the next text's index from the previous one (``changed``): the starts before the
+    change are shared, the ones after it shifted, so a streamed edit costs a list
+    shift, not a split of the whole file. Lines end at ``\n``; a lone ``\r`` ends a
+    line too (LSP), handled by rebuilding (rare: old Mac files).
+    """
 
-    def __init__(self, text: str) -> None:
+    __slots__ = ("_lone_cr", "_starts", "text")
+
+    def __init__(self, text: str, _starts: list[int] | None = None) -> None:
         self.text = text
-        self._starts: list[int] | None = None
-        if "\r" in text and text.count("\r") != text.count("\r\n"):
+        self._lone_cr = False
+        if _starts is not None:
+            self._starts = _starts
+        elif "\r" in text and _LONE_CR.search(text):
             # Lone carriage returns end lines too (LSP): keep exact line starts.
+            self._lone_cr = True
             self._starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
-            self._lines = [
-                text[s:e].rstrip("\r\n")
-                for s, e in zip(self._starts, [*self._starts[1:], len(text)], strict=True)
-            ]
         else:
-            self._lines = text.split("\n")
+            self._starts = [0, *(m.end() for m in _LF.finditer(text))]
+
+    def changed(self, change: TextChange, text: str) -> LineIndex:
+        """The index of ``text``, the text this index's text becomes by ``change``."""
+        start, new = change.start, change.new_text
+        if (
+            self._lone_cr
+            or "\r" in new
+            or (text[start - 1 : start] == "\r" and text[start : start + 1] != "\n")
+        ):
+            return LineIndex(text)  # a lone CR may have come or gone: start over
+        starts = self._starts
+        lo = bisect_right(starts, start)  # starts[lo:hi] were inside the replaced text
+        hi = bisect_right(starts, change.end, lo)
+        added = []
+        at = new.find("\n")
+        while at != -1:
+            added.append(start + at + 1)
+            at = new.find("\n", at + 1)
+        delta = change.delta
+        tail = starts[hi:] if delta == 0 else [s + delta for s in starts[hi:]]
+        return LineIndex(text, [*starts[:lo], *added, *tail])
 
     @property
     def line_count(self) -> int:
-        return len(self._lines)
+        return len(self._starts)
 
     def line_start(self, line: int) -> int:
-        if self._starts is not None:
-            return self._starts[line]
-        return sum(map(len, self._lines[:line])) + line
+        return self._starts[line]
 
     def line_text(self, line: int) -> str:
         """The line without its line ending."""
-        return self._lines[line].rstrip("\r")
+        starts = self._starts
+        start = starts[line]
+        if line + 1 < len(starts):
+            end = starts[line + 1] - 1  # the \n, or a lone \r
+            if end > start and self.text[end - 1] == "\r" and self.text[end] == "\n":
+                end -= 1
+            return self.text[start:end]
+        return self.text[start:]
 
     def line_of(self, offset: int) -> int:
-        if self._starts is not None:
-            return bisect_right(self._starts, offset) - 1
-        return self.text.count("\n", 0, offset)
+        return bisect_right(self._starts, offset) - 1
 
     def offset(self, pos: Position, encoding: Encoding = "utf-16") -> int:
         """Offset of an LSP position; positions past a line's end or the text clamp."""
         if pos.line < 0:
             return 0
-        if pos.line >= len(self._lines):
+        if pos.line >= len(self._starts):
             return len(self.text)
         line = self.line_text(pos.line)
-        start = self.line_start(pos.line)
+        start = self._starts[pos.line]
         char = max(pos.character, 0)
         if encoding == "utf-32" or line.isascii():
             return start + min(char, len(line))
@@ -117,7 +149,7 @@ class LineIndex:
     def position(self, offset: int, encoding: Encoding = "utf-16") -> Position:
         offset = min(max(offset, 0), len(self.text))
         line = self.line_of(offset)
-        start = self.line_start(line)
+        start = self._starts[line]
         prefix = self.text[start:offset]
         if encoding == "utf-32" or prefix.isascii():
             return Position(line, len(prefix))
