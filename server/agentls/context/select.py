@@ -15,6 +15,7 @@ import builtins
 import keyword
 import posixpath
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -231,7 +232,7 @@ class Selector:
         self.lines_of = lines_of
 
     # -- what the task is about ---------------------------------------------------------
-    def _weights(self, here: Here, scope: tuple[int, int]) -> dict[str, float]:
+    def _weights(self, here: Here, scope: tuple[int, int]) -> tuple[dict[str, float], set[str]]:
         """Names used like references in the scope (most) and near it (less with distance).
 
         A reference is a call, an attribute, a capitalised word or a word of the
@@ -247,6 +248,7 @@ class Selector:
         bound = set(_BOUND.findall(scope_text)) | _header_params(lines, scope)
         skip = _BUILTINS.get(here.language, frozenset()) | bound
         weights: dict[str, float] = {}
+        strong_words: set[str] = set()
         for number in range(first, last):
             inside = scope[0] <= number <= scope[1]
             distance = 0 if inside else min(abs(number - scope[0]), abs(number - scope[1]))
@@ -262,12 +264,14 @@ class Selector:
                 before = line[match.start() - 1 : match.start()] if match.start() else ""
                 strong = after == "(" or word[0].isupper() or before == "@"
                 factor = 1.0 if strong else 0.5
+                if strong:
+                    strong_words.add(word)
                 if before == ".":  # an attribute: by name it says little, unless self.x
                     owner = line[: match.start() - 1].rstrip()
                     factor *= 0.8 if owner.endswith(("self", "this", "cls")) else 0.25
                 weights[word] = weights.get(word, 0.0) + weight * factor
         # Repetition helps a little, not linearly.
-        return {name: min(w, 4.0 + w / 8) for name, w in weights.items()}
+        return {name: min(w, 4.0 + w / 8) for name, w in weights.items()}, strong_words
 
     def _attributes(self, here: Here, scope: tuple[int, int]) -> list[tuple[str, str]]:
         """``module.name`` uses in the scope and its window: (module binding, name)."""
@@ -321,9 +325,17 @@ class Selector:
         return everywhere[:_MAX_PER_NAME]
 
     def candidates(self, here: Here, scope: tuple[int, int]) -> list[_Candidate]:
-        weights = self._weights(here, scope)
+        weights, strong = self._weights(here, scope)
         imported = {b.local: b for b in bindings(here.language, here.tags.imports) if b.local}
         local = {d.name for d in here.tags.definitions}
+        # A name the file imports but uses nowhere else is most likely wanted where the
+        # code is being written; any imported name is an API the file works with.
+        uses = Counter(_WORD.findall("\n".join(here.lines)))
+        uses.subtract(Counter(_WORD.findall("\n".join(here.tags.imports))))
+        for name, bound in imported.items():
+            if bound.name in ("", "*") or name in local:
+                continue
+            weights[name] = weights.get(name, 0.0) + (1.0 if uses[name] > 0 else 2.5)
         scores: dict[tuple[str, int], _Candidate] = {}
 
         def offer(loc: Located, score: float, reason: str) -> None:
@@ -338,7 +350,7 @@ class Selector:
             if name in local and name not in imported:
                 for d in here.tags.definitions:
                     if d.name == name and not (d.start <= here.line <= d.end):
-                        offer(Located(here.path, d), weight * 0.6, f"defines {name}, used here")
+                        offer(Located(here.path, d), weight * 0.3, f"defines {name}, used here")
                 continue
             found = self._resolve(here, name, imported)
             if not found:
@@ -346,6 +358,8 @@ class Selector:
             sure = name in imported
             total = len(self.index.definitions(name))
             specificity = 1.0 if sure else 1.0 / (1 + max(0, total - 1)) ** 0.6
+            if not sure and name not in strong:  # a plain lower-case word, guessed by name
+                specificity *= 0.4
             testing = bool(_TEST_FILE.search(here.path))
             for loc in found:
                 kind = _KIND_WEIGHT.get(loc.definition.kind, 0.5)
@@ -355,10 +369,12 @@ class Selector:
                 how = "imported here" if sure else "by name"
                 offer(loc, weight * specificity * kind * near, f"defines {name} ({how})")
         for module_name, attr in self._attributes(here, scope):
-            binding = imported.get(module_name)
-            if binding is None:
+            module_binding = imported.get(module_name)
+            if module_binding is None:
                 continue
-            module = binding.module if binding.name == "" else f"{binding.module}.{binding.name}"
+            module = module_binding.module
+            if module_binding.name != "":
+                module = f"{module}.{module_binding.name}"
             for loc in self._in_module(here.language, module, attr, here.path)[:_MAX_PER_NAME]:
                 weight = weights.get(attr, 0.5) + 0.5
                 kind = _KIND_WEIGHT.get(loc.definition.kind, 0.5)
