@@ -59,6 +59,8 @@ _BUILTINS["typescript"] = _BUILTINS["typescriptreact"] = _BUILTINS["javascript"]
 _BEFORE = "this file, before it"
 _AFTER = "this file, after it"
 _MIN_SCORE = 0.15  # below: a guess by name from a word far away, not worth a token
+_SIBLINGS_MAX = 40  # a name defined more often than this (__init__, setUp) is no hint
+_SIBLINGS_READ = 8
 _WINDOW = 400  # lines around the cursor whose names count
 _MAX_PER_NAME = 3  # definitions taken for one name
 _AMBIGUOUS = 12  # a name defined in more places than this says little
@@ -88,8 +90,11 @@ class Snippet:
 
 
 def render_block(path: str, start: int, end: int, reason: str, text: str) -> str:
-    lines = f"line {start}" if start == end else f"lines {start}-{end}"
-    return f"### {path} ({lines}; {reason})\n{text.rstrip()}\n"
+    """A snippet as the prompt holds it (the reason is for the user, not the model)."""
+    if reason.startswith("outline"):
+        return f"### {path} (outline)\n{text.rstrip()}\n"
+    where = f"{start}" if start == end else f"{start}-{end}"
+    return f"### {path}:{where}\n{text.rstrip()}\n"
 
 
 @dataclass
@@ -279,6 +284,40 @@ class Selector:
         text = "\n".join(here.lines[first : here.line + _WINDOW])
         return sorted(set(_ATTRIBUTE.findall(text)))
 
+    def _siblings(
+        self, here: Here, enclosing: Definition | None
+    ) -> tuple[dict[str, float], list[tuple[str, str]]]:
+        """What functions of the same name elsewhere use (implementations of the same
+        interface, the same hook in sibling modules): names and ``module.name`` pairs."""
+        if enclosing is None or enclosing.kind not in ("function", "method"):
+            return {}, []
+        others = [
+            loc
+            for loc in self.index.definitions(enclosing.name)
+            if loc.path != here.path and loc.definition.kind == enclosing.kind
+        ]
+        if not others or len(others) > _SIBLINGS_MAX:
+            return {}, []
+        others.sort(
+            key=lambda loc: (-_shared_prefix(loc.path, here.path), loc.path, loc.definition.start)
+        )
+        others = others[:_SIBLINGS_READ]
+        share = 1.0 / len(others)
+        weights: dict[str, float] = {}
+        pairs: set[tuple[str, str]] = set()
+        for loc in others:
+            lines = self.lines_of(loc.path)
+            if lines is None:
+                continue
+            d = loc.definition
+            body = "\n".join(lines[d.header_end + 1 : d.end + 1])
+            pairs.update(_ATTRIBUTE.findall(body))
+            for match in _WORD.finditer(body):
+                word = match.group()
+                if body[match.end() : match.end() + 1] == "(" or word[0].isupper():
+                    weights[word] = min(weights.get(word, 0.0) + share, 1.5)
+        return weights, sorted(pairs)
+
     # -- resolving names ----------------------------------------------------------------
     def _in_module(
         self, language: str, module: str, name: str, importer: str, depth: int = 0
@@ -324,8 +363,14 @@ class Selector:
         )
         return everywhere[:_MAX_PER_NAME]
 
-    def candidates(self, here: Here, scope: tuple[int, int]) -> list[_Candidate]:
+    def candidates(
+        self, here: Here, scope: tuple[int, int], enclosing: Definition | None = None
+    ) -> list[_Candidate]:
         weights, strong = self._weights(here, scope)
+        sibling_weights, sibling_pairs = self._siblings(here, enclosing)
+        for name, weight in sibling_weights.items():
+            weights[name] = weights.get(name, 0.0) + weight
+            strong.add(name)
         imported = {b.local: b for b in bindings(here.language, here.tags.imports) if b.local}
         local = {d.name for d in here.tags.definitions}
         # A name the file imports but uses nowhere else is most likely wanted where the
@@ -368,7 +413,7 @@ class Selector:
                     near *= 0.3
                 how = "imported here" if sure else "by name"
                 offer(loc, weight * specificity * kind * near, f"defines {name} ({how})")
-        for module_name, attr in self._attributes(here, scope):
+        for module_name, attr in sorted({*self._attributes(here, scope), *sibling_pairs}):
             module_binding = imported.get(module_name)
             if module_binding is None:
                 continue
@@ -393,7 +438,7 @@ class Selector:
             scope = (max(0, here.line - 10), min(len(lines) - 1, here.line + 10))
             what = "the code around the cursor"
         self._add_scope(packer, here, scope, what, budget // 2)
-        candidates = self.candidates(here, scope)
+        candidates = self.candidates(here, scope, enclosing)
         self._add_definitions(packer, candidates, int(budget * 0.75))
         self._add_outline(packer, here, scope, packer.used + budget // 10)
         if enclosing is not None:
