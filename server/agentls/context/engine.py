@@ -187,6 +187,8 @@ class ContextEngine:
             if self._modules is None:
                 self._modules = ModuleMap(self.index.tags)
             lines = text.split("\n")
+            if len(lines) > 1 and lines[-1] == "":  # the end of the last line, not a line
+                lines.pop()
             here = Here(
                 shown,
                 lang.name if lang else "",

@@ -58,9 +58,16 @@ def test_budget_is_respected_and_token_counts_are_exact(engine: ContextEngine) -
         assert selection.total_tokens <= budget
         for snippet in selection.snippets:
             assert snippet.tokens == count_tokens(snippet.render())
+    # With room to spare the whole file goes in, around the scope, and nothing twice.
     big = engine.select("app/service.py", 6, 0, 4000)
-    assert big.total_tokens > 250
-    assert any(s.reason == "this file, after it" for s in big.snippets)
+    lines = [
+        n
+        for s in big.snippets
+        if s.path == "app/service.py" and not s.reason.startswith("outline")
+        for n in range(s.start_line, s.end_line + 1)
+    ]
+    assert sorted(lines) == list(range(1, 13))
+    assert big.total_tokens > engine.select("app/service.py", 6, 0, 120).total_tokens
 
 
 def test_same_input_gives_byte_identical_output(engine: ContextEngine, tmp_path: Path) -> None:
