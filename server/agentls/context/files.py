@@ -135,7 +135,10 @@ class WorkspaceFiles:
                     if not entry.is_file(follow_symlinks=False):
                         continue
                     lang = language_for(entry.name)
-                    if lang is None or not self.allowed(relative):
+                    if lang is None:
+                        continue
+                    # (its folders passed already: only the file's own name is judged)
+                    if self.secrets.is_secret(relative) or self._ignored(relative, False):
                         continue
                     stat = entry.stat(follow_symlinks=False)
                 except OSError:

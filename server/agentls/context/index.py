@@ -93,6 +93,63 @@ def tag_chunk(root: str, chunk: list[tuple[str, str]]) -> list[tuple[str, str | 
     return out
 
 
+class _Workers:
+    """Tagging worker processes (``agentls.context.worker``), fed chunks by one thread each."""
+
+    def __init__(self, root: str, count: int) -> None:
+        self.processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "agentls.context.worker", root],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+            )
+            for _ in range(count)
+        ]
+
+    def run(
+        self,
+        chunks: list[list[tuple[str, str]]],
+        take: Callable[[list[tuple[str, str | None]]], None],
+    ) -> None:
+        work: queue.SimpleQueue[list[tuple[str, str]]] = queue.SimpleQueue()
+        for chunk in chunks:
+            work.put(chunk)
+
+        def feed(worker: subprocess.Popen[str]) -> None:
+            assert worker.stdin is not None and worker.stdout is not None
+            try:
+                while True:
+                    try:
+                        chunk = work.get_nowait()
+                    except queue.Empty:
+                        return
+                    worker.stdin.write(json.dumps(chunk) + "\n")
+                    worker.stdin.flush()
+                    take(json.loads(worker.stdout.readline() or "[]"))
+            except (OSError, ValueError):
+                log.warning("a tagging worker failed; its files are tagged in-process")
+
+        threads = [threading.Thread(target=feed, args=(p,)) for p in self.processes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.close()
+
+    def close(self) -> None:
+        for process in self.processes:
+            try:
+                if process.stdin is not None:
+                    process.stdin.close()
+                process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                process.kill()
+            if process.stdout is not None:
+                process.stdout.close()
+
+
 @dataclass(frozen=True)
 class IndexStats:
     files: int
@@ -160,6 +217,8 @@ class WorkspaceIndex:
             self.db_path.unlink(missing_ok=True)
             db = self._connect()
             cached = {}
+        # A cold build surely needs the workers: start them now, they load while we walk.
+        early = _Workers(str(self.root), self.workers) if not cached and self.workers > 1 else None
         sources = list(self.files.walk())
         todo: list[SourceFile] = []
         tags: dict[str, FileTags] = {}
@@ -172,7 +231,7 @@ class WorkspaceIndex:
                 except (ValueError, TypeError):
                     pass
             todo.append(source)
-        fresh = self._tag_all(todo, progress)
+        fresh = self._tag_all(todo, progress, early)
         tags.update({path: t for path, (t, _) in fresh.items()})
         with db:
             db.executemany(
@@ -195,62 +254,36 @@ class WorkspaceIndex:
         )
 
     def _tag_all(
-        self, todo: list[SourceFile], progress: Callable[[int, int], None] | None
+        self,
+        todo: list[SourceFile],
+        progress: Callable[[int, int], None] | None,
+        workers: _Workers | None = None,
     ) -> dict[str, tuple[FileTags, str]]:
         out: dict[str, tuple[FileTags, str]] = {}
         items = [(s.path, s.language) for s in todo]
         root = str(self.root)
+        lock = threading.Lock()
 
         def take(rows: Iterable[tuple[str, str | None]]) -> None:
-            for path, row in rows:
-                if row is not None:
-                    out[path] = (tags_from_row(row), row)
+            with lock:
+                for path, row in rows:
+                    if row is not None:
+                        out[path] = (tags_from_row(row), row)
+                if progress:
+                    progress(len(out), len(items))
 
         if len(items) < _IN_PROCESS_BELOW or self.workers < 2:
+            if workers is not None:
+                workers.close()
             for i in range(0, len(items), _CHUNK):
                 take(tag_chunk(root, items[i : i + _CHUNK]))
-                if progress:
-                    progress(min(i + _CHUNK, len(items)), len(items))
             return out
         # Chunks dealt round-robin from the biggest file down are of even weight.
         sizes = {s.path: s.size for s in todo}
         items.sort(key=lambda item: (-sizes[item[0]], item[0]))
         count = len(items) // _CHUNK + 1
-        chunks: queue.SimpleQueue[list[tuple[str, str]]] = queue.SimpleQueue()
-        for i in range(count):
-            chunks.put(items[i::count])
-        lock = threading.Lock()
-        done = [0]
-
-        def work() -> None:
-            with subprocess.Popen(
-                [sys.executable, "-m", "agentls.context.worker", root],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                encoding="utf-8",
-            ) as worker:
-                assert worker.stdin is not None and worker.stdout is not None
-                while True:
-                    try:
-                        chunk = chunks.get_nowait()
-                    except queue.Empty:
-                        break
-                    worker.stdin.write(json.dumps(chunk) + "\n")
-                    worker.stdin.flush()
-                    rows = json.loads(worker.stdout.readline() or "[]")
-                    with lock:
-                        take(rows)
-                        done[0] += len(chunk)
-                        if progress:
-                            progress(done[0], len(items))
-                worker.stdin.close()
-
-        threads = [threading.Thread(target=work) for _ in range(self.workers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        chunks = [items[i::count] for i in range(count)]
+        (workers or _Workers(root, self.workers)).run(chunks, take)
         missing = [item for item in items if item[0] not in out]
         if missing:  # a worker died: tag the rest here
             take(tag_chunk(root, missing))

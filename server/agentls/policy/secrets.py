@@ -7,6 +7,7 @@ the usual credential stores; settings may add more.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import pathspec
@@ -58,9 +59,19 @@ class SecretMatcher:
     def __init__(self, extra: Iterable[str] = ()) -> None:
         self.patterns = (*DEFAULT_SECRET_PATTERNS, *extra)
         self._spec = pathspec.GitIgnoreSpec.from_lines(self.patterns)
+        # Without negations ("!pattern") a path is a secret when any pattern matches:
+        # one combined regular expression instead of a loop over every pattern.
+        regexes = [getattr(p, "regex", None) for p in self._spec.patterns]
+        includes = [getattr(p, "include", None) for p in self._spec.patterns]
+        self._combined: re.Pattern[str] | None = None
+        if all(r is not None for r in regexes) and all(i is True for i in includes):
+            parts = [r.pattern.replace("(?P<ps_d>", "(") for r in regexes if r is not None]
+            self._combined = re.compile("|".join(f"(?:{p})" for p in parts))
 
     def is_secret(self, relative_path: str, is_dir: bool = False) -> bool:
         path = relative_path.replace("\\", "/").strip("/")
         if is_dir:
             path += "/"
-        return self._spec.match_file(path)
+        if self._combined is not None:
+            return self._combined.match(path) is not None
+        return bool(self._spec.match_file(path))
