@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -19,6 +19,7 @@ from agentls.edits.text import Encoding
 from agentls.lsp.convert import encoding_of
 from agentls.lsp.editor import LspEditor
 from agentls.lsp.protocol import AgentProtocol
+from agentls.lsp.stdio import serve_stdio
 from agentls.lsp.workspace_context import WorkspaceContext
 from agentls.model.base import Model
 from agentls.model.openai_chat import OpenAIChatModel
@@ -44,6 +45,11 @@ class AgentServer(LanguageServer):
         self._model: tuple[Any, Model] | None = None
         self.warmup: asyncio.Future[Any] | None = None
         self.settings_ready = asyncio.Event()  # set once workspace/configuration answered
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve on stdio with stdin read by the event loop (no reader thread; see
+        ``lsp/stdio.py``)."""
+        serve_stdio(self, stdin, stdout)
 
     # -- client capabilities ------------------------------------------------------------
     @property
