@@ -39,6 +39,8 @@ if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))
 
 from lsprotocol import types  # noqa: E402
+from lsprotocol.converters import get_converter  # noqa: E402
+from pytest_lsp import client_capabilities  # noqa: E402
 
 from benchmarks.harness import (  # noqa: E402
     PROFILED_SERVER,
@@ -323,7 +325,20 @@ async def bench_code_actions_once(
             await asyncio.sleep(0.2)
         await pinger.stop()
         text_ok = editor.text(URI) == expected
-    samples = pinger.samples
+    out = split_phases(cfg, run, pinger.samples, idle, rewrites, editor.log)
+    out.update(wrong_answers=pinger.wrong, text_ok=text_ok)
+    return out
+
+
+def split_phases(
+    cfg: Config,
+    run: int,
+    samples: list[Sample],
+    idle: tuple[float, float],
+    rewrites: list[tuple[Any, int, float, float, float]],
+    edit_log: list[Any],
+) -> dict[str, Any]:
+    """The samples of one session by phase (see benchmarks/README.md, benchmark 1)."""
     errors = [s.error for s in samples if s.error]
     (_, _, sent1, first1, done1), (_, _, sent2, first2, done2) = rewrites
     phases: dict[str, list[tuple[float, float]]] = {
@@ -341,16 +356,14 @@ async def bench_code_actions_once(
             "rewrites": [[x - t0 for x in r[2:]] for r in rewrites],  # sent, first edit, done
         }
         rows = [[s.kind, s.sent - t0, s.latency] for s in samples]
-        edits = [e.time - t0 for e in editor.log]
+        edits = [getattr(e, "time", e) - t0 for e in edit_log]
         with cfg.samples_file.open("a") as f:
             f.write(
                 json.dumps({"run": run, "marks": marks, "samples": rows, "edits": edits}) + "\n"
             )
     out: dict[str, Any] = {
         "status": [r[0] for r in rewrites],
-        "text_ok": text_ok,
         "edits": [r[1] for r in rewrites],
-        "wrong_answers": pinger.wrong,
         "errors": len(errors),
         "error_examples": errors[:3],
         "phase_seconds": {k: sum(hi - lo for lo, hi in v) for k, v in phases.items()},
@@ -364,15 +377,70 @@ async def bench_code_actions_once(
     return out
 
 
+async def bench_code_actions_lean(
+    cfg: Config, model: ScriptedModelServer, workload: Workload, run: int
+) -> dict[str, Any]:
+    """The same session from ``lean_client.py``: raw JSON-RPC, in its own process."""
+    collect_now()
+    model.clear()
+    converter = get_converter()
+    requests = [
+        [converter.unstructure(params), expect]
+        for params, expect in code_action_requests(workload, 2000, seed=run)
+    ]
+    expected, tasks = workload.text, []
+    for name in ("ca_stream", "ca_stream2"):
+        target = workload.targets[name]
+        code = rewrite_of(target)
+        expected = expected.replace(target.code, code)
+        model.enqueue(
+            text_reply(model_reply(code), tokens_per_second=TOKENS_PER_SECOND, chunk="token")
+        )
+        tasks.append(run_arguments(target, "tidy the loop"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTLS_"))}
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(HERE.parent / "server"), os.environ.get("PYTHONPATH", "")) if p
+    )
+    config = {
+        "server": cfg.server("codeaction-lean"),
+        "env": env,
+        "root_uri": "file:///tmp/agentls-bench",
+        "capabilities": converter.unstructure(client_capabilities("visual-studio-code")),
+        "init_options": model_options(model.base_url),
+        "uri": URI,
+        "text": workload.text,
+        "requests": requests,
+        "period": cfg.period,
+        "idle_seconds": cfg.idle_seconds,
+        "tasks": tasks,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(HERE / "lean_client.py"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate(json.dumps(config).encode())
+    data = json.loads(out)
+    samples = [Sample(kind, sent, latency, error) for kind, sent, latency, error in data["samples"]]
+    rewrites = [tuple(r) for r in data["rewrites"]]
+    result = split_phases(cfg, run, samples, tuple(data["idle"]), rewrites, [])  # type: ignore[arg-type]
+    text_ok = data["text_sha256"] == hashlib.sha256(expected.encode()).hexdigest()
+    result.update(wrong_answers=data["wrong_answers"], text_ok=text_ok)
+    return result
+
+
 async def bench_code_actions(
-    cfg: Config, model: ScriptedModelServer, workload: Workload
+    cfg: Config, model: ScriptedModelServer, workload: Workload, lean: bool = False
 ) -> dict[str, Any]:
     runs = []
+    session = bench_code_actions_lean if lean else bench_code_actions_once
     for i in range(cfg.runs):
-        runs.append(await bench_code_actions_once(cfg, model, workload, i))
+        runs.append(await session(cfg, model, workload, i))
         r = runs[-1]
         log(
-            f"  codeaction run {i + 1}/{cfg.runs}: status={r['status']} edits={r['edits']} "
+            f"  codeaction{' (lean client)' if lean else ''} run {i + 1}/{cfg.runs}: "
+            f"status={r['status']} edits={r['edits']} "
             f"codeAction p99 idle={percentile(r['raw']['idle/codeAction'], 99) * 1e3:.2f} ms "
             f"streaming={percentile(r['raw']['streaming/codeAction'], 99) * 1e3:.2f} ms "
             f"task start max cold={max(r['raw']['start_cold/codeAction'] or [0]) * 1e3:.0f} ms "
@@ -626,49 +694,56 @@ def dist(d: dict[str, Any]) -> str:
     return f"p50 {d['p50']:.2f} / p99 {d['p99']:.2f} / max {d['max']:.1f} ms (n={d['count']})"
 
 
-def report(results: dict[str, Any]) -> str:
-    rows: list[tuple[str, str, str, str]] = []
-    ca = results.get("codeaction")
-    if ca:
-        s = ca["summary"]
-        for phase, label in PHASES.items():
-            c = s[f"{phase}/codeAction"]
-            rows.append(
-                (
-                    f"1. code action latency, {label}",
-                    dist(c),
-                    f"p99 <= {CODE_ACTION_TARGET_MS:g} ms",
-                    verdict(c["p99"] <= CODE_ACTION_TARGET_MS),
-                )
-            )
-        for phase in ("idle", "streaming"):
-            t = s[f"{phase}/trivial"]
-            rows.append(
-                (
-                    f"1. trivial round trip (agentls.status), {PHASES[phase]}",
-                    dist(t),
-                    "reference",
-                    "",
-                )
-            )
+def code_action_rows(ca: dict[str, Any], tag: str, client: str) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    s = ca["summary"]
+    for phase, label in PHASES.items():
+        c = s[f"{phase}/codeAction"]
         rows.append(
             (
-                "1. code action server time (p50 minus trivial p50): idle; streaming",
-                f"{s['idle/server_p50']:.2f} ms; {s['streaming/server_p50']:.2f} ms",
+                f"{tag}. code action latency ({client}), {label}",
+                dist(c),
+                f"p99 <= {CODE_ACTION_TARGET_MS:g} ms",
+                verdict(c["p99"] <= CODE_ACTION_TARGET_MS),
+            )
+        )
+    for phase in ("idle", "streaming"):
+        t = s[f"{phase}/trivial"]
+        rows.append(
+            (
+                f"{tag}. trivial round trip (agentls.status, {client}), {PHASES[phase]}",
+                dist(t),
                 "reference",
                 "",
             )
         )
-        errs = sum(r["errors"] for r in ca["runs"]) + sum(r["wrong_answers"] for r in ca["runs"])
-        ok = all(r["status"] == ["done", "done"] and r["text_ok"] for r in ca["runs"])
-        rows.append(
-            (
-                "1. code action errors + wrong answers; rewrites done and text right",
-                f"{errs}; {'yes' if ok else 'NO'}",
-                "0; yes",
-                verdict(errs == 0 and ok),
-            )
+    rows.append(
+        (
+            f"{tag}. code action server time (p50 minus trivial p50): idle; streaming",
+            f"{s['idle/server_p50']:.2f} ms; {s['streaming/server_p50']:.2f} ms",
+            "reference",
+            "",
         )
+    )
+    errs = sum(r["errors"] for r in ca["runs"]) + sum(r["wrong_answers"] for r in ca["runs"])
+    ok = all(r["status"] == ["done", "done"] and r["text_ok"] for r in ca["runs"])
+    rows.append(
+        (
+            f"{tag}. code action errors + wrong answers; rewrites done and text right",
+            f"{errs}; {'yes' if ok else 'NO'}",
+            "0; yes",
+            verdict(errs == 0 and ok),
+        )
+    )
+    return rows
+
+
+def report(results: dict[str, Any]) -> str:
+    rows: list[tuple[str, ...]] = []
+    if results.get("codeaction"):
+        rows += code_action_rows(results["codeaction"], "1", "pytest-lsp client")
+    if results.get("codeaction_lean"):
+        rows += code_action_rows(results["codeaction_lean"], "1L", "lean client")
     st = results.get("streaming")
     if st:
         s = st["summary"]
@@ -762,6 +837,9 @@ async def main_async(cfg: Config) -> dict[str, Any]:
         if "codeaction" in cfg.only:
             log("1. code action latency")
             results["codeaction"] = await bench_code_actions(cfg, model, workload)
+        if "codeaction-lean" in cfg.only:
+            log("1L. code action latency, lean client (raw JSON-RPC, its own process)")
+            results["codeaction_lean"] = await bench_code_actions(cfg, model, workload, lean=True)
         if "streaming" in cfg.only:
             log("2. streaming overhead")
             results["streaming"] = await bench_streaming(cfg, model, workload)
@@ -797,8 +875,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--period-ms", type=float, default=5.0, help="code action period (5 ms)")
     p.add_argument(
         "--only",
-        default="codeaction,streaming,cpu",
-        help="comma-separated subset of codeaction,streaming,cpu",
+        default="codeaction,codeaction-lean,streaming,cpu",
+        help="comma-separated subset of codeaction,codeaction-lean,streaming,cpu",
     )
     p.add_argument("--file-lines", type=int, default=FILE_LINES, help="size of the file (10000)")
     p.add_argument(
