@@ -19,8 +19,10 @@ from agentls.context.files import WorkspaceFiles
 from agentls.context.imports import ModuleMap
 from agentls.context.index import IndexStats, WorkspaceIndex
 from agentls.context.languages import language_for
+from agentls.context.live import LiveTags
 from agentls.context.select import Here, Selection, Selector
 from agentls.context.tags import FileTags, tag_source
+from agentls.context.trees import ParsedDocument
 from agentls.model.tokens import count_tokens
 from agentls.policy.secrets import SecretMatcher
 
@@ -38,12 +40,18 @@ class ContextEngine:
         *,
         secret_patterns: Iterable[str] = (),
         workers: int | None = None,
+        trees: Callable[[str], ParsedDocument | None] | None = None,
     ) -> None:
         self.root = Path(root).resolve()
         self.files = WorkspaceFiles(self.root, SecretMatcher(secret_patterns))
         self.index = WorkspaceIndex(self.root, cache_dir, self.files, workers)
         self.lock = threading.RLock()  # build() runs in a thread; selections in others
         self.buffers: dict[str, tuple[int, str]] = {}  # open documents: path -> (version, text)
+        self.uris: dict[str, str] = {}  # open documents: path -> the editor's URI
+        # The editor's current syntax tree of a document (by URI), when the server keeps
+        # one: open documents are then re-tagged from it, only where they changed.
+        self.trees = trees
+        self._live: dict[str, LiveTags] = {}
         self._overlaid: dict[str, int] = {}  # path -> version whose tags the index holds
         self._lines: OrderedDict[str, tuple[object, list[str]]] = OrderedDict()
         self._modules: ModuleMap | None = None
@@ -88,6 +96,7 @@ class ContextEngine:
         relative = self.relative(path)
         if relative is not None:
             self.buffers[relative] = (version, text)
+            self.uris[relative] = str(path)
 
     def change(self, path: str, version: int, text: str, lines: Iterable[int] = ()) -> None:
         relative = self.relative(path)
@@ -101,24 +110,50 @@ class ContextEngine:
         relative = self.relative(path)
         if relative is None or self.buffers.pop(relative, None) is None:
             return
+        self.uris.pop(relative, None)
         with self.lock:
             self._overlaid.pop(relative, None)
+            self._live.pop(relative, None)
             self._lines.pop(relative, None)
             self.index.update(relative)  # back to what the disk holds
 
     def _sync_buffers(self) -> None:
         """Lay the open documents' current text over the index (re-tag what changed)."""
-        for path, (version, text) in list(self.buffers.items()):
-            if self._overlaid.get(path) == version or not self.files.allowed(path):
-                continue
-            lang = language_for(path)
-            if lang is None:
-                continue
-            self.index._replace(path, tag_source(lang, text.encode("utf-8")))
-            self._overlaid[path] = version
-            self._lines.pop(path, None)
-            if self._modules is not None and path not in self._modules.paths:
-                self._modules = None
+        for path in list(self.buffers):
+            self._sync(path)
+
+    def _sync(self, path: str) -> FileTags | None:
+        buffer = self.buffers.get(path)
+        if buffer is None or not self.files.allowed(path):
+            return None
+        version, text = buffer
+        if self._overlaid.get(path) == version:
+            return self.index.tags.get(path)
+        lang = language_for(path)
+        if lang is None:
+            return None
+        parsed = self.trees(self.uris[path]) if self.trees is not None else None
+        if parsed is not None and parsed.version == version and parsed.text == text:
+            live = self._live.get(path)
+            if live is None or live.language is not parsed.language:
+                live = self._live[path] = LiveTags(parsed.language)
+            tags = live.update(parsed.tree, parsed.data)
+        else:
+            tags = tag_source(lang, text.encode("utf-8", "surrogatepass"))
+        self.index._replace(path, tags)
+        self._overlaid[path] = version
+        self._lines.pop(path, None)
+        if self._modules is not None and path not in self._modules.paths:
+            self._modules = None
+        return tags
+
+    def refresh(self, path: str) -> FileTags | None:
+        """The tags of an open document's current text, brought up to date now."""
+        relative = self.relative(path)
+        if relative is None:
+            return None
+        with self.lock:
+            return self._sync(relative)
 
     # -- selection ----------------------------------------------------------------------
     def relative(self, path: str | Path) -> str | None:
@@ -179,11 +214,13 @@ class ContextEngine:
                     text = ""
         with self.lock:
             self._sync_buffers()
-            tags = (
-                tag_source(lang, text.encode("utf-8"))
-                if lang is not None
-                else FileTags("", (), (), frozenset())
-            )
+            buffer = self.buffers.get(relative) if relative else None
+            if buffer is not None and buffer[1] is text and relative in self._overlaid:
+                tags = self.index.tags.get(relative) or FileTags("", (), (), frozenset())
+            elif lang is not None:
+                tags = tag_source(lang, text.encode("utf-8", "surrogatepass"))
+            else:
+                tags = FileTags("", (), (), frozenset())
             if self._modules is None:
                 self._modules = ModuleMap(self.index.tags)
             lines = text.split("\n")

@@ -90,12 +90,31 @@ def _scope(node: tree_sitter.Node, data: bytes) -> str:
 
 def extract(lang: Language, tree: tree_sitter.Tree, data: bytes) -> FileTags:
     """The tags of a parsed file, in document order."""
+    definitions, imports = extract_range(lang, tree, data)
+    return FileTags(lang.name, definitions, imports, words_of(data))
+
+
+def words_of(data: bytes) -> frozenset[str]:
+    return frozenset(word.decode("ascii") for word in set(_IDENTIFIER.findall(data)))
+
+
+def extract_range(
+    lang: Language,
+    tree: tree_sitter.Tree,
+    data: bytes,
+    byte_range: tuple[int, int] | None = None,
+) -> tuple[tuple[Definition, ...], tuple[str, ...]]:
+    """Definitions and imports of a tree, or of the part of it in ``byte_range``."""
     definitions: list[Definition] = []
     imports: list[str] = []
     cursor = tree_sitter.QueryCursor(tags_query(lang.name))
+    if byte_range is not None:
+        cursor.set_byte_range(*byte_range)
     for _, captures in cursor.matches(tree.root_node):
         if "import" in captures:
             node = captures["import"][0]
+            if byte_range is not None and not byte_range[0] <= node.start_byte < byte_range[1]:
+                continue  # a neighbour's, touching the range
             text = data[node.start_byte : node.end_byte].decode("utf-8", "replace")
             imports.append(" ".join(text.split()))
             continue
@@ -106,6 +125,8 @@ def extract(lang: Language, tree: tree_sitter.Tree, data: bytes) -> FileTags:
             if not capture.startswith("definition."):
                 continue
             node = nodes[0]
+            if byte_range is not None and not byte_range[0] <= node.start_byte < byte_range[1]:
+                continue
             name_node = names[0]
             definitions.append(
                 Definition(
@@ -118,9 +139,7 @@ def extract(lang: Language, tree: tree_sitter.Tree, data: bytes) -> FileTags:
                 )
             )
     definitions.sort(key=lambda d: (d.start, d.end, d.name, d.kind))
-    unique = tuple(dict.fromkeys(definitions))
-    words = frozenset(word.decode("ascii") for word in set(_IDENTIFIER.findall(data)))
-    return FileTags(lang.name, unique, tuple(imports), words)
+    return tuple(dict.fromkeys(definitions)), tuple(imports)
 
 
 def tag_source(lang: Language, data: bytes) -> FileTags:

@@ -70,7 +70,9 @@ class WorkspaceContext:
         engine = self.engines.get(root)
         if engine is None:
             patterns = self.server.settings.context.secret_patterns
-            engine = ContextEngine(root, _cache_dir(), secret_patterns=patterns)
+            engine = ContextEngine(
+                root, _cache_dir(), secret_patterns=patterns, trees=self.server.trees.current
+            )
             self.engines[root] = engine
         return engine
 

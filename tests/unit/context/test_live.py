@@ -1,0 +1,70 @@
+"""Tags of an open document kept from its tree node by node equal a fresh tagging."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agentls.context.languages import LANGUAGES, parser_for
+from agentls.context.live import LiveTags
+from agentls.context.tags import tag_source
+
+METHODS = "".join(
+    f"    def m{i}(self, x):\n        '''Method {i} 数据🚀.'''\n        return helper_{i}(x)\n\n"
+    for i in range(60)
+)
+SOURCE = (
+    "import os\nfrom .util import helper_1, helper_2\n\nLIMIT = 3\n\n\n"
+    f"class Big(Base):\n    kind = 'big'\n\n{METHODS}\n"
+    "class Small:\n    kind = 'big'\n\n    def m1(self):\n        return 1\n\n\n"
+    "def tail(a, b):\n    return a + b\n"
+)
+SNIPPETS = st.sampled_from(
+    [
+        "",
+        "x",
+        "\n",
+        "def new(self):\n        pass\n",
+        "class Extra:\n    pass\n",
+        "    ",
+        "'''",
+        "数据🚀",
+        "import sys\n",
+        "(",
+        "):\n",
+        "\n\n\ndef top():\n    return 0\n",
+    ]
+)
+
+
+def fresh(text: str) -> object:
+    return tag_source(LANGUAGES["python"], text.encode("utf-8", "surrogatepass"))
+
+
+def test_first_update_equals_a_fresh_tagging_and_an_edit_queries_little() -> None:
+    live = LiveTags(LANGUAGES["python"])
+    parser = parser_for("python")
+    data = SOURCE.encode()
+    assert live.update(parser.parse(data), data) == fresh(SOURCE)
+    edited = SOURCE.replace("return helper_30(x)", "return helper_30(x) + 1")
+    new = edited.encode()
+    assert live.update(parser.parse(new), new) == fresh(edited)
+    assert live.queried <= 3  # the changed method and the big class's header, not the file
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 40), SNIPPETS), max_size=6))
+def test_random_edits_keep_the_tags_equal_to_a_fresh_tagging(
+    edits: list[tuple[int, int, str]],
+) -> None:
+    live = LiveTags(LANGUAGES["python"])
+    parser = parser_for("python")
+    text = SOURCE
+    tree = parser.parse(text.encode())
+    live.update(tree, text.encode())
+    for at, length, insert in edits:
+        at = at % (len(text) + 1)
+        text = text[:at] + insert + text[at + length :]
+        data = text.encode("utf-8", "surrogatepass")
+        tree = parser.parse(data)
+        assert live.update(tree, data) == fresh(text)
