@@ -59,21 +59,31 @@ def run_tasks(job: dict[str, Any], engine: Any) -> list[dict[str, Any]]:
     return results
 
 
-# Benchmark 4. The documented API has ``select(..., text=)`` but no didChange entry
-# yet; these are the names we look for, in order, with the call we make. TODO: settle
-# on the engine's real per-document API once it is there (see README "B4").
-DIDCHANGE_APIS = ("did_change", "change_document", "update_document", "apply_change")
+# -- benchmark 4 ------------------------------------------------------------------------
 
 
-def _didchange_api(engine: Any) -> str | None:
-    for name in DIDCHANGE_APIS:
-        if callable(getattr(engine, name, None)):
-            return name
-    return None
+def _line_end(text: str, line: int) -> int:
+    """Code point offset of the end of ``line`` (0-based), before its newline."""
+    pos = -1
+    for _ in range(line + 1):
+        pos = text.index("\n", pos + 1)
+    return pos
 
 
 def run_didchange(job: dict[str, Any]) -> dict[str, Any]:
+    """didChange -> tree and index current, per keystroke, on a 10k-line file.
+
+    The server's own path: a ``DocumentStore`` feeding ``DocumentTrees`` and the engine
+    (as ``lsp/workspace_context.py`` does). Per change: the store's ``change`` (what the
+    event loop pays: listeners record the edit), the tree brought current
+    (``DocumentTrees.get``: ``Tree.edit`` + incremental reparse) and the engine's index
+    brought current for that buffer (``ContextEngine._sync_buffers``, what ``select``
+    does first).
+    """
     from agentls.context.engine import ContextEngine
+    from agentls.context.trees import DocumentTrees
+    from agentls.edits.documents import DocumentStore, Snapshot
+    from agentls.edits.text import TextChange
     from benchmarks.workload import build_workload
 
     ws = Path(job["workspace"])
@@ -81,73 +91,65 @@ def run_didchange(job: dict[str, Any]) -> dict[str, Any]:
         shutil.rmtree(ws)
     ws.mkdir(parents=True)
     text = build_workload(job.get("lines", 10_000)).text
-    (ws / "big_module.py").write_text(text, encoding="utf-8")
+    path = ws / "big_module.py"
+    path.write_text(text, encoding="utf-8")
     (ws / "helpers.py").write_text("def helper(x):\n    return x\n", encoding="utf-8")
     engine = ContextEngine(ws, cache_dir=Path(job["cache_dir"]))
     engine.build()
-    api = _didchange_api(engine)
-    if api is None:
-        return {
-            "ok": True,
-            "missing": "ContextEngine has none of "
-            + ", ".join(DIDCHANGE_APIS)
-            + "; measured select(text=) after each change instead",
-            **_didchange_via_select(engine, text, job),
-        }
-    return {"ok": True, "api": api, **_didchange_via(engine, api, text, job)}
+    uri = path.as_uri()
 
+    class Feed:  # lsp/workspace_context.py's listener, minus the server
+        def opened(self, snap: Snapshot) -> None:
+            engine.open(snap.uri, snap.version, snap.text)
 
-def _edits(text: str, n: int, seed: int = 4) -> list[tuple[int, int, str]]:
-    """(line, column, inserted text): typing-like single edits over the whole file."""
-    rng = random.Random(seed)
-    lines = text.split("\n")
-    out = []
-    for _ in range(n):
-        line = rng.randrange(len(lines))
-        col = len(lines[line]) - len(lines[line].lstrip())
-        out.append((line, col, rng.choice(["x", "# c\n", "y = 1\n", " "])))
-    return out
+        def changed(self, before: Snapshot, after: Snapshot, changes: Any) -> None:
+            lines = [after.text.count("\n", 0, c.start) for c in changes[:3]]
+            engine.change(after.uri, after.version, after.text, lines)
 
+        def closed(self, uri: str) -> None:
+            engine.close(uri)
 
-def _apply(lines: list[str], line: int, col: int, ins: str) -> list[str]:
-    s = lines[line]
-    new = (s[:col] + ins + s[col:]).split("\n")
-    return lines[:line] + new + lines[line + 1 :]
-
-
-def _didchange_via(engine: Any, api: str, text: str, job: dict[str, Any]) -> dict[str, Any]:
-    fn = getattr(engine, api)
-    lines = text.split("\n")
-    times = []
+    store = DocumentStore()
+    trees = DocumentTrees(idle_reparse=None)
+    store.listeners += [trees, Feed()]
+    store.open(uri, 1, text, "python")
+    trees.get(store.snapshot(uri))  # the first parse (in a thread for a big file)
+    sync = getattr(engine, "_sync_buffers", None)
+    out: dict[str, Any] = {"ok": True, "store": [], "tree": [], "index": [], "seconds": []}
+    if sync is None:
+        out["missing"] = "ContextEngine._sync_buffers is gone: index time not measured"
+    else:
+        with engine.lock:
+            sync()
     version = 1
-    for line, col, ins in _edits(text, job.get("edits", 300)):
-        lines = _apply(lines, line, col, ins)
-        version += 1
-        new_text = "\n".join(lines)
-        change = {
-            "range": {
-                "start": {"line": line, "character": col},
-                "end": {"line": line, "character": col},
-            },
-            "text": ins,
-        }
-        t0 = time.perf_counter()
-        fn("big_module.py", version, [change], new_text)
-        times.append(time.perf_counter() - t0)
-    return {"seconds": times}
-
-
-def _didchange_via_select(engine: Any, text: str, job: dict[str, Any]) -> dict[str, Any]:
-    """Stand-in: the time to a selection on the changed unsaved text (tree current)."""
-    lines = text.split("\n")
-    times = []
-    for line, col, ins in _edits(text, job.get("edits", 100)):
-        lines = _apply(lines, line, col, ins)
-        new_text = "\n".join(lines)
-        t0 = time.perf_counter()
-        engine.select("big_module.py", line, col, 256, text=new_text)
-        times.append(time.perf_counter() - t0)
-    return {"seconds": times}
+    rng = random.Random(4)
+    keystrokes: list[tuple[int, str]] = []
+    for _place in range(job.get("places", 30)):
+        # typing " # word" at the end of a random line: a comment, so the file stays valid
+        current = store.snapshot(uri).text
+        end = _line_end(current, rng.randrange(current.count("\n")))
+        typed = " # " + "".join(rng.choice("abcdefgh") for _ in range(job.get("per_place", 10) - 3))
+        keystrokes = [(end + k, ch) for k, ch in enumerate(typed)]
+        for offset, ch in keystrokes:
+            version += 1
+            t0 = time.perf_counter()
+            store.change(uri, version, [TextChange(offset, offset, ch)])
+            t1 = time.perf_counter()
+            parsed = trees.get(store.snapshot(uri))
+            t2 = time.perf_counter()
+            if sync is not None:
+                with engine.lock:
+                    sync()
+            t3 = time.perf_counter()
+            assert parsed is not None and parsed.version == version
+            out["store"].append(t1 - t0)
+            out["tree"].append(t2 - t1)
+            out["index"].append(t3 - t2)
+            out["seconds"].append(t3 - t0)
+    out["reparses"] = trees.reparses
+    out["lines"] = text.count("\n")
+    trees.shutdown()
+    return out
 
 
 def main() -> int:
