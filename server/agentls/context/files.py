@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,16 @@ SKIP_DIRS = frozenset(
         ".agentls",
     }
 )
+_TEST_FILE = re.compile(
+    r"(^|/)(test_[^/]*|[^/]*_test\.[a-z]+|[^/]*\.(test|spec)\.[a-z]+|[^/]*Tests?\.java)$"
+)
+
+
+def is_test_path(path: str) -> bool:
+    """Named like a test: test_x.py, x_test.go, x.test.ts, x.spec.js, XTest.java."""
+    return _TEST_FILE.search(path) is not None
+
+
 MAX_FILE_BYTES = 1 << 20  # bigger source files are generated, not written
 MAX_FILES = 200_000  # a workspace bigger than this is indexed in part (and the log says so)
 

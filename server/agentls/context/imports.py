@@ -14,6 +14,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from agentls.context.files import is_test_path
+from agentls.context.tags import FileTags
+
 
 @dataclass(frozen=True, slots=True)
 class Binding:
@@ -133,6 +136,8 @@ class ModuleMap:
 
     def __init__(self, paths: Iterable[str]) -> None:
         self.paths = frozenset(paths)
+        self.tests = tuple(sorted(p for p in self.paths if is_test_path(p)))
+        self._bindings: dict[str, tuple[FileTags, list[Binding]]] = {}
         self._dotted: dict[str, list[str]] = {}
         self._suffix: dict[str, list[str]] = {}
         for path in sorted(self.paths):
@@ -151,6 +156,15 @@ class ModuleMap:
                 dirs = folder.split("/")
                 for i in range(len(dirs)):
                     self._suffix.setdefault("/".join(dirs[i:]) + "/", []).append(path)
+
+    def bindings_of(self, path: str, tags: FileTags) -> list[Binding]:
+        """The import bindings of a workspace file (remembered while its tags last)."""
+        known = self._bindings.get(path)
+        if known is not None and known[0] is tags:
+            return known[1]
+        found = bindings(tags.language, tags.imports)
+        self._bindings[path] = (tags, found)
+        return found
 
     def resolve(self, language: str, module: str, importer: str) -> list[str]:
         """Files that ``module``, imported from the file ``importer``, may be."""

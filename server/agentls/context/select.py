@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentls.context.files import is_test_path
 from agentls.context.imports import Binding, ModuleMap, bindings
 from agentls.context.index import Located, WorkspaceIndex
 from agentls.context.tags import Definition, FileTags
@@ -39,9 +40,6 @@ _KIND_WEIGHT = {
     "module": 0.3,
 }
 _SCOPE_KINDS = frozenset({"function", "method", "class", "interface", "type", "module"})
-_TEST_FILE = re.compile(
-    r"(^|/)(test_[^/]*|[^/]*_test\.[a-z]+|[^/]*\.(test|spec)\.[a-z]+|[^/]*Tests?\.java)$"
-)
 _BOUND = re.compile(
     r"(?:\bfor\s+|\bas\s+|^\s*)([A-Za-z_][A-Za-z0-9_]*)\s*(?:=(?!=)|\bin\b|,|:(?!:)|\))",
     re.MULTILINE,
@@ -334,7 +332,7 @@ class Selector:
                 continue
             if depth >= 2:
                 continue
-            for b in bindings(tags.language, tags.imports):
+            for b in self.modules.bindings_of(path, tags):
                 if b.local == name or b.name == "*":
                     source = b.name if b.name not in ("", "*") else name
                     found.extend(self._in_module(tags.language, b.module, source, path, depth + 1))
@@ -352,10 +350,10 @@ class Selector:
         everywhere = [loc for loc in self.index.definitions(name) if loc.path != here.path]
         if not everywhere or len(everywhere) > _AMBIGUOUS:
             return []
-        testing = bool(_TEST_FILE.search(here.path))
+        testing = bool(is_test_path(here.path))
         everywhere.sort(
             key=lambda loc: (
-                not testing and bool(_TEST_FILE.search(loc.path)),
+                not testing and bool(is_test_path(loc.path)),
                 -_shared_prefix(loc.path, here.path),
                 loc.path,
                 loc.definition.start,
@@ -405,11 +403,11 @@ class Selector:
             specificity = 1.0 if sure else 1.0 / (1 + max(0, total - 1)) ** 0.6
             if not sure and name not in strong:  # a plain lower-case word, guessed by name
                 specificity *= 0.4
-            testing = bool(_TEST_FILE.search(here.path))
+            testing = bool(is_test_path(here.path))
             for loc in found:
                 kind = _KIND_WEIGHT.get(loc.definition.kind, 0.5)
                 near = 1 + 0.1 * _shared_prefix(loc.path, here.path)
-                if not testing and _TEST_FILE.search(loc.path):
+                if not testing and is_test_path(loc.path):
                     near *= 0.3
                 how = "imported here" if sure else "by name"
                 offer(loc, weight * specificity * kind * near, f"defines {name} ({how})")
@@ -595,8 +593,10 @@ class Selector:
         stem = posixpath.splitext(posixpath.basename(here.path))[0]
         tests = [
             path
-            for path, tags in self.index.tags.items()
-            if path != here.path and _TEST_FILE.search(path) and name in tags.names
+            for path in self.modules.tests
+            if (tags := self.index.tags.get(path)) is not None
+            and path != here.path
+            and name in tags.names
         ]
         tests.sort(
             key=lambda p: (stem not in posixpath.basename(p), -_shared_prefix(p, here.path), p)
