@@ -97,3 +97,31 @@ async def test_rewrite_prompt_carries_definitions_from_other_files(tmp_path: Pat
             assert SECRET not in prompt
     finally:
         await model.stop()
+
+
+async def test_files_changed_outside_the_editor_are_followed(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    async with lsp_session(None, root_uri=root.as_uri(), env=env) as (client, editor):
+        uri = (root / "app/service.py").as_uri()
+        service = (root / "app/service.py").read_text()
+        editor.open(uri, service.replace("text.slugify(name)", "text.to_ascii(name)"))
+        where = {"uri": uri, "position": {"line": 6, "character": 4}}
+        before = await command(client, "agentls.context", where)
+        assert "def to_ascii" not in json.dumps(before)
+        # Another program rewrites app/text.py and deletes app/models.py.
+        (root / "app/text.py").write_text("def to_ascii(value: str) -> str:\n    return value\n")
+        (root / "app/models.py").unlink()
+        client.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(
+                changes=[
+                    types.FileEvent((root / "app/text.py").as_uri(), types.FileChangeType.Changed),
+                    types.FileEvent(
+                        (root / "app/models.py").as_uri(), types.FileChangeType.Deleted
+                    ),
+                ]
+            )
+        )
+        after = json.dumps(await command(client, "agentls.context", where))
+        assert "def to_ascii" in after
+        assert "app/models.py" not in after

@@ -40,6 +40,7 @@ def create_server() -> AgentServer:
         await ls.pull_configuration()
         ls.settings_ready.set()
         ls.context.start_builds()  # the workspace index, in a thread, with progress
+        ls.context.watcher = asyncio.ensure_future(ls.context.watch_files())
         # Warm the model SDK and the tokenizer (a second together) before a task needs them.
         ls.warmup = asyncio.ensure_future(asyncio.to_thread(_warm_up))
 

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types
 
 from agentls.context.engine import ContextEngine
+from agentls.context.languages import LANGUAGES
 from agentls.context.select import Selection
 from agentls.edits.documents import Snapshot
 from agentls.edits.text import TextChange
@@ -53,6 +54,7 @@ class WorkspaceContext:
         self.server = server
         self.engines: dict[Path, ContextEngine] = {}
         self.builds: dict[Path, asyncio.Future[object]] = {}
+        self.watcher: asyncio.Future[None] | None = None  # the file-watch registration
 
     # -- folders ------------------------------------------------------------------------
     def add_folders(self, params: types.InitializeParams) -> None:
@@ -89,6 +91,30 @@ class WorkspaceContext:
             if (candidate / ".git").exists() and not _too_wide(candidate):
                 return self._engine(candidate)
         return self._engine(folder)
+
+    async def watch_files(self) -> None:
+        """Ask the editor to report source files changed outside it (when it can)."""
+        workspace = self.server.client_capabilities.workspace
+        watched = workspace.did_change_watched_files if workspace else None
+        if not (watched and watched.dynamic_registration) or not self.engines:
+            return
+        extensions = sorted(
+            {ext.lstrip(".") for lang in LANGUAGES.values() for ext in lang.extensions}
+        )
+        glob = "**/*.{" + ",".join(extensions) + "}"
+        registration = types.Registration(
+            id="agentls-watched-files",
+            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                watchers=[types.FileSystemWatcher(glob_pattern=glob)]
+            ),
+        )
+        try:
+            await self.server.client_register_capability_async(
+                types.RegistrationParams(registrations=[registration])
+            )
+        except Exception as error:  # the index still follows saves and restarts
+            log.info("file watching not registered: %s", error)
 
     # -- building -----------------------------------------------------------------------
     def start_builds(self) -> None:
