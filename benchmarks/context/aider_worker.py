@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import shutil
 import sys
 import time
@@ -163,6 +162,15 @@ def memoize_ranking(side: AiderSide) -> None:
     rm.get_ranked_tags = ranked  # type: ignore[method-assign]
 
 
+def hwm_kib() -> int:
+    """This process's peak RSS (VmHWM; ru_maxrss would include the parent's size before exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
 def main() -> int:
     job = json.loads(Path(sys.argv[1]).read_text())
     out_path = Path(sys.argv[2])
@@ -228,7 +236,7 @@ def main() -> int:
                     shutil.copy2(original, target)  # content and mtime back
     result["results"] = results
     result["messages"] = side.io.messages[:20]
-    result["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result["hwm_kib"] = hwm_kib()
     result["pid"] = os.getpid()
     out_path.write_text(json.dumps(result))
     return 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import resource
 import shutil
 import sys
 import time
@@ -152,6 +151,15 @@ def run_didchange(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def hwm_kib() -> int:
+    """This process's peak RSS (VmHWM; ru_maxrss would include the parent's size before exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
 def main() -> int:
     job = json.loads(Path(sys.argv[1]).read_text())
     out_path = Path(sys.argv[2])
@@ -179,8 +187,7 @@ def main() -> int:
         result["results"] = run_tasks(job, engine)
         if job["mode"] == "cold":
             result["first_select_seconds"] = result["results"][0]["seconds"]
-    result["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result["children_maxrss_kib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result["hwm_kib"] = hwm_kib()
     result["pid"] = os.getpid()
     out_path.write_text(json.dumps(result))
     return 0

@@ -113,6 +113,17 @@ def aider_versions() -> dict[str, str]:
 # -- subprocesses, wall time and peak memory of a process tree -------------------------
 
 
+def _vm(pid: int, key: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _tree_rss_kib(pid: int) -> int:
     total = 0
     stack = [pid]
@@ -141,7 +152,9 @@ class Run:
     ok: bool
     wall: float
     peak_tree_rss_kib: int  # max over time of the sum of VmRSS of the process and its children
-    maxrss_kib: int  # the largest single process (wait4's ru_maxrss)
+    # the worker process's own peak (VmHWM; not wait4's ru_maxrss, which also holds the
+    # runner's size from before the exec)
+    hwm_kib: int
     out: dict[str, Any] = field(default_factory=dict)
     error: str = ""
 
@@ -158,6 +171,7 @@ def run_worker(
     if out_path.exists():
         out_path.unlink()
     peak = 0
+    hwm = 0
     t0 = time.perf_counter()
     with err_path.open("w") as err:
         proc = subprocess.Popen(
@@ -170,14 +184,15 @@ def run_worker(
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, hwm
             while not done.is_set():
                 peak = max(peak, _tree_rss_kib(proc.pid))
+                hwm = max(hwm, _vm(proc.pid, "VmHWM:"))
                 done.wait(0.05)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        _pid, status, _usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         done.set()
@@ -192,7 +207,7 @@ def run_worker(
         tail = [ln for ln in err_path.read_text(errors="replace").splitlines() if ln.strip()]
         error = str(out.get("error") or (tail[-1] if tail else f"exit {proc.returncode}"))[:300]
         log(f"{tag} failed: {error} (see {err_path.relative_to(REPO)})")
-    return Run(ok, wall, peak, usage.ru_maxrss, out, error)
+    return Run(ok, wall, peak, max(hwm, int(out.get("hwm_kib") or 0)), out, error)
 
 
 # -- tasks ---------------------------------------------------------------------------
@@ -575,7 +590,7 @@ def table(corpus_results: list[dict[str, Any]], b4: dict[str, Any]) -> tuple[str
                         else (r.out.get("results") or [{}])[0].get("seconds"),
                         "build_s": r.out.get("build_seconds"),
                         "peak_tree_rss_kib": r.peak_tree_rss_kib,
-                        "maxrss_kib": r.maxrss_kib,
+                        "hwm_kib": r.hwm_kib,
                         "build": r.out.get("build"),
                     }
                     for r in side.cold
@@ -704,10 +719,17 @@ def main() -> int:
         default="HEAD",
         help="agentls sources: a git commit (snapshot, default HEAD) or 'worktree' (server/ as is)",
     )
-    ap.add_argument("--json", type=Path, default=RESULTS)
+    ap.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="results file (default benchmarks/context/results.json; --quick: in .cache)",
+    )
     args = ap.parse_args()
     names = (args.corpora or ("django" if args.quick else "django,cpython")).split(",")
     args.tasks = args.tasks or (12 if args.quick else 50)
+    if args.json is None:
+        args.json = CACHE / "context-quick.json" if args.quick else RESULTS
     args.det_tasks = args.det_tasks or (3 if args.quick else 5)
     if args.quick and args.det_runs == 3:
         args.det_runs = 2
