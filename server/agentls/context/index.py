@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
+from typing import NamedTuple
 
 from agentls import __version__
 from agentls.context.files import MAX_FILE_BYTES, SourceFile, WorkspaceFiles
@@ -158,8 +159,7 @@ class IndexStats:
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
+class Located(NamedTuple):
     path: str
     definition: Definition
 

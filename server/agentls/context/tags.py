@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 from importlib import resources
 
 import tree_sitter
@@ -39,9 +40,11 @@ _CONTAINERS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Definition:
-    """A definition: 0-based rows; ``header_end`` is the last row of its signature."""
+class Definition(NamedTuple):
+    """A definition: 0-based rows; ``header_end`` is the last row of its signature.
+
+    A tuple of strings and numbers: the garbage collector stops tracking it, so a big
+    index costs nothing in collection pauses."""
 
     name: str
     kind: str  # function, method, class, interface, type, constant, field, module, macro
