@@ -64,7 +64,7 @@ def setup_aider(reinstall: bool = False) -> str | None:
     if reinstall and AIDER_VENV.exists():
         shutil.rmtree(AIDER_VENV)
     if not AIDER_PY.exists():
-        log(f"creating {AIDER_VENV.relative_to(REPO)} with {' '.join(AIDER_REQUIREMENTS)}")
+        log(f"creating {AIDER_VENV} with {' '.join(AIDER_REQUIREMENTS)}")
         base = getattr(sys, "_base_executable", None) or sys.executable
         try:
             subprocess.run([base, "-m", "venv", str(AIDER_VENV)], check=True)
@@ -76,7 +76,11 @@ def setup_aider(reinstall: bool = False) -> str | None:
             )
         except subprocess.CalledProcessError as exc:
             err = [ln for ln in (exc.stderr or "").splitlines() if not ln.startswith("WARNING")]
+            shutil.rmtree(AIDER_VENV, ignore_errors=True)  # try again next time
             return f"aider-chat could not be installed: {(err or [str(exc)])[-1][:200]}"
+        except OSError as exc:
+            shutil.rmtree(AIDER_VENV, ignore_errors=True)
+            return f"aider-chat could not be installed: {exc}"
     smoke = (
         "from aider.repomap import RepoMap\n"
         "from grep_ast.tsl import get_parser\n"
@@ -556,7 +560,7 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def cell(side: SideResult, text: str) -> str:
-    return text if side.status == "ok" else f"n/a ({side.status})"
+    return text if side.status == "ok" else "n/a (see below)"
 
 
 def table(corpus_results: list[dict[str, Any]], b4: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -679,6 +683,14 @@ def table(corpus_results: list[dict[str, Any]], b4: dict[str, Any]) -> tuple[str
     else:
         rows.append(f"{b4_label} n/a ({b4.get('status')}) | | <= 5 ms |")
     summary["b4"] = b4
+    notes = []
+    for cr in corpus_results:
+        for label, key in (("aider", "aider"), ("agentls", "ours")):
+            side = cr[key]
+            if side.status != "ok":
+                notes.append(f"- {label} on {cr['corpus']}: {side.status}")
+    if notes:
+        rows += ["", *dict.fromkeys(notes)]
     return "\n".join(rows), summary
 
 
@@ -735,7 +747,11 @@ def main() -> int:
         args.det_runs = 2
 
     aider_status = "skipped (--no-aider)" if args.no_aider else setup_aider(args.reinstall_aider)
-    src, src_label = ours_source(args.ours_src)
+    try:
+        src, src_label = ours_source(args.ours_src)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        log(f"no snapshot of {args.ours_src} ({exc}): measuring server/ as it is")
+        src, src_label = REPO / "server", "working tree"
     os.environ["AGENTLS_BENCH_SRC"] = str(src)  # for the workers
     ours_status = "skipped (--no-ours)" if args.no_ours else engine_available(src)
     if aider_status:
