@@ -163,6 +163,9 @@ class Run:
     error: str = ""
 
 
+LOADS: list[float] = []  # 1-minute load average at the start of every job (others' work shows)
+
+
 def run_worker(
     python: Path, script: str, job: dict[str, Any], tag: str, env: dict[str, str] | None = None
 ) -> Run:
@@ -176,6 +179,7 @@ def run_worker(
         out_path.unlink()
     peak = 0
     hwm = 0
+    LOADS.append(os.getloadavg()[0])
     t0 = time.perf_counter()
     with err_path.open("w") as err:
         proc = subprocess.Popen(
@@ -183,7 +187,8 @@ def run_worker(
             stdout=subprocess.DEVNULL,
             stderr=err,
             cwd=str(REPO),
-            env={**os.environ, **(env or {})},
+            # a new hash seed per process, as a new editor session has (B7 relies on it)
+            env={**os.environ, "PYTHONHASHSEED": "random", **(env or {})},
         )
         done = threading.Event()
 
@@ -720,7 +725,9 @@ def main() -> int:
     ap.add_argument(
         "--det-runs", type=int, default=3, help="B7 processes (the B5 run is the first)"
     )
-    ap.add_argument("--cold-runs", type=int, default=1, help="B3 runs per side and corpus")
+    ap.add_argument(
+        "--cold-runs", type=int, default=None, help="B3 runs per side and corpus (2, quick 1)"
+    )
     ap.add_argument("--seed", type=int, default=20261122)
     ap.add_argument("--no-aider", action="store_true", help="agentls only")
     ap.add_argument("--no-ours", action="store_true", help="aider only")
@@ -740,6 +747,7 @@ def main() -> int:
     args = ap.parse_args()
     names = (args.corpora or ("django" if args.quick else "django,cpython")).split(",")
     args.tasks = args.tasks or (12 if args.quick else 50)
+    args.cold_runs = args.cold_runs or (1 if args.quick else 2)
     if args.json is None:
         args.json = CACHE / "context-quick.json" if args.quick else RESULTS
     args.det_tasks = args.det_tasks or (3 if args.quick else 5)
@@ -768,6 +776,8 @@ def main() -> int:
     results = [bench_corpus(n, args, aider_status, ours_status) for n in names]
     b4 = bench_didchange(ours_status)
     md, summary = table(results, b4)
+    loads = f"{min(LOADS, default=0):.1f}-{max(LOADS, default=0):.1f}"
+    md += f"\n\n(1-minute load average when each job started: {loads}; {os.cpu_count()} cores)"
     print(md)
     summary.update(
         {
@@ -775,6 +785,7 @@ def main() -> int:
             "seconds": time.time() - started,
             "git_head": head,
             "agentls_source": src_label,
+            "load_1min": {"min": min(LOADS, default=0), "max": max(LOADS, default=0)},
             "machine": {
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),
