@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from agentls.context.files import WorkspaceFiles
@@ -23,6 +23,7 @@ from agentls.context.live import LiveTags
 from agentls.context.select import Here, Selection, Selector
 from agentls.context.tags import FileTags, tag_source
 from agentls.context.trees import ParsedDocument
+from agentls.edits.text import TextChange
 from agentls.model.tokens import count_tokens
 from agentls.policy.secrets import SecretMatcher
 
@@ -30,6 +31,25 @@ log = logging.getLogger(__name__)
 
 _LINE_CACHE = 256  # files whose lines are kept
 _RECENT = 16  # recently edited places remembered
+
+
+_CLEAN = (-1, -1)  # no change yet
+
+
+def _widen(span: tuple[int, int], change: TextChange) -> tuple[int, int]:
+    """``span`` (in the text before ``change``) moved through it and widened to hold it."""
+    inserted = (change.start, change.start + len(change.new_text))
+    if span == _CLEAN:
+        return inserted
+
+    def moved(at: int, end_side: bool) -> int:
+        if at <= change.start:
+            return at
+        if at >= change.end:
+            return at + change.delta
+        return inserted[1] if end_side else inserted[0]
+
+    return min(moved(span[0], False), inserted[0]), max(moved(span[1], True), inserted[1])
 
 
 class ContextEngine:
@@ -52,6 +72,9 @@ class ContextEngine:
         # one: open documents are then re-tagged from it, only where they changed.
         self.trees = trees
         self._live: dict[str, LiveTags] = {}
+        # Per open document, the code points changed since its last re-tagging (in its
+        # current text); None: unknown, so the next re-tagging looks at everything.
+        self._dirty: dict[str, tuple[int, int] | None] = {}
         self._overlaid: dict[str, int] = {}  # path -> version whose tags the index holds
         self._lines: OrderedDict[str, tuple[object, list[str]]] = OrderedDict()
         self._modules: ModuleMap | None = None
@@ -98,13 +121,31 @@ class ContextEngine:
             self.buffers[relative] = (version, text)
             self.uris[relative] = str(path)
 
-    def change(self, path: str, version: int, text: str, lines: Iterable[int] = ()) -> None:
+    def change(
+        self,
+        path: str,
+        version: int,
+        text: str,
+        lines: Iterable[int] = (),
+        changes: Sequence[TextChange] | None = None,
+    ) -> None:
+        """The editor changed an open document. ``changes`` (in order, each against the
+        text the previous left) let the next re-tagging look only where they are."""
         relative = self.relative(path)
         if relative is None:
             return
         self.buffers[relative] = (version, text)
         for line in lines:
             self.recent.appendleft((relative, line))
+        if changes is None or not changes:
+            self._dirty[relative] = None  # unknown: the next re-tagging is a full one
+            return
+        span = self._dirty.get(relative, _CLEAN)
+        if span is None:  # unknown already
+            return
+        for change in changes:
+            span = _widen(span, change)
+        self._dirty[relative] = span
 
     def close(self, path: str) -> None:
         relative = self.relative(path)
@@ -114,6 +155,7 @@ class ContextEngine:
         with self.lock:
             self._overlaid.pop(relative, None)
             self._live.pop(relative, None)
+            self._dirty.pop(relative, None)
             self._lines.pop(relative, None)
             self.index.update(relative)  # back to what the disk holds
 
@@ -137,7 +179,11 @@ class ContextEngine:
             live = self._live.get(path)
             if live is None or live.language is not parsed.language:
                 live = self._live[path] = LiveTags(parsed.language)
-            tags = live.update(parsed.tree, parsed.data)
+            span = self._dirty.pop(path, None)
+            dirty = None
+            if span is not None and span is not _CLEAN:
+                dirty = (parsed.byte_offset(span[0]), parsed.byte_offset(span[1]))
+            tags = live.update(parsed.tree, parsed.data, dirty)
         else:
             tags = tag_source(lang, text.encode("utf-8", "surrogatepass"))
         self.index._replace(path, tags)

@@ -9,6 +9,7 @@ documents are laid over it by the engine (unsaved text is the truth).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
@@ -181,7 +182,8 @@ class WorkspaceIndex:
         self.db_path = cache_dir / f"index-{key}.sqlite"
         self.tags: dict[str, FileTags] = {}
         self.stamps: dict[str, tuple[int, int]] = {}  # path -> (mtime_ns, size)
-        self._by_name: dict[str, list[Located]] | None = None
+        self._by_name: dict[str, list[str]] | None = None
+        self._file_names: dict[str, tuple[FileTags, dict[str, list[Definition]]]] = {}
 
     # -- persistence --------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -246,6 +248,7 @@ class WorkspaceIndex:
         self.tags = tags
         self.stamps = {s.path: (s.mtime_ns, s.size) for s in sources if s.path in tags}
         self._by_name = None
+        self._file_names = {}
         return IndexStats(
             len(tags),
             sum(len(t.definitions) for t in tags.values()),
@@ -319,36 +322,54 @@ class WorkspaceIndex:
         return known
 
     def _replace(self, path: str, tags: FileTags | None) -> None:
+        """Put a file's new tags in place (None: the file is gone); O(names it changed)."""
         old = self.tags.pop(path, None)
         if tags is not None:
             self.tags[path] = tags
+        self._file_names.pop(path, None)
         if self._by_name is None:
             return
-        if old is not None:
-            for name in {d.name for d in old.definitions}:
-                kept = [loc for loc in self._by_name.get(name, ()) if loc.path != path]
-                if kept:
-                    self._by_name[name] = kept
-                else:
-                    self._by_name.pop(name, None)
-        if tags is not None:
-            for d in tags.definitions:
-                self._by_name.setdefault(d.name, []).append(Located(path, d))
-                self._by_name[d.name].sort(key=lambda loc: (loc.path, loc.definition.start))
+        before = {d.name for d in old.definitions} if old is not None else set()
+        after = {d.name for d in tags.definitions} if tags is not None else set()
+        for name in before - after:
+            paths = [p for p in self._by_name.get(name, ()) if p != path]
+            if paths:
+                self._by_name[name] = paths
+            else:
+                self._by_name.pop(name, None)
+        for name in after - before:
+            bisect.insort(self._by_name.setdefault(name, []), path)
 
     # -- queries ------------------------------------------------------------------------
     @property
-    def by_name(self) -> dict[str, list[Located]]:
+    def by_name(self) -> dict[str, list[str]]:
+        """Name -> the files that define it, sorted."""
         if self._by_name is None:
-            table: dict[str, list[Located]] = {}
+            table: dict[str, list[str]] = {}
             for path in sorted(self.tags):
-                for d in self.tags[path].definitions:
-                    table.setdefault(d.name, []).append(Located(path, d))
+                for name in dict.fromkeys(d.name for d in self.tags[path].definitions):
+                    table.setdefault(name, []).append(path)
             self._by_name = table
         return self._by_name
 
+    def _names_in(self, path: str) -> dict[str, list[Definition]]:
+        tags = self.tags[path]
+        known = self._file_names.get(path)
+        if known is not None and known[0] is tags:
+            return known[1]
+        table: dict[str, list[Definition]] = {}
+        for d in tags.definitions:
+            table.setdefault(d.name, []).append(d)
+        self._file_names[path] = (tags, table)
+        return table
+
     def definitions(self, name: str) -> list[Located]:
-        return self.by_name.get(name, [])
+        """Every definition of ``name``, by path and row."""
+        return [
+            Located(path, d)
+            for path in self.by_name.get(name, ())
+            for d in self._names_in(path).get(name, ())
+        ]
 
 
 def _language(path: str) -> str | None:

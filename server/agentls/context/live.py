@@ -1,9 +1,13 @@
 """Tags of an open document, kept current from its incremental tree at little cost.
 
 A document's top-level nodes (functions, classes, imports, statements) are tagged
-one by one and remembered by their bytes: after an edit only the nodes whose text
-changed are queried again; the others are reused, moved to their new rows. On a
-10k-line file an edit inside one function re-queries that function, not the file.
+one by one and remembered by their bytes: a full update queries only the nodes whose
+text is new and reuses the others, moved to their new rows; a big class is tagged
+member by member. When the caller says which bytes changed since the last update
+(``dirty``), only the top-level nodes around them are visited at all: the tags
+before them are kept, those after them are moved by the change in line count. Names
+(``FileTags.names``) only grow on that path; every ``FULL_EVERY``-th update is a
+full one, which makes them exact again.
 """
 
 from __future__ import annotations
@@ -16,17 +20,19 @@ import tree_sitter
 from agentls.context.languages import Language
 from agentls.context.tags import Definition, FileTags, extract_range, words_of
 
+_BIG = 150  # rows: a top-level node this long (a big class) is tagged member by member
+FULL_EVERY = 64  # updates: a full one after this many partial ones
+
+Import = tuple[int, str]  # (row, statement)
+
 
 @dataclass(frozen=True, slots=True)
 class _Part:
-    """The tags of one top-level node, rows relative to the node's first row."""
+    """The tags of one node, rows relative to the node's first row."""
 
     definitions: tuple[Definition, ...]
-    imports: tuple[str, ...]
+    imports: tuple[Import, ...]
     words: frozenset[str]
-
-
-_BIG = 150  # rows: a top-level node this long (a big class) is tagged member by member
 
 
 def _body(node: tree_sitter.Node) -> tree_sitter.Node | None:
@@ -34,32 +40,132 @@ def _body(node: tree_sitter.Node) -> tree_sitter.Node | None:
     return inner.child_by_field_name("body")
 
 
+def _moved(d: Definition, rows: int) -> Definition:
+    return Definition(d.name, d.kind, d.start + rows, d.end + rows, d.header_end + rows, d.scope)
+
+
 class LiveTags:
     def __init__(self, language: Language) -> None:
         self.language = language
         self._parts: dict[bytes, _Part] = {}
         self.queried = 0  # nodes queried by the last update (for tests and benchmarks)
+        self.partial = False  # whether the last update was a partial one
+        # The last update's tags, if its tree had no syntax error (only those are kept).
+        self._last: tuple[list[Definition], list[Import], set[str], int] | None = None
+        self._partials = 0
 
-    def update(self, tree: tree_sitter.Tree, data: bytes) -> FileTags:
+    def update(
+        self, tree: tree_sitter.Tree, data: bytes, dirty: tuple[int, int] | None = None
+    ) -> FileTags:
+        """The tags of ``data`` (parsed as ``tree``); ``dirty``: the byte range of ``data``
+        that holds every change since the previous update (None: unknown)."""
         self._fresh: dict[bytes, _Part] = {}
         self._definitions: list[Definition] = []
-        self._imports: list[str] = []
+        self._imports: list[Import] = []
         self._words: set[str] = set()
         self.queried = 0
         self._tree, self._data = tree, data
         root = tree.root_node
-        # (a text that fails to parse may have an ERROR root)
-        self._visit_all(
-            root.children, root.start_byte, root.end_byte, 0, root.type.encode() + b"\0"
+        rows = root.end_point.row
+        self.partial = (
+            dirty is not None
+            and self._last is not None
+            and self._partials < FULL_EVERY
+            and not root.has_error
+            and self._update_part(root, dirty)
         )
-        self._parts = self._fresh  # only what the current text holds
-        definitions = sorted(self._definitions, key=lambda d: (d.start, d.end, d.name, d.kind))
+        if self.partial:
+            self._partials += 1
+            self._parts.update(self._fresh)
+        else:
+            self._partials = 0
+            # (a text that fails to parse may have an ERROR root)
+            self._visit_all(root.children, root.start_byte, root.end_byte, 0, self._root_key())
+            self._parts = self._fresh  # only what the current text holds
+            self._definitions.sort(key=lambda d: (d.start, d.end, d.name, d.kind))
+            self._imports.sort(key=lambda i: i[0])
+        definitions = list(dict.fromkeys(self._definitions))
+        # Text after an edit may parse differently than when the tree had an error:
+        # partial updates only start from a clean tree.
+        self._last = None if root.has_error else (definitions, self._imports, self._words, rows)
         return FileTags(
             self.language.name,
-            tuple(dict.fromkeys(definitions)),
-            tuple(self._imports),
+            tuple(definitions),
+            tuple(text for _, text in self._imports),
             frozenset(self._words),
         )
+
+    def _root_key(self) -> bytes:
+        return self._tree.root_node.type.encode() + b"\0"
+
+    def _update_part(self, root: tree_sitter.Node, dirty: tuple[int, int]) -> bool:
+        """Re-tag only the top-level nodes around ``dirty``; False if it cannot."""
+        assert self._last is not None
+        old_definitions, old_imports, old_words, old_rows = self._last
+        shift = root.end_point.row - old_rows
+        lo, hi = dirty
+        first = root.first_child_for_byte(lo)
+        if first is None:  # past the last node: only trailing text changed
+            first = root.child(root.child_count - 1) if root.child_count else None
+            if first is None:
+                return False
+        previous = first.prev_sibling
+        if previous is not None and previous.end_byte >= lo:
+            first = previous
+        last = first
+        while last.next_sibling is not None and last.next_sibling.start_byte <= hi:
+            last = last.next_sibling
+        # The rows that changed: those of the nodes and of the changed bytes themselves
+        # (which may lie between nodes). Widen until no old definition crosses the edges
+        # and no row is shared with a node outside.
+        lo_row = self._data.count(b"\n", 0, lo)
+        hi_row = lo_row + self._data.count(b"\n", lo, hi)
+
+        def rows(first: tree_sitter.Node, last: tree_sitter.Node) -> tuple[int, int]:
+            return min(first.start_point.row, lo_row), max(last.end_point.row, hi_row)
+
+        while True:
+            r0, r1 = rows(first, last)
+            old_r1 = r1 - shift
+            widened = False
+            previous = first.prev_sibling
+            if previous is not None and (
+                previous.end_point.row >= r0 or any(d.start < r0 <= d.end for d in old_definitions)
+            ):
+                first, widened = previous, True
+            following = last.next_sibling
+            if following is not None and (
+                following.start_point.row <= r1
+                or any(d.start <= old_r1 < d.end for d in old_definitions)
+            ):
+                last, widened = following, True
+            if not widened:
+                break
+        nodes: list[tree_sitter.Node] = []
+        node: tree_sitter.Node | None = first
+        while node is not None:
+            nodes.append(node)
+            if node.id == last.id:
+                break
+            node = node.next_sibling
+        self._words = set(old_words)
+        self._visit_all(
+            nodes, min(first.start_byte, lo), max(last.end_byte, hi), 0, self._root_key()
+        )
+        r0, r1 = rows(first, last)
+        old_r1 = r1 - shift
+        middle = sorted(self._definitions, key=lambda d: (d.start, d.end, d.name, d.kind))
+        self._definitions = [
+            *(d for d in old_definitions if d.end < r0),
+            *middle,
+            *(_moved(d, shift) for d in old_definitions if d.start > old_r1),
+        ]
+        self._imports = [
+            *(i for i in old_imports if i[0] < r0),
+            *sorted(self._imports, key=lambda i: i[0]),
+            *((row + shift, text) for row, text in old_imports if row > old_r1),
+        ]
+        return True
 
     def _visit_all(
         self, nodes: list[tree_sitter.Node], start: int, end: int, depth: int, within: bytes
@@ -114,12 +220,9 @@ class LiveTags:
             self.queried += 1
         self._fresh[key] = part
         if part.definitions:
-            row = start_row
-            self._definitions.extend(
-                Definition(d.name, d.kind, d.start + row, d.end + row, d.header_end + row, d.scope)
-                for d in part.definitions
-            )
-        self._imports.extend(part.imports)
+            self._definitions.extend(_moved(d, start_row) for d in part.definitions)
+        if part.imports:
+            self._imports.extend((row + start_row, text) for row, text in part.imports)
         self._words |= part.words
 
     def _tag(self, node: tree_sitter.Node) -> _Part:
@@ -127,8 +230,7 @@ class LiveTags:
         definitions, imports = extract_range(self.language, self._tree, self._data, span)
         row = node.start_point.row
         inside = [
-            Definition(d.name, d.kind, d.start - row, d.end - row, d.header_end - row, d.scope)
-            for d in definitions
-            if row <= d.start and d.end <= node.end_point.row
+            _moved(d, -row) for d in definitions if row <= d.start and d.end <= node.end_point.row
         ]
-        return _Part(tuple(inside), imports, words_of(self._data[span[0] : span[1]]))
+        relative = tuple((r - row, text) for r, text in imports)
+        return _Part(tuple(inside), relative, words_of(self._data[span[0] : span[1]]))

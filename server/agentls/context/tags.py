@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import NamedTuple
 from importlib import resources
+from typing import NamedTuple
 
 import tree_sitter
 
@@ -94,7 +94,7 @@ def _scope(node: tree_sitter.Node, data: bytes) -> str:
 def extract(lang: Language, tree: tree_sitter.Tree, data: bytes) -> FileTags:
     """The tags of a parsed file, in document order."""
     definitions, imports = extract_range(lang, tree, data)
-    return FileTags(lang.name, definitions, imports, words_of(data))
+    return FileTags(lang.name, definitions, tuple(text for _, text in imports), words_of(data))
 
 
 def words_of(data: bytes) -> frozenset[str]:
@@ -106,10 +106,10 @@ def extract_range(
     tree: tree_sitter.Tree,
     data: bytes,
     byte_range: tuple[int, int] | None = None,
-) -> tuple[tuple[Definition, ...], tuple[str, ...]]:
-    """Definitions and imports of a tree, or of the part of it in ``byte_range``."""
+) -> tuple[tuple[Definition, ...], tuple[tuple[int, str], ...]]:
+    """Definitions and imports (with their rows) of a tree, or of its part in ``byte_range``."""
     definitions: list[Definition] = []
-    imports: list[str] = []
+    imports: list[tuple[int, str]] = []
     cursor = tree_sitter.QueryCursor(tags_query(lang.name))
     if byte_range is not None:
         cursor.set_byte_range(*byte_range)
@@ -119,7 +119,7 @@ def extract_range(
             if byte_range is not None and not byte_range[0] <= node.start_byte < byte_range[1]:
                 continue  # a neighbour's, touching the range
             text = data[node.start_byte : node.end_byte].decode("utf-8", "replace")
-            imports.append(" ".join(text.split()))
+            imports.append((node.start_point.row, " ".join(text.split())))
             continue
         names = captures.get("name")
         if not names:
@@ -142,7 +142,7 @@ def extract_range(
                 )
             )
     definitions.sort(key=lambda d: (d.start, d.end, d.name, d.kind))
-    return tuple(dict.fromkeys(definitions)), tuple(imports)
+    return tuple(dict.fromkeys(definitions)), tuple(imports)  # imports: (row, text)
 
 
 def tag_source(lang: Language, data: bytes) -> FileTags:

@@ -167,7 +167,7 @@ class WorkspaceContext:
         engine = self.engine_for(after.uri)
         if engine is not None:
             lines = [after.text.count("\n", 0, c.start) for c in changes[:3]]
-            engine.change(after.uri, after.version, after.text, lines)
+            engine.change(after.uri, after.version, after.text, lines, changes)
 
     def closed(self, uri: str) -> None:
         engine = self.engine_for(uri)

@@ -68,3 +68,38 @@ def test_random_edits_keep_the_tags_equal_to_a_fresh_tagging(
         data = text.encode("utf-8", "surrogatepass")
         tree = parser.parse(data)
         assert live.update(tree, data) == fresh(text)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 40), SNIPPETS), max_size=8))
+def test_partial_updates_around_the_changed_bytes_keep_definitions_exact(
+    edits: list[tuple[int, int, str]],
+) -> None:
+    live = LiveTags(LANGUAGES["python"])
+    parser = parser_for("python")
+    text = SOURCE
+    live.update(parser.parse(text.encode()), text.encode())
+    for at, length, insert in edits:
+        at = at % (len(text) + 1)
+        text = text[:at] + insert + text[at + length :]
+        data = text.encode("utf-8", "surrogatepass")
+        lo = len(text[:at].encode("utf-8", "surrogatepass"))
+        dirty = (lo, lo + len(insert.encode("utf-8", "surrogatepass")))
+        got = live.update(parser.parse(data), data, dirty)
+        want = fresh(text)
+        assert got.definitions == want.definitions  # type: ignore[attr-defined]
+        assert got.imports == want.imports  # type: ignore[attr-defined]
+        assert got.names >= want.names  # type: ignore[attr-defined]
+
+
+def test_a_partial_update_visits_only_the_nodes_around_the_change() -> None:
+    live = LiveTags(LANGUAGES["python"])
+    parser = parser_for("python")
+    data = SOURCE.encode()
+    live.update(parser.parse(data), data)
+    at = SOURCE.index("def tail")
+    text = SOURCE[:at] + "# note\n" + SOURCE[at:]
+    new = text.encode()
+    got = live.update(parser.parse(new), new, (at, at + 7))
+    assert live.partial and live.queried <= 2
+    assert got.definitions == fresh(text).definitions  # type: ignore[attr-defined]
