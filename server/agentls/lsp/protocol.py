@@ -13,6 +13,7 @@ from collections.abc import Generator
 from concurrent.futures import Future
 from typing import Any
 
+import attrs
 from lsprotocol import types
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
@@ -53,6 +54,66 @@ class AgentProtocol(LanguageServerProtocol):
     def _exit_now(self, args: tuple[Any, ...]) -> None:
         for _ in LanguageServerProtocol.lsp_exit(self, *args):
             pass  # it yields only a user exit handler, and we register none
+
+    def warm_messages(self) -> None:
+        """Have cattrs generate the (un)structure code of a task's messages now (in a
+        warm-up thread): generated on first use, it cost the session's first task
+        10-30 ms of event loop time."""
+        rng = types.Range(
+            start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)
+        )
+        document = types.OptionalVersionedTextDocumentIdentifier(uri="file:///warm", version=1)
+        edit = types.WorkspaceEdit(
+            document_changes=[
+                types.TextDocumentEdit(
+                    text_document=document, edits=[types.TextEdit(range=rng, new_text="")]
+                )
+            ]
+        )
+        applied = {"applied": True}
+        outgoing: list[tuple[str, Any, Any]] = [  # (method, params, the client's answer)
+            (types.WORKSPACE_APPLY_EDIT, types.ApplyWorkspaceEditParams(edit, "w"), applied),
+            (types.WINDOW_WORK_DONE_PROGRESS_CREATE, types.WorkDoneProgressCreateParams("w"), None),
+            (types.PROGRESS, types.ProgressParams("w", types.WorkDoneProgressBegin("w")), None),
+            (types.PROGRESS, types.ProgressParams("w", types.WorkDoneProgressReport()), None),
+            (types.PROGRESS, types.ProgressParams("w", types.WorkDoneProgressEnd()), None),
+            (types.WINDOW_SHOW_MESSAGE, types.ShowMessageParams(types.MessageType.Info, "w"), None),
+        ]
+        convert = self._converter
+        for method, params, answer in outgoing:
+            message_type = self.get_message_type(method)
+            if message_type is None:
+                continue
+            fields = {"method": method, "params": params, "jsonrpc": "2.0"}
+            if "id" in {a.name for a in attrs.fields(message_type)}:
+                fields["id"] = "warm"
+            convert.unstructure(message_type(**fields))
+            result_type = self.get_result_type(method)
+            if result_type is not None:
+                convert.structure({"jsonrpc": "2.0", "id": "warm", "result": answer}, result_type)
+        incoming = [
+            {
+                "jsonrpc": "2.0",
+                "method": types.TEXT_DOCUMENT_DID_CHANGE,
+                "params": {
+                    "textDocument": {"uri": "file:///warm", "version": 2},
+                    "contentChanges": [
+                        {"range": convert.unstructure(rng), "text": ""},
+                        {"text": ""},
+                    ],
+                },
+            },
+            {
+                "jsonrpc": "2.0",
+                "id": "warm",
+                "method": types.WORKSPACE_EXECUTE_COMMAND,
+                "params": {"command": "agentls.run", "arguments": [{"uri": "file:///warm"}]},
+            },
+        ]
+        for message in incoming:
+            message_type = self.get_message_type(str(message["method"]))
+            if message_type is not None:
+                convert.structure(message, message_type)
 
     def _user(self, method: str, params: Any) -> Generator[Any, Any, None]:
         if (handler := self.fm.features.get(method)) is not None:

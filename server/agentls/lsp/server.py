@@ -17,14 +17,17 @@ from agentls.lsp import commands
 from agentls.lsp.agent_server import AgentServer
 from agentls.lsp.code_actions import code_actions
 from agentls.lsp.convert import offset
+from agentls.lsp.protocol import AgentProtocol
 from agentls.model.tokens import count_tokens
 
 log = logging.getLogger(__name__)
 
 
-def _warm_up() -> None:
+def _warm_up(ls: AgentServer) -> None:
     importlib.import_module("openai")
     count_tokens("warm up")
+    if isinstance(ls.protocol, AgentProtocol):
+        ls.protocol.warm_messages()
 
 
 def create_server() -> AgentServer:
@@ -42,7 +45,7 @@ def create_server() -> AgentServer:
         ls.context.start_builds()  # the workspace index, in a thread, with progress
         ls.context.watcher = asyncio.ensure_future(ls.context.watch_files())
         # Warm the model SDK and the tokenizer (a second together) before a task needs them.
-        ls.warmup = asyncio.ensure_future(asyncio.to_thread(_warm_up))
+        ls.warmup = asyncio.ensure_future(asyncio.to_thread(_warm_up, ls))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
