@@ -13,6 +13,7 @@ import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from agentls.context.files import is_test_path
 from agentls.context.tags import FileTags
@@ -135,12 +136,15 @@ class ModuleMap:
     """Module names and path suffixes -> workspace files (built once per index state)."""
 
     def __init__(self, paths: Iterable[str]) -> None:
-        self.paths = frozenset(paths)
+        self.ordered = tuple(sorted(set(paths)))
+        self.paths = frozenset(self.ordered)
         self.tests = tuple(sorted(p for p in self.paths if is_test_path(p)))
         self._bindings: dict[str, tuple[FileTags, list[Binding]]] = {}
+        # (module file, local name) -> its definitions, most used first (see select.py)
+        self.popular: dict[tuple[str, str], list[Any]] = {}
         self._dotted: dict[str, list[str]] = {}
         self._suffix: dict[str, list[str]] = {}
-        for path in sorted(self.paths):
+        for path in self.ordered:
             stem, ext = posixpath.splitext(path)
             parts = stem.split("/")
             if ext in _PY_SUFFIXES:

@@ -363,6 +363,10 @@ class WorkspaceIndex:
         self._file_names[path] = (tags, table)
         return table
 
+    def count(self, name: str) -> int:
+        """How many definitions of ``name`` there are (without listing them)."""
+        return sum(len(self._names_in(path).get(name, ())) for path in self.by_name.get(name, ()))
+
     def definitions(self, name: str) -> list[Located]:
         """Every definition of ``name``, by path and row."""
         return [

@@ -57,8 +57,10 @@ _BUILTINS["typescript"] = _BUILTINS["typescriptreact"] = _BUILTINS["javascript"]
 _BEFORE = "this file, before it"
 _AFTER = "this file, after it"
 _MIN_SCORE = 0.15  # below: a guess by name from a word far away, not worth a token
-_SIBLINGS_MAX = 40  # a name defined more often than this (__init__, setUp) is no hint
+_SIBLINGS_MAX = 400  # a name defined more often than this (__init__, setUp) is no hint
 _SIBLINGS_READ = 8
+_POPULAR_TAKEN = 8  # definitions offered per module the code uses
+_GENERIC_HOOKS = frozenset({"setUp", "tearDown", "setUpClass", "tearDownClass", "run", "main"})
 _WINDOW = 400  # lines around the cursor whose names count
 _MAX_PER_NAME = 3  # definitions taken for one name
 _AMBIGUOUS = 12  # a name defined in more places than this says little
@@ -282,6 +284,43 @@ class Selector:
         text = "\n".join(here.lines[first : here.line + _WINDOW])
         return sorted(set(_ATTRIBUTE.findall(text)))
 
+    def _popular(self, language: str, bound: Binding, importer: str) -> list[tuple[Located, float]]:
+        """The top-level definitions of the module ``bound`` names, most used first: by
+        the share of the workspace's files that mention the module's local name that
+        also use the definition's name."""
+        if bound.name == "*":
+            return []
+        module = bound.module if bound.name in ("", "default") else f"{bound.module}.{bound.name}"
+        files = self.modules.resolve(language, module, importer)
+        if not files:
+            return []
+        key = (files[0], bound.local)
+        known = self.modules.popular.get(key)
+        if known is not None:
+            return known
+        module_tags = self.index.tags.get(files[0])
+        users = [
+            tags.names
+            for p in self.modules.ordered
+            if p != files[0]
+            and (tags := self.index.tags.get(p)) is not None
+            and bound.local in tags.names
+        ]
+        found: list[tuple[Located, float]] = []
+        if module_tags is not None and users:
+            top = [d for d in module_tags.definitions if not d.scope and not d.name.startswith("_")]
+            wanted = frozenset(d.name for d in top)
+            counts: Counter[str] = Counter()
+            for names in users:  # set intersections run at C speed
+                counts.update(wanted & names)
+            for d in top:
+                share = counts[d.name] / len(users)
+                if share >= 0.02:
+                    found.append((Located(files[0], d), share))
+            found.sort(key=lambda item: (-item[1], item[0].definition.start))
+        self.modules.popular[key] = found
+        return found
+
     def _siblings(
         self, here: Here, enclosing: Definition | None
     ) -> tuple[dict[str, float], list[tuple[str, str]]]:
@@ -289,6 +328,8 @@ class Selector:
         interface, the same hook in sibling modules): names and ``module.name`` pairs."""
         if enclosing is None or enclosing.kind not in ("function", "method"):
             return {}, []
+        if enclosing.name.startswith("__") or enclosing.name in _GENERIC_HOOKS:
+            return {}, []  # every class has one: what others do says nothing here
         others = [
             loc
             for loc in self.index.definitions(enclosing.name)
@@ -347,6 +388,8 @@ class Selector:
             found = self._in_module(here.language, binding.module, source, here.path)
             if found:
                 return found[:_MAX_PER_NAME]
+        if self.index.count(name) > _AMBIGUOUS + 1:
+            return []
         everywhere = [loc for loc in self.index.definitions(name) if loc.path != here.path]
         if not everywhere or len(everywhere) > _AMBIGUOUS:
             return []
@@ -399,7 +442,7 @@ class Selector:
             if not found:
                 continue
             sure = name in imported
-            total = len(self.index.definitions(name))
+            total = self.index.count(name)
             specificity = 1.0 if sure else 1.0 / (1 + max(0, total - 1)) ** 0.6
             if not sure and name not in strong:  # a plain lower-case word, guessed by name
                 specificity *= 0.4
@@ -411,6 +454,16 @@ class Selector:
                     near *= 0.3
                 how = "imported here" if sure else "by name"
                 offer(loc, weight * specificity * kind * near, f"defines {name} ({how})")
+        for name, bound in sorted(imported.items()):
+            # A module the code uses: its definitions that the files using the module
+            # use most are likely wanted too (``re.sub``, ``models.CharField``).
+            usage = weights.get(name, 0.0)
+            if usage <= 0 or name in local:
+                continue
+            for loc, share in self._popular(here.language, bound, here.path)[:_POPULAR_TAKEN]:
+                kind = _KIND_WEIGHT.get(loc.definition.kind, 0.5)
+                score = min(usage, 2.0) * share * kind * 0.6
+                offer(loc, score, f"often used from {name}")
         for module_name, attr in sorted({*self._attributes(here, scope), *sibling_pairs}):
             module_binding = imported.get(module_name)
             if module_binding is None:
