@@ -284,14 +284,22 @@ class Selector:
         text = "\n".join(here.lines[first : here.line + _WINDOW])
         return sorted(set(_ATTRIBUTE.findall(text)))
 
+    def _module_files(self, language: str, bound: Binding, importer: str) -> list[str]:
+        """The files of the module a binding names (``import os``, ``from pkg import mod``,
+        JS ``import * as ns``); empty when it names something else."""
+        if bound.name == "*" and bound.local:  # import * as ns from './x'
+            return self.modules.resolve(language, bound.module, importer)
+        if bound.name in ("*", "default"):
+            return []
+        if bound.name == "":
+            return self.modules.resolve(language, bound.module, importer)
+        return self.modules.resolve(language, f"{bound.module}.{bound.name}", importer)
+
     def _popular(self, language: str, bound: Binding, importer: str) -> list[tuple[Located, float]]:
         """The top-level definitions of the module ``bound`` names, most used first: by
         the share of the workspace's files that mention the module's local name that
         also use the definition's name."""
-        if bound.name == "*":
-            return []
-        module = bound.module if bound.name in ("", "default") else f"{bound.module}.{bound.name}"
-        files = self.modules.resolve(language, module, importer)
+        files = self._module_files(language, bound, importer)
         if not files:
             return []
         key = (files[0], bound.local)
@@ -383,11 +391,15 @@ class Selector:
 
     def _resolve(self, here: Here, name: str, imported: dict[str, Binding]) -> list[Located]:
         binding = imported.get(name)
-        if binding is not None and binding.name not in ("",):
+        if binding is not None and binding.name == "":
+            return []  # a module (``import os``): its uses are ``os.x``, see candidates
+        if binding is not None:
             source = name if binding.name in ("*", "default") else binding.name
             found = self._in_module(here.language, binding.module, source, here.path)
             if found:
                 return found[:_MAX_PER_NAME]
+            if self._module_files(here.language, binding, here.path):
+                return []  # ``from pkg import module``: a module too
         if self.index.count(name) > _AMBIGUOUS + 1:
             return []
         everywhere = [loc for loc in self.index.definitions(name) if loc.path != here.path]
