@@ -209,6 +209,21 @@ def _innermost(definitions: tuple[Definition, ...], line: int) -> Definition | N
     return best
 
 
+_CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+_PLAIN_WORDS = frozenset(
+    "test tests self with from that this into make when then else none true false init"
+    " main case cases check value values data item items name names list dict type".split()
+)
+
+
+def _topic_words(definition: Definition | None) -> tuple[str, ...]:
+    """The telling words of a function's name: ``test_http_error`` -> ("http", "error")."""
+    if definition is None:
+        return ()
+    words = {w.lower() for w in _CAMEL.findall(definition.name)}
+    return tuple(sorted(w for w in words if len(w) >= 4 and w not in _PLAIN_WORDS))
+
+
 def _header_params(lines: list[str], scope: tuple[int, int]) -> set[str]:
     """Lower-case words of the scope's first line: its parameters, in most languages."""
     head = lines[scope[0]] if scope[0] < len(lines) else ""
@@ -323,8 +338,7 @@ class Selector:
                 counts.update(wanted & names)
             for d in top:
                 share = counts[d.name] / len(users)
-                if share >= 0.02:
-                    found.append((Located(files[0], d), share))
+                found.append((Located(files[0], d), share))
             found.sort(key=lambda item: (-item[1], item[0].definition.start))
         self.modules.popular[key] = found
         return found
@@ -466,16 +480,29 @@ class Selector:
                     near *= 0.3
                 how = "imported here" if sure else "by name"
                 offer(loc, weight * specificity * kind * near, f"defines {name} ({how})")
+        topic = _topic_words(enclosing)
         for name, bound in sorted(imported.items()):
             # A module the code uses: its definitions that the files using the module
             # use most are likely wanted too (``re.sub``, ``models.CharField``).
             usage = weights.get(name, 0.0)
             if usage <= 0 or name in local:
                 continue
-            for loc, share in self._popular(here.language, bound, here.path)[:_POPULAR_TAKEN]:
+            popular = self._popular(here.language, bound, here.path)
+            for loc, share in popular[:_POPULAR_TAKEN]:
                 kind = _KIND_WEIGHT.get(loc.definition.kind, 0.5)
                 score = min(usage, 2.0) * share * kind * 0.6
                 offer(loc, score, f"often used from {name}")
+            # ... and those whose name echoes the task's function (configure_logger ->
+            # logging.getLogger, test_readline -> codecs.getreader).
+            for loc, share in popular if topic else ():
+                lowered = loc.definition.name.lower()
+                if any(word in lowered for word in topic):
+                    kind = _KIND_WEIGHT.get(loc.definition.kind, 0.5)
+                    offer(
+                        loc,
+                        (0.5 + share) * kind * 0.8,
+                        f"{name}.{loc.definition.name}, like the task's name",
+                    )
         for module_name, attr in sorted({*self._attributes(here, scope), *sibling_pairs}):
             module_binding = imported.get(module_name)
             if module_binding is None:
