@@ -62,10 +62,20 @@ class FileTags:
     names: frozenset[str]  # every identifier-like word in the file
 
 
+def query_source(name: str) -> str:
+    """A query file's text; a first line ``; inherits: other`` puts ``other-tags.scm`` first
+    (TypeScript's grammar holds JavaScript's, so its query only adds what JS lacks)."""
+    text = resources.files("agentls.context").joinpath("queries", name).read_text()
+    first = text.split("\n", 1)[0]
+    if first.startswith("; inherits:"):
+        parent = first.removeprefix("; inherits:").strip()
+        return query_source(f"{parent}-tags.scm") + "\n" + text
+    return text
+
+
 @cache
 def tags_query(language: str) -> tree_sitter.Query:
-    lang = LANGUAGES[language]
-    source = resources.files("agentls.context").joinpath("queries", lang.tags_query).read_text()
+    source = query_source(LANGUAGES[language].tags_query)
     return tree_sitter.Query(grammar_for(language), source)
 
 
