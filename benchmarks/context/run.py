@@ -527,6 +527,9 @@ def bench_didchange(ours_status: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "status": "ok",
         "missing": run.out.get("missing"),
+        "index_api": run.out.get("index_api"),
+        "engine_trees": run.out.get("engine_trees"),
+        "incremental_changes": run.out.get("incremental_changes"),
         "n": len(run.out["seconds"]),
         "lines": run.out.get("lines"),
         "reparses": run.out.get("reparses"),
