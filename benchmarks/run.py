@@ -734,11 +734,12 @@ def typed_edits(base: int, lines: list[str], rng: random.Random) -> list[Any]:
 
 def bench_trees(cfg: Config, workload: Workload) -> dict[str, Any]:
     """In this process, on the server's own classes: a DocumentStore with the server's
-    DocumentTrees, fed the edits of a streamed rewrite (each line of a 40-line function
-    replaced in turn) and of typing (single characters, some non-ASCII, in a function),
-    and after each change the tree asked for (``get``): change + get = "didChange ->
-    tree current". The server itself reparses lazily (on a task's start, or 0.3 s after
-    the last change, in a thread): this is the worst case, a reparse after every change.
+    DocumentTrees, fed the edits of streamed rewrites (each line of the target functions
+    replaced in turn, 420 lines) and of typing (statements typed key by key into the
+    same functions, brackets and quotes paired, some non-ASCII), and after each change
+    the tree asked for (``get``): change + get = "didChange -> tree current". The
+    server itself reparses lazily (on a task's start, or 0.3 s after the last change,
+    in a thread): this is the worst case, a reparse after every change.
     """
     from agentls.context.trees import DocumentTrees
     from agentls.edits.documents import DocumentStore
@@ -753,17 +754,20 @@ def bench_trees(cfg: Config, workload: Workload) -> dict[str, Any]:
         started = time.perf_counter()
         trees.get(store.snapshot(URI))
         first_parse = time.perf_counter() - started
-        target = workload.targets["ca_stream2"]
-        base = workload.text.index(target.code)
         changes: list[float] = []
         current: list[float] = []
-        lines = target.code.rstrip("\n").split("\n")
-        new_lines = rewrite_of(target).rstrip("\n").split("\n")
-        steps = (
-            streamed_edits(base, lines, new_lines)
-            if kind == "streamed lines"
-            else typed_edits(base, lines, rng)
-        )
+        steps = []
+        # Bottom up: edits in one function leave the offsets of those above it alone.
+        targets = [t for name, t in workload.targets.items() if name != "cpu_long"]
+        for target in sorted(targets, key=lambda t: -t.first_line):
+            base = workload.text.index(target.code)
+            lines = target.code.rstrip("\n").split("\n")
+            new_lines = rewrite_of(target).rstrip("\n").split("\n")
+            steps += (
+                streamed_edits(base, lines, new_lines)
+                if kind == "streamed lines"
+                else typed_edits(base, lines, rng)
+            )
         for i, change in enumerate(steps):
             t0 = time.perf_counter()
             store.change(URI, i + 1, [change])
