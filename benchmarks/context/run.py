@@ -1,6 +1,6 @@
 """Context benchmark: agentls' context engine side by side with aider's RepoMap.
 
-    .venv/bin/python benchmarks/context/run.py            # Django + CPython Lib/, ~13 min
+    .venv/bin/python benchmarks/context/run.py            # Django + CPython Lib/, ~11-15 min
     .venv/bin/python benchmarks/context/run.py --quick    # Django only, 12 tasks, ~2 min
 
 Prints one Markdown table on stdout (progress on stderr) and writes the figures to
