@@ -66,12 +66,17 @@ def tags_to_row(tags: FileTags) -> str:
 
 
 def tags_from_row(row: str) -> FileTags:
+    """The tags a row holds; names are interned: one string for a word in every file."""
     language, definitions, imports, names = json.loads(row)
+    intern = sys.intern
     return FileTags(
         language,
-        tuple(Definition(*d) for d in definitions),
+        tuple(
+            Definition(intern(name), intern(kind), start, end, header, intern(scope))
+            for name, kind, start, end, header, scope in definitions
+        ),
         tuple(imports),
-        frozenset(names.split()),
+        frozenset(map(intern, names.split())),
     )
 
 
