@@ -279,5 +279,6 @@ class ContextEngine:
                 tags,
                 min(max(line, 0), max(len(lines) - 1, 0)),
                 tuple(self.recent),
+                text,
             )
             return Selector(self.index, self._modules, self.lines_of).select(here, budget)

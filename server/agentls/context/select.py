@@ -123,6 +123,11 @@ class Here:
     tags: FileTags
     line: int  # 0-based
     recent: tuple[tuple[str, int], ...] = ()  # (path, 0-based line), newest first
+    text: str = ""  # the lines joined (given, so it need not be joined again)
+
+    def __post_init__(self) -> None:
+        if not self.text and self.lines:
+            object.__setattr__(self, "text", "\n".join(self.lines))
 
 
 @dataclass(order=True)
@@ -214,6 +219,18 @@ _PLAIN_WORDS = frozenset(
     "test tests self with from that this into make when then else none true false init"
     " main case cases check value values data item items name names list dict type".split()
 )
+
+
+def _uses(text: str, imports: tuple[str, ...], imported: dict[str, Binding]) -> Counter[str]:
+    """How often each imported name occurs in the file outside its import statements
+    (one regular expression over the file, at C speed)."""
+    names = sorted(name for name in imported if _WORD.fullmatch(name))
+    if not names:
+        return Counter()
+    pattern = re.compile(r"(?<![\w$])(?:" + "|".join(map(re.escape, names)) + r")(?![\w$])")
+    uses = Counter(pattern.findall(text))
+    uses.subtract(Counter(pattern.findall("\n".join(imports))))
+    return uses
 
 
 def _topic_words(definition: Definition | None) -> tuple[str, ...]:
@@ -442,8 +459,7 @@ class Selector:
         local = {d.name for d in here.tags.definitions}
         # A name the file imports but uses nowhere else is most likely wanted where the
         # code is being written; any imported name is an API the file works with.
-        uses = Counter(_WORD.findall("\n".join(here.lines)))
-        uses.subtract(Counter(_WORD.findall("\n".join(here.tags.imports))))
+        uses = _uses(here.text, here.tags.imports, imported)
         for name, bound in imported.items():
             if bound.name in ("", "*") or name in local:
                 continue

@@ -166,7 +166,7 @@ class WorkspaceContext:
     def changed(self, before: Snapshot, after: Snapshot, changes: Sequence[TextChange]) -> None:
         engine = self.engine_for(after.uri)
         if engine is not None:
-            lines = [after.text.count("\n", 0, c.start) for c in changes[:3]]
+            lines = [after.index.line_of(c.start) for c in changes[:3]]
             engine.change(after.uri, after.version, after.text, lines, changes)
 
     def closed(self, uri: str) -> None:
