@@ -56,6 +56,7 @@ _BUILTINS = {
 _BUILTINS["typescript"] = _BUILTINS["typescriptreact"] = _BUILTINS["javascript"]
 _BEFORE = "this file, before it"
 _AFTER = "this file, after it"
+_SLICE = 16_384  # characters a regular expression scans between two chances of a GIL switch
 _MIN_SCORE = 0.15  # below: a guess by name from a word far away, not worth a token
 _SIBLINGS_MAX = 400  # a name defined more often than this (__init__, setUp) is no hint
 _SIBLINGS_READ = 8
@@ -228,7 +229,15 @@ def _uses(text: str, imports: tuple[str, ...], imported: dict[str, Binding]) -> 
     if not names:
         return Counter()
     pattern = re.compile(r"(?<![\w$])(?:" + "|".join(map(re.escape, names)) + r")(?![\w$])")
-    uses = Counter(pattern.findall(text))
+    uses: Counter[str] = Counter()
+    # In slices cut at line ends: the regex engine keeps the GIL, and the event loop
+    # must get it back between slices (this runs in a worker thread while edits stream).
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + _SLICE)
+        end = len(text) if end == -1 else end + 1
+        uses.update(pattern.findall(text, start, end))
+        start = end
     uses.subtract(Counter(pattern.findall("\n".join(imports))))
     return uses
 

@@ -10,11 +10,12 @@ saved and watched files are re-tagged from disk.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
@@ -39,6 +40,9 @@ def uri_to_path(uri: str) -> Path | None:
     return Path(unquote(parsed.path))
 
 
+TAG_DELAY = 0.5  # seconds after didOpen: a newly opened document is tagged in a thread
+
+
 def _too_wide(root: Path) -> bool:
     """A home folder or the file system's root is no project: never index it whole."""
     return root == Path(root.anchor) or root == Path.home().resolve()
@@ -55,6 +59,7 @@ class WorkspaceContext:
         self.engines: dict[Path, ContextEngine] = {}
         self.builds: dict[Path, asyncio.Future[object]] = {}
         self.watcher: asyncio.Future[None] | None = None  # the file-watch registration
+        self.pending: set[asyncio.Future[Any]] = set()  # background tagging of documents
 
     # -- folders ------------------------------------------------------------------------
     def add_folders(self, params: types.InitializeParams) -> None:
@@ -146,6 +151,10 @@ class WorkspaceContext:
             stats.seconds,
         )
         progress.end(f"{stats.files} files, {stats.definitions} definitions")
+        # The index is long-lived: out of the collector's sight, its objects cost no
+        # pause when a full collection runs (they would while edits stream).
+        gc.collect()
+        gc.freeze()
         return stats
 
     async def ready(self, engine: ContextEngine, timeout: float) -> bool:
@@ -162,6 +171,28 @@ class WorkspaceContext:
         engine = self.engine_for(snapshot.uri)
         if engine is not None:
             engine.open(snapshot.uri, snapshot.version, snapshot.text)
+            self._tag_soon(engine, snapshot.uri)
+
+    def _tag_soon(self, engine: ContextEngine, uri: str) -> None:
+        """Tag a newly opened document in a thread shortly after, not when the first task
+        needs it (a 10k-line file takes tens of milliseconds)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+
+        def done(future: asyncio.Future[Any]) -> None:
+            self.pending.discard(future)
+            if not future.cancelled() and future.exception() is not None:
+                log.warning("tagging %s failed: %s", uri, future.exception())
+
+        def start() -> None:
+            if uri in engine.uris.values():
+                future = asyncio.ensure_future(asyncio.to_thread(engine.refresh, uri))
+                self.pending.add(future)
+                future.add_done_callback(done)
+
+        loop.call_later(TAG_DELAY, start)
 
     def changed(self, before: Snapshot, after: Snapshot, changes: Sequence[TextChange]) -> None:
         engine = self.engine_for(after.uri)
