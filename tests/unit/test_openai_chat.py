@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 
 from agentls.config import ModelSettings
@@ -34,3 +36,27 @@ def test_malformed_or_error_chunks_are_model_errors() -> None:
         _events("{oops")
     with pytest.raises(ModelError, match="overloaded"):
         _events('{"error": {"message": "overloaded\\nretry later"}}')
+
+
+def test_warm_up_runs_the_sdk_request_path_without_a_socket(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import socket
+
+    from agentls.model.openai_chat import warm_up
+
+    real_connect = socket.socket.connect
+    attempts: list[object] = []
+
+    def connect(self: socket.socket, address: object) -> None:
+        attempts.append(address)
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    try:
+        with caplog.at_level(logging.INFO, logger="agentls.model.openai_chat"):
+            warm_up()
+    finally:
+        socket.socket.connect = real_connect  # type: ignore[method-assign]
+    assert "warm-up failed" not in caplog.text  # the SDK's API still fits
+    assert attempts == []

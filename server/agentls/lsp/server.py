@@ -18,6 +18,7 @@ from agentls.lsp.agent_server import AgentServer
 from agentls.lsp.code_actions import code_actions
 from agentls.lsp.convert import offset
 from agentls.lsp.protocol import AgentProtocol
+from agentls.model.openai_chat import warm_up as warm_model_client
 from agentls.model.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 def _warm_up(ls: AgentServer) -> None:
     importlib.import_module("openai")
     count_tokens("warm up")
+    warm_model_client()
     if isinstance(ls.protocol, AgentProtocol):
         ls.protocol.warm_messages()
 

@@ -205,3 +205,41 @@ def _events(data: str) -> list[ModelEvent]:
 def _first_line(text: str) -> str:
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else "no detail"
     return line[:200]
+
+
+def warm_up() -> None:
+    """Run the SDK's request path once, without a socket (an in-process transport that
+    answers an empty stream), so that its lazy imports and type caches are built here
+    (in the start-up thread) and not on the event loop at the first task: ~25 ms."""
+    import asyncio
+
+    import httpx2 as httpx  # the HTTP library of openai 3.x (a dependency of it)
+    import openai
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, text="data: [DONE]\n\n", headers={"content-type": "text/event-stream"}
+        )
+
+    async def once() -> None:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+        client = openai.AsyncOpenAI(
+            base_url="http://agentls.invalid/v1", api_key="none", max_retries=0, http_client=http
+        )
+        create = client.chat.completions.with_streaming_response.create
+        request: dict[str, Any] = {
+            "model": "warm-up",
+            "messages": [{"role": "user", "content": "warm up"}],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": 1,
+        }
+        async with create(**request) as response:
+            async for _ in response.iter_lines():
+                pass
+        await client.close()
+
+    try:
+        asyncio.run(once())
+    except Exception as error:  # a warm-up must never stop the server
+        log.info("model client warm-up failed: %s", error)
