@@ -83,10 +83,13 @@ class ContextEngine:
 
     # -- the index ----------------------------------------------------------------------
     def build(self, progress: Callable[[int, int], None] | None = None) -> IndexStats:
+        # The tokenizer loads (~0.4 s) while the workers tag: the main process mostly waits.
+        tokenizer = threading.Thread(target=count_tokens, args=("warm up",), daemon=True)
+        tokenizer.start()
         stats = self.index.build(progress)
         modules = ModuleMap(self.index.tags)
         self.index.by_name  # noqa: B018 - built now, not in the first selection
-        count_tokens("warm up")
+        tokenizer.join()
         with self.lock:
             self._modules = modules
             self._overlaid.clear()
