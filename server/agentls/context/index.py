@@ -104,6 +104,7 @@ class _Workers:
     """Tagging worker processes (``agentls.context.worker``), fed chunks by one thread each."""
 
     def __init__(self, root: str, count: int) -> None:
+        self.root = root
         self.processes = [
             subprocess.Popen(
                 [sys.executable, "-m", "agentls.context.worker", root],
@@ -141,6 +142,13 @@ class _Workers:
         threads = [threading.Thread(target=feed, args=(p,)) for p in self.processes]
         for thread in threads:
             thread.start()
+        # This process tags too: one worker fewer to start and to keep in memory.
+        while True:
+            try:
+                chunk = work.get_nowait()
+            except queue.Empty:
+                break
+            take(tag_chunk(self.root, chunk))
         for thread in threads:
             thread.join()
         self.close()
@@ -225,7 +233,9 @@ class WorkspaceIndex:
             db = self._connect()
             cached = {}
         # A cold build surely needs the workers: start them now, they load while we walk.
-        early = _Workers(str(self.root), self.workers) if not cached and self.workers > 1 else None
+        early = (
+            _Workers(str(self.root), self.workers - 1) if not cached and self.workers > 1 else None
+        )
         sources = list(self.files.walk())
         todo: list[SourceFile] = []
         tags: dict[str, FileTags] = {}
@@ -291,7 +301,7 @@ class WorkspaceIndex:
         items.sort(key=lambda item: (-sizes[item[0]], item[0]))
         count = len(items) // _CHUNK + 1
         chunks = [items[i::count] for i in range(count)]
-        (workers or _Workers(root, self.workers)).run(chunks, take)
+        (workers or _Workers(root, self.workers - 1)).run(chunks, take)
         missing = [item for item in items if item[0] not in out]
         if missing:  # a worker died: tag the rest here
             take(tag_chunk(root, missing))
