@@ -125,9 +125,10 @@ class WorkspaceFiles:
         except ValueError:
             return None
 
-    def walk(self) -> Iterator[SourceFile]:
-        """Every source file of a language we parse, in sorted order."""
-        stack = [""]
+    def walk(self, folder: str = "", any_file: bool = False) -> Iterator[SourceFile]:
+        """Every source file of a language we parse (``any_file``: every file), below
+        ``folder`` (relative), in sorted order."""
+        stack = [folder.strip("/")]
         count = 0
         while stack:
             folder = stack.pop()
@@ -146,7 +147,7 @@ class WorkspaceFiles:
                     if not entry.is_file(follow_symlinks=False):
                         continue
                     lang = language_for(entry.name)
-                    if lang is None:
+                    if lang is None and not any_file:
                         continue
                     # (its folders passed already: only the file's own name is judged)
                     if self.secrets.is_secret(relative) or self._ignored(relative, False):
@@ -154,7 +155,7 @@ class WorkspaceFiles:
                     stat = entry.stat(follow_symlinks=False)
                 except OSError:
                     continue
-                if stat.st_size <= MAX_FILE_BYTES:
+                if any_file or stat.st_size <= MAX_FILE_BYTES:
                     count += 1
                     if count > MAX_FILES:
                         log.warning(
@@ -163,5 +164,6 @@ class WorkspaceFiles:
                             MAX_FILES,
                         )
                         return
-                    yield SourceFile(relative, lang.name, stat.st_mtime_ns, stat.st_size)
+                    name = lang.name if lang else ""
+                    yield SourceFile(relative, name, stat.st_mtime_ns, stat.st_size)
             stack.extend(reversed(subdirs))

@@ -1,0 +1,135 @@
+"""The agent's read-only tools: read_file, list_files, search, find_symbol.
+
+Each takes the model's arguments and answers text for the model. A path that may
+not be used raises ``ToolDenied`` (its message says why, so the model can change
+course). Outputs are capped so that one call cannot flood the context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pathspec
+
+from agentls.context.index import Located
+from agentls.tools.workspace import ToolDenied, Workspace
+
+READ_LINES = 2000  # lines read_file shows at most per call
+LINE_CHARS = 2000  # characters of one line shown (longer lines are cut)
+LIST_ENTRIES = 1000
+SEARCH_MATCHES = 200
+SEARCH_LINE_CHARS = 300
+
+
+def read_file(ws: Workspace, path: str, offset: int = 1, limit: int = READ_LINES) -> str:
+    """Lines ``offset`` .. ``offset + limit - 1`` (1-based), numbered like ``cat -n``."""
+    resolved = ws.resolve(path)
+    text = ws.read_text(resolved)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    offset = max(1, offset)
+    limit = max(1, min(limit, READ_LINES))
+    shown = lines[offset - 1 : offset - 1 + limit]
+    out = [f"{resolved.relative} ({len(lines)} lines)"]
+    for number, line in enumerate(shown, start=offset):
+        if len(line) > LINE_CHARS:
+            line = line[:LINE_CHARS] + f" … ({len(line) - LINE_CHARS} more characters)"
+        out.append(f"{number:6}\t{line}")
+    last = offset - 1 + len(shown)
+    if last < len(lines):
+        out.append(f"… lines {last + 1}-{len(lines)} not shown (read_file with offset={last + 1})")
+    if not shown:
+        out.append(f"(no lines from {offset}: the file has {len(lines)})")
+    return "\n".join(out)
+
+
+def _glob(pattern: str | None) -> pathspec.GitIgnoreSpec | None:
+    return pathspec.GitIgnoreSpec.from_lines([pattern]) if pattern else None
+
+
+def list_files(ws: Workspace, path: str = ".", glob: str | None = None) -> str:
+    """The files below ``path`` (gitignored and secret ones left out), optionally by glob."""
+    folder = ws.resolve(path)
+    if folder.path.is_file():
+        return folder.relative
+    if not folder.path.is_dir():
+        raise ToolDenied(f"{path}: no such folder")
+    spec = _glob(glob)
+    names: list[str] = []
+    more = 0
+    for entry in ws.files.walk(folder.relative, any_file=True):
+        if spec is not None and not spec.match_file(entry.path):
+            continue
+        if len(names) < LIST_ENTRIES:
+            names.append(entry.path)
+        else:
+            more += 1
+    if not names:
+        return f"no files in {folder.relative or '.'}" + (f" matching {glob}" if glob else "")
+    tail = [f"… and {more} more (narrow it with path or glob)"] if more else []
+    return "\n".join([*names, *tail])
+
+
+def search(ws: Workspace, pattern: str, path: str = ".", glob: str | None = None) -> str:
+    """Lines matching a regular expression, as ``path:line: text``."""
+    try:
+        regex = re.compile(pattern)
+    except re.error as error:
+        raise ToolDenied(f"not a valid regular expression ({error}): {pattern!r}") from None
+    start = ws.resolve(path)
+    spec = _glob(glob)
+    if start.path.is_file():
+        candidates = [start.relative]
+    else:
+        candidates = [e.path for e in ws.files.walk(start.relative, any_file=True)]
+    out: list[str] = []
+    files_with_matches = 0
+    more = 0
+    for relative in candidates:
+        if spec is not None and not spec.match_file(relative):
+            continue
+        try:
+            text = ws.read_text(ws.resolve(relative))
+        except (ToolDenied, OSError):
+            continue  # binary, too big or unreadable: not searched
+        found = False
+        for number, line in enumerate(text.split("\n"), start=1):
+            if regex.search(line) is None:
+                continue
+            found = True
+            if len(out) >= SEARCH_MATCHES:
+                more += 1
+                continue
+            if len(line) > SEARCH_LINE_CHARS:
+                line = line[:SEARCH_LINE_CHARS] + " …"
+            out.append(f"{relative}:{number}: {line}")
+        files_with_matches += found
+    if not out:
+        return f"no match for {pattern!r} in {start.relative or '.'}"
+    if more:
+        out.append(f"… and {more} more matches (narrow it with path or glob)")
+    return "\n".join(out)
+
+
+def find_symbol(
+    ws: Workspace, definitions: Callable[[str], list[Located]], name: str, limit: int = 50
+) -> str:
+    """Where ``name`` is defined, from the workspace index, with each signature line."""
+    found = [loc for loc in definitions(name) if ws.files.allowed(loc.path)]
+    if not found:
+        return f"no definition of {name!r} in the workspace index"
+    out: list[str] = []
+    for loc in found[:limit]:
+        d = loc.definition
+        try:
+            lines = ws.read_text(ws.resolve(loc.path)).split("\n")
+        except ToolDenied:
+            continue
+        header = " ".join(line.strip() for line in lines[d.start : d.header_end + 1])
+        scope = f" in {d.scope}" if d.scope else ""
+        out.append(f"{loc.path}:{d.start + 1}-{d.end + 1}: {d.kind} {d.name}{scope}: {header}")
+    if len(found) > limit:
+        out.append(f"… and {len(found) - limit} more")
+    return "\n".join(out)

@@ -1,0 +1,110 @@
+"""The workspace as the agent's tools see it: confined paths, no secrets, buffers first.
+
+Every path a tool is given (relative, absolute, ``..``, a ``file://`` URI, through a
+symlink) is resolved and must land inside a workspace folder; ``.git/`` internals,
+secret files and ignored files are refused with a message the model can act on.
+Files open in the editor are read from their buffers (the unsaved text is the truth).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from agentls.context.files import WorkspaceFiles
+
+MAX_READ_BYTES = 4 << 20  # a file bigger than this is not read whole
+
+
+class ToolDenied(Exception):
+    """A tool may not touch this path; ``str(error)`` is the message for the model."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    path: Path  # absolute, symlinks resolved
+    relative: str  # to the workspace root, with "/"
+
+
+class Workspace:
+    def __init__(
+        self,
+        files: WorkspaceFiles,
+        buffers: Callable[[str], str | None] | None = None,
+    ) -> None:
+        """``buffers``: the text of an open document by workspace-relative path (None:
+        not open)."""
+        self.files = files
+        self.root = files.root
+        self.buffers = buffers or (lambda _: None)
+
+    def resolve(self, raw: str, *, writing: bool = False) -> Resolved:
+        """The path a tool means, confined to the workspace; raises ``ToolDenied``."""
+        text = raw.strip()
+        if not text:
+            raise ToolDenied("an empty path")
+        if text.startswith("file://"):
+            text = unquote(urlparse(text).path)
+        candidate = Path(text) if os.path.isabs(text) else self.root / text
+        # Resolve symlinks (of the file and of every folder above it) before judging.
+        real = Path(os.path.realpath(candidate))
+        try:
+            relative = real.relative_to(self.root).as_posix()
+        except ValueError:
+            raise ToolDenied(
+                f"{raw}: outside the workspace ({self.root}); only its files can be used"
+            ) from None
+        if relative == ".":
+            relative = ""
+        parts = relative.split("/") if relative else []
+        if ".git" in parts:
+            if writing:
+                raise ToolDenied(f"{raw}: .git/ internals are read-only")
+            raise ToolDenied(f"{raw}: .git/ internals are not for tools; use the files themselves")
+        if relative and self.files.secrets.is_secret(relative, is_dir=real.is_dir()):
+            raise ToolDenied(
+                f"{raw}: a secret file (keys, credentials, .env); agentls never reads, lists or "
+                "searches it, and the model never sees it"
+            )
+        if relative and not self._allowed(relative, real.is_dir()):
+            raise ToolDenied(
+                f"{raw}: ignored by .gitignore or .agentlsignore (or a folder such as "
+                "node_modules); agentls does not read it"
+            )
+        return Resolved(real, relative)
+
+    def _allowed(self, relative: str, is_dir: bool) -> bool:
+        if is_dir:
+            parts = relative.split("/")
+            return not any(
+                self.files.secrets.is_secret("/".join(parts[: i + 1]), is_dir=True)
+                or self.files._skipped_dir("/".join(parts[: i + 1]), parts[i])
+                for i in range(len(parts))
+            )
+        return self.files.allowed(relative)
+
+    def read_text(self, resolved: Resolved) -> str:
+        """The file's text: the editor's buffer if open, else the disk (UTF-8)."""
+        buffer = self.buffers(resolved.relative)
+        if buffer is not None:
+            return buffer
+        path = resolved.path
+        if not path.is_file():
+            raise ToolDenied(f"{resolved.relative or '.'}: no such file")
+        size = path.stat().st_size
+        if size > MAX_READ_BYTES:
+            raise ToolDenied(
+                f"{resolved.relative}: {size / 1e6:.1f} MB is too big to read whole; "
+                "use search to find the part you need"
+            )
+        data = path.read_bytes()
+        if b"\0" in data[:8192]:
+            raise ToolDenied(f"{resolved.relative}: a binary file ({size} bytes)")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", errors="replace")
+            return text  # shown with U+FFFD where bytes were not UTF-8
