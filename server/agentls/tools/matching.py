@@ -1,0 +1,253 @@
+"""Where an ``edit_file`` request applies: matching in layers, never at a doubtful place.
+
+Models quote the text to replace (``old_string``) with drift: other indentation, tabs
+for spaces, trailing blanks, a missing or extra blank line, curly quotes, an elided
+middle (``...``). The layers, tried in order, each stricter about uniqueness than
+about the text:
+
+1. exact (``replace_all`` may take every occurrence; otherwise it must be unique);
+2. line-wise, ignoring trailing whitespace, tab/space runs and curly quotes;
+3. the same ignoring indentation, where the file's indentation is then carried over
+   to the new text;
+4. an elided middle: the lines before and after ``...`` found exactly once, in order;
+5. a bounded fuzzy match (difflib) over windows of the same number of lines, taken
+   only when the best is clearly better than the second best.
+
+A layer that finds the text twice refuses (it names the lines), and a miss returns
+the closest real lines, so the model can correct itself on the next turn.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+FUZZY_MIN = 0.90  # similarity a fuzzy match needs
+FUZZY_MARGIN = 0.05  # ... and its lead over the second best window
+
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "\t": "    "})
+_SPACES = re.compile(r"[ \t]+")
+_ELISION = re.compile(r"^\s*(\.\.\.|…|# \.\.\.|// \.\.\.)\s*$")
+
+
+@dataclass(frozen=True)
+class Match:
+    start: int  # offsets into the text (code points)
+    end: int
+    new_text: str  # what replaces text[start:end] (indentation carried over if needed)
+    how: str  # "exact", "whitespace", "indentation", "elision", "fuzzy"
+
+
+@dataclass(frozen=True)
+class NoMatch:
+    message: str  # for the model: why, and the closest real lines
+
+
+def _norm(line: str) -> str:
+    """Tabs as four spaces, curly quotes straight, runs of blanks inside the line as one,
+    no trailing blanks; the indentation itself is kept (the next layer ignores it)."""
+    line = line.translate(_QUOTES).rstrip()
+    body = line.lstrip(" ")
+    return line[: len(line) - len(body)] + _SPACES.sub(" ", body)
+
+
+def _lines_with_offsets(text: str) -> tuple[list[str], list[int]]:
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    return lines, starts
+
+
+def _strip_blank_edges(lines: list[str]) -> list[str]:
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return lines
+
+
+def _width(line: str) -> int:
+    expanded = line.replace("\t", "    ")
+    return len(expanded) - len(expanded.lstrip(" "))
+
+
+def _reindent(new: str, old_lines: list[str], real_lines: list[str]) -> str:
+    """Carry the file's indentation over to ``new``: each indentation width the model
+    used in ``old`` maps to the width the real lines have (two spaces for four scale,
+    a shift moves); a new text already indented like the file is left alone."""
+    quoted = [line for line in old_lines if line.strip()]
+    real = [line for line in real_lines if line.strip()]
+    pairs = list(zip((_width(q) for q in quoted), (_width(r) for r in real), strict=False))
+    new_lines = new.split("\n")
+    first_new = next((line for line in new_lines if line.strip()), "")
+    if not pairs or (_width(first_new) == pairs[0][1] != pairs[0][0]):
+        return new
+    mapping: dict[int, int] = {}
+    for q, r in pairs:
+        mapping.setdefault(q, r)
+    (q1, r1), (q2, r2) = min(mapping.items()), max(mapping.items())
+    scale = (r2 - r1) / (q2 - q1) if q2 != q1 else 1.0
+
+    def width(w: int) -> int:
+        return mapping[w] if w in mapping else max(0, round(r1 + (w - q1) * scale))
+
+    out = []
+    for line in new_lines:
+        if not line.strip():
+            out.append(line)
+            continue
+        body = line.replace("\t", "    ").lstrip(" ")
+        out.append(" " * width(_width(line)) + body)
+    return "\n".join(out)
+
+
+def _span(starts: list[int], lines: list[str], first: int, last: int) -> tuple[int, int]:
+    """Offsets of lines ``first..last`` (inclusive), without the last line's newline."""
+    return starts[first], starts[last] + len(lines[last])
+
+
+def _where(lines: list[str], hits: list[int]) -> str:
+    return ", ".join(f"line {h + 1}" for h in hits[:5]) + (" …" if len(hits) > 5 else "")
+
+
+def find_edit(text: str, old: str, new: str, replace_all: bool = False) -> list[Match] | NoMatch:
+    """The places ``old`` stands for in ``text``, or why there is none to trust."""
+    if not old:
+        return NoMatch("old_string is empty: quote the exact text to replace")
+    count = text.count(old)
+    if count == 1 or (count > 1 and replace_all):
+        out, at = [], 0
+        for _ in range(count):
+            at = text.index(old, at)
+            out.append(Match(at, at + len(old), new, "exact"))
+            at += len(old)
+        return out
+    lines, starts = _lines_with_offsets(text)
+    if count > 1:
+        hits = [text.count("\n", 0, m.start()) for m in re.finditer(re.escape(old), text)]
+        return NoMatch(
+            f"old_string occurs {count} times ({_where(lines, hits)}): quote more lines "
+            "around the place you mean, or set replace_all"
+        )
+    quoted = _strip_blank_edges(old.split("\n"))
+    if not quoted:
+        return NoMatch("old_string holds only blank lines")
+    layers: tuple[tuple[str, Callable[[str], str]], ...] = (
+        ("whitespace", _norm),
+        ("indentation", lambda line: _norm(line).strip()),
+    )
+    for how, key in layers:
+        found = _line_match(lines, quoted, key)
+        if isinstance(found, NoMatch):
+            return found
+        if found is not None:
+            first, last = found
+            start, end = _span(starts, lines, first, last)
+            body = _strip_blank_edges(new.split("\n")) if new.strip() else []
+            replacement = "\n".join(body) if body else ""
+            if how == "indentation":
+                replacement = _reindent(replacement, quoted, lines[first : last + 1])
+            return [Match(start, end, replacement, how)]
+    elided = _elision(lines, starts, quoted, new)
+    if elided is not None:
+        return elided
+    return _fuzzy(lines, starts, quoted, new)
+
+
+def _line_match(
+    lines: list[str], quoted: list[str], key: Callable[[str], str]
+) -> tuple[int, int] | NoMatch | None:
+    """The one run of lines equal to ``quoted`` under ``key`` (blank lines skipped)."""
+    want = [key(line) for line in quoted if line.strip()]
+    if not want:
+        return None
+    keyed = [(i, key(line)) for i, line in enumerate(lines) if line.strip()]
+    hits: list[tuple[int, int]] = []
+    values = [k for _, k in keyed]
+    for i in range(len(values) - len(want) + 1):
+        if values[i] == want[0] and values[i : i + len(want)] == want:
+            hits.append((keyed[i][0], keyed[i + len(want) - 1][0]))
+    if len(hits) > 1:
+        return NoMatch(
+            f"old_string matches {len(hits)} places ({_where(lines, [h[0] for h in hits])}) "
+            "once whitespace is ignored: quote more lines around the place you mean"
+        )
+    return hits[0] if hits else None
+
+
+def _elision(
+    lines: list[str], starts: list[int], quoted: list[str], new: str
+) -> list[Match] | NoMatch | None:
+    """``old_string`` with a ``...`` line: its head and tail must each be found once."""
+    marks = [i for i, line in enumerate(quoted) if _ELISION.match(line)]
+    if len(marks) != 1 or marks[0] in (0, len(quoted) - 1):
+        return None
+    head, tail = quoted[: marks[0]], quoted[marks[0] + 1 :]
+    first = _line_match(lines, head, _norm)
+    if not isinstance(first, tuple):
+        return first if isinstance(first, NoMatch) else None
+    rest = _line_match(lines[first[1] + 1 :], tail, _norm)
+    if not isinstance(rest, tuple):
+        return rest if isinstance(rest, NoMatch) else None
+    last = first[1] + 1 + rest[1]
+    new_lines = new.split("\n")
+    if any(_ELISION.match(line) for line in new_lines):
+        return NoMatch(
+            "new_string elides lines with '...' too: the elided text would be lost; "
+            "write the whole new text, or edit the head and the tail separately"
+        )
+    start, end = _span(starts, lines, first[0], last)
+    return [Match(start, end, "\n".join(_strip_blank_edges(new_lines)), "elision")]
+
+
+def _fuzzy(
+    lines: list[str], starts: list[int], quoted: list[str], new: str
+) -> list[Match] | NoMatch:
+    size = len(quoted)
+    target = "\n".join(_norm(line) for line in quoted)
+    scored: list[tuple[float, int]] = []
+    normed = [_norm(line) for line in lines]
+    for first in range(0, max(1, len(lines) - size + 1)):
+        window = "\n".join(normed[first : first + size])
+        matcher = difflib.SequenceMatcher(None, target, window, autojunk=False)
+        if matcher.real_quick_ratio() < FUZZY_MIN or matcher.quick_ratio() < FUZZY_MIN:
+            scored.append((0.0, first))
+            continue
+        scored.append((matcher.ratio(), first))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    best = scored[0] if scored else (0.0, 0)
+    second = next((s for s in scored[1:] if abs(s[1] - best[1]) >= size), (0.0, 0))
+    if best[0] >= FUZZY_MIN and best[0] - second[0] >= FUZZY_MARGIN:
+        first, last = best[1], min(len(lines) - 1, best[1] + size - 1)
+        start, end = _span(starts, lines, first, last)
+        replacement = _reindent(
+            "\n".join(_strip_blank_edges(new.split("\n"))), quoted, lines[first : last + 1]
+        )
+        return [Match(start, end, replacement, "fuzzy")]
+    near = max(scored, key=lambda item: (item[0], -item[1]), default=(0.0, 0))
+    # The closest real lines, by a plain ratio when the quick filters said "far".
+    if near[0] == 0.0:
+        near = max(
+            (
+                (difflib.SequenceMatcher(None, target, "\n".join(normed[i : i + size])).ratio(), i)
+                for i in range(0, max(1, len(lines) - size + 1), max(1, len(lines) // 400))
+            ),
+            key=lambda item: (item[0], -item[1]),
+            default=(0.0, 0),
+        )
+    first = near[1]
+    shown = "\n".join(
+        f"{n + 1:6}\t{lines[n]}" for n in range(first, min(len(lines), first + size + 2))
+    )
+    why = (
+        "two places match about as well"
+        if best[0] >= FUZZY_MIN
+        else f"nothing matches closely enough (best {near[0]:.0%})"
+    )
+    return NoMatch(
+        f"old_string was not found ({why}); the closest lines of the file are:\n{shown}\n"
+        "Quote the text exactly as it is there (read_file shows it)."
+    )
