@@ -4,13 +4,34 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A complete tool call of the model: ``arguments`` as sent (JSON, maybe malformed)."""
+
+    id: str
+    name: str
+    arguments: str
+    type: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool the model may call: its name, what it does, a JSON schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Message:
-    role: Literal["system", "user", "assistant"]
+    role: Literal["system", "user", "assistant", "tool"]
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # an assistant message's calls
+    tool_call_id: str | None = None  # a tool message answers this call
 
 
 @dataclass(frozen=True)
@@ -32,7 +53,7 @@ class StreamEnd:
     type: Literal["end"] = "end"
 
 
-ModelEvent = TextDelta | UsageReport | StreamEnd
+ModelEvent = TextDelta | ToolCall | UsageReport | StreamEnd
 
 
 class ModelError(Exception):
@@ -47,6 +68,9 @@ class ModelError(Exception):
 class Model(Protocol):
     name: str
 
-    def stream(self, messages: Sequence[Message]) -> AsyncIterator[ModelEvent]:
-        """Stream the reply; raises ``ModelError``. Closing the iterator closes the stream."""
+    def stream(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()
+    ) -> AsyncIterator[ModelEvent]:
+        """Stream the reply; raises ``ModelError``. Closing the iterator closes the stream.
+        Tool calls come whole (their deltas buffered), before the ``StreamEnd``."""
         ...

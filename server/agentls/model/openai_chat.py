@@ -14,7 +14,16 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentls.config import ModelSettings
-from agentls.model.base import Message, ModelError, ModelEvent, StreamEnd, TextDelta, UsageReport
+from agentls.model.base import (
+    Message,
+    ModelError,
+    ModelEvent,
+    StreamEnd,
+    TextDelta,
+    ToolCall,
+    ToolSpec,
+    UsageReport,
+)
 
 if TYPE_CHECKING:
     import openai
@@ -59,15 +68,29 @@ class OpenAIChatModel:
             http_client=openai.DefaultAioHttpClient(timeout=settings.timeout),
         )
 
-    async def stream(self, messages: Sequence[Message]) -> AsyncIterator[ModelEvent]:
+    async def stream(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()
+    ) -> AsyncIterator[ModelEvent]:
         import openai
 
         request: dict[str, Any] = {
             "model": self.name,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [_wire(m) for m in messages],
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if tools:
+            request["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": t.parameters,
+                    },
+                }
+                for t in tools
+            ]
         # OpenAI's newer models want max_completion_tokens; other servers know max_tokens.
         limit_key = "max_completion_tokens" if self.base_url == OPENAI_URL else "max_tokens"
         request[limit_key] = self.settings.max_output_tokens
@@ -78,6 +101,7 @@ class OpenAIChatModel:
         except openai.APIError as error:
             raise self._explain(error, started=False) from error
         finish: str | None = None
+        reader = ChunkReader()
         # The SDK makes the request (auth, retries, status errors); we read the SSE lines
         # ourselves: parsing each chunk into SDK objects costs more than all the rest.
         try:
@@ -88,7 +112,7 @@ class OpenAIChatModel:
                     data = line[5:].strip()
                     if data == "[DONE]":
                         break
-                    for event in _events(data):
+                    for event in reader.feed(data):
                         if isinstance(event, StreamEnd):
                             finish = event.finish_reason
                         else:
@@ -122,7 +146,8 @@ class OpenAIChatModel:
         except openai.BadRequestError:
             # Some servers refuse optional fields: try once with the bare minimum.
             log.info("model server refused the request; retrying without optional fields")
-            manager = create(**{k: request[k] for k in ("model", "messages", "stream")})
+            needed = ("model", "messages", "stream", "tools")
+            manager = create(**{k: request[k] for k in needed if k in request})
             return manager, await manager.__aenter__()
 
     def _explain(self, error: openai.APIError, *, started: bool) -> ModelError:
@@ -173,33 +198,88 @@ class OpenAIChatModel:
         return ModelError(f"Model error: {_first_line(str(error))}")
 
 
-def _events(data: str) -> list[ModelEvent]:
-    """Events of one SSE ``data:`` payload of a chat.completion.chunk."""
-    try:
-        chunk = json.loads(data)
-    except ValueError:
-        raise ModelError(f"The model server sent data that is not JSON: {data[:80]!r}") from None
-    if not isinstance(chunk, dict):
-        return []
-    if isinstance(chunk.get("error"), dict):
-        message = _first_line(str(chunk["error"].get("message", "")))
-        raise ModelError(f"The model server reported an error mid-stream: {message}", "status")
-    events: list[ModelEvent] = []
-    usage = chunk.get("usage")
-    if isinstance(usage, dict):
-        events.append(
-            UsageReport(
-                int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+def _wire(m: Message) -> dict[str, Any]:
+    """A message as Chat Completions wants it."""
+    if m.role == "tool":
+        return {"role": "tool", "tool_call_id": m.tool_call_id or "", "content": m.content}
+    out: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        out["content"] = m.content or None
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in m.tool_calls
+        ]
+    return out
+
+
+class ChunkReader:
+    """Events of a stream's ``data:`` payloads (chat.completion.chunk). Tool-call deltas
+    are buffered per index and come out whole, in index order, before the end."""
+
+    def __init__(self) -> None:
+        self._calls: dict[int, dict[str, Any]] = {}
+
+    def feed(self, data: str) -> list[ModelEvent]:
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise ModelError(
+                f"The model server sent data that is not JSON: {data[:80]!r}"
+            ) from None
+        if not isinstance(chunk, dict):
+            return []
+        if isinstance(chunk.get("error"), dict):
+            message = _first_line(str(chunk["error"].get("message", "")))
+            raise ModelError(f"The model server reported an error mid-stream: {message}", "status")
+        events: list[ModelEvent] = []
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            events.append(
+                UsageReport(
+                    int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+                )
             )
-        )
-    for choice in chunk.get("choices") or []:
-        delta = choice.get("delta") or {}
-        content = delta.get("content")
-        if isinstance(content, str) and content:
-            events.append(TextDelta(content))
-        if choice.get("finish_reason"):
-            events.append(StreamEnd(str(choice["finish_reason"])))
-    return events
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                events.append(TextDelta(content))
+            for position, piece in enumerate(delta.get("tool_calls") or []):
+                self._take(position, piece)
+            if choice.get("finish_reason"):
+                events.extend(self._finished())
+                events.append(StreamEnd(str(choice["finish_reason"])))
+        return events
+
+    def _take(self, position: int, piece: Any) -> None:
+        if not isinstance(piece, dict):
+            return
+        index = piece.get("index")
+        index = index if isinstance(index, int) else position  # some servers send none
+        call = self._calls.setdefault(index, {"id": "", "name": "", "arguments": []})
+        if isinstance(piece.get("id"), str) and piece["id"]:
+            call["id"] = piece["id"]
+        function = piece.get("function") or {}
+        if isinstance(function.get("name"), str) and function["name"]:
+            call["name"] = function["name"]
+        arguments = function.get("arguments")
+        if isinstance(arguments, str):
+            call["arguments"].append(arguments)
+        elif isinstance(arguments, dict):  # Ollama sends an object, not a string
+            call["arguments"].append(json.dumps(arguments))
+
+    def _finished(self) -> list[ModelEvent]:
+        calls = [
+            ToolCall(c["id"] or f"call_{i}", c["name"], "".join(c["arguments"]))
+            for i, c in sorted(self._calls.items())
+        ]
+        self._calls.clear()
+        return list(calls)
+
+
+def _events(data: str) -> list[ModelEvent]:
+    """Events of one payload, read on its own (tests; a stream uses one ChunkReader)."""
+    return ChunkReader().feed(data)
 
 
 def _first_line(text: str) -> str:
