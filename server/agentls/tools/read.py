@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pathspec
 
 from agentls.context.index import Located
+from agentls.tools.box import Tool, spec
 from agentls.tools.workspace import ToolDenied, Workspace
 
 READ_LINES = 2000  # lines read_file shows at most per call
@@ -133,3 +134,57 @@ def find_symbol(
     if len(found) > limit:
         out.append(f"… and {len(found) - limit} more")
     return "\n".join(out)
+
+
+def read_only_tools(
+    ws: Workspace, definitions: Callable[[str], list[Located]] | None = None
+) -> list[Tool]:
+    """The contract's read-only tools over ``ws`` (find_symbol when an index is given)."""
+    path = {"type": "string", "description": "a path in the workspace (relative is best)"}
+    glob = {"type": "string", "description": "a glob such as *.py or src/**/*.ts"}
+    tools = [
+        Tool(
+            spec(
+                "read_file",
+                "Read a file (the editor's unsaved text if it is open), lines numbered.",
+                {
+                    "path": path,
+                    "offset": {"type": "integer", "description": "first line, 1-based"},
+                    "limit": {"type": "integer", "description": f"lines, at most {READ_LINES}"},
+                },
+                ["path"],
+            ),
+            lambda a: read_file(ws, a["path"], a.get("offset", 1), a.get("limit", READ_LINES)),
+        ),
+        Tool(
+            spec(
+                "list_files",
+                "List the files of a folder (ignored and secret files are left out).",
+                {"path": path, "glob": glob},
+                [],
+            ),
+            lambda a: list_files(ws, a.get("path", "."), a.get("glob")),
+        ),
+        Tool(
+            spec(
+                "search",
+                "Search the workspace's files for a regular expression; lines as path:line: text.",
+                {"pattern": {"type": "string"}, "path": path, "glob": glob},
+                ["pattern"],
+            ),
+            lambda a: search(ws, a["pattern"], a.get("path", "."), a.get("glob")),
+        ),
+    ]
+    if definitions is not None:
+        tools.append(
+            Tool(
+                spec(
+                    "find_symbol",
+                    "Where a function, class, method or constant is defined, with its signature.",
+                    {"name": {"type": "string"}},
+                    ["name"],
+                ),
+                lambda a: find_symbol(ws, definitions, a["name"]),
+            )
+        )
+    return tools
