@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         from agentls import cli_exec
 
         exec_parser = argparse.ArgumentParser(
-            prog="agentls exec", description="Rewrite code in a file from the terminal."
+            prog="agentls exec",
+            description="A task from the terminal: a focused rewrite at PATH:LINE, or the "
+            "agent with its tools (no target).",
         )
         cli_exec.add_arguments(exec_parser)
         exec_parser.add_argument("-v", "--verbose", action="count", default=0)

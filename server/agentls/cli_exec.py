@@ -23,8 +23,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("instruction", help="what to do, e.g. 'add type hints'")
     p.add_argument(
         "target",
-        help="PATH:LINE[:COL] (1-based) for the enclosing function, "
-        "or PATH:START-END for whole lines",
+        nargs="?",
+        help="PATH:LINE[:COL] (1-based) for the enclosing function, or PATH:START-END for "
+        "whole lines: a focused rewrite there; without it, the agent with its tools",
+    )
+    p.add_argument("--workspace", metavar="DIR", help="the agent's workspace (default: cwd)")
+    p.add_argument(
+        "--approval",
+        choices=["read-only", "ask", "auto-edit", "full-auto"],
+        default="auto-edit",
+        help="what the agent may do without asking (default auto-edit: edit files)",
     )
     p.add_argument("--model", help="model name (default: env AGENTLS_MODEL)")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: env OPENAI_BASE_URL)")
@@ -53,6 +61,10 @@ async def _rewrite(rewrite: Rewrite, editor: MemoryEditor, uri: str) -> tuple[Ta
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.target is None:
+        from agentls import cli_agent
+
+        return cli_agent.main(args)
     path = Path(args.target.partition(":")[0])
     try:
         original = path.read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ REPLY = "Here it is:\n```python\ndef f(x: int) -> int:\n    return x\n```\n"
 def agentls(*args: str, base_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTLS_"))}
     env.update(OPENAI_BASE_URL=base_url, AGENTLS_MODEL="scripted-model")
+    env["AGENTLS_CACHE_DIR"] = str(cwd / ".agentls-cache")  # the index of the run, not ~/.cache
     return subprocess.run(
         [sys.executable, "-m", "agentls", *args],
         cwd=cwd,
@@ -130,3 +131,48 @@ def test_tcp_mode_serves_on_loopback(tmp_path: Path) -> None:
         server.terminate()
         server.wait(10)
     assert log.exists()
+
+
+def test_exec_without_a_target_runs_the_agent_with_its_tools(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    from tests.support.model_server import tool_call_reply
+
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (tmp_path / ".env").write_text("TOKEN=sk-exec-canary\n")
+    model.enqueue(tool_call_reply([("read_file", {"path": "calc.py"})]))
+    model.enqueue(tool_call_reply([("read_file", {"path": ".env"})]))
+    model.enqueue(
+        tool_call_reply(
+            [("edit_file", {"path": "calc.py", "old_string": "a - b", "new_string": "a + b"})]
+        )
+    )
+    model.enqueue(tool_call_reply([("finish", {"summary": "fixed add"})]))
+    done = agentls(
+        "exec", "fix add", "--workspace", str(tmp_path), base_url=model.base_url, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    assert "-    return a - b\n+    return a + b" in done.stdout  # the task's diff
+    assert "agentls: done: fixed add (4 steps, 1 files edited" in done.stderr
+    assert "! read_file" in done.stderr and "a secret file" in done.stderr
+    assert "sk-exec-canary" not in json.dumps(model.requests)
+
+
+def test_exec_read_only_offers_no_writing_tool(model: ScriptedModelServer, tmp_path: Path) -> None:
+    from tests.support.model_server import tool_call_reply
+
+    (tmp_path / "calc.py").write_text("X = 1\n")
+    model.enqueue(
+        tool_call_reply([("write_file", {"path": "calc.py", "content": "X = 2\n"})]),
+        tool_call_reply([("finish", {"summary": "could not write"})]),
+    )
+    done = agentls(
+        "exec", "set X to 2", "--approval", "read-only", "--workspace", str(tmp_path),
+        base_url=model.base_url, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "calc.py").read_text() == "X = 1\n"
+    assert "no tool named 'write_file'" in done.stderr
+    names = {t["function"]["name"] for t in model.requests[0]["tools"]}
+    assert "write_file" not in names and "read_file" in names

@@ -397,5 +397,8 @@ def _language(path: str) -> str | None:
 
 
 def default_cache_dir() -> Path:
+    """``AGENTLS_CACHE_DIR``, else ``$XDG_CACHE_HOME/agentls``, else ``~/.cache/agentls``."""
+    if os.environ.get("AGENTLS_CACHE_DIR"):
+        return Path(os.environ["AGENTLS_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "agentls"

@@ -48,11 +48,6 @@ def _too_wide(root: Path) -> bool:
     return root == Path(root.anchor) or root == Path.home().resolve()
 
 
-def _cache_dir() -> Path | None:
-    value = os.environ.get("AGENTLS_CACHE_DIR")
-    return Path(value) if value else None
-
-
 class WorkspaceContext:
     def __init__(self, server: AgentServer) -> None:
         self.server = server
@@ -78,7 +73,7 @@ class WorkspaceContext:
         if engine is None:
             patterns = self.server.settings.context.secret_patterns
             engine = ContextEngine(
-                root, _cache_dir(), secret_patterns=patterns, trees=self.server.trees.current
+                root, None, secret_patterns=patterns, trees=self.server.trees.current
             )
             self.engines[root] = engine
         return engine

@@ -1,0 +1,99 @@
+"""``agentls exec "task"`` without a target: the agent with its tools, in a terminal.
+
+Edits go straight to the files (``DiskSink``); the run prints each tool call on
+stderr as it happens, then the diff of the task on stdout and a one-line summary.
+Exit code 0 when the task is done. Approval: ``read-only`` offers no writing tool,
+``ask`` asks on the terminal before each write (no terminal: no write), ``auto-edit``
+and ``full-auto`` write freely (commands come with the safety issue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from agentls.agent.loop import AgentLoop, Finished, Limits, ModelText, ToolRan
+from agentls.config import Settings
+from agentls.context.engine import ContextEngine
+from agentls.model.base import ModelError
+from agentls.model.openai_chat import OpenAIChatModel
+from agentls.tools.box import Toolbox
+from agentls.tools.read import read_only_tools
+from agentls.tools.workspace import ToolDenied, Workspace
+from agentls.tools.write import DiskSink, WriteTools
+
+
+class AskingSink(DiskSink):
+    """Asks on the terminal before each change (``--approval ask``)."""
+
+    def _approve(self, what: str) -> None:
+        if not sys.stdin.isatty():
+            raise ToolDenied(f"{what}: not approved (no terminal to ask the user)")
+        print(f"agentls: allow {what}? [y/N] ", end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            raise ToolDenied(f"{what}: the user said no")
+
+    async def write(self, relative: str, old: str | None, new: str) -> None:
+        self._approve(f"{'creating' if old is None else 'editing'} {relative}")
+        await super().write(relative, old, new)
+
+    async def delete(self, relative: str, old: str) -> None:
+        self._approve(f"deleting {relative}")
+        await super().delete(relative, old)
+
+
+def _show(event: object) -> None:
+    if isinstance(event, ToolRan):
+        call, outcome = event.outcome.call, event.outcome
+        first = outcome.text.split("\n", 1)[0][:160]
+        mark = "·" if outcome.ok else "!"
+        print(f"{mark} {call.name}({call.arguments[:120]}) -> {first}", file=sys.stderr)
+    elif isinstance(event, ModelText) and event.text.strip():
+        print(event.text.strip(), file=sys.stderr)
+
+
+async def _run(loop: AgentLoop, task: str) -> Finished:
+    end: Finished | None = None
+    async for event in loop.run(task):
+        _show(event)
+        if isinstance(event, Finished):
+            end = event
+    assert end is not None
+    return end
+
+
+def main(args: argparse.Namespace) -> int:
+    root = Path(args.workspace or ".").resolve()
+    if not root.is_dir():
+        print(f"agentls: {root}: no such folder", file=sys.stderr)
+        return 2
+    settings = Settings()
+    settings = replace(
+        settings, model=replace(settings.model, name=args.model, base_url=args.base_url)
+    )
+    try:
+        model = OpenAIChatModel(settings.model)
+    except ModelError as error:
+        print(f"agentls: {error.message}", file=sys.stderr)
+        return 2
+    engine = ContextEngine(root)
+    engine.build()
+    ws = Workspace(engine.files)
+    tools = read_only_tools(ws, engine.index.definitions)
+    sink = AskingSink(root) if args.approval == "ask" else DiskSink(root)
+    writer = WriteTools(ws, sink)
+    if args.approval != "read-only":
+        tools += writer.tools()
+    limits = Limits(settings.agent.max_steps, settings.agent.max_tokens)
+    loop = AgentLoop(model, Toolbox(tools), limits, str(root))
+    end = asyncio.run(_run(loop, args.instruction))
+    sys.stdout.write(sink.diff())
+    print(
+        f"agentls: {end.status}: {end.summary} ({end.steps} steps, {len(writer.edited)} files "
+        f"edited, {end.input_tokens} in, {end.output_tokens} out tokens)",
+        file=sys.stderr,
+    )
+    return 0 if end.status == "done" else 1
