@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -19,3 +19,14 @@ def model() -> Iterator[ScriptedModelServer]:
         yield server
     finally:
         server.stop_in_thread()
+
+
+@pytest.fixture
+async def model_server() -> AsyncIterator[ScriptedModelServer]:
+    """The scripted model server on the test's own event loop (in-process tests)."""
+    server = ScriptedModelServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

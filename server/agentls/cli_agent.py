@@ -12,14 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from agentls.agent.loop import AgentLoop, Finished, Limits, ModelText, ToolRan
-from agentls.config import Settings
+from agentls.cli_exec import settings_and_model
 from agentls.context.engine import ContextEngine
-from agentls.model.base import ModelError
-from agentls.model.openai_chat import OpenAIChatModel
 from agentls.tools.box import Toolbox
 from agentls.tools.read import read_only_tools
 from agentls.tools.workspace import ToolDenied, Workspace
@@ -70,14 +67,8 @@ def main(args: argparse.Namespace) -> int:
     if not root.is_dir():
         print(f"agentls: {root}: no such folder", file=sys.stderr)
         return 2
-    settings = Settings()
-    settings = replace(
-        settings, model=replace(settings.model, name=args.model, base_url=args.base_url)
-    )
-    try:
-        model = OpenAIChatModel(settings.model)
-    except ModelError as error:
-        print(f"agentls: {error.message}", file=sys.stderr)
+    settings, model = settings_and_model(args)
+    if model is None:
         return 2
     engine = ContextEngine(root)
     engine.build()

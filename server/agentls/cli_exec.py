@@ -55,6 +55,20 @@ def _parse_target(target: str, text: str) -> tuple[Path, int, int]:
     return path, at, at
 
 
+def settings_and_model(args: argparse.Namespace) -> tuple[Settings, OpenAIChatModel | None]:
+    """The settings with ``--model`` and ``--base-url`` applied, and the model (None, with
+    the reason on stderr, when none is configured)."""
+    settings = Settings()
+    settings = replace(
+        settings, model=replace(settings.model, name=args.model, base_url=args.base_url)
+    )
+    try:
+        return settings, OpenAIChatModel(settings.model)
+    except ModelError as error:
+        print(f"agentls: {error.message}", file=sys.stderr)
+        return settings, None
+
+
 async def _rewrite(rewrite: Rewrite, editor: MemoryEditor, uri: str) -> tuple[TaskResult, str]:
     result = await rewrite.run()
     return result, editor.store.snapshot(uri).text
@@ -72,14 +86,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"agentls: cannot read {path}: {error}", file=sys.stderr)
         return 2
     _, start, end = _parse_target(args.target, original)
-    settings = Settings()
-    settings = replace(
-        settings, model=replace(settings.model, name=args.model, base_url=args.base_url)
-    )
-    try:
-        model = OpenAIChatModel(settings.model)
-    except ModelError as error:
-        print(f"agentls: {error.message}", file=sys.stderr)
+    settings, model = settings_and_model(args)
+    if model is None:
         return 2
     editor = MemoryEditor()
     trees = DocumentTrees(idle_reparse=None)  # the server's path: one tree, kept current

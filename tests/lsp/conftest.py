@@ -1,17 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from tests.support.model_server import ScriptedModelServer
 
 
 @pytest.fixture
-async def model() -> AsyncIterator[ScriptedModelServer]:
-    server = ScriptedModelServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
+def model(model_server: ScriptedModelServer) -> ScriptedModelServer:
+    """tests/lsp drive the server from the test's loop: the in-loop scripted server."""
+    return model_server

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,8 @@ from tests.unit.context.workspace import SECRET, make_workspace
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[ScriptedModelServer]:
-    server = ScriptedModelServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
+def server(model_server: ScriptedModelServer) -> ScriptedModelServer:
+    return model_server
 
 
 def make_loop(server: ScriptedModelServer, root: Path, cache: Path, **limits: int) -> AgentLoop:
