@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from agentls.agent.loop import AgentLoop, Finished, Limits, ModelText, ToolRan
+from agentls.agent.project import project_instructions
 from agentls.cli_exec import settings_and_model
 from agentls.context.engine import ContextEngine
 from agentls.tools.box import Toolbox
@@ -52,9 +53,9 @@ def _show(event: object) -> None:
         print(event.text.strip(), file=sys.stderr)
 
 
-async def _run(loop: AgentLoop, task: str) -> Finished:
+async def _run(loop: AgentLoop, task: str, instructions: str) -> Finished:
     end: Finished | None = None
-    async for event in loop.run(task):
+    async for event in loop.run(task, instructions=instructions):
         _show(event)
         if isinstance(event, Finished):
             end = event
@@ -80,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
         tools += writer.tools()
     limits = Limits(settings.agent.max_steps, settings.agent.max_tokens)
     loop = AgentLoop(model, Toolbox(tools), limits, str(root))
-    end = asyncio.run(_run(loop, args.instruction))
+    end = asyncio.run(_run(loop, args.instruction, project_instructions(root)))
     sys.stdout.write(sink.diff())
     print(
         f"agentls: {end.status}: {end.summary} ({end.steps} steps, {len(writer.edited)} files "

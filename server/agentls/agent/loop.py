@@ -88,8 +88,14 @@ class AgentLoop:
     def specs(self) -> list[ToolSpec]:
         return [*self.toolbox.specs, FINISH]
 
-    async def run(self, task: str, context: str = "") -> AsyncIterator[AgentEvent]:
+    async def run(
+        self, task: str, context: str = "", instructions: str = ""
+    ) -> AsyncIterator[AgentEvent]:
+        """``context``: code the context engine chose; ``instructions``: the project's
+        AGENTS.md files (``project.project_instructions``)."""
         system = template("agent_system.md").substitute(root=self.root)
+        if instructions:
+            system += f"\n\nThe project's instructions (from its files):\n{instructions}"
         user = task if not context else f"{task}\n\nContext from the workspace:\n{context}"
         history: list[Message] = [Message("system", system), Message("user", user)]
         failures: dict[tuple[str, str], int] = {}

@@ -120,3 +120,14 @@ async def test_secrets_never_reach_the_model(server: ScriptedModelServer, tmp_pa
     sent = json.dumps(server.requests)
     assert SECRET not in sent
     assert "a secret file" in sent  # the model was told why, not shown the file
+
+
+async def test_project_instructions_reach_the_system_prompt(
+    server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    loop = make_loop(server, make_workspace(tmp_path / "ws"), tmp_path / "c")
+    server.enqueue(tool_call_reply([("finish", {"summary": "ok"})]))
+    events = [e async for e in loop.run("task", instructions="## AGENTS.md\nAlways use tabs.")]
+    assert isinstance(events[-1], Finished)
+    system = server.requests[0]["messages"][0]
+    assert system["role"] == "system" and "Always use tabs." in system["content"]
