@@ -27,6 +27,7 @@ def read_file(ws: Workspace, path: str, offset: int = 1, limit: int = READ_LINES
     """Lines ``offset`` .. ``offset + limit - 1`` (1-based), numbered like ``cat -n``."""
     resolved = ws.resolve(path)
     text = ws.read_text(resolved)
+    ws.note_seen(resolved, text)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

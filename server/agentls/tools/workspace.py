@@ -40,6 +40,9 @@ class Workspace:
         self.files = files
         self.root = files.root
         self.buffers = buffers or (lambda _: None)
+        # What the model last saw of each file (a hash of the text read_file returned):
+        # a whole-file write over a file changed since then is refused.
+        self.seen: dict[str, int] = {}
 
     def resolve(self, raw: str, *, writing: bool = False) -> Resolved:
         """The path a tool means, confined to the workspace; raises ``ToolDenied``."""
@@ -85,6 +88,13 @@ class Workspace:
                 for i in range(len(parts))
             )
         return self.files.allowed(relative)
+
+    def note_seen(self, resolved: Resolved, text: str) -> None:
+        self.seen[resolved.relative] = hash(text)
+
+    def changed_since_seen(self, resolved: Resolved, text: str) -> bool:
+        seen = self.seen.get(resolved.relative)
+        return seen is not None and seen != hash(text)
 
     def read_text(self, resolved: Resolved) -> str:
         """The file's text: the editor's buffer if open, else the disk (UTF-8)."""

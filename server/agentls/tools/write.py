@@ -15,7 +15,7 @@ from typing import Protocol
 
 from agentls.tools.box import Tool, spec
 from agentls.tools.matching import NoMatch, find_edit
-from agentls.tools.workspace import ToolDenied, Workspace
+from agentls.tools.workspace import Resolved, ToolDenied, Workspace
 
 
 class EditSink(Protocol):
@@ -72,6 +72,15 @@ class WriteTools:
         if relative not in self.edited:
             self.edited.append(relative)
 
+    def _refuse_if_changed(self, resolved: Resolved, text: str) -> None:
+        """A whole-file write or a delete must not undo what someone changed since the
+        model read the file (an edit_file quotes the text it replaces: it is safe)."""
+        if self.ws.changed_since_seen(resolved, text):
+            raise ToolDenied(
+                f"{resolved.relative}: changed since you read it (by the user or a tool); "
+                "read it again, then change it (edit_file keeps the other changes)"
+            )
+
     async def edit_file(
         self, path: str, old_string: str, new_string: str, replace_all: bool = False
     ) -> str:
@@ -86,6 +95,7 @@ class WriteTools:
         if new == text:
             return f"{resolved.relative}: no change (the new text equals the old)"
         await self.sink.write(resolved.relative, text, new)
+        self.ws.note_seen(resolved, new)  # the model knows what it wrote
         self._note(resolved.relative)
         first = text.count("\n", 0, min(m.start for m in found)) + 1
         how = found[0].how
@@ -100,7 +110,9 @@ class WriteTools:
             if resolved.path.is_dir():
                 raise ToolDenied(f"{resolved.relative}: a folder, not a file")
             old = self.ws.read_text(resolved)
+            self._refuse_if_changed(resolved, old)
         await self.sink.write(resolved.relative, old, content)
+        self.ws.note_seen(resolved, content)
         self._note(resolved.relative)
         lines = content.count("\n") + (0 if content.endswith("\n") or not content else 1)
         verb = "created" if old is None else "rewrote"
@@ -111,6 +123,7 @@ class WriteTools:
         if not resolved.path.is_file() and self.ws.buffers(resolved.relative) is None:
             raise ToolDenied(f"{resolved.relative}: no such file")
         old = self.ws.read_text(resolved)
+        self._refuse_if_changed(resolved, old)
         await self.sink.delete(resolved.relative, old)
         self._note(resolved.relative)
         return f"{resolved.relative}: deleted"

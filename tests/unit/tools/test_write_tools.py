@@ -63,3 +63,23 @@ async def test_writes_outside_or_into_protected_places_are_refused(
     assert not (tools.ws.root / path).exists() or path == ".env"
     assert SECRET in (tools.ws.root / ".env").read_text()  # untouched
     assert not (tools.ws.root.parent / "escape.py").exists()
+
+
+async def test_a_file_changed_since_the_model_read_it_is_not_overwritten(
+    tools: WriteTools,
+) -> None:
+    from agentls.tools.read import read_file
+
+    read_file(tools.ws, "app/text.py")
+    user = (tools.ws.root / "app/text.py").read_text() + "\n\ndef mine():\n    return 'user'\n"
+    (tools.ws.root / "app/text.py").write_text(user)  # the user types and saves meanwhile
+    with pytest.raises(ToolDenied, match="changed since you read it"):
+        await tools.write_file("app/text.py", "def slugify(v):\n    return v\n")
+    with pytest.raises(ToolDenied, match="changed since you read it"):
+        await tools.delete_file("app/text.py")
+    assert (tools.ws.root / "app/text.py").read_text() == user
+    # edit_file quotes what it replaces: the user's new function stays.
+    await tools.edit_file("app/text.py", "value.lower()", "value.casefold()")
+    assert "def mine()" in (tools.ws.root / "app/text.py").read_text()
+    read_file(tools.ws, "app/text.py")  # read again: now it may rewrite it
+    assert "rewrote" in await tools.write_file("app/text.py", "X = 1\n")
