@@ -74,7 +74,9 @@ def _width(line: str) -> int:
     return len(expanded) - len(expanded.lstrip(" "))
 
 
-def _reindent(new: str, old_lines: list[str], real_lines: list[str]) -> str:
+def _reindent(
+    new: str, old_lines: list[str], real_lines: list[str], judged_by: str | None = None
+) -> str:
     """Carry the file's indentation over to ``new``: each indentation width the model
     used in ``old`` maps to the width the real lines have (two spaces for four scale,
     a shift moves); a new text already indented like the file is left alone."""
@@ -82,7 +84,8 @@ def _reindent(new: str, old_lines: list[str], real_lines: list[str]) -> str:
     real = [line for line in real_lines if line.strip()]
     pairs = list(zip((_width(q) for q in quoted), (_width(r) for r in real), strict=False))
     new_lines = new.split("\n")
-    first_new = next((line for line in new_lines if line.strip()), "")
+    whole = (judged_by if judged_by is not None else new).split("\n")
+    first_new = next((line for line in whole if line.strip()), "")
     if not pairs or (_width(first_new) == pairs[0][1] != pairs[0][0]):
         return new
     mapping: dict[int, int] = {}
@@ -101,6 +104,59 @@ def _reindent(new: str, old_lines: list[str], real_lines: list[str]) -> str:
             continue
         body = line.replace("\t", "    ").lstrip(" ")
         out.append(" " * width(_width(line)) + body)
+    return "\n".join(out)
+
+
+def _clean(line: str, straight_quotes: bool) -> str:
+    line = line.rstrip()
+    return line.translate(_CURLY) if straight_quotes else line
+
+
+_CURLY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
+def transfer(quoted: list[str], new: str, real: list[str]) -> str:
+    """The model's change (``quoted`` -> ``new``) made to the ``real`` lines in the file's
+    own style: lines the model did not change stay exactly as the file has them (its
+    blank lines, tabs, quotes, trailing blanks); changed and added lines get the file's
+    indentation (by width), straight quotes where the file has no curly ones, and no
+    trailing blanks. Non-blank quoted lines stand for the non-blank real lines, in order."""
+    new_lines = _strip_blank_edges(new.split("\n")) if new.strip() else []
+    q_at = [i for i, line in enumerate(quoted) if line.strip()]
+    r_at = [i for i, line in enumerate(real) if line.strip()]
+    n_at = [i for i, line in enumerate(new_lines) if line.strip()]
+    if len(q_at) != len(r_at) or not q_at:  # no line-for-line match: the new text, reindented
+        return _reindent("\n".join(new_lines), quoted, real)
+    straight = not any(c in line for line in real for c in "‘’“”")
+
+    def key(line: str) -> str:
+        return _norm(line).strip()
+
+    def fresh(first: int, last: int) -> list[str]:
+        """New lines ``n_at[first]`` .. ``n_at[last - 1]`` with the blanks between them."""
+        if first >= last:
+            return []
+        chunk = new_lines[n_at[first] : n_at[last - 1] + 1]
+        whole = "\n".join(new_lines)  # judged as a whole: already in the file's style?
+        shifted = _reindent("\n".join(chunk), quoted, real, whole).split("\n")
+        return [_clean(line, straight) for line in shifted]
+
+    matcher = difflib.SequenceMatcher(
+        None, [key(quoted[i]) for i in q_at], [key(new_lines[j]) for j in n_at], autojunk=False
+    )
+    out: list[str] = []
+    at = 0  # the next real line not yet written
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out.extend(real[at : r_at[i2 - 1] + 1])
+            at = r_at[i2 - 1] + 1
+        elif op == "insert":
+            out.extend(fresh(j1, j2))
+        else:  # replace, delete: the real lines they stand for go, with blanks before them kept
+            out.extend(real[at : r_at[i1]])
+            out.extend(fresh(j1, j2))
+            at = r_at[i2 - 1] + 1
+    out.extend(real[at:])
     return "\n".join(out)
 
 
@@ -146,10 +202,7 @@ def find_edit(text: str, old: str, new: str, replace_all: bool = False) -> list[
         if found is not None:
             first, last = found
             start, end = _span(starts, lines, first, last)
-            body = _strip_blank_edges(new.split("\n")) if new.strip() else []
-            replacement = "\n".join(body) if body else ""
-            if how == "indentation":
-                replacement = _reindent(replacement, quoted, lines[first : last + 1])
+            replacement = transfer(quoted, new, lines[first : last + 1])
             return [Match(start, end, replacement, how)]
     elided = _elision(lines, starts, quoted, new)
     if elided is not None:

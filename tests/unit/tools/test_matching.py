@@ -130,3 +130,13 @@ def test_tabs_for_the_files_own_indentation_match_as_whitespace() -> None:
     quoted = "        if item is None:\n            raise ValueError(“no item”)"
     result = find_edit(tabbed, quoted.replace("        ", "\t\t", 1), "\t\tpass")
     assert isinstance(result, list) and result[0].how == "whitespace"
+
+
+def test_lines_the_model_did_not_change_stay_as_the_file_has_them() -> None:
+    text = "def f():\n    x = 'a'   \n\n    y = 2\n    return x\n"
+    # The model's quote and its new text both drop the blank line, add curly quotes and use
+    # a tab: only the changed line is new, in the file's style.
+    quoted = "def f():\n\tx = ‘a’\n\ty = 2"
+    new = "def f():\n\tx = ‘a’\n\ty = 3  "
+    out = apply(text, find_edit(text, quoted, new))
+    assert out == "def f():\n    x = 'a'   \n\n    y = 3\n    return x\n"
