@@ -210,10 +210,11 @@ def find_edit(text: str, old: str, new: str, replace_all: bool = False) -> list[
     return _fuzzy(lines, starts, quoted, new)
 
 
-def _line_match(
+def _line_hits(
     lines: list[str], quoted: list[str], key: Callable[[str], str]
-) -> tuple[int, int] | NoMatch | None:
-    """The one run of lines equal to ``quoted`` under ``key`` (blank lines skipped)."""
+) -> list[tuple[int, int]] | None:
+    """Every run of lines equal to ``quoted`` under ``key`` (blank lines skipped), as
+    (first, last) line numbers; None when ``quoted`` has no non-blank line."""
     want = [key(line) for line in quoted if line.strip()]
     if not want:
         return None
@@ -223,6 +224,16 @@ def _line_match(
     for i in range(len(values) - len(want) + 1):
         if values[i] == want[0] and values[i : i + len(want)] == want:
             hits.append((keyed[i][0], keyed[i + len(want) - 1][0]))
+    return hits
+
+
+def _line_match(
+    lines: list[str], quoted: list[str], key: Callable[[str], str]
+) -> tuple[int, int] | NoMatch | None:
+    """The one run of lines equal to ``quoted`` under ``key`` (blank lines skipped)."""
+    hits = _line_hits(lines, quoted, key)
+    if hits is None:
+        return None
     if len(hits) > 1:
         return NoMatch(
             f"old_string matches {len(hits)} places ({_where(lines, [h[0] for h in hits])}) "
@@ -234,26 +245,41 @@ def _line_match(
 def _elision(
     lines: list[str], starts: list[int], quoted: list[str], new: str
 ) -> list[Match] | NoMatch | None:
-    """``old_string`` with a ``...`` line: its head and tail must each be found once."""
+    """``old_string`` with a ``...`` line: its head lines, then its tail lines further on;
+    exactly one such pair in the file."""
     marks = [i for i, line in enumerate(quoted) if _ELISION.match(line)]
     if len(marks) != 1 or marks[0] in (0, len(quoted) - 1):
         return None
     head, tail = quoted[: marks[0]], quoted[marks[0] + 1 :]
-    first = _line_match(lines, head, _norm)
-    if not isinstance(first, tuple):
-        return first if isinstance(first, NoMatch) else None
-    rest = _line_match(lines[first[1] + 1 :], tail, _norm)
-    if not isinstance(rest, tuple):
-        return rest if isinstance(rest, NoMatch) else None
-    last = first[1] + 1 + rest[1]
+    heads = _line_hits(lines, head, _norm) or []
+    tails = _line_hits(lines, tail, _norm) or []
+    # One side must be unique, and the other found once on the right side of it: a common
+    # head line (a docstring's closing quotes, a brace) is never guessed at.
+    pairs: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    if len(heads) == 1:
+        pairs = [(heads[0], t) for t in tails if t[0] > heads[0][1]]
+    elif len(tails) == 1:
+        pairs = [(h, tails[0]) for h in heads if h[1] < tails[0][0]]
+    elif heads and tails:
+        pairs = [(h, t) for h in heads for t in tails if t[0] > h[1]]
+    if not pairs:
+        return None
+    if len(pairs) > 1:
+        return NoMatch(
+            f"old_string with '...' matches {len(pairs)} places "
+            f"({_where(lines, [p[0][0] for p in pairs])}): quote more lines around it"
+        )
+    (first, head_end), (tail_start, last) = pairs[0]
     new_lines = new.split("\n")
     if any(_ELISION.match(line) for line in new_lines):
         return NoMatch(
             "new_string elides lines with '...' too: the elided text would be lost; "
             "write the whole new text, or edit the head and the tail separately"
         )
-    start, end = _span(starts, lines, first[0], last)
-    return [Match(start, end, "\n".join(_strip_blank_edges(new_lines)), "elision")]
+    start, end = _span(starts, lines, first, last)
+    shown = [*lines[first : head_end + 1], *lines[tail_start : last + 1]]
+    body = "\n".join(_strip_blank_edges(new_lines))
+    return [Match(start, end, _reindent(body, [*head, *tail], shown), "elision")]
 
 
 def _fuzzy(

@@ -140,3 +140,13 @@ def test_lines_the_model_did_not_change_stay_as_the_file_has_them() -> None:
     new = "def f():\n\tx = ‘a’\n\ty = 3  "
     out = apply(text, find_edit(text, quoted, new))
     assert out == "def f():\n    x = 'a'   \n\n    y = 3\n    return x\n"
+
+
+def test_an_elision_with_a_common_head_needs_a_unique_tail() -> None:
+    text = 'def a():\n    """\n    Doc a.\n    """\n    return 1\n\n\ndef b():\n    """\n    Doc b.\n    """\n    return 2\n'
+    quoted = '    """\n    ...\n    return 2'
+    result = find_edit(text, quoted, '    """\n    Doc b.\n    """\n    return 3')
+    assert isinstance(result, NoMatch)  # which of the four '"""' lines starts it? not a guess
+    unique_tail = find_edit(text, "    Doc b.\n    ...\n    return 2", "    Doc b.\n    return 3")
+    assert isinstance(unique_tail, list) and unique_tail[0].how == "elision"
+    assert apply(text, unique_tail).endswith('    """\n    Doc b.\n    return 3\n')
