@@ -143,7 +143,10 @@ def test_lines_the_model_did_not_change_stay_as_the_file_has_them() -> None:
 
 
 def test_an_elision_with_a_common_head_needs_a_unique_tail() -> None:
-    text = 'def a():\n    """\n    Doc a.\n    """\n    return 1\n\n\ndef b():\n    """\n    Doc b.\n    """\n    return 2\n'
+    text = (
+        'def a():\n    """\n    Doc a.\n    """\n    return 1\n\n\n'
+        'def b():\n    """\n    Doc b.\n    """\n    return 2\n'
+    )
     quoted = '    """\n    ...\n    return 2'
     result = find_edit(text, quoted, '    """\n    Doc b.\n    """\n    return 3')
     assert isinstance(result, NoMatch)  # which of the four '"""' lines starts it? not a guess
