@@ -18,6 +18,7 @@ from agentls.agent.loop import AgentLoop, Finished, Limits, ModelText, ToolRan
 from agentls.agent.project import project_instructions
 from agentls.cli_exec import settings_and_model
 from agentls.context.engine import ContextEngine
+from agentls.model.openai_chat import OpenAIChatModel
 from agentls.tools.box import Toolbox
 from agentls.tools.read import read_only_tools
 from agentls.tools.workspace import ToolDenied, Workspace
@@ -53,12 +54,15 @@ def _show(event: object) -> None:
         print(event.text.strip(), file=sys.stderr)
 
 
-async def _run(loop: AgentLoop, task: str, instructions: str) -> Finished:
+async def _run(loop: AgentLoop, model: OpenAIChatModel, task: str, instructions: str) -> Finished:
     end: Finished | None = None
-    async for event in loop.run(task, instructions=instructions):
-        _show(event)
-        if isinstance(event, Finished):
-            end = event
+    try:
+        async for event in loop.run(task, instructions=instructions):
+            _show(event)
+            if isinstance(event, Finished):
+                end = event
+    finally:
+        await model.aclose()
     assert end is not None
     return end
 
@@ -81,7 +85,7 @@ def main(args: argparse.Namespace) -> int:
         tools += writer.tools()
     limits = Limits(settings.agent.max_steps, settings.agent.max_tokens)
     loop = AgentLoop(model, Toolbox(tools), limits, str(root))
-    end = asyncio.run(_run(loop, args.instruction, project_instructions(root)))
+    end = asyncio.run(_run(loop, model, args.instruction, project_instructions(root)))
     sys.stdout.write(sink.diff())
     print(
         f"agentls: {end.status}: {end.summary} ({end.steps} steps, {len(writer.edited)} files "

@@ -135,6 +135,10 @@ class OpenAIChatModel:
             raise ModelError("The model's stream was cut off midway (no finish reason).", "cut")
         yield StreamEnd(finish)
 
+    async def aclose(self) -> None:
+        """Close the HTTP client's connections (a model is done with when its task is)."""
+        await self.client.close()
+
     async def _open(self, request: dict[str, Any]) -> tuple[Any, Any]:
         """Make the request: (the SDK's response manager, the open response)."""
         import openai
