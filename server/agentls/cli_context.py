@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from agentls.config import ContextSettings
+from agentls.context.files import git_root
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,10 +42,7 @@ def parse_target(target: str) -> tuple[str, int, int]:
 
 
 def workspace_of(path: Path) -> Path:
-    for folder in [path.parent, *path.parent.parents]:
-        if (folder / ".git").exists():
-            return folder
-    return Path.cwd()
+    return git_root(path.parent) or Path.cwd()
 
 
 def main(args: argparse.Namespace) -> int:

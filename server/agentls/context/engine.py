@@ -15,7 +15,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from agentls.context.files import WorkspaceFiles
+from agentls.context.files import WorkspaceFiles, local_path
 from agentls.context.imports import ModuleMap
 from agentls.context.index import IndexStats, WorkspaceIndex
 from agentls.context.languages import language_for
@@ -79,7 +79,6 @@ class ContextEngine:
         self._lines: OrderedDict[str, tuple[object, list[str]]] = OrderedDict()
         self._modules: ModuleMap | None = None
         self.recent: deque[tuple[str, int]] = deque(maxlen=_RECENT)
-        self.built = False
 
     # -- the index ----------------------------------------------------------------------
     def build(self, progress: Callable[[int, int], None] | None = None) -> IndexStats:
@@ -93,7 +92,6 @@ class ContextEngine:
         with self.lock:
             self._modules = modules
             self._overlaid.clear()
-            self.built = True
         return stats
 
     def file_changed(self, path: str) -> None:
@@ -206,12 +204,8 @@ class ContextEngine:
 
     # -- selection ----------------------------------------------------------------------
     def relative(self, path: str | Path) -> str | None:
-        text = str(path)
-        if text.startswith("file://"):
-            from urllib.parse import unquote, urlparse
-
-            text = unquote(urlparse(text).path)
-        return self.files.relative(text)
+        text = local_path(str(path))
+        return self.files.relative(text) if text is not None else None
 
     def lines_of(self, path: str) -> list[str] | None:
         buffer = self.buffers.get(path)

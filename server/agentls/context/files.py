@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pathspec
 
@@ -44,6 +45,19 @@ SKIP_DIRS = frozenset(
 _TEST_FILE = re.compile(
     r"(^|/)(test_[^/]*|[^/]*_test\.[a-z]+|[^/]*\.(test|spec)\.[a-z]+|[^/]*Tests?\.java)$"
 )
+
+
+def local_path(uri_or_path: str) -> str | None:
+    """A ``file://`` URI or a plain path, as a path; None for another scheme (``untitled:``)."""
+    parsed = urlparse(uri_or_path)
+    if parsed.scheme == "file":
+        return unquote(parsed.path)
+    return uri_or_path if parsed.scheme == "" else None
+
+
+def git_root(folder: Path) -> Path | None:
+    """The nearest folder at or above ``folder`` that holds a ``.git``."""
+    return next((f for f in [folder, *folder.parents] if (f / ".git").exists()), None)
 
 
 def is_test_path(path: str) -> bool:

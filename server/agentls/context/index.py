@@ -194,7 +194,6 @@ class WorkspaceIndex:
         key = hashlib.sha256(str(self.root).encode()).hexdigest()[:16]
         self.db_path = cache_dir / f"index-{key}.sqlite"
         self.tags: dict[str, FileTags] = {}
-        self.stamps: dict[str, tuple[int, int]] = {}  # path -> (mtime_ns, size)
         self._by_name: dict[str, list[str]] | None = None
         self._file_names: dict[str, tuple[FileTags, dict[str, list[Definition]]]] = {}
 
@@ -261,7 +260,6 @@ class WorkspaceIndex:
             )
         db.close()
         self.tags = tags
-        self.stamps = {s.path: (s.mtime_ns, s.size) for s in sources if s.path in tags}
         self._by_name = None
         self._file_names = {}
         return IndexStats(
@@ -319,7 +317,6 @@ class WorkspaceIndex:
         if tags is None:
             return self.remove(path)
         self._replace(path, tags)
-        self.stamps[path] = (stat.st_mtime_ns, stat.st_size)
         with self._connect() as db:
             db.execute(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
@@ -330,7 +327,6 @@ class WorkspaceIndex:
     def remove(self, path: str) -> bool:
         known = path in self.tags
         self._replace(path, None)
-        self.stamps.pop(path, None)
         if known:
             with self._connect() as db:
                 db.execute("DELETE FROM files WHERE path = ?", (path,))

@@ -16,11 +16,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
 from agentls.context.engine import ContextEngine
+from agentls.context.files import git_root, local_path
 from agentls.context.languages import LANGUAGES
 from agentls.context.select import Selection
 from agentls.edits.documents import Snapshot
@@ -34,10 +34,8 @@ log = logging.getLogger(__name__)
 
 
 def uri_to_path(uri: str) -> Path | None:
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("file", ""):
-        return None
-    return Path(unquote(parsed.path))
+    path = local_path(uri)
+    return Path(path) if path is not None else None
 
 
 TAG_DELAY = 0.5  # seconds after didOpen: a newly opened document is tagged in a thread
@@ -86,11 +84,8 @@ class WorkspaceContext:
         roots = [root for root in self.engines if path.is_relative_to(root)]
         if roots:
             return self.engines[max(roots, key=lambda r: len(r.parts))]
-        folder = path.parent
-        for candidate in [folder, *folder.parents]:
-            if (candidate / ".git").exists() and not _too_wide(candidate):
-                return self._engine(candidate)
-        return self._engine(folder)
+        root = git_root(path.parent)
+        return self._engine(root if root is not None and not _too_wide(root) else path.parent)
 
     async def watch_files(self) -> None:
         """Ask the editor to report source files changed outside it (when it can)."""

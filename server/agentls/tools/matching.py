@@ -27,7 +27,9 @@ from dataclasses import dataclass
 FUZZY_MIN = 0.90  # similarity a fuzzy match needs
 FUZZY_MARGIN = 0.05  # ... and its lead over the second best window
 
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "\t": "    "})
+_STRAIGHT = {"‘": "'", "’": "'", "“": '"', "”": '"'}
+_QUOTES = str.maketrans({**_STRAIGHT, "\t": "    "})  # for comparing lines
+_CURLY = str.maketrans(_STRAIGHT)  # for writing them
 _SPACES = re.compile(r"[ \t]+")
 _ELISION = re.compile(r"^\s*(\.\.\.|…|# \.\.\.|// \.\.\.)\s*$")
 
@@ -110,9 +112,6 @@ def _reindent(
 def _clean(line: str, straight_quotes: bool) -> str:
     line = line.rstrip()
     return line.translate(_CURLY) if straight_quotes else line
-
-
-_CURLY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
 
 
 def transfer(quoted: list[str], new: str, real: list[str]) -> str:

@@ -12,9 +12,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
-from agentls.context.files import WorkspaceFiles
+from agentls.context.files import WorkspaceFiles, local_path
 
 MAX_READ_BYTES = 4 << 20  # a file bigger than this is not read whole
 
@@ -49,8 +48,10 @@ class Workspace:
         text = raw.strip()
         if not text:
             raise ToolDenied("an empty path")
-        if text.startswith("file://"):
-            text = unquote(urlparse(text).path)
+        local = local_path(text)
+        if local is None:
+            raise ToolDenied(f"{raw}: not a file path or file:// URI")
+        text = local
         candidate = Path(text) if os.path.isabs(text) else self.root / text
         # Resolve symlinks (of the file and of every folder above it) before judging.
         real = Path(os.path.realpath(candidate))
