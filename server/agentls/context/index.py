@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
@@ -317,7 +318,7 @@ class WorkspaceIndex:
         if tags is None:
             return self.remove(path)
         self._replace(path, tags)
-        with self._connect() as db:
+        with closing(self._connect()) as db, db:
             db.execute(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
                 (path, stat.st_mtime_ns, stat.st_size, tags_to_row(tags)),
@@ -328,7 +329,7 @@ class WorkspaceIndex:
         known = path in self.tags
         self._replace(path, None)
         if known:
-            with self._connect() as db:
+            with closing(self._connect()) as db, db:
                 db.execute("DELETE FROM files WHERE path = ?", (path,))
         return known
 
