@@ -38,15 +38,28 @@ class ModelSettings:
     max_retries: int = field(default=3, metadata=_positive(0))
     """Retries (with backoff) on 429, 5xx and connection errors before the first byte."""
     temperature: float | None = None
+    input_cost_per_mtok: float | None = None
+    """USD per million input tokens, for the cost shown per task and agent.maxCostUsd."""
+    output_cost_per_mtok: float | None = None
+    """USD per million output tokens."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class AgentSettings:
     max_steps: int = field(default=30, metadata=_positive(1))
     max_cost_usd: float | None = None
+    """Cost budget of one task (needs model.inputCostPerMtok / outputCostPerMtok)."""
     max_tokens: int | None = None
     """Token budget (input + output) of one task; none by default."""
+    max_seconds: float = field(default=1800.0, metadata=_positive(1))
+    """Wall-time limit of one task."""
     approval: Approval = "ask"
+    ask_timeout: float = field(default=300.0, metadata=_positive(1))
+    """Seconds to wait for the user's answer to an approval or a plan; no answer = deny."""
+    subagent_max_steps: int = field(default=12, metadata=_positive(1))
+    """Step budget of each read-only explorer started by spawn_subagent."""
+    compact_at: float = field(default=0.8, metadata={"min": 0.1, "max": 0.95})
+    """Fraction of model.contextWindow at which old turns are summarized."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,13 +168,13 @@ def _convert(hint: Any, value: Any, meta: Any) -> tuple[bool, Any, str]:
         ok = ok and (minimum is None or value >= minimum)
         return ok, value, "an integer" + (f" >= {minimum}" if minimum is not None else "")
     if hint is float:
+        maximum = meta.get("max") if meta else None
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         ok = ok and (minimum is None or value >= minimum)
-        return (
-            ok,
-            float(value) if ok else None,
-            "a number" + (f" >= {minimum}" if minimum is not None else ""),
-        )
+        ok = ok and (maximum is None or value <= maximum)
+        bounds = f" >= {minimum}" if minimum is not None else ""
+        bounds += f" and <= {maximum}" if maximum is not None else ""
+        return ok, float(value) if ok else None, "a number" + bounds
     if hint is str:
         return isinstance(value, str) and value != "", value, "a non-empty string"
     return False, None, str(hint)

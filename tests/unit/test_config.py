@@ -44,3 +44,9 @@ def test_a_non_object_is_refused_whole() -> None:
     settings, warnings = parse_settings("model=gpt")
     assert settings == Settings()
     assert len(warnings) == 1
+
+
+def test_a_number_above_its_maximum_falls_back_with_a_warning() -> None:
+    settings, warnings = parse_settings({"agent": {"compactAt": 0.99, "maxSeconds": 5}})
+    assert settings.agent.compact_at == 0.8 and settings.agent.max_seconds == 5.0
+    assert warnings == ["agent.compactAt: 0.99 is not a number >= 0.1 and <= 0.95; using 0.8"]
