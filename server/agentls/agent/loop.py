@@ -1,19 +1,25 @@
 """The agent loop: call the model with tools, run its calls, feed the results back.
 
-Read top to bottom (``AgentLoop.run``): the task and the context go in -> the model
-answers with text and tool calls -> each call runs (a failure is a result the model
-reads) -> repeat until ``finish``, a limit (steps, tokens), a loop of the same
-failing call, or cancellation. Every step is reported as a typed event, so the LSP
-layer can show progress and a terminal can print it. Nothing here imports pygls.
+Read top to bottom (``AgentLoop.run``): the task and the context go in -> (the old
+turns are compacted when the prompt nears the context window) -> the model answers
+with text and tool calls -> each call runs (read-only calls of one turn in parallel;
+a failure is a result the model reads) -> repeat until ``finish``. Before a task ends
+as done, ``verify`` runs (diagnostics and ``verify.commands``): failures go back to
+the model while steps remain. A limit (steps, tokens, cost, wall time), a loop of the
+same failing call, or cancellation ends it too. Every step is a typed event, so the
+LSP layer can show progress and a terminal can print it. Nothing here imports pygls.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
+from agentls.agent.compact import compact, history_tokens
 from agentls.agent.prompts import template
 from agentls.model.base import (
     Message,
@@ -35,11 +41,20 @@ FINISH = spec(
 )
 SAME_FAILURE_LIMIT = 3  # the same failing call this many times stops the task
 
+Verify = Callable[[], Awaitable[str]]  # "" when all is well, else what failed
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Limits:
     max_steps: int = 30
     max_tokens: int | None = None  # input + output over the whole task
+    max_cost_usd: float | None = None  # needs the prices
+    max_seconds: float | None = None
+    input_cost_per_mtok: float | None = None
+    output_cost_per_mtok: float | None = None
+    context_window: int | None = None  # compaction only when set
+    compact_at: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -56,16 +71,31 @@ class ToolRan:
 
 
 @dataclass(frozen=True)
+class Compacted:
+    tokens_before: int
+    tokens_after: int
+    kind: Literal["compacted"] = "compacted"
+
+
+@dataclass(frozen=True)
+class Verified:
+    problems: str  # "" when verification passed
+    step: int
+    kind: Literal["verified"] = "verified"
+
+
+@dataclass(frozen=True)
 class Finished:
     status: Literal["done", "failed", "cancelled"]
     summary: str
     steps: int
     input_tokens: int
     output_tokens: int
+    cost_usd: float | None = None
     kind: Literal["finished"] = "finished"
 
 
-AgentEvent = ModelText | ToolRan | Finished
+AgentEvent = ModelText | ToolRan | Compacted | Verified | Finished
 
 
 @dataclass
@@ -75,91 +105,239 @@ class _Turn:
     finish_reason: str = ""
 
 
+class _Stop(Exception):
+    """A limit ends the task; the message says which."""
+
+
 class AgentLoop:
-    def __init__(self, model: Model, toolbox: Toolbox, limits: Limits, root: str) -> None:
+    def __init__(
+        self,
+        model: Model,
+        toolbox: Toolbox,
+        limits: Limits,
+        root: str,
+        *,
+        verify: Verify | None = None,
+        system: str = "agent_system.md",
+    ) -> None:
         self.model = model
         self.toolbox = toolbox
         self.limits = limits
         self.root = root
+        self.verify = verify
+        self.system = system
         self.input_tokens = 0
         self.output_tokens = 0
+        self.steps = 0
+        self._deadline: float | None = None
 
     @property
     def specs(self) -> list[ToolSpec]:
         return [*self.toolbox.specs, FINISH]
 
+    @property
+    def cost_usd(self) -> float | None:
+        price_in, price_out = self.limits.input_cost_per_mtok, self.limits.output_cost_per_mtok
+        if price_in is None and price_out is None:
+            return None
+        return (self.input_tokens * (price_in or 0) + self.output_tokens * (price_out or 0)) / 1e6
+
+    def add_usage(self, input_tokens: int, output_tokens: int) -> None:
+        """Tokens spent on the task's behalf (its own calls, compaction, subagents)."""
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+
     async def run(
-        self, task: str, context: str = "", instructions: str = ""
+        self, task: str, context: str = "", instructions: str = "", guidance: str = ""
     ) -> AsyncIterator[AgentEvent]:
         """``context``: code the context engine chose; ``instructions``: the project's
-        AGENTS.md files (``project.project_instructions``)."""
-        system = template("agent_system.md").substitute(root=self.root)
-        if instructions:
-            system += f"\n\nThe project's instructions (from its files):\n{instructions}"
-        user = task if not context else f"{task}\n\nContext from the workspace:\n{context}"
-        history: list[Message] = [Message("system", system), Message("user", user)]
+        AGENTS.md files (``project.project_instructions``); ``guidance``: what the mode
+        (plan, ask) asks on top of the system prompt. The last event is ``Finished``."""
+        if self.limits.max_seconds is not None:
+            self._deadline = time.monotonic() + self.limits.max_seconds
+        history = self._start(task, context, instructions, guidance)
+        try:
+            async for event in self._steps(history):
+                yield event
+        except ModelError as error:
+            yield self._end("failed", error.message)
+        except _Stop as limit:
+            yield self._end("failed", str(limit))
+
+    async def _steps(self, history: list[Message]) -> AsyncIterator[AgentEvent]:
         failures: dict[tuple[str, str], int] = {}
         for step in range(1, self.limits.max_steps + 1):
-            try:
-                turn = await self._ask(history)
-            except ModelError as error:
-                yield self._end("failed", error.message, step)
-                return
+            self.steps = step
+            compacted = await self._compact_if_near_window(history)
+            if compacted is not None:
+                history[:], event = compacted
+                yield event
+            turn = await self._ask(history)
             if turn.text:
                 yield ModelText("".join(turn.text))
             history.append(Message("assistant", "".join(turn.text), tuple(turn.calls)))
-            if not turn.calls:  # an answer without calls ends the task too
-                yield self._end("done", "".join(turn.text).strip() or "(no summary)", step)
-                return
-            for call in turn.calls:
-                if call.name == "finish":
-                    yield self._end("done", _summary(call), step)
-                    return
-                outcome = await self.toolbox.run(call)
+            finish: ToolCall | None = None
+            async for outcome in self._run_calls(turn.calls):
+                if outcome.call.name == "finish":
+                    finish = outcome.call
+                    break
                 yield ToolRan(outcome, step)
-                history.append(Message("tool", outcome.text, tool_call_id=call.id))
-                if not outcome.ok:
-                    key = (call.name, call.arguments)
-                    failures[key] = failures.get(key, 0) + 1
-                    if failures[key] >= SAME_FAILURE_LIMIT:
-                        yield self._end(
-                            "failed",
-                            f"stopped: the model repeated the same failing call "
-                            f"({call.name}) {failures[key]} times: {outcome.text[:200]}",
-                            step,
-                        )
-                        return
-            if self._over_budget():
-                yield self._end(
-                    "failed", f"stopped: the token budget ({self.limits.max_tokens}) is spent", step
-                )
+                history.append(Message("tool", outcome.text, tool_call_id=outcome.call.id))
+                repeated = self._same_failure(failures, outcome)
+                if repeated:
+                    yield self._end("failed", repeated)
+                    return
+            if finish is not None or not turn.calls:  # an answer without calls ends it too
+                summary = _summary(finish) if finish else "".join(turn.text).strip()
+                verified = await self._verify(step)
+                if verified is not None:
+                    yield verified
+                if verified is None or not verified.problems or step == self.limits.max_steps:
+                    yield self._end_verified(summary or "(no summary)", verified)
+                    return
+                self._answer_the_rest(history, turn.calls, _verify_failed(verified.problems))
+                continue
+            over = self._over_a_limit()
+            if over:
+                yield self._end("failed", over)
                 return
-        yield self._end(
-            "failed", f"stopped: the step limit ({self.limits.max_steps}) was reached", step
-        )
+        yield self._end("failed", f"stopped: the step limit ({self.limits.max_steps}) was reached")
+
+    # -- the steps ------------------------------------------------------------------------
+    def _start(self, task: str, context: str, instructions: str, guidance: str) -> list[Message]:
+        system = template(self.system).substitute(root=self.root)
+        if guidance:
+            system += f"\n\n{guidance}"
+        if instructions:
+            system += f"\n\nThe project's instructions (from its files):\n{instructions}"
+        user = task if not context else f"{task}\n\nContext from the workspace:\n{context}"
+        return [Message("system", system), Message("user", user)]
+
+    async def _compact_if_near_window(
+        self, history: list[Message]
+    ) -> tuple[list[Message], Compacted] | None:
+        window = self.limits.context_window
+        if window is None:
+            return None
+        before = history_tokens(history)
+        if before < window * self.limits.compact_at:
+            return None
+        shorter, usage = await self._in_time(compact(self.model, history))
+        self.add_usage(usage.input_tokens, usage.output_tokens)
+        if shorter is history:
+            return None
+        return shorter, Compacted(before, history_tokens(shorter))
 
     async def _ask(self, history: Sequence[Message]) -> _Turn:
         turn = _Turn()
-        async for event in self.model.stream(history, self.specs):
-            if isinstance(event, TextDelta):
-                turn.text.append(event.text)
-            elif isinstance(event, ToolCall):
-                turn.calls.append(event)
-            elif isinstance(event, UsageReport):
-                self.input_tokens += event.input_tokens
-                self.output_tokens += event.output_tokens
-            elif isinstance(event, StreamEnd):
-                turn.finish_reason = event.finish_reason
+
+        async def read() -> None:
+            async for event in self.model.stream(history, self.specs):
+                if isinstance(event, TextDelta):
+                    turn.text.append(event.text)
+                elif isinstance(event, ToolCall):
+                    turn.calls.append(event)
+                elif isinstance(event, UsageReport):
+                    self.add_usage(event.input_tokens, event.output_tokens)
+                elif isinstance(event, StreamEnd):
+                    turn.finish_reason = event.finish_reason
+
+        await self._in_time(read())
         return turn
 
-    def _over_budget(self) -> bool:
-        budget = self.limits.max_tokens
-        return budget is not None and self.input_tokens + self.output_tokens >= budget
+    async def _run_calls(self, calls: Sequence[ToolCall]) -> AsyncIterator[ToolOutcome]:
+        """Each call's outcome, in order; a run of parallel-safe calls (reads,
+        explorers) runs at once. ``finish`` is passed through, and ends the turn."""
+        i = 0
+        while i < len(calls):
+            call = calls[i]
+            if call.name == "finish":
+                yield ToolOutcome(call, "", True)
+                return
+            group = [call]
+            while (
+                self.toolbox.is_parallel(group[0].name)
+                and i + len(group) < len(calls)
+                and self.toolbox.is_parallel(calls[i + len(group)].name)
+            ):
+                group.append(calls[i + len(group)])
+            outcomes = await self._in_time(asyncio.gather(*(self.toolbox.run(c) for c in group)))
+            for outcome in outcomes:
+                yield outcome
+            i += len(group)
 
-    def _end(
-        self, status: Literal["done", "failed", "cancelled"], summary: str, step: int
-    ) -> Finished:
-        return Finished(status, summary, step, self.input_tokens, self.output_tokens)
+    @staticmethod
+    def _answer_the_rest(history: list[Message], calls: Sequence[ToolCall], text: str) -> None:
+        """Verification failed after ``finish`` (or a plain answer): the model reads why.
+        Every call of the turn needs an answer before the next request."""
+        if not calls:
+            history.append(Message("user", text))
+            return
+        answered = {m.tool_call_id for m in history if m.role == "tool"}
+        for call in calls:
+            if call.id not in answered:
+                reply = text if call.name == "finish" else "not run: finish came first"
+                history.append(Message("tool", reply, tool_call_id=call.id))
+
+    async def _verify(self, step: int) -> Verified | None:
+        if self.verify is None:
+            return None
+        return Verified(await self._in_time(self.verify()), step)
+
+    # -- limits ---------------------------------------------------------------------------
+    async def _in_time(self, work: Awaitable[T]) -> T:
+        if self._deadline is None:
+            return await work
+        left = self._deadline - time.monotonic()
+        try:
+            return await asyncio.wait_for(work, max(left, 0.001))
+        except TimeoutError:
+            raise _Stop(
+                f"stopped: the task's time limit ({self.limits.max_seconds:g} s) was reached"
+            ) from None
+
+    def _same_failure(self, failures: dict[tuple[str, str], int], outcome: ToolOutcome) -> str:
+        if outcome.ok:
+            return ""
+        key = (outcome.call.name, outcome.call.arguments)
+        failures[key] = failures.get(key, 0) + 1
+        if failures[key] < SAME_FAILURE_LIMIT:
+            return ""
+        return (
+            f"stopped: the model repeated the same failing call ({outcome.call.name}) "
+            f"{failures[key]} times: {outcome.text[:200]}"
+        )
+
+    def _over_a_limit(self) -> str:
+        budget = self.limits.max_tokens
+        if budget is not None and self.input_tokens + self.output_tokens >= budget:
+            return f"stopped: the token budget ({budget}) is spent"
+        cost, most = self.cost_usd, self.limits.max_cost_usd
+        if cost is not None and most is not None and cost >= most:
+            return f"stopped: the cost budget (${most:g}) is spent (${cost:.4f})"
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            return f"stopped: the task's time limit ({self.limits.max_seconds:g} s) was reached"
+        return ""
+
+    def _end_verified(self, summary: str, verified: Verified | None) -> Finished:
+        if verified is not None and verified.problems:
+            return self._end(
+                "failed", f"{summary}\n\nVerification still fails:\n{verified.problems}"
+            )
+        return self._end("done", summary)
+
+    def _end(self, status: Literal["done", "failed", "cancelled"], summary: str) -> Finished:
+        return Finished(
+            status, summary, self.steps, self.input_tokens, self.output_tokens, self.cost_usd
+        )
+
+
+def _verify_failed(problems: str) -> str:
+    return (
+        "Verification after your edits found problems:\n"
+        f"{problems}\n"
+        "Fix them (or explain why they are not yours to fix), then call finish again."
+    )
 
 
 def _summary(call: ToolCall) -> str:

@@ -7,6 +7,8 @@ the model, so that it can correct itself on the next turn. Outputs are capped.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -34,6 +36,9 @@ class ToolOutcome:
 class Tool:
     spec: ToolSpec
     run: Handler
+    # Safe to run at once with other such calls (reads, explorers); a plain function
+    # of this kind runs in a worker thread, so that a big search never stalls the server.
+    parallel: bool = False
 
 
 def _cut(text: str) -> str:
@@ -50,6 +55,13 @@ class Toolbox:
     @property
     def specs(self) -> list[ToolSpec]:
         return [t.spec for t in self.tools.values()]
+
+    def add(self, tool: Tool) -> None:
+        self.tools[tool.spec.name] = tool
+
+    def is_parallel(self, name: str) -> bool:
+        tool = self.tools.get(name)
+        return tool is not None and tool.parallel
 
     async def run(self, call: ToolCall) -> ToolOutcome:
         tool = self.tools.get(call.name)
@@ -75,7 +87,10 @@ class Toolbox:
         if problem:
             return ToolOutcome(call, f"error: {call.name}: {problem}", False)
         try:
-            result = tool.run(arguments)
+            if tool.parallel and not inspect.iscoroutinefunction(tool.run):
+                result = await asyncio.to_thread(tool.run, arguments)
+            else:
+                result = tool.run(arguments)
             text = await result if not isinstance(result, str) else result
         except ToolDenied as denied:
             return ToolOutcome(call, f"error: {denied}", False)

@@ -156,6 +156,7 @@ def read_only_tools(
                 ["path"],
             ),
             lambda a: read_file(ws, a["path"], a.get("offset", 1), a.get("limit", READ_LINES)),
+            parallel=True,
         ),
         Tool(
             spec(
@@ -165,6 +166,7 @@ def read_only_tools(
                 [],
             ),
             lambda a: list_files(ws, a.get("path", "."), a.get("glob")),
+            parallel=True,
         ),
         Tool(
             spec(
@@ -174,6 +176,7 @@ def read_only_tools(
                 ["pattern"],
             ),
             lambda a: search(ws, a["pattern"], a.get("path", "."), a.get("glob")),
+            parallel=True,
         ),
     ]
     if definitions is not None:
@@ -186,6 +189,7 @@ def read_only_tools(
                     ["name"],
                 ),
                 lambda a: find_symbol(ws, definitions, a["name"]),
+                parallel=True,
             )
         )
     return tools
