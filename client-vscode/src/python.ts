@@ -1,0 +1,126 @@
+/** Which Python runs the server: the `agentls.interpreter` setting, else the Python
+ * extension's selected environment, else `python3` on PATH. */
+
+import * as os from "node:os";
+import * as vscode from "vscode";
+import { PythonExtension } from "@vscode/python-extension";
+import { PYTHON_EXTENSION_ID } from "./constants";
+
+export const MIN_PYTHON: readonly [number, number] = [3, 11];
+
+export interface Interpreter {
+  /** The executable, then the arguments that come before `-m agentls`. */
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly source: "setting" | "Python extension" | "PATH";
+}
+
+export type Found = { ok: true; interpreter: Interpreter } | { ok: false; reason: string };
+
+/** The part of the Python extension's API (`@vscode/python-extension`) we use. */
+export interface PythonApi {
+  readonly environments: {
+    getActiveEnvironmentPath(resource?: vscode.Uri): { readonly path: string };
+    resolveEnvironment(environment: { readonly path: string } | string): Promise<
+      | {
+          readonly executable: { readonly uri?: vscode.Uri };
+          readonly version?: { readonly major?: number; readonly minor?: number };
+        }
+      | undefined
+    >;
+    readonly onDidChangeActiveEnvironmentPath: vscode.Event<unknown>;
+  };
+}
+
+/** The Python extension's API, or undefined when it is not installed or fails. */
+export async function loadPythonApi(): Promise<PythonApi | undefined> {
+  if (vscode.extensions.getExtension(PYTHON_EXTENSION_ID) === undefined) {
+    return undefined;
+  }
+  try {
+    return await PythonExtension.api();
+  } catch {
+    return undefined;
+  }
+}
+
+/** `${workspaceFolder}`, `${userHome}` and a leading `~` expanded in each part of the setting. */
+export function expandSetting(
+  parts: readonly string[],
+  workspaceFolder: string | undefined,
+  home: string = os.homedir(),
+): string[] {
+  return parts.map((part) => {
+    let value = part.replace(/\$\{userHome\}/g, home);
+    if (workspaceFolder !== undefined) {
+      value = value.replace(/\$\{workspaceFolder\}/g, workspaceFolder);
+    }
+    if (value === "~" || value.startsWith("~/") || value.startsWith("~\\")) {
+      value = home + value.slice(1);
+    }
+    return value;
+  });
+}
+
+export function versionText(version: readonly number[]): string {
+  return version.join(".");
+}
+
+export function isSupported(major: number, minor: number): boolean {
+  return major > MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor >= MIN_PYTHON[1]);
+}
+
+export interface FindOptions {
+  readonly resource: vscode.Uri | undefined;
+  readonly setting: readonly string[];
+  readonly api: PythonApi | undefined;
+  readonly platform?: NodeJS.Platform;
+  readonly home?: string;
+}
+
+export async function findInterpreter(options: FindOptions): Promise<Found> {
+  const folder = options.resource && vscode.workspace.getWorkspaceFolder(options.resource);
+  const setting = expandSetting(
+    options.setting.filter((part) => part.trim() !== ""),
+    folder?.uri.fsPath,
+    options.home,
+  );
+  const [command, ...args] = setting;
+  if (command !== undefined) {
+    return { ok: true, interpreter: { command, args, source: "setting" } };
+  }
+  if (options.api !== undefined) {
+    return fromPythonExtension(options.api, options.resource);
+  }
+  const fallback = (options.platform ?? process.platform) === "win32" ? "python" : "python3";
+  return { ok: true, interpreter: { command: fallback, args: [], source: "PATH" } };
+}
+
+async function fromPythonExtension(api: PythonApi, resource: vscode.Uri | undefined): Promise<Found> {
+  const active = api.environments.getActiveEnvironmentPath(resource);
+  const resolved = await api.environments.resolveEnvironment(active);
+  const executable = resolved?.executable.uri?.fsPath;
+  if (resolved === undefined || executable === undefined) {
+    return {
+      ok: false,
+      reason:
+        `The Python extension's selected environment (${active.path}) has no interpreter. ` +
+        'Run "Python: Select Interpreter", or set agentls.interpreter.',
+    };
+  }
+  const { major, minor } = resolved.version ?? {};
+  if (major !== undefined && minor !== undefined && !isSupported(major, minor)) {
+    return {
+      ok: false,
+      reason:
+        `agentls needs Python ${versionText(MIN_PYTHON)} or newer; the selected interpreter ` +
+        `${executable} is Python ${major}.${minor}. ` +
+        'Run "Python: Select Interpreter", or set agentls.interpreter.',
+    };
+  }
+  return { ok: true, interpreter: { command: executable, args: [], source: "Python extension" } };
+}
+
+export function describe(interpreter: Interpreter): string {
+  return [interpreter.command, ...interpreter.args].join(" ");
+}

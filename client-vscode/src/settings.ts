@@ -1,0 +1,104 @@
+/** The `agentls.*` settings: which belong to the client, which make up the server's
+ * settings tree, and how that tree is built for `initializationOptions` and
+ * `workspace/configuration`. The manifest (package.json) is the one list of keys. */
+
+import manifest from "../package.json";
+import { SECTION } from "./constants";
+
+const PREFIX = `${SECTION}.`;
+
+/** Keys the client reads itself; they are never sent to the server (it would warn). */
+export const CLIENT_SETTINGS: readonly string[] = ["interpreter", "serverPackage", "serverArgs", "trace.server"];
+
+/** Settings whose change needs a new server process (interpreter, arguments, environment). */
+export const RESTART_SETTINGS: readonly string[] = ["interpreter", "serverArgs", "model.apiKeyEnv"];
+
+/** Every key of the server's settings tree, dotted and without the `agentls.` prefix. */
+export const SERVER_SETTINGS: readonly string[] = Object.keys(manifest.contributes.configuration.properties)
+  .filter((key) => key.startsWith(PREFIX))
+  .map((key) => key.slice(PREFIX.length))
+  .filter((key) => !CLIENT_SETTINGS.includes(key));
+
+/** What we need of `vscode.WorkspaceConfiguration` for the section `agentls`. */
+export interface ConfigReader {
+  get(key: string): unknown;
+  inspect(key: string):
+    | {
+        globalValue?: unknown;
+        workspaceValue?: unknown;
+        workspaceFolderValue?: unknown;
+      }
+    | undefined;
+}
+
+/** True when the user set the key somewhere (user, workspace or folder settings). */
+function isSet(config: ConfigReader, key: string): boolean {
+  const info = config.inspect(key);
+  return (
+    info !== undefined &&
+    (info.globalValue !== undefined || info.workspaceValue !== undefined || info.workspaceFolderValue !== undefined)
+  );
+}
+
+/**
+ * The server's settings tree from the `agentls` configuration: only the keys the user
+ * set (the server's own defaults, some from its environment, apply to the rest), nested
+ * by their dots. `null` and an empty string mean "unset" and are left out.
+ */
+export function serverSettings(config: ConfigReader): Record<string, unknown> {
+  const tree: Record<string, unknown> = {};
+  for (const key of SERVER_SETTINGS) {
+    if (!isSet(config, key)) {
+      continue;
+    }
+    const value = config.get(key);
+    if (value === undefined || value === null || value === "") {
+      continue;
+    }
+    const parts = key.split(".");
+    const leaf = parts.pop() as string;
+    let node = tree;
+    for (const part of parts) {
+      const child = node[part];
+      if (typeof child === "object" && child !== null) {
+        node = child as Record<string, unknown>;
+      } else {
+        node = node[part] = {};
+      }
+    }
+    node[leaf] = value;
+  }
+  return tree;
+}
+
+export interface ConfigurationItem {
+  scopeUri?: string | null;
+  section?: string | null;
+}
+
+/**
+ * The answer to `workspace/configuration`: the default answer, with every item for the
+ * section `agentls` replaced by the server's settings tree (without the client's keys).
+ */
+export function answerConfiguration(
+  items: readonly ConfigurationItem[],
+  defaults: readonly unknown[],
+  read: (scopeUri: string | undefined) => ConfigReader,
+): unknown[] {
+  return items.map((item, index) =>
+    item.section === SECTION ? serverSettings(read(item.scopeUri ?? undefined)) : (defaults[index] ?? null),
+  );
+}
+
+export type ChangeAction = "restart" | "notify" | "none";
+
+/** What a configuration change means for the server. */
+export function changeAction(affects: (section: string) => boolean): ChangeAction {
+  if (RESTART_SETTINGS.some((key) => affects(PREFIX + key))) {
+    return "restart";
+  }
+  if (SERVER_SETTINGS.some((key) => affects(PREFIX + key))) {
+    return "notify";
+  }
+  return "none"; // trace.server is handled by vscode-languageclient, serverPackage is read on use
+}

@@ -1,0 +1,69 @@
+/** Every `agentls.run` passes here: the client's own commands and the server's code
+ * actions (through the executeCommand middleware). A run without an instruction (the
+ * "Agent: edit selection…" code action) asks for one first. The last task id is kept
+ * for "Undo last task"; the status bar follows each run. */
+
+import { SERVER_COMMANDS } from "./constants";
+import { type RunArgs, type RunResult, isRunResult, runArgsFrom } from "./commands";
+import type { TaskStatus } from "./status";
+
+export interface TaskUi {
+  /** The instruction for a run that came without one; undefined when the user gave up. */
+  askInstruction(args: RunArgs): PromiseLike<string | undefined>;
+  showResult(args: RunArgs, result: RunResult): void;
+  showOutcome(command: string, result: unknown): void;
+}
+
+export type Next = (command: string, args: unknown[]) => PromiseLike<unknown>;
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Tasks {
+  lastTaskId: string | undefined;
+
+  constructor(
+    private readonly status: TaskStatus,
+    private readonly ui: TaskUi,
+  ) {}
+
+  /** vscode-languageclient's `middleware.executeCommand`. */
+  readonly executeCommand = async (command: string, args: unknown[], next: Next): Promise<unknown> => {
+    if (command === SERVER_COMMANDS.run) {
+      return this.run(runArgsFrom(args), (full) => next(command, [full]));
+    }
+    const result = await next(command, args);
+    if (command === SERVER_COMMANDS.undo || command === SERVER_COMMANDS.accept) {
+      this.ui.showOutcome(command, result);
+    }
+    return result;
+  };
+
+  async run(args: RunArgs, send: (args: RunArgs) => PromiseLike<unknown>): Promise<RunResult | undefined> {
+    let instruction = args.instruction?.trim();
+    if (!instruction) {
+      instruction = (await this.ui.askInstruction(args))?.trim();
+      if (!instruction) {
+        return undefined;
+      }
+    }
+    const full: RunArgs = { ...args, instruction };
+    this.status.requestStarted();
+    let result: unknown;
+    try {
+      result = await send(full);
+    } catch (error) {
+      this.status.requestEnded(undefined, errorMessage(error));
+      throw error;
+    }
+    if (!isRunResult(result)) {
+      this.status.requestEnded(undefined, `unexpected answer to ${SERVER_COMMANDS.run}: ${JSON.stringify(result)}`);
+      return undefined;
+    }
+    this.lastTaskId = result.taskId;
+    this.status.requestEnded(result);
+    this.ui.showResult(full, result);
+    return result;
+  }
+}

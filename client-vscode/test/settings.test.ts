@@ -1,0 +1,137 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import * as vscode from "vscode";
+import { answerConfiguration, changeAction, CLIENT_SETTINGS, serverSettings, SERVER_SETTINGS } from "../src/settings";
+import { properties } from "./manifest";
+import { type PyField, serverSettingsTree } from "./server-source";
+import { reset, settings } from "./vscode-stub";
+
+function expectedType(annotation: string): { type: string | string[]; enum?: string[]; items?: string } {
+  const optional = annotation.endsWith(" | None");
+  const base = optional ? annotation.slice(0, -" | None".length) : annotation;
+  const literal = /^Literal\[(.*)\]$/.exec(base);
+  if (literal) {
+    return { type: "string", enum: [...(literal[1] ?? "").matchAll(/"([^"]*)"/g)].map((m) => m[1] ?? "") };
+  }
+  if (base === "list[str]") return { type: "array", items: "string" };
+  const json = { str: "string", int: "integer", float: "number", bool: "boolean" }[base];
+  if (!json) throw new Error(`no JSON type for ${annotation}`);
+  return { type: optional ? [json, "null"] : json };
+}
+
+describe("the settings in package.json mirror server/agentls/config.py", () => {
+  const tree: PyField[] = serverSettingsTree();
+
+  it("reads a non-trivial tree from config.py", () => {
+    expect(tree.length).toBeGreaterThan(15);
+    expect(tree.map((f) => f.key)).toContain("model.apiKeyEnv");
+  });
+
+  it("has exactly the server's keys, plus the client's own", () => {
+    expect([...SERVER_SETTINGS].sort()).toEqual(tree.map((f) => f.key).sort());
+    const all = Object.keys(properties).map((key) => key.replace(/^agentls\./, ""));
+    expect(all.sort()).toEqual([...tree.map((f) => f.key), ...CLIENT_SETTINGS].sort());
+  });
+
+  for (const field of serverSettingsTree()) {
+    it(`agentls.${field.key}: type, default, minimum, description, scope`, () => {
+      const property = properties[`agentls.${field.key}`];
+      expect(property, `add agentls.${field.key} to client-vscode/package.json`).toBeDefined();
+      if (!property) return;
+      const want = expectedType(field.annotation);
+      expect(property.type).toEqual(want.type);
+      expect(property.enum).toEqual(want.enum);
+      expect(property.items?.type).toEqual(want.items);
+      expect(property.default).toEqual(field.default);
+      expect(property.minimum).toEqual(field.minimum);
+      expect(property.maximum).toEqual(field.maximum);
+      expect(property.description.length).toBeGreaterThan(10);
+      if (field.doc !== undefined) {
+        expect(property.description).toContain(field.doc);
+      }
+      // The server asks for one settings object without a scopeUri: no per-folder values.
+      expect(property.scope).toBe("window");
+    });
+  }
+});
+
+describe("serverSettings", () => {
+  beforeEach(reset);
+  const read = () => vscode.workspace.getConfiguration("agentls");
+
+  it("sends only what the user set, nested by the dots, never the client's keys", () => {
+    settings.defaults.set("agentls.model.apiKeyEnv", "OPENAI_API_KEY");
+    settings.defaults.set("agentls.agent.maxSteps", 30);
+    settings.user.set("agentls.model.name", "gpt-5-mini");
+    settings.workspace.set("agentls.model.baseUrl", "http://127.0.0.1:11434/v1");
+    settings.workspace.set("agentls.agent.approval", "auto-edit");
+    settings.user.set("agentls.verify.commands", ["pytest -q"]);
+    settings.user.set("agentls.interpreter", ["/usr/bin/python3"]);
+    settings.user.set("agentls.trace.server", "verbose");
+    expect(serverSettings(read())).toEqual({
+      model: { name: "gpt-5-mini", baseUrl: "http://127.0.0.1:11434/v1" },
+      agent: { approval: "auto-edit" },
+      verify: { commands: ["pytest -q"] },
+    });
+  });
+
+  it("takes the workspace value over the user's", () => {
+    settings.user.set("agentls.context.maxTokens", 4000);
+    settings.workspace.set("agentls.context.maxTokens", 12000);
+    expect(serverSettings(read())).toEqual({ context: { maxTokens: 12000 } });
+  });
+
+  it("leaves out null and empty strings (unset), keeps false and 0", () => {
+    settings.user.set("agentls.model.baseUrl", "");
+    settings.user.set("agentls.model.temperature", null);
+    settings.user.set("agentls.edits.review", false);
+    settings.user.set("agentls.model.maxRetries", 0);
+    expect(serverSettings(read())).toEqual({ edits: { review: false }, model: { maxRetries: 0 } });
+  });
+
+  it("is empty when nothing is set", () => {
+    settings.defaults.set("agentls.model.api", "chat");
+    expect(serverSettings(read())).toEqual({});
+  });
+});
+
+describe("answerConfiguration (workspace/configuration)", () => {
+  beforeEach(reset);
+
+  it("answers the agentls section with the server's tree and keeps other sections' defaults", () => {
+    settings.user.set("agentls.model.name", "qwen2.5-coder:7b");
+    settings.user.set("agentls.serverArgs", ["-v"]);
+    const scopes: Array<string | undefined> = [];
+    const answer = answerConfiguration(
+      [{ section: "agentls" }, { section: "editor" }, { section: "agentls", scopeUri: "file:///w" }],
+      [{ model: { name: "qwen2.5-coder:7b" }, serverArgs: ["-v"] }, { tabSize: 4 }, {}],
+      (scope) => {
+        scopes.push(scope);
+        return vscode.workspace.getConfiguration("agentls");
+      },
+    );
+    expect(answer).toEqual([{ model: { name: "qwen2.5-coder:7b" } }, { tabSize: 4 }, { model: { name: "qwen2.5-coder:7b" } }]);
+    expect(scopes).toEqual([undefined, "file:///w"]);
+  });
+});
+
+describe("changeAction", () => {
+  const only = (...sections: string[]) => (section: string) =>
+    sections.some((s) => s === section || s.startsWith(`${section}.`) || section.startsWith(`${s}.`));
+
+  it("restarts for the interpreter, the server's arguments and the key's variable", () => {
+    expect(changeAction(only("agentls.interpreter"))).toBe("restart");
+    expect(changeAction(only("agentls.serverArgs"))).toBe("restart");
+    expect(changeAction(only("agentls.model.apiKeyEnv"))).toBe("restart");
+  });
+
+  it("notifies the server (no restart) for the other server settings", () => {
+    expect(changeAction(only("agentls.model.name"))).toBe("notify");
+    expect(changeAction(only("agentls.agent.approval"))).toBe("notify");
+  });
+
+  it("does nothing for client-only and foreign settings", () => {
+    expect(changeAction(only("agentls.trace.server"))).toBe("none");
+    expect(changeAction(only("agentls.serverPackage"))).toBe("none");
+    expect(changeAction(only("editor.fontSize"))).toBe("none");
+  });
+});

@@ -1,0 +1,315 @@
+/** A stub of the `vscode` module: the part of the API the extension uses, with state the
+ * tests set (configuration, the active editor, answers to dialogs) and record (commands,
+ * messages, progress). VS Code itself cannot run here. Reset with `reset()`. */
+
+import * as path from "node:path";
+import { vi } from "vitest";
+
+export class Uri {
+  private constructor(
+    readonly scheme: string,
+    readonly path: string,
+  ) {}
+
+  static file(fsPath: string): Uri {
+    return new Uri("file", fsPath.replace(/\\/g, "/"));
+  }
+
+  static parse(value: string): Uri {
+    const match = /^([a-z][\w+.-]*):(?:\/\/[^/]*)?(.*)$/i.exec(value);
+    if (match === null) {
+      throw new Error(`not a URI: ${value}`);
+    }
+    return new Uri(match[1] ?? "file", decodeURIComponent(match[2] ?? ""));
+  }
+
+  get fsPath(): string {
+    return this.path;
+  }
+
+  toString(): string {
+    return this.scheme === "file" ? `file://${encodeURI(this.path)}` : `${this.scheme}:${this.path}`;
+  }
+}
+
+export class Position {
+  constructor(
+    readonly line: number,
+    readonly character: number,
+  ) {}
+}
+
+export class Range {
+  readonly start: Position;
+  readonly end: Position;
+  constructor(start: Position, end: Position) {
+    const before = start.line < end.line || (start.line === end.line && start.character <= end.character);
+    this.start = before ? start : end;
+    this.end = before ? end : start;
+  }
+
+  get isEmpty(): boolean {
+    return this.start.line === this.end.line && this.start.character === this.end.character;
+  }
+}
+
+export class Selection extends Range {
+  constructor(
+    readonly anchor: Position,
+    readonly active: Position,
+  ) {
+    super(anchor, active);
+  }
+}
+
+export class Disposable {
+  constructor(private readonly callback: () => void = () => undefined) {}
+  dispose(): void {
+    this.callback();
+  }
+}
+
+export class EventEmitter<T> {
+  private listeners: Array<(value: T) => void> = [];
+  readonly event = (listener: (value: T) => void): Disposable => {
+    this.listeners.push(listener);
+    return new Disposable(() => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    });
+  };
+  fire(value: T): void {
+    for (const listener of [...this.listeners]) {
+      listener(value);
+    }
+  }
+  dispose(): void {
+    this.listeners = [];
+  }
+}
+
+export class ThemeColor {
+  constructor(readonly id: string) {}
+}
+
+export enum ProgressLocation {
+  SourceControl = 1,
+  Window = 10,
+  Notification = 15,
+}
+
+export enum StatusBarAlignment {
+  Left = 1,
+  Right = 2,
+}
+
+export enum ViewColumn {
+  Active = -1,
+  Beside = -2,
+  One = 1,
+}
+
+export class CancellationTokenSource {
+  private readonly emitter = new EventEmitter<void>();
+  isCancellationRequested = false;
+  readonly token = {
+    isCancellationRequested: false,
+    onCancellationRequested: this.emitter.event,
+  };
+  cancel(): void {
+    this.token.isCancellationRequested = true;
+    this.emitter.fire();
+  }
+}
+
+// ---- state the tests set ----
+
+/** `agentls.*` values by level; the key is the full name, e.g. "agentls.model.name". */
+export const settings = {
+  defaults: new Map<string, unknown>(),
+  user: new Map<string, unknown>(),
+  workspace: new Map<string, unknown>(),
+};
+
+export interface ProgressCall {
+  options: { location: ProgressLocation; title?: string; cancellable?: boolean };
+  reports: Array<{ message?: string }>;
+  cancel: () => void;
+  done: Promise<unknown>;
+}
+
+export const recorded = {
+  commands: new Map<string, (...args: unknown[]) => unknown>(),
+  executed: [] as Array<{ command: string; args: unknown[] }>,
+  messages: [] as Array<{ level: "info" | "warning" | "error"; text: string; buttons: string[] }>,
+  statusMessages: [] as string[],
+  progress: [] as ProgressCall[],
+  documents: [] as Array<{ language?: string; content?: string }>,
+  statusItems: [] as Array<Record<string, unknown>>,
+};
+
+export const answers = {
+  inputBox: [] as Array<string | undefined>,
+  inputBoxOptions: [] as unknown[],
+  quickPick: undefined as unknown,
+  message: undefined as string | undefined,
+};
+
+export const folders: Array<{ uri: Uri; name: string; index: number }> = [];
+export const extensionsInstalled = new Map<string, unknown>();
+
+const configurationChanged = new EventEmitter<unknown>();
+
+export function reset(): void {
+  settings.defaults.clear();
+  settings.user.clear();
+  settings.workspace.clear();
+  recorded.commands.clear();
+  recorded.executed.length = 0;
+  recorded.messages.length = 0;
+  recorded.statusMessages.length = 0;
+  recorded.progress.length = 0;
+  recorded.documents.length = 0;
+  recorded.statusItems.length = 0;
+  answers.inputBox.length = 0;
+  answers.inputBoxOptions.length = 0;
+  answers.quickPick = undefined;
+  answers.message = undefined;
+  folders.length = 0;
+  extensionsInstalled.clear();
+  window.activeTextEditor = undefined;
+}
+
+function configuration(section: string) {
+  const full = (key: string) => (section ? `${section}.${key}` : key);
+  return {
+    get(key: string, fallback?: unknown): unknown {
+      const name = full(key);
+      for (const level of [settings.workspace, settings.user, settings.defaults]) {
+        if (level.has(name)) {
+          return level.get(name);
+        }
+      }
+      return fallback;
+    },
+    inspect(key: string) {
+      const name = full(key);
+      return {
+        key: name,
+        defaultValue: settings.defaults.get(name),
+        globalValue: settings.user.get(name),
+        workspaceValue: settings.workspace.get(name),
+        workspaceFolderValue: undefined,
+      };
+    },
+    has(key: string): boolean {
+      return this.get(key) !== undefined;
+    },
+  };
+}
+
+export const workspace = {
+  get workspaceFolders() {
+    return folders.length ? folders : undefined;
+  },
+  getConfiguration: vi.fn((section = "", _scope?: unknown) => configuration(section)),
+  getWorkspaceFolder(uri: Uri) {
+    return folders.find((folder) => uri.path === folder.uri.path || uri.path.startsWith(`${folder.uri.path}/`));
+  },
+  asRelativePath(uri: Uri | string): string {
+    const value = typeof uri === "string" ? uri : uri.path;
+    const folder = folders.find((f) => value.startsWith(`${f.uri.path}/`));
+    return folder ? path.posix.relative(folder.uri.path, value) : value;
+  },
+  onDidChangeConfiguration: configurationChanged.event,
+  async openTextDocument(options: { language?: string; content?: string }) {
+    recorded.documents.push(options);
+    return { uri: Uri.parse("untitled:Untitled-1"), ...options };
+  },
+};
+
+function message(level: "info" | "warning" | "error") {
+  return (text: string, ...rest: unknown[]) => {
+    const buttons = rest.filter((item): item is string => typeof item === "string");
+    recorded.messages.push({ level, text, buttons });
+    return Promise.resolve(answers.message);
+  };
+}
+
+export const window = {
+  activeTextEditor: undefined as unknown,
+  showInputBox: vi.fn((options?: unknown) => {
+    answers.inputBoxOptions.push(options);
+    return Promise.resolve(answers.inputBox.shift());
+  }),
+  showQuickPick: vi.fn(() => Promise.resolve(answers.quickPick)),
+  showInformationMessage: message("info"),
+  showWarningMessage: message("warning"),
+  showErrorMessage: message("error"),
+  showOpenDialog: vi.fn(() => Promise.resolve(undefined)),
+  showTextDocument: vi.fn(() => Promise.resolve(undefined)),
+  setStatusBarMessage(text: string) {
+    recorded.statusMessages.push(text);
+    return new Disposable();
+  },
+  withProgress<R>(
+    options: ProgressCall["options"],
+    task: (
+      progress: { report(value: { message?: string }): void },
+      token: CancellationTokenSource["token"],
+    ) => PromiseLike<R>,
+  ): Promise<R> {
+    const source = new CancellationTokenSource();
+    const call = { options, reports: [] as Array<{ message?: string }>, cancel: () => source.cancel() } as ProgressCall;
+    recorded.progress.push(call);
+    const done = Promise.resolve(task({ report: (value) => call.reports.push(value) }, source.token));
+    call.done = done;
+    return done;
+  },
+  createStatusBarItem(id?: string, alignment?: StatusBarAlignment, priority?: number) {
+    const item: Record<string, unknown> = { id, alignment, priority, visible: false };
+    item.show = () => (item.visible = true);
+    item.hide = () => (item.visible = false);
+    item.dispose = () => undefined;
+    recorded.statusItems.push(item);
+    return item;
+  },
+  createOutputChannel(name: string) {
+    const lines: string[] = [];
+    const log = (text: string) => lines.push(text);
+    return {
+      name,
+      lines,
+      append: log,
+      appendLine: log,
+      info: log,
+      warn: log,
+      error: log,
+      debug: log,
+      trace: log,
+      show: () => undefined,
+      dispose: () => undefined,
+    };
+  },
+};
+
+export const commands = {
+  registerCommand(command: string, callback: (...args: unknown[]) => unknown): Disposable {
+    if (recorded.commands.has(command)) {
+      throw new Error(`command '${command}' already exists`);
+    }
+    recorded.commands.set(command, callback);
+    return new Disposable(() => recorded.commands.delete(command));
+  },
+  async executeCommand(command: string, ...args: unknown[]): Promise<unknown> {
+    recorded.executed.push({ command, args });
+    return recorded.commands.get(command)?.(...args);
+  },
+};
+
+export const extensions = {
+  getExtension(id: string) {
+    return extensionsInstalled.get(id);
+  },
+};
+
+export const env = { language: "en" };
