@@ -1,4 +1,5 @@
 // Bundles the extension into one file, dist/extension.js (vscode stays external).
+import process from "node:process";
 import * as esbuild from "esbuild";
 
 const production = process.argv.includes("--production");

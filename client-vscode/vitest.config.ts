@@ -9,7 +9,12 @@ export default defineConfig({
       {
         // Unit tests against a stub of the `vscode` module (VS Code itself cannot run here).
         resolve: { alias: { vscode: stub } },
-        test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/vsix.test.ts"], environment: "node" },
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/vsix.test.ts"],
+          environment: "node",
+        },
       },
       {
         // Reads the packaged agentls.vsix (run after `npm run package`).

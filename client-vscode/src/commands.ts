@@ -149,7 +149,7 @@ export function isContextResult(value: unknown): value is ContextResult {
 /** The one JSON object of an `agentls.run` call as the code actions send it. */
 export function runArgsFrom(args: readonly unknown[]): RunArgs {
   const [first] = args;
-  return isObject(first) ? (first as RunArgs) : {};
+  return isObject(first) ? first : {};
 }
 
 export function totalTokens(usage: Usage): number {

@@ -136,7 +136,7 @@ export function commandHandlers(deps: HandlerDeps): Record<ClientCommand, () => 
       if (running.length > 1) {
         const all = { label: "All tasks", taskId: undefined as string | undefined };
         const picked = await vscode.window.showQuickPick(
-          [all, ...running.map((task) => ({ label: task.instruction, description: task.step, taskId: task.taskId as string | undefined }))],
+          [all, ...running.map((task) => ({ label: task.instruction, description: task.step, taskId: task.taskId }))],
           { title: "Agent: Cancel", placeHolder: "Which task?" },
         );
         if (picked === undefined) {
@@ -195,8 +195,9 @@ export function commandHandlers(deps: HandlerDeps): Record<ClientCommand, () => 
 
     restart: () => server.restart(),
 
-    async showLog() {
+    showLog() {
       deps.log.show();
+      return Promise.resolve();
     },
   };
 }

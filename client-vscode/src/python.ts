@@ -3,7 +3,7 @@
 
 import * as os from "node:os";
 import * as vscode from "vscode";
-import { PythonExtension } from "@vscode/python-extension";
+import type { PythonExtension } from "@vscode/python-extension";
 import { PYTHON_EXTENSION_ID } from "./constants";
 
 export const MIN_PYTHON: readonly [number, number] = [3, 11];
@@ -32,13 +32,18 @@ export interface PythonApi {
   };
 }
 
-/** The Python extension's API, or undefined when it is not installed or fails. */
+/**
+ * The Python extension's API (typed by `@vscode/python-extension`), or undefined when the
+ * extension is not installed or fails to activate. This is what that package's
+ * `PythonExtension.api()` does, without its runtime `require("vscode")`.
+ */
 export async function loadPythonApi(): Promise<PythonApi | undefined> {
-  if (vscode.extensions.getExtension(PYTHON_EXTENSION_ID) === undefined) {
+  const extension = vscode.extensions.getExtension<PythonExtension>(PYTHON_EXTENSION_ID);
+  if (extension === undefined) {
     return undefined;
   }
   try {
-    return await PythonExtension.api();
+    return extension.isActive ? extension.exports : await extension.activate();
   } catch {
     return undefined;
   }

@@ -56,7 +56,7 @@ export function parseProbe(stdout: string): Probe | undefined {
   ) {
     return undefined;
   }
-  return { python: python as number[], executable, installed, version };
+  return { python, executable, installed, version };
 }
 
 export type Readiness =
@@ -142,8 +142,15 @@ export interface StartOptions {
   readonly cwd: string | undefined;
 }
 
+/** A vscode-languageclient `Executable` (stdio, its default transport), typed tighter. */
+export interface ServerProcess extends Executable {
+  command: string;
+  args: string[];
+  options: { env: Record<string, string>; cwd?: string };
+}
+
 /** The server process: `<python> [args] -m agentls [serverArgs]` on stdio. */
-export function serverExecutable(interpreter: Interpreter, options: StartOptions): Executable {
+export function serverExecutable(interpreter: Interpreter, options: StartOptions): ServerProcess {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.env)) {
     if (value !== undefined) {

@@ -5,19 +5,34 @@ import * as vscode from "vscode";
 import { CLIENT_COMMANDS } from "./constants";
 import { type RunResult, totalTokens } from "./commands";
 
-/** A `$/progress` report of a task, as the server writes it: "<step> · <in>+<out> tok". */
+/** A `$/progress` report of a task, as the server writes it (server/agentls/lsp/commands.py):
+ * "<step> · <in>+<out> tok", then " · $<cost>" when the model's prices are set. */
 export interface Report {
   step: string;
   inputTokens?: number;
   outputTokens?: number;
+  costUsd?: number;
 }
 
 export function parseReport(message: string): Report {
-  const match = /^(.*?)\s*·\s*(\d+)\+(\d+) tok$/.exec(message.trim());
+  const match = /^(.*?)\s*·\s*(\d+)\+(\d+) tok(?:\s*·\s*\$(\d+(?:\.\d+)?))?$/.exec(message.trim());
   if (match === null) {
     return { step: message.trim() };
   }
-  return { step: match[1] ?? "", inputTokens: Number(match[2]), outputTokens: Number(match[3]) };
+  const report: Report = { step: match[1] ?? "", inputTokens: Number(match[2]), outputTokens: Number(match[3]) };
+  if (match[4] !== undefined) {
+    report.costUsd = Number(match[4]);
+  }
+  return report;
+}
+
+/** " · 1540 tok", " · 1540 tok · $0.0123" or "" when the report has no usage. */
+export function usageText(report: Report): string {
+  if (report.inputTokens === undefined || report.outputTokens === undefined) {
+    return "";
+  }
+  const cost = report.costUsd === undefined ? "" : ` · $${report.costUsd.toFixed(4)}`;
+  return ` · ${report.inputTokens + report.outputTokens} tok${cost}`;
 }
 
 export type ServerState = "starting" | "running" | "stopped";
@@ -29,7 +44,7 @@ export interface View {
   error: boolean;
 }
 
-const STEP_LIMIT = 40;
+const STEP_LIMIT = 32;
 
 function short(text: string): string {
   return text.length <= STEP_LIMIT ? text : `${text.slice(0, STEP_LIMIT - 1)}…`;
@@ -135,10 +150,7 @@ export class TaskStatus {
     if (this.running) {
       const task = (this.lastTask !== undefined && this.tasks.get(this.lastTask)) || [...this.tasks.values()].pop();
       const report = task?.report ?? { step: "starting" };
-      const tokens =
-        report.inputTokens !== undefined && report.outputTokens !== undefined
-          ? ` · ${report.inputTokens + report.outputTokens} tok`
-          : "";
+      const tokens = usageText(report);
       const count = Math.max(this.tasks.size, this.requests);
       const more = count > 1 ? ` (${count} tasks)` : "";
       return {

@@ -211,7 +211,7 @@ export const workspace = {
   get workspaceFolders() {
     return folders.length ? folders : undefined;
   },
-  getConfiguration: vi.fn((section = "", _scope?: unknown) => configuration(section)),
+  getConfiguration: vi.fn((section: string = "", _scope?: unknown) => configuration(section)),
   getWorkspaceFolder(uri: Uri) {
     return folders.find((folder) => uri.path === folder.uri.path || uri.path.startsWith(`${folder.uri.path}/`));
   },
