@@ -135,3 +135,13 @@ describe("changeAction", () => {
     expect(changeAction(only("editor.fontSize"))).toBe("none");
   });
 });
+
+describe("client-vscode/README.md", () => {
+  it("has a row for every setting in its settings table", async () => {
+    const { readFileSync } = await import("node:fs");
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    for (const key of Object.keys(properties)) {
+      expect(readme, `README.md has no row for ${key}`).toContain(`| \`${key}\` |`);
+    }
+  });
+});
