@@ -4,7 +4,9 @@ Edits go straight to the files (``DiskSink``); the run prints each tool call on
 stderr as it happens, then the diff of the task on stdout and a one-line summary.
 Exit code 0 when the task is done. Approval: ``read-only`` offers no writing tool,
 ``ask`` asks on the terminal before each write (no terminal: no write), ``auto-edit``
-and ``full-auto`` write freely (commands come with the safety issue).
+and ``full-auto`` write freely. ``run_command``: ``full-auto`` runs commands in the
+sandbox without asking; otherwise, and wherever there is no sandbox, each command
+asks on the terminal (no terminal: not run); ``read-only`` has no commands.
 """
 
 from __future__ import annotations
@@ -19,21 +21,30 @@ from agentls.agent.project import project_instructions
 from agentls.cli_exec import settings_and_model
 from agentls.context.engine import ContextEngine
 from agentls.model.openai_chat import OpenAIChatModel
+from agentls.policy.sandbox import command_runner
 from agentls.tools.box import Toolbox
+from agentls.tools.command import Approve, command_tools
 from agentls.tools.read import read_only_tools
 from agentls.tools.workspace import ToolDenied, Workspace
 from agentls.tools.write import DiskSink, WriteTools
+
+
+def _ask(what: str) -> str:
+    """Ask on the terminal; the reason for a no ("" when the user said yes)."""
+    if not sys.stdin.isatty():
+        return "not approved (no terminal to ask the user)"
+    print(f"agentls: allow {what}? [y/N] ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        return "the user said no"
+    return ""
 
 
 class AskingSink(DiskSink):
     """Asks on the terminal before each change (``--approval ask``)."""
 
     def _approve(self, what: str) -> None:
-        if not sys.stdin.isatty():
-            raise ToolDenied(f"{what}: not approved (no terminal to ask the user)")
-        print(f"agentls: allow {what}? [y/N] ", end="", file=sys.stderr, flush=True)
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            raise ToolDenied(f"{what}: the user said no")
+        if no := _ask(what):
+            raise ToolDenied(f"{what}: {no}")
 
     async def write(self, relative: str, old: str | None, new: str) -> None:
         self._approve(f"{'creating' if old is None else 'editing'} {relative}")
@@ -42,6 +53,17 @@ class AskingSink(DiskSink):
     async def delete(self, relative: str, old: str) -> None:
         self._approve(f"deleting {relative}")
         await super().delete(relative, old)
+
+
+def _command_approver(approval: str, sandboxed: bool) -> Approve:
+    """Sandboxed commands are free in ``full-auto``; every other command asks."""
+
+    async def approve(command: str) -> bool:
+        if approval == "full-auto" and sandboxed:
+            return True
+        return not await asyncio.to_thread(_ask, f"running `{command}`")
+
+    return approve
 
 
 def _show(event: object) -> None:
@@ -83,6 +105,14 @@ def main(args: argparse.Namespace) -> int:
     writer = WriteTools(ws, sink)
     if args.approval != "read-only":
         tools += writer.tools()
+        runner = command_runner(root, engine.files.secrets)
+        if not runner.sandboxed:
+            print(
+                f"agentls: commands run without a sandbox ({runner.unsandboxed_reason}); "
+                "each one asks first",
+                file=sys.stderr,
+            )
+        tools += command_tools(runner, _command_approver(args.approval, runner.sandboxed))
     limits = Limits(settings.agent.max_steps, settings.agent.max_tokens)
     loop = AgentLoop(model, Toolbox(tools), limits, str(root))
     end = asyncio.run(_run(loop, model, args.instruction, project_instructions(root)))

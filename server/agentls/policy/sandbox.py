@@ -1,0 +1,483 @@
+"""Shell commands of the agent, run under bubblewrap (``bwrap``) in one workspace.
+
+Inside the sandbox the workspace is writable at its own path (and the working
+folder); the rest of the system is read-only, the home folder is an empty
+scratch space (toolchains such as ``~/.pyenv`` or ``~/.cargo`` stay readable),
+``/tmp`` and ``/run`` are fresh, there is no network and no process of the host
+in sight. Every ``.git`` is read-only (no hooks written), and the workspace's
+secret files are covered by an empty file, secret folders by an empty one. The
+environment is an allow-list (never the server's keys or tokens).
+
+Each run has a timeout; on timeout, ``stop`` or cancellation the whole process
+tree is killed (the sandbox's own PID namespace dies with it). Output
+(stdout and stderr together) keeps its head and tail within a cap.
+
+Where bubblewrap is missing or cannot work (user namespaces disabled, say),
+``sandbox_available()`` says why; the runner then runs commands unsandboxed,
+with the same environment, timeout, kill and cap, and the caller must ask the
+user before every command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentls.context.files import SKIP_DIRS
+from agentls.policy.secrets import SecretMatcher
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 120.0  # seconds a command may run unless it asks for another limit
+MAX_TIMEOUT = 600.0  # the most a command may ask for
+OUTPUT_HEAD = 12_000  # bytes of output kept from the start
+OUTPUT_TAIL = 12_000  # and from the end
+MAX_SCAN_ENTRIES = 200_000  # a workspace with more entries is not scanned for secrets
+_CHECK_TIMEOUT = 15.0
+BWRAP = "/usr/bin/bwrap"  # where Debian's bubblewrap puts it (when not on PATH)
+
+# Folders of the home directory that hold toolchains, readable in the sandbox.
+HOME_TOOLCHAINS = (
+    ".pyenv",
+    ".local/bin",
+    ".local/lib",
+    ".local/share/uv",
+    ".local/pipx",
+    ".cargo",
+    ".rustup",
+    ".nvm",
+    ".volta",
+    ".bun",
+    ".deno",
+    ".asdf",
+    ".sdkman",
+    "go",
+    ".elan",
+    ".ghcup",
+)
+# Environment variables a command gets from the server (besides LC_*); nothing else.
+PASSED_ENV = ("LANG", "LANGUAGE", "TERM", "COLORTERM", "TZ", "USER", "LOGNAME")
+
+
+class SandboxError(Exception):
+    """A command cannot be run safely; ``str(error)`` says why."""
+
+
+@dataclass(frozen=True)
+class SandboxCheck:
+    available: bool
+    reason: str  # why not (empty when available)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    exit_code: int | None  # None when it was killed (timeout, stop, cancellation)
+    output: str  # stdout and stderr merged, capped (head and tail), decoded with U+FFFD
+    timed_out: bool
+    cancelled: bool  # stopped by the caller before it ended
+    duration: float  # seconds
+    sandboxed: bool
+    cut_bytes: int = 0  # bytes of output left out in the middle
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def _bwrap() -> str | None:
+    found = shutil.which("bwrap")
+    return found or (BWRAP if os.access(BWRAP, os.X_OK) else None)
+
+
+_ISOLATION = (
+    "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run",
+    "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+    "--hostname", "agentls-sandbox", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
+)  # fmt: skip
+
+
+@functools.cache
+def sandbox_available() -> SandboxCheck:
+    """Whether bubblewrap is installed and works here (checked once: it runs ``true``
+    in a sandbox like the real one). Blocks for a few milliseconds: from the event
+    loop, call it through ``asyncio.to_thread`` the first time."""
+    bwrap = _bwrap()
+    if bwrap is None:
+        return SandboxCheck(
+            False,
+            "bubblewrap (bwrap) is not installed; on Debian or Ubuntu: apt-get install bubblewrap",
+        )
+    try:
+        done = subprocess.run(
+            [bwrap, "--ro-bind", "/", "/", *_ISOLATION, "--clearenv", "--", "true"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=_CHECK_TIMEOUT,
+            env=_safe_env({}, str(Path.home())),
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return SandboxCheck(False, f"bubblewrap could not be started ({error})")
+    if done.returncode != 0:
+        said = done.stderr.decode(errors="replace").strip().splitlines()
+        first = said[0] if said else f"exit code {done.returncode}"
+        return SandboxCheck(
+            False,
+            f"bubblewrap does not work here ({first}); unprivileged user namespaces may be "
+            "disabled (sysctl kernel.unprivileged_userns_clone, AppArmor "
+            "restrict_unprivileged_userns) or forbidden in this container",
+        )
+    return SandboxCheck(True, "")
+
+
+def _safe_env(extra: dict[str, str], home: str) -> dict[str, str]:
+    """The allow-listed environment: no keys, tokens or anything else of the server."""
+    env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("LC_")}
+    env.setdefault("LANG", "C.UTF-8")
+    env["PATH"] = os.environ.get("PATH") or "/usr/local/bin:/usr/bin:/bin"
+    env["HOME"] = home
+    env["TMPDIR"] = "/tmp"
+    env.update(extra)
+    return env
+
+
+def _venv(root: Path) -> Path | None:
+    """The workspace's Python virtualenv (``.venv``, ``venv`` or any top folder with a
+    ``pyvenv.cfg``), if it has one."""
+    candidates = [root / ".venv", root / "venv"]
+    try:
+        candidates += sorted(p for p in root.iterdir() if p.is_dir())
+    except OSError:
+        pass
+    return next((p for p in candidates if (p / "pyvenv.cfg").is_file()), None)
+
+
+def _venv_base(venv: Path) -> Path | None:
+    """The installation a virtualenv's python comes from (``home = .../bin``)."""
+    try:
+        for line in (venv / "pyvenv.cfg").read_text(errors="replace").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "home" and value.strip():
+                return Path(os.path.realpath(value.strip())).parent
+    except OSError:
+        pass
+    return None
+
+
+@dataclass(frozen=True)
+class Protected:
+    """What to shield in a workspace: ``.git`` entries, secret files and folders."""
+
+    git: list[Path]
+    secret_files: list[Path]
+    secret_dirs: list[Path]
+
+
+def scan_workspace(root: Path, secrets: SecretMatcher) -> Protected:
+    """Every ``.git``, secret file and secret folder of the workspace, gitignored ones
+    included; dependency folders (node_modules, virtualenvs, caches) are not entered:
+    a certificate bundle in a package is not the user's secret. Symlinks are left
+    alone (their target is judged where it lives). Raises ``SandboxError`` for a
+    workspace too big to scan."""
+    git: list[Path] = []
+    files: list[Path] = []
+    dirs: list[Path] = []
+    stack = [""]
+    seen = 0
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(root / folder))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > MAX_SCAN_ENTRIES:
+                raise SandboxError(
+                    f"the workspace has more than {MAX_SCAN_ENTRIES} files and folders outside "
+                    "dependency folders; too many to check for secrets before a command"
+                )
+            relative = f"{folder}/{entry.name}" if folder else entry.name
+            path = root / relative
+            try:
+                if entry.is_symlink():
+                    continue
+                if entry.name == ".git":
+                    git.append(path)
+                elif entry.is_dir():
+                    if secrets.is_secret(relative, is_dir=True):
+                        dirs.append(path)
+                    elif not (
+                        entry.name in SKIP_DIRS
+                        or entry.name.endswith(".egg-info")
+                        or (path / "pyvenv.cfg").exists()
+                        or (path / "conda-meta").is_dir()
+                    ):
+                        stack.append(relative)
+                elif entry.is_file() and secrets.is_secret(relative):
+                    files.append(path)
+            except OSError:
+                continue
+    return Protected(sorted(git), sorted(files), sorted(dirs))
+
+
+class _Capture:
+    """Output as it comes: the first and last bytes kept, the middle counted."""
+
+    def __init__(self, head: int, tail: int) -> None:
+        self.head_limit, self.tail_limit = head, tail
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+        self.lines = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        self.lines += chunk.count(b"\n")
+        room = self.head_limit - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            if len(self.tail) > self.tail_limit:
+                del self.tail[: len(self.tail) - self.tail_limit]
+
+    async def drain(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            self.feed(chunk)
+
+    def text(self) -> tuple[str, int]:
+        head, tail = bytes(self.head), bytes(self.tail)
+        cut = self.total - len(head) - len(tail)
+        if cut <= 0:
+            return _decode(head + tail), 0
+        # Cut at line ends where there is one near the edge.
+        end = head.rfind(b"\n", max(0, len(head) - 2000))
+        if end >= 0:
+            cut += len(head) - end - 1
+            head = head[: end + 1]
+        start = tail.find(b"\n", 0, 2000)
+        if start >= 0:
+            cut += start + 1
+            tail = tail[start + 1 :]
+        lines = max(0, self.lines - head.count(b"\n") - tail.count(b"\n"))
+        note = f"… ({cut} bytes, {lines} lines of output cut here) …\n"
+        if not head.endswith(b"\n"):
+            note = "\n" + note
+        return _decode(head) + note + _decode(tail), cut
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class CommandRunner:
+    """Runs the agent's shell commands in ``root``: sandboxed when ``sandboxed``
+    (see ``command_runner`` for the usual way to make one)."""
+
+    def __init__(
+        self,
+        root: Path,
+        secrets: SecretMatcher | None = None,
+        *,
+        sandboxed: bool,
+        unsandboxed_reason: str = "",
+        default_timeout: float = DEFAULT_TIMEOUT,
+        max_timeout: float = MAX_TIMEOUT,
+        output_head: int = OUTPUT_HEAD,
+        output_tail: int = OUTPUT_TAIL,
+    ) -> None:
+        self.root = Path(os.path.realpath(root))
+        self.secrets = secrets or SecretMatcher()
+        self.sandboxed = sandboxed
+        self.unsandboxed_reason = "" if sandboxed else unsandboxed_reason
+        self.default_timeout = default_timeout
+        self.max_timeout = max_timeout
+        self.output_head, self.output_tail = output_head, output_tail
+        self.shell = "/bin/bash" if os.access("/bin/bash", os.X_OK) else "/bin/sh"
+
+    def timeout_for(self, requested: float | None) -> float:
+        """The timeout a run gets: the default, or the one asked for within the maximum."""
+        if requested is None or requested <= 0:
+            return self.default_timeout
+        return min(float(requested), self.max_timeout)
+
+    def _home(self) -> str:
+        home = os.path.realpath(Path.home())
+        return home if home not in ("/", "") else "/tmp"
+
+    def _env(self) -> dict[str, str]:
+        extra: dict[str, str] = {}
+        venv = _venv(self.root)
+        if venv is not None:
+            extra["VIRTUAL_ENV"] = str(venv)
+            extra["PATH"] = f"{venv / 'bin'}:{os.environ.get('PATH') or '/usr/bin:/bin'}"
+        return _safe_env(extra, self._home())
+
+    def bwrap_arguments(self, empty_file: Path, protected: Protected) -> list[str]:
+        """bubblewrap's arguments before the command (order matters: later mounts cover
+        earlier ones)."""
+        bwrap = _bwrap() or BWRAP
+        args = [bwrap, "--ro-bind", "/", "/", *_ISOLATION]
+        home = Path(self._home())
+        hidden = [h for h in {home, Path("/root")} if h != Path("/tmp") and h.is_dir()]
+        for folder in sorted(hidden):
+            args += ["--tmpfs", str(folder)]
+            for name in HOME_TOOLCHAINS:
+                tool = folder / name
+                if tool.is_dir() and not tool.is_symlink():
+                    args += ["--ro-bind", str(tool), str(tool)]
+                    args += _masks_of(tool, self.secrets, empty_file)
+        venv = _venv(self.root)
+        base = _venv_base(venv) if venv is not None else None
+        if base is not None and any(base.is_relative_to(h) for h in hidden) and base.is_dir():
+            args += ["--ro-bind", str(base), str(base)]
+        root = str(self.root)
+        args += ["--bind", root, root]
+        for git in protected.git:
+            args += ["--ro-bind", str(git), str(git)]
+        for path in protected.secret_files:
+            args += ["--ro-bind", str(empty_file), str(path)]
+        for path in protected.secret_dirs:
+            args += ["--tmpfs", str(path), "--remount-ro", str(path)]
+        args += ["--clearenv"]
+        for key, value in self._env().items():
+            args += ["--setenv", key, value]
+        args += ["--chdir", root]
+        return args
+
+    async def run(
+        self,
+        command: str,
+        timeout: float | None = None,
+        *,
+        stop: asyncio.Event | None = None,
+    ) -> CommandResult:
+        """Run ``command`` with ``bash -c`` in the workspace. Timeout or ``stop``: the
+        whole process tree is killed and the result says so; cancellation kills it too
+        and re-raises. Raises ``SandboxError`` when the sandbox cannot be set up."""
+        limit = self.timeout_for(timeout)
+        started = time.monotonic()
+        empty: Path | None = None
+        try:
+            if self.sandboxed:
+                protected = await asyncio.to_thread(scan_workspace, self.root, self.secrets)
+                handle, name = tempfile.mkstemp(prefix="agentls-mask-")
+                os.close(handle)
+                empty = Path(name)
+                os.chmod(empty, 0o444)
+                argv = [*self.bwrap_arguments(empty, protected), "--", self.shell, "-c", command]
+            else:
+                argv = [self.shell, "-c", command]
+            return await self._spawn(command, argv, limit, stop, started)
+        finally:
+            if empty is not None:
+                empty.unlink(missing_ok=True)
+
+    async def _spawn(
+        self,
+        command: str,
+        argv: list[str],
+        limit: float,
+        stop: asyncio.Event | None,
+        started: float,
+    ) -> CommandResult:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=self.root,
+            env=self._env(),
+            start_new_session=True,  # its own process group: one kill ends everything
+        )
+        capture = _Capture(self.output_head, self.output_tail)
+        assert proc.stdout is not None
+        reader = asyncio.ensure_future(capture.drain(proc.stdout))
+        waiter = asyncio.ensure_future(proc.wait())
+        stopper = asyncio.ensure_future(stop.wait()) if stop is not None else None
+        timed_out = cancelled = False
+        try:
+            pending = {waiter} if stopper is None else {waiter, stopper}
+            await asyncio.wait(pending, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+            if not waiter.done():
+                timed_out = stopper is None or not stopper.done()
+                cancelled = not timed_out
+        except asyncio.CancelledError:
+            _kill_group(proc.pid)
+            await _reap(proc, reader)
+            raise
+        finally:
+            if stopper is not None:
+                stopper.cancel()
+            # Whatever is left of the group (background jobs of an unsandboxed command;
+            # in the sandbox, its PID namespace ended with it) is killed.
+            _kill_group(proc.pid)
+        await _reap(proc, reader)
+        output, cut = capture.text()
+        duration = time.monotonic() - started
+        killed = timed_out or cancelled
+        log.debug("ran %r in %.2f s: exit %s", command, duration, proc.returncode)
+        return CommandResult(
+            command=command,
+            exit_code=None if killed else proc.returncode,
+            output=output,
+            timed_out=timed_out,
+            cancelled=cancelled,
+            duration=duration,
+            sandboxed=self.sandboxed,
+            cut_bytes=cut,
+        )
+
+
+def _masks_of(folder: Path, secrets: SecretMatcher, empty_file: Path) -> list[str]:
+    """Cover the secret files right inside a toolchain folder (``~/.cargo/credentials.toml``)."""
+    args: list[str] = []
+    try:
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False) and secrets.is_secret(entry.name):
+                args += ["--ro-bind", str(empty_file), entry.path]
+    except OSError:
+        pass
+    return args
+
+
+async def _reap(proc: asyncio.subprocess.Process, reader: asyncio.Future[None]) -> None:
+    """Wait for the killed process and the end of its output (shielded: a second
+    cancellation does not leave a zombie or a pending read behind)."""
+
+    async def settle() -> None:
+        await proc.wait()
+        try:
+            await asyncio.wait_for(reader, 5)
+        except TimeoutError:
+            log.warning("output of a killed command did not end; left unread")
+
+    await asyncio.shield(settle())
+
+
+def command_runner(root: Path, secrets: SecretMatcher | None = None) -> CommandRunner:
+    """A runner for ``root``: sandboxed when bubblewrap works here, else unsandboxed with
+    the reason (``runner.unsandboxed_reason``) to tell the user."""
+    check = sandbox_available()
+    if not check.available:
+        log.warning("commands run without a sandbox: %s", check.reason)
+    return CommandRunner(root, secrets, sandboxed=check.available, unsandboxed_reason=check.reason)

@@ -1,0 +1,110 @@
+"""The ``run_command`` tool, and the verification commands of the settings.
+
+The model asks for a shell command; the policy's ``approve`` decides whether it
+runs (this module asks nothing itself and knows nothing of editors), then the
+``CommandRunner`` runs it (in the sandbox where there is one). The model reads
+the exit code and the capped output, or why the command did not run or was
+killed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from agentls.policy.sandbox import CommandResult, CommandRunner, SandboxError
+from agentls.tools.box import Tool, spec
+from agentls.tools.workspace import ToolDenied
+
+Approve = Callable[[str], Awaitable[bool]]
+"""Asked before each command with the command's text: may it run?"""
+
+
+def describe(result: CommandResult, timeout: float) -> str:
+    """What the model reads of a run: the output, then one line on how it ended."""
+    out = result.output if result.output.strip() else "(no output)\n"
+    if not out.endswith("\n"):
+        out += "\n"
+    seconds = f"{result.duration:.1f} s"
+    if result.timed_out:
+        end = (
+            f"[timed out after {timeout:g} s: the command and everything it started were "
+            "killed; the output so far is above. Give it a larger timeout (seconds) or run "
+            "something quicker]"
+        )
+    elif result.cancelled:
+        end = f"[stopped after {seconds}: the task was cancelled; the command was killed]"
+    else:
+        end = f"[exit code {result.exit_code}, {seconds}]"
+    return out + end
+
+
+async def run_command(
+    runner: CommandRunner, approve: Approve, command: str, timeout: int | None = None
+) -> str:
+    if not command.strip():
+        raise ToolDenied("an empty command")
+    if not await approve(command):
+        raise ToolDenied(f"the user did not allow running {command!r}; do without it")
+    limit = runner.timeout_for(timeout)
+    try:
+        result = await runner.run(command, limit)
+    except SandboxError as error:
+        raise ToolDenied(f"{command!r} was not run: {error}") from None
+    return describe(result, limit)
+
+
+def command_tools(runner: CommandRunner, approve: Approve) -> list[Tool]:
+    """``run_command {command, timeout?}`` over ``runner``, each call through ``approve``."""
+    where = (
+        "in a sandbox: the workspace is writable, the rest of the system read-only, "
+        "no network, secret files read as empty"
+        if runner.sandboxed
+        else "after the user approves it"
+    )
+    description = (
+        f"Run a shell command (bash -c) in the workspace folder, {where}. Stdout and "
+        "stderr come back together (long output keeps its start and end) with the exit "
+        f"code. Nothing reads stdin. Default timeout {runner.default_timeout:g} s, at "
+        f"most {runner.max_timeout:g} s."
+    )
+    properties: dict[str, Any] = {
+        "command": {"type": "string", "description": "the shell command, e.g. pytest -q"},
+        "timeout": {
+            "type": "integer",
+            "description": f"seconds before it is killed (default {runner.default_timeout:g})",
+        },
+    }
+
+    async def handler(arguments: dict[str, Any]) -> str:
+        return await run_command(runner, approve, arguments["command"], arguments.get("timeout"))
+
+    return [Tool(spec("run_command", description, properties, ["command"]), handler)]
+
+
+async def verify_failures(
+    runner: CommandRunner,
+    commands: Sequence[str],
+    *,
+    approve: Approve | None = None,
+    timeout: float | None = None,
+) -> str:
+    """Run ``verify.commands`` one by one through ``runner``; the failures as text for
+    the model ("" when every command passed). ``approve`` (optional) is asked first,
+    as for the model's own commands; a command not approved is reported, not run."""
+    failures: list[str] = []
+    for command in commands:
+        if approve is not None and not await approve(command):
+            failures.append(f"$ {command}\n[not run: the user did not allow it]")
+            continue
+        limit = runner.timeout_for(timeout)
+        try:
+            result = await runner.run(command, limit)
+        except SandboxError as error:
+            failures.append(f"$ {command}\n[not run: {error}]")
+            continue
+        if not result.ok:
+            failures.append(f"$ {command}\n{describe(result, limit)}")
+    if not failures:
+        return ""
+    return "Verification failed:\n\n" + "\n\n".join(failures)
