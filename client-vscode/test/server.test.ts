@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Interpreter } from "../src/python";
-import { installCommand, parseProbe, probeScript, readiness, runProbe, serverExecutable } from "../src/server";
+import { installCommand, parseProbe, probeScript, readiness, runInstall, runProbe, serverExecutable } from "../src/server";
 
 const venv: Interpreter = { command: "/w/.venv/bin/python", args: [], source: "setting" };
 const launcher: Interpreter = { command: "py", args: ["-3.12"], source: "setting" };
@@ -49,6 +49,24 @@ describe("installCommand", () => {
   it("is pip of that very interpreter", () => {
     expect(installCommand(launcher, "agentls")).toEqual({ command: "py", args: ["-3.12", "-m", "pip", "install", "agentls"] });
     expect(installCommand(venv, "/src/agentls")).toEqual({ command: "/w/.venv/bin/python", args: ["-m", "pip", "install", "/src/agentls"] });
+  });
+});
+
+describe("runInstall", () => {
+  it.runIf(process.platform !== "win32")("runs pip in that interpreter, streams its output, returns the exit code", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "agentls-pip-"));
+    const python = path.join(dir, "python");
+    // A Python whose pip prints what it was asked and fails for one spec.
+    writeFileSync(python, '#!/bin/sh\necho "pip called with: $*"\n[ "$4" = "bad-spec" ] && { echo "no such package" >&2; exit 3; }\nexit 0\n', { mode: 0o755 });
+    const interpreter: Interpreter = { command: python, args: [], source: "setting" };
+    let output = "";
+    expect(await runInstall(interpreter, "agentls", (text) => (output += text))).toBe(0);
+    expect(output).toContain(`> ${python} -m pip install agentls`);
+    expect(output).toContain("pip called with: -m pip install agentls");
+    output = "";
+    expect(await runInstall(interpreter, "bad-spec", (text) => (output += text))).toBe(3);
+    expect(output).toContain("no such package");
+    expect(await runInstall({ command: path.join(dir, "missing"), args: [], source: "setting" }, "x", () => undefined)).toBe(-1);
   });
 });
 
