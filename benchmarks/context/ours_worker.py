@@ -81,6 +81,43 @@ def _line_end(text: str, line: int) -> int:
     return pos
 
 
+def _statement_keystrokes(text: str, rng: random.Random) -> list[tuple[int, str]]:
+    """Code typed in a function: after a random one-line simple statement of a function
+    body, Enter (with the editor's auto-indent, one change) and then ``x = 1`` key by
+    key. The text is broken in between (``x =``), as it is while one types code."""
+    from agentls.context.languages import parser_for
+
+    data = text.encode("utf-8", "surrogatepass")
+    tree = parser_for("python").parse(data)
+    rows: list[tuple[int, int]] = []  # (row, indentation) of candidate statements
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "block" and node.parent is not None:
+            if node.parent.type == "function_definition":
+                for child in node.named_children:
+                    one_line = child.start_point.row == child.end_point.row
+                    if one_line and child.type in ("expression_statement", "return_statement"):
+                        rows.append((child.start_point.row, child.start_point.column))
+        if node.child_count and node.type in (
+            "module",
+            "decorated_definition",
+            "class_definition",
+            "function_definition",
+            "block",
+        ):
+            stack.extend(node.children)
+    rows.sort()
+    row, indent = rows[rng.randrange(len(rows))]
+    end = _line_end(text, row)
+    typed = ["\n" + " " * indent, *"x = 1"]
+    out, at = [], end
+    for piece in typed:
+        out.append((at, piece))
+        at += len(piece)
+    return out
+
+
 def run_didchange(job: dict[str, Any]) -> dict[str, Any]:
     """didChange -> tree and index current, per keystroke, on a 10k-line file.
 
@@ -89,7 +126,9 @@ def run_didchange(job: dict[str, Any]) -> dict[str, Any]:
     event loop pays: listeners record the edit), the tree brought current
     (``DocumentTrees.get``: ``Tree.edit`` + incremental reparse) and the engine's index
     brought current for that buffer (``ContextEngine.refresh``, what ``select`` does
-    first; ``_sync_buffers`` in commits before it).
+    first; ``_sync_buffers`` in commits before it). ``job["typing"]``: "comment" (" # word"
+    at the end of random lines, the text stays valid) or "statement" (``x = 1`` on a new
+    line of a function body, see ``_statement_keystrokes``).
     """
     from agentls.context.engine import ContextEngine
     from agentls.context.trees import DocumentTrees
@@ -153,17 +192,21 @@ def run_didchange(job: dict[str, Any]) -> dict[str, Any]:
         sync()
     version = 1
     rng = random.Random(4)
-    keystrokes: list[tuple[int, str]] = []
+    typing = job.get("typing", "comment")
+    out["typing"] = typing
     for _place in range(job.get("places", 30)):
-        # typing " # word" at the end of a random line: a comment, so the file stays valid
         current = store.snapshot(uri).text
-        end = _line_end(current, rng.randrange(current.count("\n")))
-        typed = " # " + "".join(rng.choice("abcdefgh") for _ in range(job.get("per_place", 10) - 3))
-        keystrokes = [(end + k, ch) for k, ch in enumerate(typed)]
-        for offset, ch in keystrokes:
+        if typing == "statement":
+            keystrokes = _statement_keystrokes(current, rng)
+        else:
+            # " # word" typed at the end of a random line: a comment, the file stays valid
+            end = _line_end(current, rng.randrange(current.count("\n")))
+            word = "".join(rng.choice("abcdefgh") for _ in range(job.get("per_place", 10) - 3))
+            keystrokes = [(end + k, ch) for k, ch in enumerate(" # " + word)]
+        for offset, piece in keystrokes:
             version += 1
             t0 = time.perf_counter()
-            store.change(uri, version, [TextChange(offset, offset, ch)])
+            store.change(uri, version, [TextChange(offset, offset, piece)])
             t1 = time.perf_counter()
             parsed = trees.get(store.snapshot(uri))
             t2 = time.perf_counter()

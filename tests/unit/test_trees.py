@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import tree_sitter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -141,7 +142,7 @@ def test_incremental_tree_equals_a_fresh_parse(
 )
 def test_byte_and_code_point_offsets_convert_both_ways(text: str, data: st.DataObject) -> None:
     tree = parser_for("python").parse(encode(text))
-    parsed = ParsedDocument(URI, 0, 0, LANGUAGES["python"], tree, encode(text), text)
+    parsed = ParsedDocument(URI, 0, 0, LANGUAGES["python"], (tree,), encode(text), text)
     offset = data.draw(st.integers(0, len(text)))
     byte = parsed.byte_offset(offset)
     assert byte == len(text[:offset].encode("utf-8", "surrogatepass"))
@@ -150,7 +151,7 @@ def test_byte_and_code_point_offsets_convert_both_ways(text: str, data: st.DataO
 
 def test_offsets_across_table_blocks() -> None:
     text = ("数据🚀 abc\n" * 2000)[:-1]
-    parsed = ParsedDocument(URI, 0, 0, LANGUAGES["python"], fresh(text), encode(text), text)
+    parsed = ParsedDocument(URI, 0, 0, LANGUAGES["python"], (fresh(text),), encode(text), text)
     for offset in (0, 1, 2047, 2048, 2049, 4100, 9999, len(text) - 1, len(text)):
         byte = len(text[:offset].encode())
         assert parsed.byte_offset(offset) == byte
@@ -265,3 +266,208 @@ def test_scope_from_the_current_tree_matches_a_fresh_parse() -> None:
     without = resolve_target(snapshot.text, lang, at + 10, at + 10)
     assert with_tree == without
     assert snapshot.text[with_tree.start : with_tree.end].startswith("    def area(")
+
+
+# -- segmented documents ------------------------------------------------------------------
+
+# Many top-level statements of every kind, so that tiny segments cut it in many places.
+SEGMENTED = "".join(
+    (
+        f"import mod_{i}\n\n\n"
+        f"@decorator_{i}\n"
+        f"def f_{i}(a: int, b: str = '数据') -> str:  # note {i}\n"
+        f'    """Doc {i} 🚀."""\n'
+        f"    if a > {i}:\n"
+        f"        return b * a\n"
+        f"    return b\n"
+        "# a comment at column 0\n\n"
+        f"class C_{i}(Base):\n"
+        f"    x = '''multi\nline {i}'''\n\n"
+        f"    def m(self):\n"
+        f"        return [\n            {i},\n        ]\n\n\n"
+        f"VALUE_{i} = f_{i}(1)\n"
+    )
+    for i in range(12)
+)
+
+# Pieces that cross or move a top-level boundary: new definitions, dedented or indented
+# lines, open brackets and strings (triple quotes too), a trailing backslash, clauses
+# that attach to a previous statement, decorators.
+SEGMENT_PIECES = st.sampled_from(
+    [
+        "",
+        "x",
+        " ",
+        "\n",
+        "    ",
+        " # c",
+        "\n# comment\n",
+        "\ndef g(a):\n    return a\n",
+        "\nclass K:\n    pass\n",
+        "\n    y = 1",
+        "x = 1\n",
+        "(",
+        ")",
+        "[",
+        '"',
+        '"""',
+        "'''",
+        "\\\n",
+        ":",
+        "\nelse:\n    pass\n",
+        "\n@dec\n",
+        "数据🚀",
+        "\r\n",
+    ]
+)
+
+
+def subtree(node: tree_sitter.Node) -> list[tuple[str, int, int, object, object]]:
+    out = []
+    cursor = node.walk()
+    depth = 0
+    while True:
+        n = cursor.node
+        assert n is not None
+        out.append((n.type, n.start_byte, n.end_byte, n.start_point, n.end_point))
+        if cursor.goto_first_child():
+            depth += 1
+            continue
+        while depth and not cursor.goto_next_sibling():
+            cursor.goto_parent()
+            depth -= 1
+        if not depth:
+            return out
+
+
+def top_level(parsed: ParsedDocument) -> list[tuple[str, int, int, str]]:
+    return [(n.type, n.start_byte, n.end_byte, str(n)) for n in parsed.top_level()]
+
+
+def segmented_store() -> tuple[DocumentStore, DocumentTrees]:
+    return store_with_trees(SEGMENTED, segment_above=500, segment_bytes=300)
+
+
+def test_a_big_document_is_kept_in_segments_with_the_documents_offsets() -> None:
+    store, trees = segmented_store()
+    parsed = trees.get(store.snapshot(URI))
+    assert parsed is not None and len(parsed.trees) > 5
+    expected = fresh(SEGMENTED)
+    assert [(t, s, e) for t, s, e, _ in top_level(parsed)] == [
+        (c.type, c.start_byte, c.end_byte) for c in expected.root_node.children
+    ]
+    # node_at finds the same node as the whole tree, in any segment
+    for byte in range(0, len(parsed.data), 97):
+        want = expected.root_node.descendant_for_byte_range(byte, byte)
+        got = parsed.node_at(byte)
+        assert want is not None and got is not None
+        assert (got.type, got.start_byte, got.end_byte) == (
+            want.type,
+            want.start_byte,
+            want.end_byte,
+        ) or (got.type == want.type == "module")
+    assert str(parsed.tree.root_node) == str(expected.root_node)  # parsed whole on demand
+
+
+def test_an_edit_in_one_segment_reparses_only_that_segment() -> None:
+    store, trees = segmented_store()
+    before = trees.get(store.snapshot(URI))
+    assert before is not None
+    at = SEGMENTED.index("return b * a") + len("return b * a")
+    store.change(URI, 2, [TextChange(at, at, "  # typed")])
+    after = trees.get(store.snapshot(URI))
+    assert after is not None and len(after.trees) == len(before.trees)
+    pairs = zip(before.trees, after.trees, strict=True)
+    changed = [i for i, (old, new) in enumerate(pairs) if old is not new]
+    edited = after.segment_of(len(encode(store.snapshot(URI).text[:at])))
+    # segments before the edit are shared; the edited one and those after it are new
+    # objects (edited copies), only the edited one reparsed
+    assert changed == list(range(edited, len(after.trees)))
+    assert top_level(after) == [
+        (c.type, c.start_byte, c.end_byte, str(c))
+        for c in fresh(store.snapshot(URI).text).root_node.children
+    ]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 1),
+            st.floats(0, 0.02),
+            st.lists(SEGMENT_PIECES, max_size=3).map("".join),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(1, 3),
+)
+def test_segmented_document_equals_a_fresh_parse(
+    script: list[tuple[float, float, str]], batch: int
+) -> None:
+    """Without a syntax error: every top-level node (type, bytes, points, s-expression,
+    every descendant) as in a fresh parse of the whole text. With one: the whole tree,
+    equal to a fresh parse, as for a small document."""
+    store, trees = segmented_store()
+    text = SEGMENTED
+    for i, (at, length, new) in enumerate(script):
+        start = int(at * len(text))
+        end = min(len(text), start + int(length * len(text)))
+        text = text[:start] + new + text[end:]
+        store.change(URI, i + 2, [TextChange(start, end, new)])
+        if i % batch and i != len(script) - 1:
+            continue  # sometimes several edits pile up
+        parsed = trees.get(store.snapshot(URI))
+        assert parsed is not None and parsed.data == encode(text)
+        assert_like_a_fresh_parse(parsed, text)
+
+
+def assert_like_a_fresh_parse(parsed: ParsedDocument, text: str) -> None:
+    expected = fresh(text)
+    if expected.root_node.has_error:
+        assert len(parsed.trees) == 1
+        assert str(parsed.trees[0].root_node) == str(expected.root_node)
+        assert nodes(parsed.trees[0]) == nodes(expected)
+        return
+    assert not parsed.has_error
+    assert top_level(parsed) == [
+        (c.type, c.start_byte, c.end_byte, str(c)) for c in expected.root_node.children
+    ]
+    got = [subtree(n) for n in parsed.top_level()]
+    assert got == [subtree(c) for c in expected.root_node.children]
+    for k, segment in enumerate(parsed.trees):  # each node in its own segment
+        start, end = parsed.segment_span(k)
+        assert all(start <= c.start_byte <= c.end_byte <= end for c in segment.root_node.children)
+
+
+@pytest.mark.parametrize(
+    ("before", "delete", "insert"),
+    [
+        (1, 0, " \\"),  # a backslash at the end of a segment joins the next one's line
+        (0, 0, "    "),  # the first line of a segment indented
+        (0, 0, "# c\n    y = 1\n"),  # an indented line after a comment at column 0
+        (0, 0, "else:\n    pass\n"),  # a clause for the previous segment's statement
+        (1, 1, ""),  # the newline before a segment deleted
+        (1, 0, "\n"),  # a blank line at the end of a segment
+        (0, 0, "\n"),  # and at the start of the next
+        (1, 0, "\n@dec"),  # a decorator for the next segment's first statement
+        (1, 0, "\n'''"),  # a string left open
+        (0, 1, ""),  # the first character of a segment deleted
+        (2, 3, "x\n"),  # an edit across the boundary
+    ],
+)
+def test_edits_at_segment_boundaries(before: int, delete: int, insert: str) -> None:
+    store, trees = segmented_store()
+    parsed = trees.get(store.snapshot(URI))
+    assert parsed is not None
+    version = 1
+    for boundary in parsed.starts[1:4]:
+        text = store.snapshot(URI).text
+        current = trees.get(store.snapshot(URI))
+        assert current is not None
+        at = current.char_offset(boundary) - before
+        version += 1
+        store.change(URI, version, [TextChange(at, at + delete, insert)])
+        new = trees.get(store.snapshot(URI))
+        assert new is not None
+        assert_like_a_fresh_parse(new, text[:at] + insert + text[at + delete :])

@@ -184,7 +184,7 @@ class ContextEngine:
             dirty = None
             if span is not None and span is not _CLEAN:
                 dirty = (parsed.byte_offset(span[0]), parsed.byte_offset(span[1]))
-            tags = live.update(parsed.tree, parsed.data, dirty)
+            tags = live.update(parsed, parsed.data, dirty)
         else:
             tags = tag_source(lang, text.encode("utf-8", "surrogatepass"))
         self.index._replace(path, tags)

@@ -8,17 +8,23 @@ member by member. When the caller says which bytes changed since the last update
 before them are kept, those after them are moved by the change in line count. Names
 (``FileTags.names``) only grow on that path; every ``FULL_EVERY``-th update is a
 full one, which makes them exact again.
+
+A big document's tree comes in segments (``ParsedDocument.trees``, see ``trees.py``):
+its top-level nodes are those of all segments in order, and a partial update looks
+only at the segments around the changed bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import tree_sitter
 
 from agentls.context.languages import Language
 from agentls.context.tags import Definition, FileTags, extract_range, words_of
+from agentls.context.trees import ParsedDocument
 
 _BIG = 150  # rows: a top-level node this long (a big class) is tagged member by member
 FULL_EVERY = 64  # updates: a full one after this many partial ones
@@ -55,39 +61,52 @@ class LiveTags:
         self._partials = 0
 
     def update(
-        self, tree: tree_sitter.Tree, data: bytes, dirty: tuple[int, int] | None = None
+        self,
+        tree: tree_sitter.Tree | ParsedDocument,
+        data: bytes,
+        dirty: tuple[int, int] | None = None,
     ) -> FileTags:
-        """The tags of ``data`` (parsed as ``tree``); ``dirty``: the byte range of ``data``
-        that holds every change since the previous update (None: unknown)."""
+        """The tags of ``data`` (parsed as ``tree``: one tree, or a document's trees);
+        ``dirty``: the byte range of ``data`` that holds every change since the previous
+        update (None: unknown)."""
         self._fresh: dict[bytes, _Part] = {}
         self._definitions: list[Definition] = []
         self._imports: list[Import] = []
         self._words: set[str] = set()
         self.queried = 0
-        self._tree, self._data = tree, data
-        root = tree.root_node
-        rows = root.end_point.row
+        if isinstance(tree, ParsedDocument):
+            self._trees, self._starts = tree.trees, tree.starts
+        else:
+            self._trees, self._starts = (tree,), (0,)
+        self._tree, self._data = self._trees[0], data
+        has_error = any(t.root_node.has_error for t in self._trees)
+        rows = self._trees[-1].root_node.end_point.row
         self.partial = (
             dirty is not None
             and self._last is not None
             and self._partials < FULL_EVERY
-            and not root.has_error
-            and self._update_part(root, dirty)
+            and not has_error
+            and self._update_part(rows, dirty)
         )
         if self.partial:
             self._partials += 1
             self._parts.update(self._fresh)
         else:
             self._partials = 0
-            # (a text that fails to parse may have an ERROR root)
-            self._visit_all(root.children, root.start_byte, root.end_byte, 0, self._root_key())
+            last = len(self._trees) - 1
+            for i, segment in enumerate(self._trees):
+                # (a text that fails to parse may have an ERROR root)
+                root = segment.root_node
+                start = self._starts[i] if i else root.start_byte
+                end = self._starts[i + 1] if i < last else root.end_byte
+                self._visit_all(root.children, start, end, 0, self._root_key(segment))
             self._parts = self._fresh  # only what the current text holds
             self._definitions.sort(key=lambda d: (d.start, d.end, d.name, d.kind))
             self._imports.sort(key=lambda i: i[0])
         definitions = list(dict.fromkeys(self._definitions))
         # Text after an edit may parse differently than when the tree had an error:
         # partial updates only start from a clean tree.
-        self._last = None if root.has_error else (definitions, self._imports, self._words, rows)
+        self._last = None if has_error else (definitions, self._imports, self._words, rows)
         return FileTags(
             self.language.name,
             tuple(definitions),
@@ -95,26 +114,38 @@ class LiveTags:
             frozenset(self._words),
         )
 
-    def _root_key(self) -> bytes:
-        return self._tree.root_node.type.encode() + b"\0"
+    @staticmethod
+    def _root_key(tree: tree_sitter.Tree) -> bytes:
+        return tree.root_node.type.encode() + b"\0"
 
-    def _update_part(self, root: tree_sitter.Node, dirty: tuple[int, int]) -> bool:
+    def _segment_of(self, byte: int) -> int:
+        return max(0, bisect_right(self._starts, byte) - 1)
+
+    def _update_part(self, new_rows: int, dirty: tuple[int, int]) -> bool:
         """Re-tag only the top-level nodes around ``dirty``; False if it cannot."""
         assert self._last is not None
         old_definitions, old_imports, old_words, old_rows = self._last
-        shift = root.end_point.row - old_rows
+        shift = new_rows - old_rows
         lo, hi = dirty
-        first = root.first_child_for_byte(lo)
-        if first is None:  # past the last node: only trailing text changed
-            first = root.child(root.child_count - 1) if root.child_count else None
-            if first is None:
+        # The top-level nodes of the segments around the change (all: one tree). The
+        # nodes looked at are at most one segment away from it, or this gives up.
+        a = max(0, self._segment_of(lo) - 1)
+        b = min(len(self._trees) - 1, self._segment_of(hi) + 1)
+        tops = [c for tree in self._trees[a : b + 1] for c in tree.root_node.children]
+        whole_left, whole_right = a == 0, b == len(self._trees) - 1
+        if not tops:
+            return False
+        f = next((i for i, c in enumerate(tops) if c.end_byte > lo), None)
+        if f is None:  # past the last node: only trailing text changed
+            if not whole_right:
                 return False
-        previous = first.prev_sibling
-        if previous is not None and previous.end_byte >= lo:
-            first = previous
-        last = first
-        while last.next_sibling is not None and last.next_sibling.start_byte <= hi:
-            last = last.next_sibling
+            f = len(tops) - 1
+        if f > 0 and tops[f - 1].end_byte >= lo:
+            f -= 1
+        n = f
+        while n + 1 < len(tops) and tops[n + 1].start_byte <= hi:
+            n += 1
+        first, last = tops[f], tops[n]
         # The rows that changed: those of the nodes and of the changed bytes themselves
         # (which may lie between nodes). Widen until no old definition crosses the edges
         # and no row is shared with a node outside.
@@ -128,29 +159,33 @@ class LiveTags:
             r0, r1 = rows(first, last)
             old_r1 = r1 - shift
             widened = False
-            previous = first.prev_sibling
-            if previous is not None and (
-                previous.end_point.row >= r0 or any(d.start < r0 <= d.end for d in old_definitions)
-            ):
-                first, widened = previous, True
-            following = last.next_sibling
-            if following is not None and (
-                following.start_point.row <= r1
-                or any(d.start <= old_r1 < d.end for d in old_definitions)
-            ):
-                last, widened = following, True
+            if f > 0 or not whole_left:
+                if f == 0:
+                    return False  # beyond the segments looked at
+                previous = tops[f - 1]
+                if previous.end_point.row >= r0 or any(
+                    d.start < r0 <= d.end for d in old_definitions
+                ):
+                    f, widened = f - 1, True
+            if n + 1 < len(tops) or not whole_right:
+                if n + 1 == len(tops):
+                    return False
+                following = tops[n + 1]
+                if following.start_point.row <= r1 or any(
+                    d.start <= old_r1 < d.end for d in old_definitions
+                ):
+                    n, widened = n + 1, True
+            first, last = tops[f], tops[n]
             if not widened:
                 break
-        nodes: list[tree_sitter.Node] = []
-        node: tree_sitter.Node | None = first
-        while node is not None:
-            nodes.append(node)
-            if node.id == last.id:
-                break
-            node = node.next_sibling
+        nodes = tops[f : n + 1]
         self._words = set(old_words)
         self._visit_all(
-            nodes, min(first.start_byte, lo), max(last.end_byte, hi), 0, self._root_key()
+            nodes,
+            min(first.start_byte, lo),
+            max(last.end_byte, hi),
+            0,
+            self._root_key(self._trees[0]),
         )
         r0, r1 = rows(first, last)
         old_r1 = r1 - shift
@@ -183,6 +218,8 @@ class LiveTags:
     def _visit(self, node: tree_sitter.Node, depth: int, within: bytes) -> None:
         """Tag ``node``; ``within``: the headers of the containers it is in (the same
         text in two classes is two definitions)."""
+        if depth == 0:  # the tree to query: the node's segment's
+            self._tree = self._trees[self._segment_of(node.start_byte)]
         start_row, end_row = node.start_point.row, node.end_point.row
         body = _body(node) if depth < 3 and end_row - start_row > _BIG else None
         if body is not None:

@@ -58,7 +58,6 @@ class ScopeFinder:
         if parsed is None and lang is not None:
             parsed = parse_text(text, lang)
         self.parsed = parsed
-        self.tree = parsed.tree if parsed is not None else None
 
     def _byte(self, offset: int) -> int:
         assert self.parsed is not None
@@ -69,10 +68,9 @@ class ScopeFinder:
         return self.parsed.char_offset(byte)
 
     def enclosing(self, offset: int) -> tree_sitter.Node | None:
-        if self.tree is None or self.lang is None:
+        if self.parsed is None or self.lang is None:
             return None
-        b = self._byte(offset)
-        node: tree_sitter.Node | None = self.tree.root_node.descendant_for_byte_range(b, b)
+        node = self.parsed.node_at(self._byte(offset))  # a big document's: in its segment
         while node is not None:
             if node.type in self.lang.scopes:
                 return _widen(node)
@@ -81,10 +79,9 @@ class ScopeFinder:
 
     def starting_at(self, offset: int) -> tree_sitter.Node | None:
         """A definition that starts on the line holding ``offset``."""
-        if self.tree is None or self.lang is None:
+        if self.parsed is None or self.lang is None:
             return None
-        b = self._byte(offset)
-        node: tree_sitter.Node | None = self.tree.root_node.descendant_for_byte_range(b, b)
+        node = self.parsed.node_at(self._byte(offset))
         row = self.text.count("\n", 0, offset)
         while node is not None and node.start_point.row == row:
             if self._defines(node):

@@ -22,18 +22,40 @@ Use::
         start, end = parsed.span(node)  # code-point offsets into parsed.text
 
 Thread-safe: the store feeds it on the event loop; ``get`` may be called from any
-thread. A reparse runs outside the lock (0.3-3 ms on a 10k-line file, more when an
-edit breaks the structure of a whole block), in 1 kB reads so that a reparse in a
-thread lets the event loop have the GIL in between.
+thread. A reparse runs outside the lock, in 1 kB reads so that a reparse in a thread
+lets the event loop have the GIL in between.
+
+Big documents are kept in segments. tree-sitter-python's incremental reparse of one
+tree costs O(top-level statements of the file) for some one-character edits (its
+module-level repeat nodes are "fragile": a keystroke after a block header re-walks
+and relexes the whole top level, 5-40 ms on a 10k-line file). A Python document
+bigger than ``segment_above`` bytes is therefore split at top-level statements
+(column 0) into runs of about ``segment_bytes``, one tree per segment, each parsed
+over the whole document's bytes with ``included_ranges`` = that segment, so that
+node offsets and points are the document's. An edit reparses only its segment. The
+segments stand for the document only while every one of them is *clean* (no syntax
+error, its top-level statements at column 0, nothing but blanks after its last one):
+then their top-level nodes are exactly those of a fresh parse of the whole text
+(``tests/unit/test_trees.py`` checks it on random edits). Otherwise the document's
+tree is one whole-document tree, reparsed incrementally as before, until the
+segments are clean again (each next edit of an unclean segment retries it).
+Consumers reach the nodes through ``ParsedDocument.node_at`` / ``top_level`` /
+``tree_at``; ``ParsedDocument.tree`` of a segmented document parses it whole.
+
+Segmenting is on for Python only: its top level restarts cleanly at any column-0
+statement, and that is what the property test validates. JavaScript/TypeScript would
+need more (automatic semicolon insertion joins ``a`` and a next line ``(b)``); Go,
+Rust and Java look safe but are not validated: they keep one tree.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -51,6 +73,10 @@ IDLE_REPARSE = 0.3  # seconds without changes before the tree is brought up to d
 _SLICE = 1024  # bytes handed to tree-sitter per read in a background parse
 _BLOCK = 2048  # code points per entry of a document's byte-offset table
 _ERRORS = "surrogatepass"  # lone surrogates (possible in JSON text) must not raise
+SEGMENT_ABOVE = 64_000  # bytes: bigger documents of a SEGMENTED language get segments
+SEGMENT_BYTES = 8_192  # about this many bytes per segment (a reparse's worst case: ~1 ms)
+SEGMENTED = frozenset({"python"})  # languages whose top level restarts at column 0
+_END = 0xFFFFFFFF  # tree-sitter's "to the end" in a range
 
 
 def encode(text: str) -> bytes:
@@ -64,7 +90,11 @@ def _byte_len(text: str) -> int:
 
 @dataclass(frozen=True, eq=False)
 class ParsedDocument:
-    """The tree of one snapshot and the UTF-8 bytes it was parsed from.
+    """The tree(s) of one snapshot and the UTF-8 bytes they were parsed from.
+
+    ``trees``: one tree, or one per segment of a big document (see the module doc),
+    segment ``i`` holding bytes ``[starts[i], starts[i + 1])`` with the document's own
+    offsets and points. ``node_at``, ``tree_at`` and ``top_level`` work for both.
 
     Offsets into ``text`` are code points (as everywhere in agentls); tree-sitter
     speaks bytes into ``data``: ``byte_offset`` and ``char_offset`` convert, in
@@ -75,9 +105,45 @@ class ParsedDocument:
     version: int
     seq: int
     language: Language
-    tree: tree_sitter.Tree
+    trees: tuple[tree_sitter.Tree, ...]
     data: bytes
     text: str
+    starts: tuple[int, ...] = (0,)
+
+    @cached_property
+    def tree(self) -> tree_sitter.Tree:
+        """One tree of the whole document. A segmented one has none kept: this parses
+        the text whole (tens of ms for a big file); prefer ``node_at``/``top_level``."""
+        if len(self.trees) == 1:
+            return self.trees[0]
+        return parse_in_slices(_new_parser(self.language), self.data)
+
+    @property
+    def has_error(self) -> bool:
+        return any(tree.root_node.has_error for tree in self.trees)
+
+    def segment_of(self, byte: int) -> int:
+        return max(0, bisect_right(self.starts, byte) - 1)
+
+    def tree_at(self, byte: int) -> tree_sitter.Tree:
+        """The tree holding byte offset ``byte`` (the whole tree, or its segment's)."""
+        return self.trees[self.segment_of(byte)]
+
+    def segment_span(self, i: int) -> tuple[int, int]:
+        """Bytes ``[start, end)`` of segment ``i``."""
+        end = self.starts[i + 1] if i + 1 < len(self.starts) else len(self.data)
+        return self.starts[i], end
+
+    def node_at(self, start: int, end: int | None = None) -> tree_sitter.Node | None:
+        """The smallest node holding bytes ``[start, end]`` (``end``: ``start``), found
+        in ``start``'s segment (a range over two segments gives that segment's root)."""
+        root = self.tree_at(start).root_node
+        return root.descendant_for_byte_range(start, start if end is None else end)
+
+    def top_level(self) -> Iterator[tree_sitter.Node]:
+        """The children of the document's root (of each segment's, in order)."""
+        for tree in self.trees:
+            yield from tree.root_node.children
 
     @cached_property
     def _table(self) -> list[int]:
@@ -213,7 +279,148 @@ def parse_text(
     """A fresh parse of ``text`` (no caching): for text that is not an open document."""
     data = encode(text)
     tree = parse_in_slices(_new_parser(lang), data)
-    return ParsedDocument(uri, version, seq, lang, tree, data, text)
+    return ParsedDocument(uri, version, seq, lang, (tree,), data, text)
+
+
+# -- segments -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Segments:
+    """A segmented document's trees at one snapshot (see the module doc)."""
+
+    starts: tuple[int, ...]  # byte offset of each segment's first line (column 0)
+    rows: tuple[int, ...]  # and its row
+    trees: tuple[tree_sitter.Tree, ...]  # one per segment, incremental bases
+    unclean: frozenset[int]  # segments whose last reparse was not clean
+    # The whole document's tree: parsed while some segment is unclean (it is then the
+    # document's tree), else only edited along (``stale``), the base of the next whole
+    # reparse (brought current when the document is quiet, see ``_idle``).
+    whole: tree_sitter.Tree
+    stale: bool = False
+
+    def range(self, i: int) -> tree_sitter.Range:
+        if i + 1 < len(self.starts):
+            end, end_point = self.starts[i + 1], (self.rows[i + 1], 0)
+        else:
+            end, end_point = _END, (_END, _END)
+        return tree_sitter.Range((self.rows[i], 0), end_point, self.starts[i], end)
+
+
+ParsedDocumentTrees = tuple[tuple[tree_sitter.Tree, ...], tuple[int, ...]]  # trees, starts
+
+
+def _clean(tree: tree_sitter.Tree, data: bytes, end: int) -> bool:
+    """Whether a segment's tree is what a parse of the whole text has there: no error,
+    every top-level statement at column 0 (an indented one would belong to the
+    previous segment's last block), and after the last node only blanks (a trailing
+    backslash would join the next segment's first line)."""
+    root = tree.root_node
+    if root.has_error:
+        return False
+    last = None
+    for child in root.children:
+        if child.start_point.column != 0 and not child.is_extra:
+            return False
+        last = child
+    if last is None:
+        return not data[root.start_byte : min(end, len(data))].strip()
+    return last.type != "line_continuation" and not data[last.end_byte : end].strip()
+
+
+def _parse_segment(
+    parser: tree_sitter.Parser,
+    segments: _Segments,
+    i: int,
+    data: bytes,
+    old: tree_sitter.Tree | None,
+) -> tuple[tree_sitter.Tree, bool]:
+    parser.included_ranges = [segments.range(i)]
+    tree = parse_in_slices(parser, data, old)
+    end = segments.starts[i + 1] if i + 1 < len(segments.starts) else len(data)
+    return tree, _clean(tree, data, end)
+
+
+def _split(lang: Language, whole: tree_sitter.Tree, data: bytes, size: int) -> _Segments | None:
+    """Segments of a document whose whole tree is ``whole`` (None: not worth it, or
+    its text cannot be segmented now: a syntax error, a segment that is not clean)."""
+    root = whole.root_node
+    if lang.name not in SEGMENTED or root.has_error:
+        return None
+    starts, rows = [0], [0]
+    for child in root.children:
+        if (
+            child.start_byte - starts[-1] >= size
+            and child.start_point.column == 0
+            and not child.is_extra  # a comment at column 0 may be inside a block
+        ):
+            starts.append(child.start_byte)
+            rows.append(child.start_point.row)
+    if len(starts) < 2:
+        return None
+    segments = _Segments(tuple(starts), tuple(rows), (), frozenset(), whole)
+    parser = _new_parser(lang)
+    trees = []
+    for i in range(len(starts)):
+        tree, clean = _parse_segment(parser, segments, i, data, None)
+        if not clean:
+            log.debug("segment %d of %d not clean: one tree", i, len(starts))
+            return None
+        trees.append(tree)
+    segmented = [(c.type, c.start_byte, c.end_byte) for t in trees for c in t.root_node.children]
+    if segmented != [(c.type, c.start_byte, c.end_byte) for c in root.children]:
+        log.warning("segments disagree with the whole parse: one tree")
+        return None
+    return _Segments(segments.starts, segments.rows, tuple(trees), frozenset(), whole)
+
+
+def _reparse_segments(
+    lang: Language, base: _Segments, edits: Sequence[_Edit], data: bytes
+) -> tuple[ParsedDocumentTrees, _Segments]:
+    """Bring ``base`` through ``edits`` to ``data``: the document's trees and starts
+    (the segments', or one whole tree while a segment is unclean), and the segments."""
+    starts, rows, trees = list(base.starts), list(base.rows), list(base.trees)
+    unclean = set(base.unclean)
+    touched: set[int] = set()
+    copied = [False] * len(trees)
+    whole = base.whole.copy() if edits else base.whole
+    for edit in edits:
+        i = bisect_right(starts, edit.start_byte) - 1
+        j = bisect_right(starts, edit.old_end_byte) - 1
+        if j > i:  # the edit crosses a boundary (or deletes the newline before it): merge
+            del starts[i + 1 : j + 1], rows[i + 1 : j + 1], trees[i + 1 : j + 1]
+            del copied[i + 1 : j + 1]
+
+            def keep(k: int, i: int = i, j: int = j) -> int:
+                return k if k <= i else k - (j - i)
+
+            unclean = {keep(k) for k in unclean if not i < k <= j}
+            touched = {keep(k) for k in touched if not i < k <= j}
+        edit.apply(whole)
+        for k in range(i, len(trees)):  # the segments before the edit do not move
+            if not copied[k]:
+                trees[k], copied[k] = trees[k].copy(), True
+            edit.apply(trees[k])
+        shift = edit.new_end_byte - edit.old_end_byte
+        down = edit.new_end_point[0] - edit.old_end_point[0]
+        for k in range(i + 1, len(starts)):
+            starts[k] += shift
+            rows[k] += down
+        touched.add(i)
+    segments = _Segments(tuple(starts), tuple(rows), (), frozenset(), whole)
+    parser = _new_parser(lang)
+    for i in sorted(touched):
+        trees[i], clean = _parse_segment(parser, segments, i, data, trees[i])
+        (unclean.discard if clean else unclean.add)(i)
+    stale = base.stale or bool(edits)
+    if unclean:  # the document's tree is the whole one, reparsed
+        whole, stale = parse_in_slices(_new_parser(lang), data, whole), False
+        result: ParsedDocumentTrees = ((whole,), (0,))
+    else:
+        result = (tuple(trees), segments.starts)
+    return result, _Segments(
+        segments.starts, segments.rows, tuple(trees), frozenset(unclean), whole, stale
+    )
 
 
 @dataclass(eq=False)
@@ -226,10 +433,11 @@ class _Document:
     text: str
     data: bytes
     parsed: ParsedDocument | None = None  # the newest tree, possibly behind ``seq``
+    segments: _Segments | None = None  # a segmented document's trees at ``parsed``
     previous: ParsedDocument | None = None  # the one before it, for a caller a step behind
     edits: list[_Edit] = field(default_factory=list)  # changes after ``parsed`` (or the
     # first parse's snapshot), in order
-    initial: Future[ParsedDocument] | None = None  # the first parse, in a worker thread
+    initial: Future[_Parsed] | None = None  # the first parse, in a worker thread
     timer: asyncio.TimerHandle | None = None
     mark: Mark = (0, 0, 0)  # where the last change started (see ``_edit``)
 
@@ -242,9 +450,13 @@ class DocumentTrees:
         *,
         background_bytes: int = BACKGROUND_BYTES,
         idle_reparse: float | None = IDLE_REPARSE,
+        segment_above: int = SEGMENT_ABOVE,
+        segment_bytes: int = SEGMENT_BYTES,
     ) -> None:
         self.background_bytes = background_bytes
         self.idle_reparse = idle_reparse
+        self.segment_above = segment_above  # bigger documents are kept in segments
+        self.segment_bytes = segment_bytes
         self._docs: dict[str, _Document] = {}
         # Held only to read or swap a document's state, never while parsing.
         self._lock = threading.Lock()
@@ -262,13 +474,10 @@ class DocumentTrees:
         data = encode(snapshot.text)
         doc = _Document(snapshot.uri, lang, snapshot.version, snapshot.seq, snapshot.text, data)
         if len(data) > self.background_bytes:
-            doc.initial = self._worker().submit(parse_text_of, snapshot, lang, data)
+            doc.initial = self._worker().submit(self._first_parse, snapshot, lang, data)
             doc.initial.add_done_callback(lambda f: self._install(doc, f))
         else:
-            tree = parse_bytes(_new_parser(lang), data)
-            doc.parsed = ParsedDocument(
-                snapshot.uri, snapshot.version, snapshot.seq, lang, tree, data, snapshot.text
-            )
+            doc.parsed, doc.segments = self._first_parse(snapshot, lang, data, whole=False)
         with self._lock:
             self._docs[snapshot.uri] = doc
 
@@ -336,40 +545,71 @@ class DocumentTrees:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- internals ------------------------------------------------------------------------
-    def _get(self, doc: _Document, uri: str, version: int, seq: int, text: str) -> ParsedDocument:
+    def _first_parse(
+        self, snapshot: Snapshot, lang: Language, data: bytes, whole: bool = True
+    ) -> _Parsed:
+        """The first parse of an opened document (a big one in the worker thread), in
+        segments if it is big enough."""
+        tree = (parse_in_slices if whole else parse_bytes)(_new_parser(lang), data)
+        segments = self._split(lang, tree, data)
+        trees, starts = (segments.trees, segments.starts) if segments else ((tree,), (0,))
+        parsed = ParsedDocument(
+            snapshot.uri, snapshot.version, snapshot.seq, lang, trees, data, snapshot.text, starts
+        )
+        return parsed, segments
+
+    def _split(self, lang: Language, tree: tree_sitter.Tree, data: bytes) -> _Segments | None:
+        if len(data) <= self.segment_above:
+            return None
+        return _split(lang, tree, data, self.segment_bytes)
+
+    def _get(
+        self, doc: _Document, uri: str, version: int, seq: int, text: str, split: bool = False
+    ) -> ParsedDocument:
+        """The tree of ``text`` (at ``seq``); ``split``: segment the document if it is
+        big and kept whole (once a syntax error at its opening is gone; in the worker)."""
         with self._lock:
             parsed = doc.parsed
             if parsed is not None and seq == parsed.seq:
                 return parsed
             if doc.previous is not None and seq == doc.previous.seq:
                 return doc.previous
-            old = None
+            base, segments, edits = None, None, []
             if parsed is not None and parsed.seq < seq <= doc.seq:
-                old = parsed.tree.copy()  # ``parsed.tree`` may be in a caller's hands
-                for edit in doc.edits:
-                    if edit.seq <= seq:
-                        edit.apply(old)
+                base, segments = parsed, doc.segments
+                edits = [edit for edit in doc.edits if edit.seq <= seq]
             elif parsed is not None:  # older than what we keep, or never reported to us
                 log.debug("no tree kept for %s seq %s: a fresh parse", uri, seq)
             data = doc.data if seq == doc.seq else None
         # Parse outside the lock (the store goes on feeding us meanwhile), in slices so
         # that the event loop gets the GIL between them when this runs in a thread.
+        # Trees are copied before an edit: ``parsed``'s may be in a caller's hands.
         data = data if data is not None else encode(text)
-        tree = parse_in_slices(_new_parser(doc.language), data, old)
-        new = ParsedDocument(uri, version, seq, doc.language, tree, data, text)
+        if segments is not None:
+            (trees, starts), segments = _reparse_segments(doc.language, segments, edits, data)
+        else:
+            old = None
+            if base is not None:
+                old = base.trees[0].copy()
+                for edit in edits:
+                    edit.apply(old)
+            tree = parse_in_slices(_new_parser(doc.language), data, old)
+            segments = self._split(doc.language, tree, data) if split or old is None else None
+            trees, starts = (segments.trees, segments.starts) if segments else ((tree,), (0,))
+        new = ParsedDocument(uri, version, seq, doc.language, trees, data, text, starts)
         with self._lock:
-            self.reparses += old is not None
+            self.reparses += base is not None
             newest = doc.parsed
             if (
                 self._docs.get(uri) is doc
                 and seq <= doc.seq
-                and ((newest is None and old is None) or (newest is not None and seq > newest.seq))
+                and ((newest is None and base is None) or (newest is not None and seq > newest.seq))
             ):
-                doc.previous, doc.parsed = newest, new
+                doc.previous, doc.parsed, doc.segments = newest, new, segments
                 doc.edits = [e for e in doc.edits if e.seq > seq]
         return new
 
-    def _install(self, doc: _Document, initial: Future[ParsedDocument]) -> None:
+    def _install(self, doc: _Document, initial: Future[_Parsed]) -> None:
         """The worker thread's first parse becomes the document's tree."""
         with self._lock:
             if doc.initial is not initial:
@@ -377,7 +617,7 @@ class DocumentTrees:
             doc.initial = None
             if initial.cancelled() or initial.exception() is not None:
                 return
-            doc.parsed = initial.result()
+            doc.parsed, doc.segments = initial.result()
             pending = bool(doc.edits)
         if pending and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._schedule, doc)
@@ -408,14 +648,25 @@ class DocumentTrees:
             return
         with self._lock:
             behind = doc.parsed is not None and doc.parsed.seq != doc.seq
-            args = (doc, doc.uri, doc.version, doc.seq, doc.text)
+            args = (doc, doc.uri, doc.version, doc.seq, doc.text, doc.segments is None)
+        if behind or (doc.segments is not None and doc.segments.stale):
+            self._worker().submit(self._idle, behind, *args)
+
+    def _idle(
+        self, behind: bool, doc: _Document, uri: str, version: int, seq: int, text: str, split: bool
+    ) -> None:
+        """In the worker: the tree brought current, and a segmented document's whole
+        tree too (a syntax error's reparse then starts from a recent one)."""
         if behind:
-            self._worker().submit(self._get, *args)
+            self._get(doc, uri, version, seq, text, split)
+        with self._lock:
+            parsed, segments = doc.parsed, doc.segments
+        if parsed is None or segments is None or not segments.stale:
+            return
+        whole = parse_in_slices(_new_parser(doc.language), parsed.data, segments.whole.copy())
+        with self._lock:
+            if doc.segments is segments:
+                doc.segments = dataclasses.replace(segments, whole=whole, stale=False)
 
 
-def parse_text_of(snapshot: Snapshot, lang: Language, data: bytes) -> ParsedDocument:
-    """The first parse of an opened document (runs in the worker thread)."""
-    tree = parse_in_slices(_new_parser(lang), data)
-    return ParsedDocument(
-        snapshot.uri, snapshot.version, snapshot.seq, lang, tree, data, snapshot.text
-    )
+_Parsed = tuple[ParsedDocument, _Segments | None]
