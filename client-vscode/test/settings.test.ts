@@ -145,3 +145,38 @@ describe("client-vscode/README.md", () => {
     }
   });
 });
+
+describe("the tree, read by the server's own parse_settings", () => {
+  const python = new URL("../../.venv/bin/python", import.meta.url);
+
+  it.runIf(process.platform !== "win32")("takes every setting at its manifest default, and a set of other values, without a warning", async () => {
+    const { existsSync } = await import("node:fs");
+    const { execFileSync } = await import("node:child_process");
+    const { fileURLToPath } = await import("node:url");
+    const executable = fileURLToPath(python);
+    if (!existsSync(executable)) {
+      // ./dev test creates .venv before it runs these tests; outside it, say what is missing.
+      expect.fail(`${executable} is missing: run ./dev test (or ./dev serve) once to create it`);
+    }
+    reset();
+    const check = (tree: object): string[] =>
+      JSON.parse(
+        execFileSync(executable, ["-c", "import json, sys\nfrom agentls.config import parse_settings\nprint(json.dumps(parse_settings(json.loads(sys.argv[1]))[1]))", JSON.stringify(tree)]).toString(),
+      ) as string[];
+    for (const [key, property] of Object.entries(properties)) {
+      if (property.default !== null) settings.user.set(key, property.default);
+    }
+    const defaults = serverSettings(vscode.workspace.getConfiguration("agentls"));
+    expect(Object.keys(defaults).sort()).toEqual(["agent", "context", "edits", "model", "verify"]);
+    expect(check(defaults)).toEqual([]);
+    settings.user.set("agentls.model.baseUrl", "http://127.0.0.1:8080/v1");
+    settings.user.set("agentls.model.temperature", 0.2);
+    settings.user.set("agentls.agent.maxTokens", 50000);
+    settings.user.set("agentls.agent.approval", "full-auto");
+    settings.user.set("agentls.verify.commands", ["pytest -q"]);
+    expect(check(serverSettings(vscode.workspace.getConfiguration("agentls")))).toEqual([]);
+    // and the check can fail: a value out of bounds is reported
+    settings.user.set("agentls.context.maxTokens", 10);
+    expect(check(serverSettings(vscode.workspace.getConfiguration("agentls")))).toEqual([expect.stringContaining("context.maxTokens")]);
+  });
+});
