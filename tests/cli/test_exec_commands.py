@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from agentls import cli_agent, cli_exec
+from agentls.policy import sandbox
 from agentls.policy.sandbox import sandbox_available
 from tests.support.model_server import ScriptedModelServer, tool_call_reply
 
@@ -102,3 +109,51 @@ def test_read_only_offers_no_run_command(model: ScriptedModelServer, tmp_path: P
     assert "no tool named 'run_command'" in done.stderr
     names = {t["function"]["name"] for t in model.requests[0]["tools"]}
     assert "run_command" not in names
+
+
+class _Terminal(io.StringIO):
+    """A terminal whose user types the given answers."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def no_bwrap(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As on a machine without bubblewrap (the check's cache is reset around it)."""
+    monkeypatch.setattr(sandbox, "_bwrap", lambda: None)
+    sandbox.sandbox_available.cache_clear()
+    yield
+    sandbox.sandbox_available.cache_clear()
+
+
+def test_without_a_sandbox_every_command_asks_and_the_user_is_told_why(
+    model: ScriptedModelServer,
+    tmp_path: Path,
+    no_bwrap: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = _workspace(tmp_path)
+    model.enqueue(
+        tool_call_reply([("run_command", {"command": "touch yes.txt"})]),
+        tool_call_reply([("run_command", {"command": "touch no.txt"})]),
+        tool_call_reply([("finish", {"summary": "asked twice"})]),
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    monkeypatch.setenv("AGENTLS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(sys, "stdin", _Terminal("y\nn\n"))
+    parser = argparse.ArgumentParser()
+    cli_exec.add_arguments(parser)
+    args = parser.parse_args(
+        ["task", "--approval", "full-auto", "--workspace", str(root), "--base-url",
+         model.base_url, "--model", "scripted-model"]
+    )  # fmt: skip
+    assert cli_agent.main(args) == 0
+    err = capsys.readouterr().err
+    assert err.count("commands run without a sandbox (bubblewrap (bwrap) is not installed") == 1
+    assert err.count("agentls: allow running `touch") == 2
+    assert (root / "yes.txt").exists() and not (root / "no.txt").exists()
+    spec = next(t for t in model.requests[0]["tools"] if t["function"]["name"] == "run_command")
+    assert "after the user approves it" in spec["function"]["description"]
+    assert "the user did not allow running 'touch no.txt'" in _tool_results(model)[-1]

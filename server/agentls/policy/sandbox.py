@@ -183,52 +183,108 @@ class Protected:
     secret_dirs: list[Path]
 
 
-def scan_workspace(root: Path, secrets: SecretMatcher) -> Protected:
-    """Every ``.git``, secret file and secret folder of the workspace, gitignored ones
+@dataclass(frozen=True)
+class _Folder:
+    mtime_ns: int
+    subfolders: tuple[str, ...]  # relative paths of the folders to enter
+    git: tuple[str, ...]
+    secret_files: tuple[str, ...]
+    secret_dirs: tuple[str, ...]
+
+
+class SecretScan:
+    """Every ``.git``, secret file and secret folder of a workspace, gitignored ones
     included; dependency folders (node_modules, virtualenvs, caches) are not entered:
     a certificate bundle in a package is not the user's secret. Symlinks are left
-    alone (their target is judged where it lives). Raises ``SandboxError`` for a
-    workspace too big to scan."""
-    git: list[Path] = []
-    files: list[Path] = []
-    dirs: list[Path] = []
-    stack = [""]
-    seen = 0
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(root / folder))
-        except OSError:
-            continue
-        for entry in entries:
-            seen += 1
-            if seen > MAX_SCAN_ENTRIES:
+    alone (their target is judged where it lives).
+
+    A folder whose modification time has not changed since the last scan (and was
+    not modified just before it) is not read again: a scan before each command
+    costs one ``stat`` per folder."""
+
+    def __init__(self, root: Path, secrets: SecretMatcher) -> None:
+        self.root = str(root)
+        self.secrets = secrets
+        self._folders: dict[str, _Folder] = {}
+
+    def scan(self) -> Protected:
+        """Raises ``SandboxError`` for a workspace too big to scan."""
+        racy = time.time_ns() - 2_000_000_000  # a folder changed after this: read it again
+        folders: dict[str, _Folder] = {}
+        git: list[str] = []
+        files: list[str] = []
+        dirs: list[str] = []
+        stack = [""]
+        entries = 0
+        while stack:
+            relative = stack.pop()
+            try:
+                mtime = os.stat(os.path.join(self.root, relative)).st_mtime_ns
+            except OSError:
+                continue
+            folder = self._folders.get(relative)
+            if folder is None or folder.mtime_ns != mtime:
+                folder = self._read(relative, mtime)
+            if folder.mtime_ns < racy:
+                folders[relative] = folder
+            entries += len(folder.subfolders) + len(folder.secret_files) + 1
+            if entries > MAX_SCAN_ENTRIES:
                 raise SandboxError(
-                    f"the workspace has more than {MAX_SCAN_ENTRIES} files and folders outside "
+                    f"the workspace has more than {MAX_SCAN_ENTRIES} folders outside "
                     "dependency folders; too many to check for secrets before a command"
                 )
-            relative = f"{folder}/{entry.name}" if folder else entry.name
-            path = root / relative
+            git += folder.git
+            files += folder.secret_files
+            dirs += folder.secret_dirs
+            stack += folder.subfolders
+        self._folders = folders
+
+        def absolute(paths: list[str]) -> list[Path]:
+            return sorted(Path(self.root, p) for p in paths)
+
+        return Protected(absolute(git), absolute(files), absolute(dirs))
+
+    def _read(self, relative: str, mtime: int) -> _Folder:
+        subfolders: list[str] = []
+        git: list[str] = []
+        files: list[str] = []
+        dirs: list[str] = []
+        try:
+            entries = list(os.scandir(os.path.join(self.root, relative)))
+        except OSError:
+            entries = []
+        for entry in entries:
+            path = f"{relative}/{entry.name}" if relative else entry.name
             try:
                 if entry.is_symlink():
                     continue
                 if entry.name == ".git":
                     git.append(path)
                 elif entry.is_dir():
-                    if secrets.is_secret(relative, is_dir=True):
+                    if self.secrets.is_secret(path, is_dir=True):
                         dirs.append(path)
-                    elif not (
-                        entry.name in SKIP_DIRS
-                        or entry.name.endswith(".egg-info")
-                        or (path / "pyvenv.cfg").exists()
-                        or (path / "conda-meta").is_dir()
-                    ):
-                        stack.append(relative)
-                elif entry.is_file() and secrets.is_secret(relative):
+                    elif not self._dependencies(entry):
+                        subfolders.append(path)
+                elif entry.is_file() and self.secrets.is_secret(path):
                     files.append(path)
             except OSError:
                 continue
-    return Protected(sorted(git), sorted(files), sorted(dirs))
+        return _Folder(mtime, tuple(subfolders), tuple(git), tuple(files), tuple(dirs))
+
+    @staticmethod
+    def _dependencies(entry: os.DirEntry[str]) -> bool:
+        """A folder of installed packages or caches, not the user's own files."""
+        name = entry.name
+        if name in SKIP_DIRS or name.endswith(".egg-info"):
+            return True
+        return os.path.exists(os.path.join(entry.path, "pyvenv.cfg")) or os.path.isdir(
+            os.path.join(entry.path, "conda-meta")
+        )
+
+
+def scan_workspace(root: Path, secrets: SecretMatcher) -> Protected:
+    """One ``SecretScan`` of ``root``."""
+    return SecretScan(root, secrets).scan()
 
 
 class _Capture:
@@ -313,6 +369,7 @@ class CommandRunner:
         self.max_timeout = max_timeout
         self.output_head, self.output_tail = output_head, output_tail
         self.shell = "/bin/bash" if os.access("/bin/bash", os.X_OK) else "/bin/sh"
+        self._scan = SecretScan(self.root, self.secrets)
 
     def timeout_for(self, requested: float | None) -> float:
         """The timeout a run gets: the default, or the one asked for within the maximum."""
@@ -379,7 +436,7 @@ class CommandRunner:
         empty: Path | None = None
         try:
             if self.sandboxed:
-                protected = await asyncio.to_thread(scan_workspace, self.root, self.secrets)
+                protected = await asyncio.to_thread(self._scan.scan)
                 handle, name = tempfile.mkstemp(prefix="agentls-mask-")
                 os.close(handle)
                 empty = Path(name)

@@ -26,6 +26,7 @@ import pytest
 from agentls.policy.sandbox import (
     CommandRunner,
     SandboxCheck,
+    SecretScan,
     command_runner,
     sandbox_available,
     scan_workspace,
@@ -228,6 +229,22 @@ def test_the_scan_finds_ignored_secrets_and_skips_dependency_folders(ws: Path) -
     assert relative == {".env", "deploy/.env.production", "deploy/server.pem", "secrets/id_rsa"}
     assert {p.relative_to(ws).as_posix() for p in found.secret_dirs} == {".ssh"}
     assert {p.relative_to(ws).as_posix() for p in found.git} == {".git", "vendor/.git"}
+
+
+def test_a_new_secret_is_found_by_the_next_scan(ws: Path) -> None:
+    scan = SecretScan(ws, SecretMatcher())
+    hour_ago = time.time() - 3600
+    for folder in (ws, ws / "deploy", ws / "src"):
+        os.utime(folder, (hour_ago, hour_ago))  # settled folders: kept from scan to scan
+    first = scan.scan()
+    (ws / "deploy" / ".env.local").write_text(CANARY)
+    (ws / "src" / "keys").mkdir()
+    (ws / "src" / "keys" / "signing.key").write_text(CANARY)
+    second = scan.scan()
+    new = {ws / "deploy" / ".env.local", ws / "src" / "keys" / "signing.key"}
+    assert not new & set(first.secret_files)
+    assert new <= set(second.secret_files)
+    assert set(first.secret_files) <= set(second.secret_files)
 
 
 async def test_git_internals_are_read_only(runner: CommandRunner, ws: Path) -> None:
