@@ -24,6 +24,7 @@ import asyncio
 import functools
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -238,6 +239,7 @@ class SecretScan:
             dirs += folder.secret_dirs
             stack += folder.subfolders
         self._folders = folders
+        files += [f"{g}/config" for g in git if _credentials_in(os.path.join(self.root, g))]
 
         def absolute(paths: list[str]) -> list[Path]:
             return sorted(Path(self.root, p) for p in paths)
@@ -280,6 +282,22 @@ class SecretScan:
         return os.path.exists(os.path.join(entry.path, "pyvenv.cfg")) or os.path.isdir(
             os.path.join(entry.path, "conda-meta")
         )
+
+
+_CREDENTIAL = re.compile(
+    rb"://[^/\s@]+@|^\s*(?:password|token|extraheader)\s*=", re.IGNORECASE | re.MULTILINE
+)
+
+
+def _credentials_in(git: str) -> bool:
+    """Whether a repository's ``config`` holds a password or token (a remote URL with
+    ``user:token@``, an ``http.extraHeader``): then it is masked like a secret file
+    (git works without it, minus the remotes)."""
+    try:
+        with open(os.path.join(git, "config"), "rb") as config:
+            return _CREDENTIAL.search(config.read(1 << 16)) is not None
+    except OSError:  # no such file (a worktree's .git file), unreadable
+        return False
 
 
 def scan_workspace(root: Path, secrets: SecretMatcher) -> Protected:

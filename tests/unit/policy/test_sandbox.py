@@ -258,6 +258,18 @@ async def test_git_internals_are_read_only(runner: CommandRunner, ws: Path) -> N
     assert "?? notes.txt" in result.output  # git itself still reads the repository
 
 
+def _git(ws: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(ws), *args], check=True)
+
+
+async def test_a_git_config_with_a_token_is_masked(runner: CommandRunner, ws: Path) -> None:
+    _git(ws, "remote", "add", "origin", f"https://x:{CANARY}@example.com/r")
+    result = await runner.run("cat .git/config; git status --short | head -1; echo end")
+    assert CANARY not in result.output
+    assert result.output.endswith("end\n") and "?? " in result.output  # git still works
+    assert f"{CANARY}@" in (ws / ".git" / "config").read_text()  # on disk: untouched
+
+
 async def test_a_timeout_kills_the_command_and_its_children(runner: CommandRunner) -> None:
     marker = "1000.4242"
     started = time.monotonic()
