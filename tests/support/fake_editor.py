@@ -16,11 +16,13 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcInternalError
+from pygls.uris import to_fs_path as from_fs_path
 from pygls.workspace import TextDocument
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import register_lsp_features
@@ -46,6 +48,10 @@ class FakeEditor:
     hold: bool = False  # keep didChange back (eglot while a command request is open)
     docs: dict[str, TextDocument] = field(default_factory=dict)
     log: list[AppliedEdit] = field(default_factory=list)
+    resource_log: list[Any] = field(default_factory=list)  # CreateFile, DeleteFile seen
+    opened_by_edit: list[str] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)  # titles for window/showMessageRequest
+    asked: list[str] = field(default_factory=list)  # the messages of those requests
     _pending: dict[str, list[types.TextDocumentContentChangePartial]] = field(default_factory=dict)
     _flush: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
 
@@ -54,6 +60,15 @@ class FakeEditor:
             return self._apply_edit(params)
 
         self.client.feature(types.WORKSPACE_APPLY_EDIT)(apply_edit)
+
+        def message_request(params: types.ShowMessageRequestParams) -> Any:
+            """Answer with the next of ``answers`` (none left: the user closes it)."""
+            self.asked.append(params.message)
+            if not self.answers:
+                return None
+            return types.MessageActionItem(title=self.answers.pop(0))
+
+        self.client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)(message_request)
 
     # -- what the user does ---------------------------------------------------------
     def open(self, uri: str, text: str, language_id: str = "python", version: int = 0) -> None:
@@ -128,11 +143,48 @@ class FakeEditor:
             )
         )
 
+    def _resource(
+        self, op: types.CreateFile | types.DeleteFile | types.RenameFile
+    ) -> types.ApplyWorkspaceEditResult | None:
+        """Like VS Code: CreateFile makes an empty file, DeleteFile removes the file and
+        closes its document."""
+        self.resource_log.append(op)
+        if isinstance(op, types.RenameFile):
+            return types.ApplyWorkspaceEditResult(applied=False, failure_reason="no renames")
+        path = Path(from_fs_path(op.uri))
+        if isinstance(op, types.CreateFile):
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("")
+            return None
+        if op.uri in self.docs:
+            del self.docs[op.uri]
+            self.client.text_document_did_close(
+                types.DidCloseTextDocumentParams(
+                    text_document=types.TextDocumentIdentifier(uri=op.uri)
+                )
+            )
+        path.unlink(missing_ok=True)
+        return None
+
+    def _load(self, uri: str) -> None:
+        """An edit of a document that is not open: open it from disk (VS Code opens a
+        model for it and sends didOpen; the edit leaves it unsaved)."""
+        text = Path(from_fs_path(uri)).read_text()
+        self.opened_by_edit.append(uri)
+        self.open(uri, text)
+
     def _apply_edit(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         edit = params.edit
         for doc_edit in edit.document_changes or []:
-            assert isinstance(doc_edit, types.TextDocumentEdit), "only text edits expected"
+            if not isinstance(doc_edit, types.TextDocumentEdit):
+                refused = self._resource(doc_edit)
+                if refused is not None:
+                    return refused
+                continue
             uri = doc_edit.text_document.uri
+            if uri not in self.docs:
+                self._load(uri)
             version = doc_edit.text_document.version
             edits = [e for e in doc_edit.edits if isinstance(e, types.TextEdit)]
             current = self.version(uri)

@@ -21,9 +21,16 @@ Status = Literal["running", "done", "cancelled", "failed"]
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float | None = None  # when the model's prices are configured
 
-    def to_json(self) -> dict[str, int]:
-        return {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens}
+    def to_json(self) -> dict[str, int | float]:
+        out: dict[str, int | float] = {
+            "inputTokens": self.input_tokens,
+            "outputTokens": self.output_tokens,
+        }
+        if self.cost_usd is not None:
+            out["costUsd"] = round(self.cost_usd, 6)
+        return out
 
 
 @dataclass

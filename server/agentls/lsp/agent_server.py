@@ -17,6 +17,7 @@ from agentls.context.trees import DocumentTrees
 from agentls.edits.documents import DocumentStore
 from agentls.edits.text import Encoding
 from agentls.lsp.convert import encoding_of
+from agentls.lsp.diagnostics import EditorDiagnostics
 from agentls.lsp.editor import LspEditor
 from agentls.lsp.protocol import AgentProtocol
 from agentls.lsp.stdio import serve_stdio
@@ -38,6 +39,7 @@ class AgentServer(LanguageServer):
         self.context = WorkspaceContext(self)  # the context engines of the workspace folders
         self.store.listeners.append(self.context)
         self.tasks = TaskRegistry()
+        self.diagnostics = EditorDiagnostics()  # as sent with code action requests
         self.editor = LspEditor(self, self.store)
         self.settings = Settings()
         self.env: dict[str, str] = dict(os.environ)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -16,7 +16,9 @@ from agentls.agent.tasks import Task, TaskResult
 from agentls.edits.documents import DocumentClosed, EditorError
 from agentls.edits.region import RegionConflict
 from agentls.edits.text import Position
+from agentls.lsp.agent_run import AgentRequest, AgentRun
 from agentls.lsp.agent_server import AgentServer
+from agentls.lsp.editor import ANY
 from agentls.lsp.progress import TaskProgress
 from agentls.lsp.workspace_context import uri_to_path
 from agentls.model.base import ModelError
@@ -63,7 +65,7 @@ class RunArgs:
     uri: str | None
     start: Position | None
     end: Position | None
-    mode: str
+    mode: Literal["edit", "plan", "ask"]
 
     @classmethod
     def parse(cls, obj: dict[str, Any]) -> RunArgs:
@@ -222,45 +224,60 @@ async def run_task(
         await asyncio.wait_for(ls.settings_ready.wait(), SETTINGS_WAIT)
     except TimeoutError:
         log.warning("no settings from the editor after %s s; using what we have", SETTINGS_WAIT)
-    if args.mode != "edit" or args.uri is None or args.start is None or args.end is None:
-        return _failed(
-            ls,
-            task,
-            "This version of agentls runs mode 'edit' on a range only "
-            "(uri and range are required); the full agent comes later.",
-        )
     try:
-        snapshot = ls.store.snapshot(args.uri)
+        snapshot = ls.store.snapshot(args.uri) if args.uri and ls.store.get(args.uri) else None
+        if args.uri is not None and snapshot is None and args.start is not None:
+            raise DocumentClosed(f"{args.uri} is not open in the editor")
         # In a thread: the first call imports the SDK, which must not stall the server.
         model = await asyncio.to_thread(ls.model)
     except (DocumentClosed, ModelError) as error:
         return _failed(ls, task, getattr(error, "message", str(error)))
-    start = snapshot.index.offset(args.start, ls.encoding)
-    end = max(start, snapshot.index.offset(args.end, ls.encoding))
     progress: TaskProgress | None = None
 
     def report(message: str) -> None:
         if progress is not None:
-            progress.report(f"{message} · {task.usage.input_tokens}+{task.usage.output_tokens} tok")
+            usage = task.usage
+            cost = f" · ${usage.cost_usd:.4f}" if usage.cost_usd is not None else ""
+            progress.report(f"{message} · {usage.input_tokens}+{usage.output_tokens} tok{cost}")
 
-    rewrite = Rewrite(
-        task,
-        RewriteRequest(args.uri, args.instruction, start, end),
-        model=model,
-        editor=ls.editor,
-        settings=ls.settings,
-        report=report,
-        trees=ls.trees,
-        related=ls.context.related,
-    )
+    body: Callable[[], Awaitable[TaskResult]]
+    if args.mode == "edit" and args.start is not None and args.end is not None:
+        assert snapshot is not None and args.uri is not None
+        start = snapshot.index.offset(args.start, ls.encoding)
+        end = max(start, snapshot.index.offset(args.end, ls.encoding))
+        body = Rewrite(
+            task,
+            RewriteRequest(args.uri, args.instruction, start, end),
+            model=model,
+            editor=ls.editor,
+            settings=ls.settings,
+            report=report,
+            trees=ls.trees,
+            related=ls.context.related,
+        ).run
+        watched = args.uri
+    else:
+        engine = ls.context.engine_for(args.uri) if args.uri else ls.context.first_engine()
+        if engine is None:
+            return _failed(ls, task, "No workspace folder for this task: open a folder first.")
+        line = column = 0
+        if snapshot is not None and args.start is not None:
+            at = snapshot.index.offset(args.start, ls.encoding)
+            line = snapshot.index.line_of(at)
+            column = at - snapshot.index.line_start(line)
+        request = AgentRequest(
+            args.instruction, args.mode, args.uri, line if args.start else None, column
+        )
+        body = AgentRun(ls, task, request, engine, model, report).run
+        watched = ANY
     progress = await TaskProgress.start(
         ls, f"agentls: {args.instruction[:60]}", token, lambda: ls.tasks.cancel(task.id)
     )
-    ls.tasks.start(task, lambda _: rewrite.run())
+    ls.tasks.start(task, lambda _: body())
     _on_request_cancelled(ls, lambda: ls.tasks.cancel(task.id))
     runner = task.runner
     assert runner is not None
-    await _until_done_or_stalled(ls, args.uri, runner)
+    await _until_done_or_stalled(ls, watched, runner)
 
     def finish(result: TaskResult, answered_early: bool) -> None:
         progress.end(result.summary)

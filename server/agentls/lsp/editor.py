@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 REFUSAL_GRACE = 2.0  # seconds to wait for the user's pending didChange after a refusal
 STALL_AFTER = 1.5  # seconds without didChange after an applied edit: the client may be blocked
+ANY = ""  # ``on_stall(ANY, ...)``: told of a stall of any document
 
 
 class LspEditor:
@@ -88,7 +89,8 @@ class LspEditor:
                 if self.store.get(snapshot.uri) is None:
                     raise
                 log.info("no didChange %.1f s after an applied edit", STALL_AFTER)
-                for callback in list(self.stall_listeners.get(snapshot.uri, [])):
+                listeners = self.stall_listeners.get(snapshot.uri, [])
+                for callback in [*listeners, *self.stall_listeners.get(ANY, [])]:
                     callback()
                 timeout -= STALL_AFTER
         try:

@@ -76,6 +76,10 @@ class WorkspaceContext:
             self.engines[root] = engine
         return engine
 
+    def first_engine(self) -> ContextEngine | None:
+        """The first workspace folder's engine (a task with no document)."""
+        return next(iter(self.engines.values()), None)
+
     def engine_for(self, uri: str) -> ContextEngine | None:
         path = uri_to_path(uri)
         if path is None:

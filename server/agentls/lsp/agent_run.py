@@ -1,0 +1,337 @@
+"""``agentls.run`` without a range: the full agent, its edits as workspace edits.
+
+One task, top to bottom (``run_agent``): pick the workspace folder -> build the tools
+over the editor's buffers (reads), the policy (writes ask, or not, by
+``agent.approval``) and the edit sink (``workspace/applyEdit``) -> gather context at
+the document and position, if given -> run the loop, reporting each step as progress
+-> the result, with the task's checkpoint (``agentls.undo`` reverts every file).
+
+Modes: ``edit`` acts; ``ask`` answers without any writing tool, the answer shown to
+the user; ``plan`` first writes a plan with the read tools only, shows it, and acts
+on it only when the user approves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from lsprotocol import types
+
+from agentls.agent.loop import (
+    AgentEvent,
+    AgentLoop,
+    Compacted,
+    Finished,
+    Limits,
+    ToolRan,
+    Verified,
+)
+from agentls.agent.project import project_instructions
+from agentls.agent.prompts import template
+from agentls.agent.subagent import subagent_tool
+from agentls.agent.tasks import Status, Task, TaskResult
+from agentls.config import Settings
+from agentls.context.engine import ContextEngine
+from agentls.context.files import local_path
+from agentls.edits.documents import EditorError
+from agentls.lsp.diagnostics import describe
+from agentls.lsp.edit_sink import LspEditSink
+from agentls.model.base import Model
+from agentls.policy.approval import Answer, Kind, Policy
+from agentls.tools.box import Tool, Toolbox, spec
+from agentls.tools.read import read_only_tools
+from agentls.tools.workspace import ToolDenied, Workspace
+from agentls.tools.write import WriteTools
+
+if TYPE_CHECKING:
+    from agentls.lsp.agent_server import AgentServer
+
+log = logging.getLogger(__name__)
+
+ALLOW_ONCE, ALLOW_TASK, DENY = "Allow once", "Allow for this task", "Deny"
+APPROVE, REJECT = "Approve plan", "Reject"
+CONTEXT_SHARE = 0.5  # of context.maxTokens for the first prompt's context (tools find more)
+
+
+@dataclass(frozen=True)
+class AgentRequest:
+    instruction: str
+    mode: Literal["edit", "plan", "ask"]
+    uri: str | None
+    line: int | None  # 0-based, in the document (None: no position)
+    column: int
+
+
+def limits_of(settings: Settings, steps: int | None = None) -> Limits:
+    agent, model = settings.agent, settings.model
+    return Limits(
+        max_steps=steps or agent.max_steps,
+        max_tokens=agent.max_tokens,
+        max_cost_usd=agent.max_cost_usd,
+        max_seconds=agent.max_seconds,
+        input_cost_per_mtok=model.input_cost_per_mtok,
+        output_cost_per_mtok=model.output_cost_per_mtok,
+        context_window=model.context_window,
+        compact_at=agent.compact_at,
+    )
+
+
+class ApprovingSink:
+    """The policy in front of the editor: a write the user does not allow is a tool
+    result that says so, and nothing is sent."""
+
+    def __init__(self, sink: LspEditSink, policy: Policy) -> None:
+        self.sink = sink
+        self.policy = policy
+
+    async def write(self, relative: str, old: str | None, new: str) -> None:
+        verb = "create" if old is None else "edit"
+        if not await self.policy.allow("write", f"{verb} {relative}"):
+            raise ToolDenied(f"{relative}: the user did not allow this change")
+        await self.sink.write(relative, old, new)
+
+    async def delete(self, relative: str, old: str) -> None:
+        if not await self.policy.allow("write", f"delete {relative}"):
+            raise ToolDenied(f"{relative}: the user did not allow deleting it")
+        await self.sink.delete(relative, old)
+
+
+def asker(ls: AgentServer, task: Task) -> Callable[[Kind, str], Awaitable[Answer]]:
+    """Ask the user with ``window/showMessageRequest``; no answer in time is a deny."""
+
+    async def ask(kind: Kind, what: str) -> Answer:
+        choice = await _choose(
+            ls, f"agentls task {task.id} wants to {what}.", [ALLOW_ONCE, ALLOW_TASK, DENY]
+        )
+        if choice == ALLOW_ONCE:
+            return "once"
+        return "task" if choice == ALLOW_TASK else "deny"
+
+    return ask
+
+
+async def _choose(ls: AgentServer, message: str, titles: list[str]) -> str | None:
+    params = types.ShowMessageRequestParams(
+        type=types.MessageType.Info,
+        message=message,
+        actions=[types.MessageActionItem(title=t) for t in titles],
+    )
+    try:
+        answer = await asyncio.wait_for(
+            ls.window_show_message_request_async(params), ls.settings.agent.ask_timeout
+        )
+    except TimeoutError:
+        log.info("no answer to %r in time: taken as no", message[:80])
+        return None
+    except Exception as error:  # the client cannot ask: no
+        log.info("showMessageRequest failed: %s", error)
+        return None
+    return answer.title if answer is not None else None
+
+
+def diagnostics_tool(ls: AgentServer, ws: Workspace) -> Tool:
+    async def run(arguments: dict[str, object]) -> str:
+        raw = arguments.get("path")
+        if raw is not None:
+            uris = [_uri_in(ls, ws, ws.resolve(str(raw)).relative)]
+        else:
+            uris = sorted(ls.diagnostics.by_uri)
+        lines = []
+        for uri in uris:
+            relative = ws.files.relative(local_path(uri) or "") or uri
+            lines += [describe(relative, s) for s in ls.diagnostics.of(uri)]
+        if not lines:
+            where = f" for {raw}" if raw else ""
+            return (
+                f"no diagnostics reported by the editor{where} (the editor sends those it "
+                "shows with its code action requests)"
+            )
+        return "\n".join(lines)
+
+    return Tool(
+        spec(
+            "get_diagnostics",
+            "The errors and warnings the editor shows (its linters, type checkers, compilers).",
+            {"path": {"type": "string", "description": "one file; all files when omitted"}},
+            [],
+        ),
+        run,
+    )
+
+
+def _uri_in(ls: AgentServer, ws: Workspace, relative: str) -> str:
+    target = (ws.root / relative).resolve()
+    for uri in list(ls.diagnostics.by_uri) + ls.store.uris():
+        path = local_path(uri)
+        if path is not None and Path(path).resolve() == target:
+            return uri
+    return target.as_uri()
+
+
+class AgentRun:
+    """One full-agent task in the editor (see the module doc)."""
+
+    def __init__(
+        self,
+        ls: AgentServer,
+        task: Task,
+        request: AgentRequest,
+        engine: ContextEngine,
+        model: Model,
+        report: Callable[[str], None],
+    ) -> None:
+        self.ls = ls
+        self.task = task
+        self.request = request
+        self.engine = engine
+        self.model = model
+        self.report = report
+        self.root = engine.root
+        self.sink = LspEditSink(ls, self.root, f"agentls: {request.instruction[:50]}")
+        self.ws = Workspace(engine.files, buffers=self.sink.text_of)
+        self.policy = Policy(ls.settings.agent.approval, asker(ls, task))
+        self.usage = (0, 0)
+
+    async def run(self) -> TaskResult:
+        try:
+            return await self._run()
+        except asyncio.CancelledError:
+            if not self.task.cancel_requested:
+                raise
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()  # the cancel is handled: the revert below must run
+        summary = "Cancelled."
+        if self.sink.changes:
+            self.task.undo = self.sink.undo
+            if self.ls.settings.edits.on_cancel == "revert":
+                try:
+                    summary += f" The task's edits were reverted ({await self.sink.undo()})."
+                    self.task.undo = None
+                except EditorError as error:
+                    summary += f" Its edits were not reverted: {error}"
+            else:
+                summary += " Its edits so far were kept (agentls.undo reverts them)."
+        return TaskResult(
+            self.task.id, "cancelled", summary, self.sink.edited_uris(), self.task.usage
+        )
+
+    async def _run(self) -> TaskResult:
+        context = await self._context()
+        instructions = project_instructions(self.root, self._folder())
+        if self.request.mode == "ask":
+            end = await self._loop(read_only=True, guidance="ask_mode.md", context=context)
+            if end.status == "done":
+                self.ls.show(types.MessageType.Info, f"agentls: {end.summary}")
+            return self._result(end)
+        if self.request.mode == "plan":
+            end = await self._loop(read_only=True, guidance="plan_mode.md", context=context)
+            if end.status != "done":
+                return self._result(end)
+            choice = await _choose(self.ls, f"agentls plan:\n{end.summary}", [APPROVE, REJECT])
+            if choice != APPROVE:
+                return self._result(end, "cancelled", f"Plan not approved:\n{end.summary}")
+            context = f"The plan the user approved:\n{end.summary}\n\n{context}"
+        end = await self._loop(read_only=False, context=context, instructions=instructions)
+        return self._result(end)
+
+    # -- the parts ------------------------------------------------------------------------
+    async def _context(self) -> str:
+        request = self.request
+        if request.uri is None or self.engine.relative(request.uri) is None:
+            return ""
+        budget = max(256, int(self.ls.settings.context.max_tokens * CONTEXT_SHARE))
+        selection = await self.ls.context.select(
+            request.uri, request.line or 0, request.column, budget
+        )
+        return selection.render() if selection is not None else ""
+
+    def _folder(self) -> Path | None:
+        path = local_path(self.request.uri) if self.request.uri else None
+        return Path(path).parent if path else None
+
+    def _tools(self, read_only: bool) -> list[Tool]:
+        tools = read_only_tools(self.ws, self.engine.index.definitions)
+        tools.append(diagnostics_tool(self.ls, self.ws))
+        if not read_only and self.policy.offers("write"):
+            tools += WriteTools(self.ws, ApprovingSink(self.sink, self.policy)).tools()
+        return tools
+
+    async def _loop(
+        self, read_only: bool, context: str, guidance: str = "", instructions: str = ""
+    ) -> Finished:
+        settings = self.ls.settings
+        loop = AgentLoop(
+            self.model,
+            Toolbox(self._tools(read_only)),
+            limits_of(settings),
+            str(self.root),
+            verify=None if read_only else self._verify,
+        )
+        explorers = limits_of(settings, settings.agent.subagent_max_steps)
+        loop.toolbox.add(
+            subagent_tool(
+                self.model,
+                lambda: read_only_tools(self.ws, self.engine.index.definitions),
+                explorers,
+                str(self.root),
+                loop.add_usage,
+            )
+        )
+        base_in, base_out = self.usage
+        end: Finished | None = None
+        async for event in loop.run(
+            self.request.instruction,
+            context,
+            instructions,
+            template(guidance).template if guidance else "",
+        ):
+            self.task.usage.input_tokens = base_in + loop.input_tokens
+            self.task.usage.output_tokens = base_out + loop.output_tokens
+            self._show(event, loop.steps)
+            if isinstance(event, Finished):
+                end = event
+        self.usage = (self.task.usage.input_tokens, self.task.usage.output_tokens)
+        assert end is not None
+        return end
+
+    async def _verify(self) -> str:
+        """Errors the editor reported for the edited files since their last edit."""
+        problems = []
+        for relative, change in sorted(self.sink.changes.items()):
+            if change.after is None:
+                continue
+            uri = self.sink.uri_of(relative)
+            seen = self.ls.diagnostics.of(uri, since=change.edited_at, errors_only=True)
+            problems += [describe(relative, s) for s in seen]
+        return "\n".join(problems)
+
+    def _show(self, event: AgentEvent, step: int) -> None:
+        if isinstance(event, ToolRan):
+            call = event.outcome.call
+            self.task.step = f"step {step}: {call.name}"
+            mark = "" if event.outcome.ok else " (failed)"
+            self.report(f"step {step}: {call.name}{mark}")
+        elif isinstance(event, Compacted):
+            self.report(f"step {step}: compacted {event.tokens_before} -> {event.tokens_after} tok")
+        elif isinstance(event, Verified) and event.problems:
+            self.report(f"step {step}: verification found problems")
+
+    def _result(
+        self, end: Finished, status: Status | None = None, summary: str | None = None
+    ) -> TaskResult:
+        if self.sink.changes:
+            self.task.undo = self.sink.undo
+        self.task.usage.cost_usd = end.cost_usd
+        return TaskResult(
+            self.task.id,
+            status or end.status,
+            summary or end.summary,
+            edited_files=self.sink.edited_uris(),
+            usage=self.task.usage,
+        )

@@ -1,0 +1,245 @@
+"""The agent's file changes as ``workspace/applyEdit``: the editor's undo and dirty state
+work for every file a task touches, open or not.
+
+- An open document gets a versioned ``TextDocumentEdit`` of the minimal changes,
+  through ``LspEditor`` (which waits for the editor's ``didChange``); its text before
+  the edit must still be what the tool computed against, else the user changed it
+  meanwhile and the edit is refused.
+- A file not open gets a ``TextDocumentEdit`` without a version (the editor loads it
+  into a buffer, unsaved), created first with ``CreateFile`` when it is new, or a
+  ``DeleteFile``. Until the editor opens that document for us, the text we sent is
+  what the tools read (``text_of``), not the disk. A client that announces no
+  resource operations gets new and deleted files on disk instead.
+- Every file's text before the task and after it is kept: ``undo`` reverts them all
+  in one workspace edit, refusing when any of them changed since.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from agentls.context.files import local_path
+from agentls.edits.diff import minimal_changes
+from agentls.edits.documents import EditorError, Snapshot
+from agentls.lsp.convert import text_edits
+from agentls.tools.workspace import ToolDenied
+
+if TYPE_CHECKING:
+    from agentls.lsp.agent_server import AgentServer
+
+log = logging.getLogger(__name__)
+
+DELETED = None  # an overlay entry: the file was deleted by the task
+
+
+@dataclass
+class FileChange:
+    before: str | None  # None: the task created the file
+    after: str | None  # None: the task deleted it
+    edited_at: float = 0.0
+
+
+class LspEditSink:
+    def __init__(self, server: AgentServer, root: Path, label: str) -> None:
+        self.server = server
+        self.root = root
+        self.label = label
+        self.changes: dict[str, FileChange] = {}  # by workspace-relative path
+        self.overlay: dict[str, str | None] = {}  # text sent to unopened files
+
+    # -- where a file's text is ---------------------------------------------------------
+    def open_uri(self, relative: str) -> str | None:
+        """The uri under which the editor has ``relative`` open, if it has."""
+        target = os.path.realpath(self.root / relative)
+        for uri in self.server.store.uris():
+            path = local_path(uri)
+            if path is not None and os.path.realpath(path) == target:
+                return uri
+        return None
+
+    def uri_of(self, relative: str) -> str:
+        return self.open_uri(relative) or (self.root / relative).as_uri()
+
+    def text_of(self, relative: str) -> str | None:
+        """The editor's text of ``relative`` when it holds one (for ``Workspace``):
+        the open buffer, or what this task sent to an unopened file."""
+        uri = self.open_uri(relative)
+        if uri is not None:
+            self.overlay.pop(relative, None)  # the editor's buffer is the truth now
+            return self.server.store.snapshot(uri).text
+        if relative in self.overlay:
+            text = self.overlay[relative]
+            if text is DELETED:
+                raise ToolDenied(f"{relative}: no such file (this task deleted it)")
+            return text
+        return None
+
+    def current(self, relative: str) -> str | None:
+        """The file's text now, wherever it is (None: no such file)."""
+        try:
+            text = self.text_of(relative)
+        except ToolDenied:
+            return None
+        if text is not None:
+            return text
+        path = self.root / relative
+        try:
+            return path.read_text(encoding="utf-8") if path.is_file() else None
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def _supports(self, kind: types.ResourceOperationKind) -> bool:
+        workspace = self.server.client_capabilities.workspace
+        edit = workspace.workspace_edit if workspace else None
+        return bool(edit and edit.resource_operations and kind in edit.resource_operations)
+
+    # -- EditSink -------------------------------------------------------------------------
+    async def write(self, relative: str, old: str | None, new: str) -> None:
+        uri = self.open_uri(relative)
+        if uri is not None:
+            await self._edit_open(relative, uri, old, new)
+        else:
+            await self._edit_closed(relative, old, new)
+        self._record(relative, old, new)
+
+    async def delete(self, relative: str, old: str) -> None:
+        uri = self.uri_of(relative)
+        if self._supports(types.ResourceOperationKind.Delete):
+            op = types.DeleteFile(
+                uri=uri, options=types.DeleteFileOptions(ignore_if_not_exists=True)
+            )
+            await self._apply(types.WorkspaceEdit(document_changes=[op]))
+        else:
+            (self.root / relative).unlink()
+        self.overlay[relative] = DELETED
+        self._record(relative, old, None)
+
+    def _record(self, relative: str, old: str | None, new: str | None) -> None:
+        change = self.changes.get(relative)
+        if change is None:
+            change = self.changes[relative] = FileChange(old, new)
+        change.after = new
+        change.edited_at = time.monotonic()
+
+    async def _edit_open(self, relative: str, uri: str, old: str | None, new: str) -> None:
+        snapshot = self.server.store.snapshot(uri)
+        if old is not None and snapshot.text != old:
+            raise ToolDenied(
+                f"{relative}: the user changed it in the editor meanwhile; nothing was "
+                "written. Read it again and redo the change on its current text"
+            )
+        changes = minimal_changes(snapshot.text, new)
+        if not changes:
+            return
+        await self.server.editor.apply(snapshot, changes, self.label)
+        after = self.server.store.get(uri)
+        if after is None or after.text != new:
+            raise ToolDenied(
+                f"{relative}: the editor's text after the edit is not what was sent (the edit "
+                "was refused, or the user typed meanwhile); read the file again"
+            )
+
+    async def _edit_closed(self, relative: str, old: str | None, new: str) -> None:
+        uri = (self.root / relative).as_uri()
+        if old is None and not self._supports(types.ResourceOperationKind.Create):
+            path = self.root / relative  # no CreateFile in this client: on disk
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(new, encoding="utf-8")
+            return
+        base = old or ""
+        document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None)
+        snapshot = Snapshot(uri, 0, base, -1)
+        edits: list[types.TextEdit | types.AnnotatedTextEdit | types.SnippetTextEdit]
+        edits = list(text_edits(snapshot, minimal_changes(base, new), self.server.encoding))
+        ops: list[types.TextDocumentEdit | types.CreateFile | types.RenameFile | types.DeleteFile]
+        ops = []
+        if old is None:
+            options = types.CreateFileOptions(overwrite=False, ignore_if_exists=True)
+            ops.append(types.CreateFile(uri=uri, options=options))
+        ops.append(types.TextDocumentEdit(text_document=document, edits=edits))
+        await self._apply(types.WorkspaceEdit(document_changes=ops))
+        self.overlay[relative] = new
+
+    async def _apply(self, edit: types.WorkspaceEdit) -> None:
+        params = types.ApplyWorkspaceEditParams(edit=edit, label=self.label)
+        try:
+            result = await self.server.workspace_apply_edit_async(params)
+        except Exception as error:
+            raise ToolDenied(f"the editor refused the edit: {error}") from None
+        if result is not None and not result.applied:
+            reason = result.failure_reason or "applied=false"
+            raise ToolDenied(f"the editor refused the edit: {reason}")
+
+    # -- undo -----------------------------------------------------------------------------
+    def edited_uris(self) -> list[str]:
+        return [self.uri_of(r) for r in sorted(self.changes)]
+
+    async def undo(self) -> str:
+        """Put back every file as it was before the task, in one workspace edit."""
+        moved = [r for r, c in sorted(self.changes.items()) if self.current(r) != c.after]
+        if moved:
+            raise EditorError(
+                f"{', '.join(moved)} changed since the task; nothing was undone "
+                "(undo your own edits first, or revert by hand)"
+            )
+        ops: list[types.TextDocumentEdit | types.CreateFile | types.RenameFile | types.DeleteFile]
+        ops = []
+        on_disk: list[tuple[str, str | None]] = []  # what this client cannot do by edit
+        waits: list[tuple[str, int]] = []
+        for relative, change in sorted(self.changes.items()):
+            if change.before == change.after:
+                continue
+            uri = self.uri_of(relative)
+            open_snapshot = self.server.store.get(uri)
+            if change.before is None:  # created: delete it
+                if self._supports(types.ResourceOperationKind.Delete):
+                    ops.append(types.DeleteFile(uri=uri))
+                else:
+                    on_disk.append((relative, None))
+                continue
+            now = change.after
+            if now is None:  # deleted: create it again with its text
+                if not self._supports(types.ResourceOperationKind.Create):
+                    on_disk.append((relative, change.before))
+                    continue
+                ops.append(types.CreateFile(uri=uri))
+                now = ""
+            version = open_snapshot.version if open_snapshot is not None else None
+            base = open_snapshot or Snapshot(uri, 0, now, -1)
+            edits: list[types.TextEdit | types.AnnotatedTextEdit | types.SnippetTextEdit]
+            edits = list(
+                text_edits(base, minimal_changes(now, change.before), self.server.encoding)
+            )
+            document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
+            ops.append(types.TextDocumentEdit(text_document=document, edits=edits))
+            if open_snapshot is not None:
+                waits.append((uri, open_snapshot.seq))
+            else:
+                self.overlay[relative] = change.before
+        if ops:
+            try:
+                await self._apply(types.WorkspaceEdit(document_changes=ops))
+            except ToolDenied as denied:
+                raise EditorError(str(denied)) from None
+        for relative, text in on_disk:
+            path = self.root / relative
+            if text is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_text(text, encoding="utf-8")
+        for relative, change in self.changes.items():
+            if change.before is None:
+                self.overlay[relative] = DELETED
+        timeout = self.server.settings.edits.apply_timeout
+        for uri, seq in waits:
+            await self.server.store.wait_for_change(uri, seq, timeout)
+        count = len(self.changes)
+        self.changes.clear()
+        return f"restored {count} file{'s' if count != 1 else ''}"

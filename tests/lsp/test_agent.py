@@ -1,0 +1,224 @@
+"""The full agent over LSP (``agentls.run`` without a range): multi-step tasks against
+the scripted model server, edits as workspace edits (open documents versioned, files
+not open created/edited/deleted through the editor), undo of the whole task, the
+approval policy, and the plan and ask modes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.support.lsp_session import command, lsp_session, model_options, run
+from tests.support.model_server import ScriptedModelServer, Step, tool_call_reply
+from tests.unit.context.workspace import SECRET, make_workspace
+
+TEXT = (
+    "import re\n\n\n"
+    "def slugify(value: str) -> str:\n"
+    '    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")\n'
+)
+
+
+def options(model: ScriptedModelServer, approval: str = "auto-edit") -> dict[str, Any]:
+    return {**model_options(model.base_url), "agent": {"approval": approval}}
+
+
+def env_for(tmp_path: Path) -> dict[str, str]:
+    return {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+
+
+def tool_results(model: ScriptedModelServer, request: int) -> list[str]:
+    return [m["content"] for m in model.requests[request]["messages"] if m["role"] == "tool"]
+
+
+async def test_a_multi_file_task_edits_open_and_closed_files_and_undo_restores_all(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    root = make_workspace(tmp_path / "ws")
+    text_uri = (root / "app/text.py").as_uri()
+    service = (root / "app/service.py").read_text()
+    model.enqueue(
+        tool_call_reply([("read_file", {"path": "app/text.py"})]),
+        tool_call_reply(
+            [
+                (
+                    "edit_file",
+                    {
+                        "path": "app/text.py",
+                        "old_string": "def slugify(value: str) -> str:",
+                        "new_string": "def slugify(value: str, sep: str = '-') -> str:",
+                    },
+                ),
+                (
+                    "edit_file",
+                    {
+                        "path": "app/service.py",
+                        "old_string": "text.slugify(name)",
+                        "new_string": "text.slugify(name, sep='_')",
+                    },
+                ),
+                ("write_file", {"path": "app/notes.md", "content": "# Notes\nsep added\n"}),
+            ]
+        ),
+        tool_call_reply([("get_diagnostics", {})]),
+        tool_call_reply([("finish", {"summary": "slugify takes a separator"})]),
+    )
+    async with lsp_session(options(model), root_uri=root.as_uri(), env=env_for(tmp_path)) as (
+        client,
+        editor,
+    ):
+        unsaved = TEXT + "\n# unsaved comment\n"
+        editor.open(text_uri, unsaved)
+        result = await run(client, {"instruction": "add a separator to slugify", "uri": text_uri})
+        assert result["status"] == "done", result
+        assert result["summary"] == "slugify takes a separator"
+        assert result["usage"]["inputTokens"] > 0 and result["usage"]["outputTokens"] > 0
+        # The model read the unsaved buffer, not the disk.
+        assert "# unsaved comment" in tool_results(model, 1)[0]
+        # The open document: a versioned edit; its unsaved text kept.
+        assert "sep: str = '-'" in editor.text(text_uri) and "# unsaved comment" in editor.text(
+            text_uri
+        )
+        versioned = [e for e in editor.log if e.uri == text_uri]
+        assert versioned and all(e.version is not None for e in versioned)
+        # The file not open: edited through the editor (unsaved there), disk untouched.
+        service_uri = (root / "app/service.py").as_uri()
+        assert service_uri in editor.opened_by_edit
+        assert "text.slugify(name, sep='_')" in editor.text(service_uri)
+        assert (root / "app/service.py").read_text() == service
+        assert [e.version for e in editor.log if e.uri == service_uri] == [None]
+        # The new file: CreateFile, then its text.
+        notes_uri = (root / "app/notes.md").as_uri()
+        assert [type(op).__name__ for op in editor.resource_log] == ["CreateFile"]
+        assert editor.text(notes_uri) == "# Notes\nsep added\n"
+        assert set(result["editedFiles"]) == {text_uri, service_uri, notes_uri}
+        assert SECRET not in json.dumps(model.requests)
+
+        status = await command(client, "agentls.status")
+        assert status["recent"][-1]["taskId"] == result["taskId"]
+
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert undone["status"] == "undone", undone
+        assert editor.text(text_uri) == unsaved
+        assert editor.text(service_uri) == service
+        assert not (root / "app/notes.md").exists()
+        assert type(editor.resource_log[-1]).__name__ == "DeleteFile"
+
+
+async def test_undo_refuses_when_the_user_changed_an_edited_file(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    root = make_workspace(tmp_path / "ws")
+    uri = (root / "app/text.py").as_uri()
+    model.enqueue(
+        tool_call_reply(
+            [
+                (
+                    "edit_file",
+                    {
+                        "path": "app/text.py",
+                        "old_string": "import re",
+                        "new_string": "import re  # regex",
+                    },
+                )
+            ]
+        ),
+        tool_call_reply([("finish", {"summary": "commented"})]),
+    )
+    async with lsp_session(options(model), root_uri=root.as_uri(), env=env_for(tmp_path)) as (
+        client,
+        editor,
+    ):
+        editor.open(uri, TEXT)
+        result = await run(client, {"instruction": "comment the import", "uri": uri})
+        assert result["status"] == "done"
+        editor.type(uri, 0, 0, "# mine\n")
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert undone["status"] == "refused" and "app/text.py changed since" in undone["message"]
+        assert editor.text(uri) == "# mine\nimport re  # regex" + TEXT[len("import re") :]
+
+
+async def test_ask_approval_denied_changes_nothing_and_the_model_is_told(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    root = make_workspace(tmp_path / "ws")
+    before = (root / "app/service.py").read_text()
+    edit = (
+        "edit_file",
+        {"path": "app/service.py", "old_string": "User(name)", "new_string": "User(name.strip())"},
+    )
+    model.enqueue(
+        tool_call_reply([edit]),
+        tool_call_reply([edit]),
+        tool_call_reply([("finish", {"summary": "the user said no"})]),
+    )
+    async with lsp_session(
+        options(model, approval="ask"), root_uri=root.as_uri(), env=env_for(tmp_path)
+    ) as (client, editor):
+        editor.answers = ["Deny", "Allow once"]
+        result = await run(client, {"instruction": "strip names"})
+        assert result["status"] == "done"
+        assert len(editor.asked) == 2 and "edit app/service.py" in editor.asked[0]
+        assert "the user did not allow this change" in tool_results(model, 1)[-1]
+        # The second attempt was allowed once: it went through the editor.
+        service_uri = (root / "app/service.py").as_uri()
+        assert "User(name.strip())" in editor.text(service_uri)
+        assert (root / "app/service.py").read_text() == before
+
+
+async def test_plan_mode_acts_only_after_approval(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    root = make_workspace(tmp_path / "ws")
+
+    def plan_or_act(body: dict[str, Any]) -> Step:
+        tools = {t["function"]["name"] for t in body["tools"]}
+        if "edit_file" not in tools:  # planning: read-only tools
+            return tool_call_reply([("finish", {"summary": "1. app/text.py: add sep"})])
+        if len(body["messages"]) == 2:
+            assert "1. app/text.py: add sep" in body["messages"][1]["content"]
+            return tool_call_reply(
+                [("write_file", {"path": "app/plan_done.txt", "content": "done\n"})]
+            )
+        return tool_call_reply([("finish", {"summary": "did the plan"})])
+
+    async with lsp_session(options(model), root_uri=root.as_uri(), env=env_for(tmp_path)) as (
+        client,
+        editor,
+    ):
+        model.enqueue(plan_or_act)
+        editor.answers = ["Reject"]
+        rejected = await run(client, {"instruction": "add a separator", "mode": "plan"})
+        assert (
+            rejected["status"] == "cancelled" and "1. app/text.py: add sep" in rejected["summary"]
+        )
+        assert "1. app/text.py: add sep" in editor.asked[-1]
+        assert not (root / "app/plan_done.txt").exists() and not editor.resource_log
+        assert len(model.requests) == 1
+
+        model.enqueue(plan_or_act, plan_or_act, plan_or_act)
+        editor.answers = ["Approve plan"]
+        approved = await run(client, {"instruction": "add a separator", "mode": "plan"})
+        assert approved["status"] == "done" and approved["summary"] == "did the plan"
+        assert (root / "app/plan_done.txt").exists()
+
+
+async def test_ask_mode_answers_without_writing_tools(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    root = make_workspace(tmp_path / "ws")
+    model.enqueue(
+        tool_call_reply([("find_symbol", {"name": "slugify"})]),
+        tool_call_reply([("finish", {"summary": "slugify is in app/text.py, line 4"})]),
+    )
+    async with lsp_session(options(model), root_uri=root.as_uri(), env=env_for(tmp_path)) as (
+        client,
+        _,
+    ):
+        result = await run(client, {"instruction": "where is slugify?", "mode": "ask"})
+        assert result["status"] == "done" and result["editedFiles"] == []
+        tools = {t["function"]["name"] for t in model.requests[0]["tools"]}
+        assert "edit_file" not in tools and "write_file" not in tools and "read_file" in tools
+        shown = [m.message for m in client.messages]
+        assert any("slugify is in app/text.py, line 4" in m for m in shown), shown
