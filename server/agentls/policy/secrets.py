@@ -12,6 +12,9 @@ from collections.abc import Iterable
 
 import pathspec
 
+# Data files named "secrets" or "credentials" hold them; modules of that name are code.
+_DATA = ("json", "yaml", "yml", "toml", "ini", "cfg", "conf", "env", "txt", "xml", "properties")
+
 DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
     ".env",
     ".env.*",
@@ -40,9 +43,9 @@ DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
     ".git-credentials",
     ".htpasswd",
     "credentials",
-    "credentials.*",
+    *(f"credentials.{ext}" for ext in _DATA),
     "*credentials*.json",
-    "secrets.*",
+    *(f"secrets.{ext}" for ext in _DATA),  # not secrets.py: source code is no secret
     "*.secret",
     "*.secrets",
     ".aws/",

@@ -19,6 +19,8 @@ NAMES = st.sampled_from(
         "credentials.json",
         "gcp-credentials.json",
         "secrets.yaml",
+        "secrets.py",
+        "credentials.py",
         ".ssh",
         ".aws",
         "config.json",
@@ -54,7 +56,9 @@ def test_defaults_and_additions() -> None:
         "home/.ssh/id_ed25519",
         "db.sqlite",
         "aws/credentials",
+        "config/secrets.toml",
+        "credentials.yml",
     ):
         assert matcher.is_secret(path), path
-    for path in ("keep.pem", "src/env.py", "docs/keys.md"):
+    for path in ("keep.pem", "src/env.py", "docs/keys.md", "app/secrets.py", "credentials.py"):
         assert not matcher.is_secret(path), path
