@@ -182,7 +182,9 @@ class ContextEngine:
                 live = self._live[path] = LiveTags(parsed.language)
             span = self._dirty.pop(path, None)
             dirty = None
-            if span is not None and span is not _CLEAN:
+            # (a segmented document is re-tagged by segment: no span needed, and none
+            # converted to bytes, which costs O(document) for non-ASCII text)
+            if span is not None and span is not _CLEAN and len(parsed.trees) == 1:
                 dirty = (parsed.byte_offset(span[0]), parsed.byte_offset(span[1]))
             tags = live.update(parsed, parsed.data, dirty)
         else:

@@ -9,15 +9,15 @@ before them are kept, those after them are moved by the change in line count. Na
 (``FileTags.names``) only grow on that path; every ``FULL_EVERY``-th update is a
 full one, which makes them exact again.
 
-A big document's tree comes in segments (``ParsedDocument.trees``, see ``trees.py``):
-its top-level nodes are those of all segments in order, and a partial update looks
-only at the segments around the changed bytes.
+A big document's tree comes in segments (``ParsedDocument.trees``, see ``trees.py``).
+Its tags are those of its segments, each remembered by its bytes: an update re-tags
+(node by node, as above) only the segments whose text is new, moves the others to
+their new rows, and is exact every time (no ``dirty`` needed, no periodic full one).
 """
 
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_right
 from dataclasses import dataclass
 
 import tree_sitter
@@ -50,10 +50,30 @@ def _moved(d: Definition, rows: int) -> Definition:
     return Definition(d.name, d.kind, d.start + rows, d.end + rows, d.header_end + rows, d.scope)
 
 
+@dataclass(slots=True)
+class _Segment:
+    """The tags of one segment of a big document: rows relative to the segment's first
+    row in ``part``, and at the rows it was last seen at (most segments do not move)."""
+
+    part: _Part
+    nodes: dict[bytes, _Part]  # its top-level nodes' parts (for its next re-tagging)
+    row: int = -1
+    definitions: tuple[Definition, ...] = ()
+    imports: tuple[Import, ...] = ()
+
+    def at(self, row: int) -> _Segment:
+        if row != self.row:
+            self.row = row
+            self.definitions = tuple(_moved(d, row) for d in self.part.definitions)
+            self.imports = tuple((r + row, text) for r, text in self.part.imports)
+        return self
+
+
 class LiveTags:
     def __init__(self, language: Language) -> None:
         self.language = language
         self._parts: dict[bytes, _Part] = {}
+        self._segments: dict[bytes, _Segment] = {}  # a segmented document's, by their bytes
         self.queried = 0  # nodes queried by the last update (for tests and benchmarks)
         self.partial = False  # whether the last update was a partial one
         # The last update's tags, if its tree had no syntax error (only those are kept).
@@ -66,47 +86,44 @@ class LiveTags:
         data: bytes,
         dirty: tuple[int, int] | None = None,
     ) -> FileTags:
-        """The tags of ``data`` (parsed as ``tree``: one tree, or a document's trees);
-        ``dirty``: the byte range of ``data`` that holds every change since the previous
-        update (None: unknown)."""
+        """The tags of ``data`` (parsed as ``tree``: one tree, or a document's); ``dirty``:
+        the byte range of ``data`` that holds every change since the previous update
+        (None: unknown; of no use for a segmented document)."""
         self._fresh: dict[bytes, _Part] = {}
         self._definitions: list[Definition] = []
         self._imports: list[Import] = []
         self._words: set[str] = set()
         self.queried = 0
+        self._data = data
         if isinstance(tree, ParsedDocument):
-            self._trees, self._starts = tree.trees, tree.starts
-        else:
-            self._trees, self._starts = (tree,), (0,)
-        self._tree, self._data = self._trees[0], data
-        has_error = any(t.root_node.has_error for t in self._trees)
-        rows = self._trees[-1].root_node.end_point.row
+            if len(tree.trees) > 1:
+                return self._update_segments(tree)
+            tree = tree.trees[0]
+        self._segments = {}
+        self._tree = tree
+        root = tree.root_node
+        rows = root.end_point.row
         self.partial = (
             dirty is not None
             and self._last is not None
             and self._partials < FULL_EVERY
-            and not has_error
-            and self._update_part(rows, dirty)
+            and not root.has_error
+            and self._update_part(root, dirty)
         )
         if self.partial:
             self._partials += 1
             self._parts.update(self._fresh)
         else:
             self._partials = 0
-            last = len(self._trees) - 1
-            for i, segment in enumerate(self._trees):
-                # (a text that fails to parse may have an ERROR root)
-                root = segment.root_node
-                start = self._starts[i] if i else root.start_byte
-                end = self._starts[i + 1] if i < last else root.end_byte
-                self._visit_all(root.children, start, end, 0, self._root_key(segment))
+            # (a text that fails to parse may have an ERROR root)
+            self._visit_all(root.children, root.start_byte, root.end_byte, 0, self._root_key())
             self._parts = self._fresh  # only what the current text holds
             self._definitions.sort(key=lambda d: (d.start, d.end, d.name, d.kind))
             self._imports.sort(key=lambda i: i[0])
         definitions = list(dict.fromkeys(self._definitions))
         # Text after an edit may parse differently than when the tree had an error:
         # partial updates only start from a clean tree.
-        self._last = None if has_error else (definitions, self._imports, self._words, rows)
+        self._last = None if root.has_error else (definitions, self._imports, self._words, rows)
         return FileTags(
             self.language.name,
             tuple(definitions),
@@ -114,38 +131,26 @@ class LiveTags:
             frozenset(self._words),
         )
 
-    @staticmethod
-    def _root_key(tree: tree_sitter.Tree) -> bytes:
-        return tree.root_node.type.encode() + b"\0"
+    def _root_key(self) -> bytes:
+        return self._tree.root_node.type.encode() + b"\0"
 
-    def _segment_of(self, byte: int) -> int:
-        return max(0, bisect_right(self._starts, byte) - 1)
-
-    def _update_part(self, new_rows: int, dirty: tuple[int, int]) -> bool:
+    def _update_part(self, root: tree_sitter.Node, dirty: tuple[int, int]) -> bool:
         """Re-tag only the top-level nodes around ``dirty``; False if it cannot."""
         assert self._last is not None
         old_definitions, old_imports, old_words, old_rows = self._last
-        shift = new_rows - old_rows
+        shift = root.end_point.row - old_rows
         lo, hi = dirty
-        # The top-level nodes of the segments around the change (all: one tree). The
-        # nodes looked at are at most one segment away from it, or this gives up.
-        a = max(0, self._segment_of(lo) - 1)
-        b = min(len(self._trees) - 1, self._segment_of(hi) + 1)
-        tops = [c for tree in self._trees[a : b + 1] for c in tree.root_node.children]
-        whole_left, whole_right = a == 0, b == len(self._trees) - 1
-        if not tops:
-            return False
-        f = next((i for i, c in enumerate(tops) if c.end_byte > lo), None)
-        if f is None:  # past the last node: only trailing text changed
-            if not whole_right:
+        first = root.first_child_for_byte(lo)
+        if first is None:  # past the last node: only trailing text changed
+            first = root.child(root.child_count - 1) if root.child_count else None
+            if first is None:
                 return False
-            f = len(tops) - 1
-        if f > 0 and tops[f - 1].end_byte >= lo:
-            f -= 1
-        n = f
-        while n + 1 < len(tops) and tops[n + 1].start_byte <= hi:
-            n += 1
-        first, last = tops[f], tops[n]
+        previous = first.prev_sibling
+        if previous is not None and previous.end_byte >= lo:
+            first = previous
+        last = first
+        while last.next_sibling is not None and last.next_sibling.start_byte <= hi:
+            last = last.next_sibling
         # The rows that changed: those of the nodes and of the changed bytes themselves
         # (which may lie between nodes). Widen until no old definition crosses the edges
         # and no row is shared with a node outside.
@@ -159,33 +164,29 @@ class LiveTags:
             r0, r1 = rows(first, last)
             old_r1 = r1 - shift
             widened = False
-            if f > 0 or not whole_left:
-                if f == 0:
-                    return False  # beyond the segments looked at
-                previous = tops[f - 1]
-                if previous.end_point.row >= r0 or any(
-                    d.start < r0 <= d.end for d in old_definitions
-                ):
-                    f, widened = f - 1, True
-            if n + 1 < len(tops) or not whole_right:
-                if n + 1 == len(tops):
-                    return False
-                following = tops[n + 1]
-                if following.start_point.row <= r1 or any(
-                    d.start <= old_r1 < d.end for d in old_definitions
-                ):
-                    n, widened = n + 1, True
-            first, last = tops[f], tops[n]
+            previous = first.prev_sibling
+            if previous is not None and (
+                previous.end_point.row >= r0 or any(d.start < r0 <= d.end for d in old_definitions)
+            ):
+                first, widened = previous, True
+            following = last.next_sibling
+            if following is not None and (
+                following.start_point.row <= r1
+                or any(d.start <= old_r1 < d.end for d in old_definitions)
+            ):
+                last, widened = following, True
             if not widened:
                 break
-        nodes = tops[f : n + 1]
+        nodes: list[tree_sitter.Node] = []
+        node: tree_sitter.Node | None = first
+        while node is not None:
+            nodes.append(node)
+            if node.id == last.id:
+                break
+            node = node.next_sibling
         self._words = set(old_words)
         self._visit_all(
-            nodes,
-            min(first.start_byte, lo),
-            max(last.end_byte, hi),
-            0,
-            self._root_key(self._trees[0]),
+            nodes, min(first.start_byte, lo), max(last.end_byte, hi), 0, self._root_key()
         )
         r0, r1 = rows(first, last)
         old_r1 = r1 - shift
@@ -201,6 +202,50 @@ class LiveTags:
             *((row + shift, text) for row, text in old_imports if row > old_r1),
         ]
         return True
+
+    def _update_segments(self, parsed: ParsedDocument) -> FileTags:
+        """Tags of a segmented document: a segment's tags are kept while its bytes are."""
+        definitions: list[Definition] = []
+        imports: list[Import] = []
+        words: set[str] = set()
+        segments: dict[bytes, _Segment] = {}
+        retagged = False
+        for i, tree in enumerate(parsed.trees):
+            start, end = parsed.segment_span(i)
+            chunk = self._data[start:end]
+            root = tree.root_node
+            first = root.child(0)
+            # the segment's first row (its start is at a line start)
+            row = 0
+            if first is not None:
+                row = first.start_point.row - chunk.count(b"\n", 0, first.start_byte - start)
+            segment = self._segments.get(chunk) or segments.get(chunk)
+            if segment is None:
+                self._tree, self._definitions, self._imports = tree, [], []
+                self._words, self._fresh = set(), {}
+                self._visit_all(root.children, start, end, 0, self._root_key())
+                self._definitions.sort(key=lambda d: (d.start, d.end, d.name, d.kind))
+                part = _Part(
+                    tuple(_moved(d, -row) for d in dict.fromkeys(self._definitions)),
+                    tuple((r - row, text) for r, text in self._imports),
+                    frozenset(self._words),
+                )
+                segment, retagged = _Segment(part, self._fresh), True
+            segments[chunk] = segment.at(row)
+            definitions.extend(segment.definitions)
+            imports.extend(segment.imports)
+            words |= segment.part.words
+        self._segments = segments
+        if retagged:  # the node parts of the segments the text holds
+            self._parts = {k: p for s in segments.values() for k, p in s.nodes.items()}
+        self.partial = self.queried < len(self._parts)
+        self._last = None  # (a single tree's next update is a full one)
+        return FileTags(
+            self.language.name,
+            tuple(dict.fromkeys(definitions)),
+            tuple(text for _, text in imports),
+            frozenset(words),
+        )
 
     def _visit_all(
         self, nodes: list[tree_sitter.Node], start: int, end: int, depth: int, within: bytes
@@ -218,8 +263,6 @@ class LiveTags:
     def _visit(self, node: tree_sitter.Node, depth: int, within: bytes) -> None:
         """Tag ``node``; ``within``: the headers of the containers it is in (the same
         text in two classes is two definitions)."""
-        if depth == 0:  # the tree to query: the node's segment's
-            self._tree = self._trees[self._segment_of(node.start_byte)]
         start_row, end_row = node.start_point.row, node.end_point.row
         body = _body(node) if depth < 3 and end_row - start_row > _BIG else None
         if body is not None:

@@ -7,7 +7,10 @@ from hypothesis import strategies as st
 
 from agentls.context.languages import LANGUAGES, parser_for
 from agentls.context.live import LiveTags
-from agentls.context.tags import tag_source
+from agentls.context.tags import extract, tag_source
+from agentls.context.trees import DocumentTrees
+from agentls.edits.documents import DocumentStore
+from agentls.edits.text import TextChange
 
 METHODS = "".join(
     f"    def m{i}(self, x):\n        '''Method {i} 数据🚀.'''\n        return helper_{i}(x)\n\n"
@@ -103,3 +106,45 @@ def test_a_partial_update_visits_only_the_nodes_around_the_change() -> None:
     got = live.update(parser.parse(new), new, (at, at + 7))
     assert live.partial and live.queried <= 2
     assert got.definitions == fresh(text).definitions  # type: ignore[attr-defined]
+
+
+BIG = SOURCE + "".join(
+    f"\n\n@cached\ndef top_{i}(x):\n    import json\n    return helper_{i}(x)\n" for i in range(30)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 40), SNIPPETS), max_size=8))
+def test_a_segmented_document_tags_like_a_fresh_tagging(
+    edits: list[tuple[int, int, str]],
+) -> None:
+    """The trees of a big document in segments (small ones here): full and partial
+    updates give the tags of a fresh tagging of the text."""
+    store = DocumentStore()
+    trees = DocumentTrees(idle_reparse=None, segment_above=300, segment_bytes=200)
+    store.listeners.append(trees)
+    uri = "file:///w/big.py"
+    store.open(uri, 1, BIG, "python")
+    live = LiveTags(LANGUAGES["python"])
+    parsed = trees.get(store.snapshot(uri))
+    assert parsed is not None and len(parsed.trees) > 3
+    assert live.update(parsed, parsed.data) == fresh(BIG)
+    text = BIG
+    for version, (at, length, insert) in enumerate(edits, start=2):
+        at = at % (len(text) + 1)
+        store.change(uri, version, [TextChange(at, min(len(text), at + length), insert)])
+        text = text[:at] + insert + text[at + length :]
+        parsed = trees.get(store.snapshot(uri))
+        assert parsed is not None and parsed.text == text
+        lo = parsed.byte_offset(at)
+        got = live.update(parsed, parsed.data, (lo, parsed.byte_offset(at + len(insert))))
+        want = fresh(text)
+        if parsed.has_error:
+            # One whole tree, reparsed incrementally: after a syntax error tree-sitter's
+            # recovery may differ from a fresh parse's, so compare with its own tree's tags.
+            assert len(parsed.trees) == 1
+            want = extract(LANGUAGES["python"], parsed.trees[0], parsed.data)
+        assert got.definitions == want.definitions  # type: ignore[attr-defined]
+        assert got.imports == want.imports  # type: ignore[attr-defined]
+        assert got.names >= want.names  # type: ignore[attr-defined]
+        assert live.update(parsed, parsed.data) == want  # a full update: exact
