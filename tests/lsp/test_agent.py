@@ -222,3 +222,112 @@ async def test_ask_mode_answers_without_writing_tools(
         assert "edit_file" not in tools and "write_file" not in tools and "read_file" in tools
         shown = [m.message for m in client.messages]
         assert any("slugify is in app/text.py, line 4" in m for m in shown), shown
+
+
+def _project(root: Path) -> Path:
+    (root / "app").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "app/__init__.py").write_text("")
+    (root / "app/text.py").write_text(TEXT)
+    (root / "tests/__init__.py").write_text("")
+    (root / "tests/test_text.py").write_text(
+        "import unittest\n\nfrom app.text import slugify\n\n\n"
+        "class SlugTest(unittest.TestCase):\n"
+        "    def test_plain(self):\n"
+        "        self.assertEqual(slugify('A b'), 'a-b')\n"
+    )
+    return root
+
+
+async def test_read_edit_two_files_run_the_tests_fix_and_finish(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """The whole loop through the editor: the edits stay unsaved in its buffers, and the
+    sandboxed test command sees them; verify.commands runs before the task ends."""
+    root = _project(tmp_path / "ws")
+    text_uri, test_uri = (root / "app/text.py").as_uri(), (root / "tests/test_text.py").as_uri()
+    check = "python3 -m unittest -q 2>&1"
+    model.enqueue(
+        tool_call_reply([("read_file", {"path": "app/text.py"})]),
+        tool_call_reply(
+            [
+                (
+                    "edit_file",
+                    {
+                        "path": "app/text.py",
+                        "old_string": "def slugify(value: str) -> str:",
+                        "new_string": 'def slugify(value: str, sep: str = "-") -> str:',
+                    },
+                ),
+                (
+                    "edit_file",
+                    {
+                        "path": "tests/test_text.py",
+                        "old_string": "        self.assertEqual(slugify('A b'), 'a-b')\n",
+                        "new_string": "        self.assertEqual(slugify('A b'), 'a-b')\n\n"
+                        "    def test_sep(self):\n"
+                        "        self.assertEqual(slugify('A b', sep='_'), 'a_b')\n",
+                    },
+                ),
+            ]
+        ),
+        tool_call_reply([("run_command", {"command": check})]),
+        tool_call_reply(
+            [
+                (
+                    "edit_file",
+                    {
+                        "path": "app/text.py",
+                        "old_string": '"-", value.lower()).strip("-")',
+                        "new_string": "sep, value.lower()).strip(sep)",
+                    },
+                )
+            ]
+        ),
+        tool_call_reply([("run_command", {"command": check})]),
+        tool_call_reply([("finish", {"summary": "slugify takes sep; tests pass"})]),
+    )
+    settings = {**options(model, "full-auto"), "verify": {"commands": [check]}}
+    async with lsp_session(settings, root_uri=root.as_uri(), env=env_for(tmp_path)) as (
+        client,
+        editor,
+    ):
+        editor.open(text_uri, TEXT)
+        result = await run(client, {"instruction": "let slugify take a separator", "uri": text_uri})
+        assert result["status"] == "done", result
+        first_run, second_run = tool_results(model, 3)[-1], tool_results(model, 5)[-1]
+        # The first run saw both unsaved edits: the new test exists and fails.
+        assert "test_sep" in first_run and "FAILED" in first_run, first_run
+        assert "[exit code 1" in first_run and "unsaved text of" in first_run
+        assert "[exit code 0" in second_run and "OK" in second_run, second_run
+        assert "strip(sep)" in editor.text(text_uri) and "test_sep" in editor.text(test_uri)
+        # Nothing was saved to disk: the editor holds the changes, as after any edit.
+        assert (root / "app/text.py").read_text() == TEXT
+        assert "test_sep" not in (root / "tests/test_text.py").read_text()
+        assert len(model.requests) == 6  # verification passed: no extra turn
+
+
+async def test_a_failing_verification_goes_back_to_the_model_over_lsp(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    root = _project(tmp_path / "ws")
+    broken = (
+        "edit_file",
+        {"path": "app/text.py", "old_string": '.strip("-")', "new_string": '.strip("-") + "!"'},
+    )
+    model.enqueue(
+        tool_call_reply([broken]),
+        tool_call_reply([("finish", {"summary": "done"})]),
+        tool_call_reply([("finish", {"summary": "could not fix it"})]),
+    )
+    settings = {
+        **options(model, "full-auto"),
+        "agent": {"approval": "full-auto", "maxSteps": 3},
+        "verify": {"commands": ["python3 -m unittest -q"]},
+    }
+    async with lsp_session(settings, root_uri=root.as_uri(), env=env_for(tmp_path)) as (client, _):
+        result = await run(client, {"instruction": "break it"})
+        assert result["status"] == "failed" and "Verification still fails" in result["summary"]
+        fed_back = tool_results(model, 2)[-1]
+        assert "Verification failed" in fed_back and "python3 -m unittest -q" in fed_back
+        assert "AssertionError" in fed_back

@@ -43,7 +43,9 @@ from agentls.lsp.diagnostics import describe
 from agentls.lsp.edit_sink import LspEditSink
 from agentls.model.base import Model
 from agentls.policy.approval import Answer, Kind, Policy
+from agentls.policy.sandbox import CommandRunner, command_runner
 from agentls.tools.box import Tool, Toolbox, spec
+from agentls.tools.command import command_tools, verify_failures
 from agentls.tools.read import read_only_tools
 from agentls.tools.workspace import ToolDenied, Workspace
 from agentls.tools.write import WriteTools
@@ -194,8 +196,11 @@ class AgentRun:
         self.root = engine.root
         self.sink = LspEditSink(ls, self.root, f"agentls: {request.instruction[:50]}")
         self.ws = Workspace(engine.files, buffers=self.sink.text_of)
+        self.runner: CommandRunner | None = None  # made at the start (checks bubblewrap)
         self.policy = Policy(ls.settings.agent.approval, asker(ls, task))
         self.usage = (0, 0)
+        self.verified_at = 0.0  # the edits verification last looked at
+        self.problems = ""  # and what it found
 
     async def run(self) -> TaskResult:
         try:
@@ -222,6 +227,7 @@ class AgentRun:
         )
 
     async def _run(self) -> TaskResult:
+        await self._start_commands()
         context = await self._context()
         instructions = project_instructions(self.root, self._folder())
         if self.request.mode == "ask":
@@ -251,6 +257,38 @@ class AgentRun:
         )
         return selection.render() if selection is not None else ""
 
+    async def _start_commands(self) -> None:
+        """The command runner, sandboxed when bubblewrap works here; without it every
+        command asks, and the user is told why (once)."""
+        self.runner = await asyncio.to_thread(command_runner, self.root, self.engine.files.secrets)
+        self.runner.buffers = self._unsaved
+        if not self.runner.sandboxed:
+            self.policy = Policy(
+                self.ls.settings.agent.approval, asker(self.ls, self.task), commands_sandboxed=False
+            )
+            self.ls.warn_once(
+                f"agentls: commands run without a sandbox ({self.runner.unsandboxed_reason}); "
+                "each one asks first"
+            )
+
+    def _unsaved(self) -> dict[str, str]:
+        """The editor's texts of workspace files (open buffers, and what this task sent
+        to files not open), for commands to see instead of the disk."""
+        texts: dict[str, str] = {}
+        for uri in self.ls.store.uris():
+            path = local_path(uri)
+            relative = self.engine.files.relative(path) if path else None
+            snapshot = self.ls.store.get(uri)
+            if relative is not None and snapshot is not None:
+                texts[relative] = snapshot.text
+        for relative, text in self.sink.overlay.items():
+            if text is not None:
+                texts.setdefault(relative, text)
+        return texts
+
+    async def _approve_command(self, command: str) -> bool:
+        return await self.policy.allow("command", f"run `{command}`")
+
     def _folder(self) -> Path | None:
         path = local_path(self.request.uri) if self.request.uri else None
         return Path(path).parent if path else None
@@ -260,6 +298,8 @@ class AgentRun:
         tools.append(diagnostics_tool(self.ls, self.ws))
         if not read_only and self.policy.offers("write"):
             tools += WriteTools(self.ws, ApprovingSink(self.sink, self.policy)).tools()
+        if not read_only and self.policy.offers("command") and self.runner is not None:
+            tools += command_tools(self.runner, self._approve_command)
         return tools
 
     async def _loop(
@@ -301,7 +341,12 @@ class AgentRun:
         return end
 
     async def _verify(self) -> str:
-        """Errors the editor reported for the edited files since their last edit."""
+        """After new edits: the errors the editor reported for the edited files since
+        their last edit, and the failures of ``verify.commands`` ("" when all is well)."""
+        last_edit = max((c.edited_at for c in self.sink.changes.values()), default=0.0)
+        if last_edit <= self.verified_at:
+            return self.problems  # nothing changed since the last verification
+        self.verified_at = last_edit
         problems = []
         for relative, change in sorted(self.sink.changes.items()):
             if change.after is None:
@@ -309,7 +354,16 @@ class AgentRun:
             uri = self.sink.uri_of(relative)
             seen = self.ls.diagnostics.of(uri, since=change.edited_at, errors_only=True)
             problems += [describe(relative, s) for s in seen]
-        return "\n".join(problems)
+        if problems:
+            problems.insert(0, "The editor reports errors in the files you edited:")
+        commands = self.ls.settings.verify.commands
+        if commands and self.runner is not None:
+            self.report(f"verifying: {', '.join(commands)}")
+            failed = await verify_failures(self.runner, commands, approve=self._approve_command)
+            if failed:
+                problems.append(failed)
+        self.problems = "\n".join(problems)
+        return self.problems
 
     def _show(self, event: AgentEvent, step: int) -> None:
         if isinstance(event, ToolRan):

@@ -105,5 +105,12 @@ class AgentServer(LanguageServer):
             self._model = (key, OpenAIChatModel(self.settings.model, self.env))
         return self._model[1]
 
+    def warn_once(self, message: str) -> None:
+        """A warning shown once per server run."""
+        if message not in self._shown_warnings:
+            self._shown_warnings.add(message)
+            log.warning("%s", message)
+            self.show(types.MessageType.Warning, message)
+
     def show(self, kind: types.MessageType, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))

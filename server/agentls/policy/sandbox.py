@@ -21,6 +21,7 @@ user before every command.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -30,6 +31,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +91,7 @@ class CommandResult:
     duration: float  # seconds
     sandboxed: bool
     cut_bytes: int = 0  # bytes of output left out in the middle
+    unsaved: tuple[str, ...] = ()  # files whose editor text differs from the disk
 
     @property
     def ok(self) -> bool:
@@ -388,6 +391,9 @@ class CommandRunner:
         self.output_head, self.output_tail = output_head, output_tail
         self.shell = "/bin/bash" if os.access("/bin/bash", os.X_OK) else "/bin/sh"
         self._scan = SecretScan(self.root, self.secrets)
+        # The editor's unsaved texts by workspace-relative path: in the sandbox a command
+        # sees them (read-only) in place of the disk's, as the user sees them.
+        self.buffers: Callable[[], dict[str, str]] = dict
 
     def timeout_for(self, requested: float | None) -> float:
         """The timeout a run gets: the default, or the one asked for within the maximum."""
@@ -407,7 +413,25 @@ class CommandRunner:
             extra["PATH"] = f"{venv / 'bin'}:{os.environ.get('PATH') or '/usr/bin:/bin'}"
         return _safe_env(extra, self._home())
 
-    def bwrap_arguments(self, empty_file: Path, protected: Protected) -> list[str]:
+    def unsaved(self) -> dict[str, str]:
+        """The buffers that differ from the disk, for files that exist on disk and are
+        not secret (a missing file cannot be covered without creating it)."""
+        out: dict[str, str] = {}
+        for relative, text in sorted(self.buffers().items()):
+            path = self.root / relative
+            if self.secrets.is_secret(relative) or not path.is_file() or path.is_symlink():
+                continue
+            try:
+                if path.read_text(encoding="utf-8") == text:
+                    continue
+            except (OSError, UnicodeDecodeError):
+                pass
+            out[relative] = text
+        return out
+
+    def bwrap_arguments(
+        self, empty_file: Path, protected: Protected, overlays: dict[str, Path] | None = None
+    ) -> list[str]:
         """bubblewrap's arguments before the command (order matters: later mounts cover
         earlier ones)."""
         bwrap = _bwrap() or BWRAP
@@ -427,6 +451,8 @@ class CommandRunner:
             args += ["--ro-bind", str(base), str(base)]
         root = str(self.root)
         args += ["--bind", root, root]
+        for relative, copy in sorted((overlays or {}).items()):
+            args += ["--ro-bind", str(copy), str(self.root / relative)]
         for git in protected.git:
             args += ["--ro-bind", str(git), str(git)]
         for path in protected.secret_files:
@@ -451,21 +477,26 @@ class CommandRunner:
         and re-raises. Raises ``SandboxError`` when the sandbox cannot be set up."""
         limit = self.timeout_for(timeout)
         started = time.monotonic()
-        empty: Path | None = None
-        try:
-            if self.sandboxed:
-                protected = await asyncio.to_thread(self._scan.scan)
-                handle, name = tempfile.mkstemp(prefix="agentls-mask-")
-                os.close(handle)
-                empty = Path(name)
-                os.chmod(empty, 0o444)
-                argv = [*self.bwrap_arguments(empty, protected), "--", self.shell, "-c", command]
-            else:
-                argv = [self.shell, "-c", command]
-            return await self._spawn(command, argv, limit, stop, started)
-        finally:
-            if empty is not None:
-                empty.unlink(missing_ok=True)
+        with tempfile.TemporaryDirectory(prefix="agentls-run-") as scratch:
+            argv, unsaved = await asyncio.to_thread(self._prepare, command, Path(scratch))
+            result = await self._spawn(command, argv, limit, stop, started)
+        return dataclasses.replace(result, unsaved=tuple(unsaved))
+
+    def _prepare(self, command: str, scratch: Path) -> tuple[list[str], list[str]]:
+        """The command line, and the files shown with the editor's unsaved text (in a
+        thread: it scans the workspace and writes the buffers' copies to ``scratch``)."""
+        unsaved = self.unsaved()
+        if not self.sandboxed:
+            return [self.shell, "-c", command], list(unsaved)
+        protected = self._scan.scan()
+        empty = scratch / "empty"
+        empty.touch(mode=0o444)
+        overlays: dict[str, Path] = {}
+        for i, (relative, text) in enumerate(unsaved.items()):
+            overlays[relative] = scratch / f"buffer-{i}"
+            overlays[relative].write_text(text, encoding="utf-8")
+        args = self.bwrap_arguments(empty, protected, overlays)
+        return [*args, "--", self.shell, "-c", command], list(unsaved)
 
     async def _spawn(
         self,

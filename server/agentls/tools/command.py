@@ -36,6 +36,15 @@ def describe(result: CommandResult, timeout: float) -> str:
         end = f"[stopped after {seconds}: the task was cancelled; the command was killed]"
     else:
         end = f"[exit code {result.exit_code}, {seconds}]"
+    if result.unsaved:
+        names = ", ".join(result.unsaved[:10]) + (" …" if len(result.unsaved) > 10 else "")
+        if result.sandboxed:
+            end += (
+                f"\n[the command saw the editor's unsaved text of {names} (read-only: a "
+                "command cannot change those files; use edit_file)]"
+            )
+        else:
+            end += f"\n[the command saw the disk, not the editor's unsaved text of {names}]"
     return out + end
 
 

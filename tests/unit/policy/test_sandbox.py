@@ -409,7 +409,25 @@ def test_timeouts_are_capped() -> None:
 
 @pytest.fixture(autouse=True)
 def _no_leftover_masks() -> Iterator[None]:
-    before = {p.name for p in Path(tempfile.gettempdir()).glob("agentls-mask-*")}
+    before = {p.name for p in Path(tempfile.gettempdir()).glob("agentls-run-*")}
     yield
-    after = {p.name for p in Path(tempfile.gettempdir()).glob("agentls-mask-*")}
+    after = {p.name for p in Path(tempfile.gettempdir()).glob("agentls-run-*")}
     assert after <= before
+
+
+async def test_commands_see_the_editors_unsaved_text_read_only(
+    runner: CommandRunner, ws: Path
+) -> None:
+    unsaved = "print('unsaved in the editor')\n"
+    runner.buffers = lambda: {
+        "src/app.py": unsaved,
+        "notes.txt": "visible notes\n",  # same as the disk: nothing to show
+        ".env": "API_KEY=from-a-buffer\n",  # a secret stays masked, buffer or not
+        "src/new.py": "x = 1\n",  # not on disk: never created by the overlay
+    }
+    result = await runner.run("python3 src/app.py; cat .env; echo x > src/app.py; echo rc=$?")
+    assert "unsaved in the editor" in result.output and "from-a-buffer" not in result.output
+    assert "rc=1" in result.output  # the overlay is read-only
+    assert result.unsaved == ("src/app.py",)
+    assert (ws / "src/app.py").read_text() == "print('app')\n"  # the disk is untouched
+    assert not (ws / "src/new.py").exists()
