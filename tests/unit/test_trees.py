@@ -471,3 +471,34 @@ def test_edits_at_segment_boundaries(before: int, delete: int, insert: str) -> N
         new = trees.get(store.snapshot(URI))
         assert new is not None
         assert_like_a_fresh_parse(new, text[:at] + insert + text[at + delete :])
+
+
+async def test_a_segment_grown_big_is_cut_again_when_the_document_is_quiet() -> None:
+    store = DocumentStore()
+    trees = DocumentTrees(idle_reparse=0.01, segment_above=500, segment_bytes=300)
+    store.listeners.append(trees)
+    store.open(URI, 1, SEGMENTED, "python")
+    before = trees.current(URI)
+    assert before is not None and len(before.trees) > 5
+    pasted = "".join(f"\n\ndef pasted_{i}(a):\n    return a + {i}\n" for i in range(60))
+    at = SEGMENTED.index("VALUE_3 = f_3(1)") + len("VALUE_3 = f_3(1)")
+    store.change(URI, 2, [TextChange(at, at, pasted)])
+    pasted_in = trees.current(URI)  # one segment holds all of it
+    assert pasted_in is not None
+    sizes = [e - s for s, e in map(pasted_in.segment_span, range(len(pasted_in.trees)))]
+    assert max(sizes) > len(pasted)
+    for _ in range(500):
+        current = trees.current(URI)
+        assert current is not None
+        if len(current.trees) > len(pasted_in.trees):
+            break
+        await asyncio.sleep(0.01)
+    assert len(current.trees) > len(pasted_in.trees) + 3
+    assert_like_a_fresh_parse(current, store.snapshot(URI).text)
+    # and it goes on from there
+    at = store.snapshot(URI).text.index("return a + 30") + len("return a + 30")
+    store.change(URI, 3, [TextChange(at, at, " # x")])
+    after = trees.current(URI)
+    assert after is not None and len(after.trees) == len(current.trees)
+    assert_like_a_fresh_parse(after, store.snapshot(URI).text)
+    trees.shutdown()

@@ -341,14 +341,24 @@ def _parse_segment(
     return tree, _clean(tree, data, end)
 
 
-def _split(lang: Language, whole: tree_sitter.Tree, data: bytes, size: int) -> _Segments | None:
+def _split(
+    lang: Language,
+    whole: tree_sitter.Tree,
+    data: bytes,
+    size: int,
+    tops: list[tree_sitter.Node] | None = None,
+    reuse: dict[tuple[int, int], tree_sitter.Tree] | None = None,
+) -> _Segments | None:
     """Segments of a document whose whole tree is ``whole`` (None: not worth it, or
-    its text cannot be segmented now: a syntax error, a segment that is not clean)."""
+    its text cannot be segmented now: a syntax error, a segment that is not clean).
+    A segmented document cut again: ``tops``, its top-level nodes (those of clean
+    segments, so a whole parse's), and its segments' trees by their byte spans."""
     root = whole.root_node
-    if lang.name not in SEGMENTED or root.has_error:
+    if lang.name not in SEGMENTED or (tops is None and root.has_error):
         return None
+    tops = root.children if tops is None else tops
     starts, rows = [0], [0]
-    for child in root.children:
+    for child in tops:
         if (
             child.start_byte - starts[-1] >= size
             and child.start_point.column == 0
@@ -362,13 +372,18 @@ def _split(lang: Language, whole: tree_sitter.Tree, data: bytes, size: int) -> _
     parser = _new_parser(lang)
     trees = []
     for i in range(len(starts)):
+        end = starts[i + 1] if i + 1 < len(starts) else len(data)
+        kept = (reuse or {}).get((starts[i], end))
+        if kept is not None:
+            trees.append(kept)
+            continue
         tree, clean = _parse_segment(parser, segments, i, data, None)
         if not clean:
             log.debug("segment %d of %d not clean: one tree", i, len(starts))
             return None
         trees.append(tree)
     segmented = [(c.type, c.start_byte, c.end_byte) for t in trees for c in t.root_node.children]
-    if segmented != [(c.type, c.start_byte, c.end_byte) for c in root.children]:
+    if segmented != [(c.type, c.start_byte, c.end_byte) for c in tops]:
         log.warning("segments disagree with the whole parse: one tree")
         return None
     return _Segments(segments.starts, segments.rows, tuple(trees), frozenset(), whole)
@@ -655,18 +670,36 @@ class DocumentTrees:
     def _idle(
         self, behind: bool, doc: _Document, uri: str, version: int, seq: int, text: str, split: bool
     ) -> None:
-        """In the worker: the tree brought current, and a segmented document's whole
-        tree too (a syntax error's reparse then starts from a recent one)."""
+        """In the worker: the tree brought current; for a segmented document its whole
+        tree too (a syntax error's reparse then starts from a recent one), and segments
+        grown big (edits only ever merge them) cut again."""
         if behind:
             self._get(doc, uri, version, seq, text, split)
         with self._lock:
             parsed, segments = doc.parsed, doc.segments
-        if parsed is None or segments is None or not segments.stale:
+        if parsed is None or segments is None:
             return
-        whole = parse_in_slices(_new_parser(doc.language), parsed.data, segments.whole.copy())
+        if segments.stale:
+            whole = parse_in_slices(_new_parser(doc.language), parsed.data, segments.whole.copy())
+            segments = dataclasses.replace(segments, whole=whole, stale=False)
+        new = parsed
+        spans = [parsed.segment_span(i) for i in range(len(parsed.trees))]
+        if len(parsed.trees) > 1 and max(e - s for s, e in spans) > 4 * self.segment_bytes:
+            reuse = dict(zip(spans, parsed.trees, strict=True))
+            cut = _split(
+                doc.language,
+                segments.whole,
+                parsed.data,
+                self.segment_bytes,
+                list(parsed.top_level()),
+                reuse,
+            )
+            if cut is not None:
+                segments = cut
+                new = dataclasses.replace(parsed, trees=cut.trees, starts=cut.starts)
         with self._lock:
-            if doc.segments is segments:
-                doc.segments = dataclasses.replace(segments, whole=whole, stale=False)
+            if doc.parsed is parsed:
+                doc.parsed, doc.segments = new, segments
 
 
 _Parsed = tuple[ParsedDocument, _Segments | None]
