@@ -152,6 +152,8 @@ def run_editor(
     document_changes: bool = False,
     tty: bool = False,
     settings: dict[str, Any] | None = None,
+    files: dict[str, str | None] | None = None,
+    run_args: dict[str, Any] | None = None,
 ) -> EditorRun:
     """Run ``editor`` ("nvim" or "emacs") headless with its driver on ``source``.
 
@@ -166,11 +168,21 @@ def run_editor(
     ``tty`` (Emacs only): run a terminal Emacs (``emacs -nw``) on a pseudo-terminal
     instead of batch mode; the driver then runs its flow as an interactive command.
     ``settings``: more agentls settings for initializationOptions (beside ``model``).
+    ``files``: more files of the workspace (relative path -> text, None: not created
+    but reported); the output reports
+    their buffers and disk texts (Neovim only, with ``run_args``). ``run_args``
+    (Neovim only): run the full agent (``agentls.run`` with these arguments and the
+    opened file's uri) instead of a code action.
     """
     workspace = tmp_path / "ws"
     workspace.mkdir()
     path = workspace / filename
     path.write_text(source, encoding="utf-8", newline="")
+    for relative, text in (files or {}).items():
+        if text is None:  # only reported
+            continue
+        (workspace / relative).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / relative).write_text(text, encoding="utf-8", newline="")
     work = tmp_path / "editor"
     work.mkdir()
     output, log, server_log = work / "output.json", work / "driver.log", work / "server.log"
@@ -195,6 +207,8 @@ def run_editor(
         "flush_did_change": flush_did_change,
         "document_changes": document_changes,
         "command_timeout_ms": 30000,
+        "run_args": run_args,
+        "report_files": [str(workspace / f) for f in (files or {})] + [str(path)],
         "output": str(output),
         "log": str(log),
         "events_log": str(events_log),

@@ -96,6 +96,8 @@ local function start_typing(bufnr, steps, delay)
   return state
 end
 
+local run_agent, run_action, files_state
+
 local function main()
   local config_path = os.getenv('AGENTLS_DRIVER_CONFIG')
   assert(config_path, 'AGENTLS_DRIVER_CONFIG is not set')
@@ -129,6 +131,65 @@ local function main()
   end)
   log('initialized; offset_encoding=%s', tostring(client.offset_encoding))
 
+  if cfg.run_args ~= nil and cfg.run_args ~= vim.NIL then
+    run_agent(client, bufnr)
+  else
+    run_action(client, bufnr)
+  end
+
+  client.stop()
+  vim.wait(3000, function()
+    return client.is_stopped()
+  end, 20)
+  out.ok = true
+end
+
+-- The files' buffers (text, modified flag) and their text on disk.
+function files_state()
+  local state = {}
+  for _, path in ipairs(cfg.report_files or {}) do
+    local entry = { disk = vim.NIL, buffer = vim.NIL, modified = false }
+    if vim.fn.filereadable(path) == 1 then
+      entry.disk = table.concat(vim.fn.readfile(path, 'b'), '\n')
+    end
+    local bufnr = vim.fn.bufnr(path)
+    if bufnr ~= -1 and vim.api.nvim_buf_is_loaded(bufnr) then
+      entry.buffer = buffer_text(bufnr)
+      entry.modified = vim.api.nvim_buf_get_option(bufnr, 'modified')
+    end
+    state[path] = entry
+  end
+  return state
+end
+
+-- The full agent: agentls.run without a range, from the current file.
+function run_agent(client, bufnr)
+  local args = vim.deepcopy(cfg.run_args)
+  args.uri = vim.uri_from_bufnr(bufnr)
+  log('executing agentls.run (full agent)')
+  local response, reason = client.request_sync('workspace/executeCommand', {
+    command = 'agentls.run',
+    arguments = { args },
+  }, cfg.command_timeout_ms, bufnr)
+  assert(response, 'workspace/executeCommand: ' .. tostring(reason))
+  assert(not response.err, 'workspace/executeCommand error: ' .. vim.inspect(response.err))
+  out.result = response.result
+  out.files = files_state()
+  log('result: %s', vim.inspect(response.result))
+  if cfg.undo then
+    response, reason = client.request_sync('workspace/executeCommand', {
+      command = 'agentls.undo',
+      arguments = { { taskId = out.result.taskId } },
+    }, cfg.command_timeout_ms, bufnr)
+    assert(response, 'agentls.undo: ' .. tostring(reason))
+    assert(not response.err, 'agentls.undo error: ' .. vim.inspect(response.err))
+    out.undo_result = response.result
+    out.files_after_undo = files_state()
+    log('undo: %s', vim.inspect(response.result))
+  end
+end
+
+function run_action(client, bufnr)
   -- The instruction comment: put the cursor at the end of its line and ask for the
   -- code actions there, the way :lua vim.lsp.buf.code_action() builds its params.
   local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, true)
@@ -192,12 +253,6 @@ local function main()
     out.text_after_undo = buffer_text(bufnr)
     log('undo: %s', vim.inspect(response.result))
   end
-
-  client.stop()
-  vim.wait(3000, function()
-    return client.is_stopped()
-  end, 20)
-  out.ok = true
 end
 
 local ok, err = xpcall(main, debug.traceback)

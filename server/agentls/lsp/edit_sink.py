@@ -11,7 +11,8 @@ work for every file a task touches, open or not.
   what the tools read (``text_of``), not the disk. A client that announces no
   resource operations gets new and deleted files on disk instead.
 - Every file's text before the task and after it is kept: ``undo`` reverts them all
-  in one workspace edit, refusing when any of them changed since.
+  in one workspace edit, refusing when any of them changed since (a file the task
+  deleted is written back to the disk, where it was).
 """
 
 from __future__ import annotations
@@ -158,11 +159,15 @@ class LspEditSink:
         snapshot = Snapshot(uri, 0, base, -1)
         edits: list[types.TextEdit | types.AnnotatedTextEdit | types.SnippetTextEdit]
         edits = list(text_edits(snapshot, minimal_changes(base, new), self.server.encoding))
+        if not base:  # to the end of an empty file's one line: Neovim then drops the
+            # empty last line its buffer holds (else a new file gets a blank line more)
+            end = types.Position(line=1, character=0)
+            edits = [types.TextEdit(range=types.Range(start=end, end=end), new_text=new)]
+            edits[0].range.start = types.Position(line=0, character=0)
         ops: list[types.TextDocumentEdit | types.CreateFile | types.RenameFile | types.DeleteFile]
         ops = []
-        if old is None:
-            options = types.CreateFileOptions(overwrite=False, ignore_if_exists=True)
-            ops.append(types.CreateFile(uri=uri, options=options))
+        if old is None:  # no options: Neovim 0.7 creates nothing on disk with ignoreIfExists
+            ops.append(types.CreateFile(uri=uri))
         ops.append(types.TextDocumentEdit(text_document=document, edits=edits))
         await self._apply(types.WorkspaceEdit(document_changes=ops))
         self.overlay[relative] = new
@@ -200,17 +205,15 @@ class LspEditSink:
             open_snapshot = self.server.store.get(uri)
             if change.before is None:  # created: delete it
                 if self._supports(types.ResourceOperationKind.Delete):
-                    ops.append(types.DeleteFile(uri=uri))
+                    gone = types.DeleteFileOptions(ignore_if_not_exists=True)
+                    ops.append(types.DeleteFile(uri=uri, options=gone))
                 else:
                     on_disk.append((relative, None))
                 continue
             now = change.after
-            if now is None:  # deleted: create it again with its text
-                if not self._supports(types.ResourceOperationKind.Create):
-                    on_disk.append((relative, change.before))
-                    continue
-                ops.append(types.CreateFile(uri=uri))
-                now = ""
+            if now is None:  # deleted (from the disk too): back on the disk, as it was
+                on_disk.append((relative, change.before))
+                continue
             version = open_snapshot.version if open_snapshot is not None else None
             base = open_snapshot or Snapshot(uri, 0, now, -1)
             edits: list[types.TextEdit | types.AnnotatedTextEdit | types.SnippetTextEdit]
@@ -233,7 +236,9 @@ class LspEditSink:
             if text is None:
                 path.unlink(missing_ok=True)
             else:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
+                self.overlay.pop(relative, None)
         for relative, change in self.changes.items():
             if change.before is None:
                 self.overlay[relative] = DELETED
