@@ -285,7 +285,7 @@ SEGMENTED = "".join(
         f"    x = '''multi\nline {i}'''\n\n"
         f"    def m(self):\n"
         f"        return [\n            {i},\n        ]\n\n\n"
-        f"VALUE_{i} = f_{i}(1)\n"
+        f"VALUE_{i} = f_{i}(1); OTHER_{i} = {i}\n"
     )
     for i in range(12)
 )
@@ -481,7 +481,7 @@ async def test_a_segment_grown_big_is_cut_again_when_the_document_is_quiet() -> 
     before = trees.current(URI)
     assert before is not None and len(before.trees) > 5
     pasted = "".join(f"\n\ndef pasted_{i}(a):\n    return a + {i}\n" for i in range(60))
-    at = SEGMENTED.index("VALUE_3 = f_3(1)") + len("VALUE_3 = f_3(1)")
+    at = SEGMENTED.index("OTHER_3 = 3") + len("OTHER_3 = 3")
     store.change(URI, 2, [TextChange(at, at, pasted)])
     pasted_in = trees.current(URI)  # one segment holds all of it
     assert pasted_in is not None

@@ -312,15 +312,20 @@ ParsedDocumentTrees = tuple[tuple[tree_sitter.Tree, ...], tuple[int, ...]]  # tr
 
 def _clean(tree: tree_sitter.Tree, data: bytes, end: int) -> bool:
     """Whether a segment's tree is what a parse of the whole text has there: no error,
-    every top-level statement at column 0 (an indented one would belong to the
-    previous segment's last block), and after the last node only blanks (a trailing
-    backslash would join the next segment's first line)."""
+    every top-level statement that starts a line at column 0 (an indented one would
+    belong to the previous segment's last block; ``a; b`` puts ``b`` mid-line), and
+    after the last node only blanks (a trailing backslash would join the next
+    segment's first line)."""
     root = tree.root_node
     if root.has_error:
         return False
     last = None
     for child in root.children:
-        if child.start_point.column != 0 and not child.is_extra:
+        if (
+            child.start_point.column != 0
+            and not child.is_extra
+            and (last is None or child.start_point.row != last.end_point.row)
+        ):
             return False
         last = child
     if last is None:
