@@ -144,3 +144,48 @@ async def test_run_argument_errors_are_clear() -> None:
             },
         )
         assert result["status"] == "failed" and "not open" in result["summary"]
+
+
+PY_URI = "file:///tmp/agentls-test/shapes.py"
+PY = (
+    "import math\n\n\n"
+    "@cache\n"
+    "def area(r):\n"
+    "    # TODO: reject negative radii\n"
+    "    return math.pi * r * r\n\n\n"
+    "class Circle:\n"
+    "    pass\n"
+)
+
+
+async def test_document_write_tests_and_implement_actions() -> None:
+    async with lsp_session(None) as (client, editor):
+        editor.open(PY_URI, PY)
+        on_def = await actions_at(client, PY_URI, types.Range(start=at(4, 2), end=at(4, 2)))
+        by_title = {a.title: a for a in on_def}
+        assert set(by_title) == {"Agent: document area", "Agent: write tests for area"}
+        [document] = by_title["Agent: document area"].command.arguments  # type: ignore[union-attr]
+        assert document["range"] == {
+            "start": {"line": 4, "character": 4},
+            "end": {"line": 4, "character": 4},
+        }  # an empty range on the name: the rewrite takes the function
+        assert "Document the function `area`" in document["instruction"]
+        [tests] = by_title["Agent: write tests for area"].command.arguments  # type: ignore[union-attr]
+        assert "range" not in tests and tests["position"] == {"line": 4, "character": 4}
+        assert "shapes.py" in tests["instruction"]  # the full agent, from the function
+        # On the decorator line too, and on a class.
+        decorator = await actions_at(client, PY_URI, types.Range(start=at(3, 0), end=at(3, 0)))
+        assert "Agent: document area" in {a.title for a in decorator}
+        klass = await actions_at(client, PY_URI, types.Range(start=at(9, 0), end=at(9, 0)))
+        assert {a.title for a in klass} == {
+            "Agent: document Circle",
+            "Agent: write tests for Circle",
+        }
+        # In the body: no definition actions, but the TODO's.
+        todo = await actions_at(client, PY_URI, types.Range(start=at(5, 8), end=at(5, 8)))
+        assert [a.title for a in todo] == ["Agent: implement: reject negative radii"]
+        [implement] = todo[0].command.arguments  # type: ignore[union-attr]
+        assert implement["range"]["start"] == {"line": 5, "character": 4}
+        assert "reject negative radii" in implement["instruction"]
+        # The body line below: nothing.
+        assert await actions_at(client, PY_URI, types.Range(start=at(6, 4), end=at(6, 4))) == []

@@ -35,3 +35,23 @@ def find_instruction(line: str, markers: tuple[str, ...]) -> Instruction | None:
         return None
     column = match.start("marker")
     return Instruction(match.group("text"), column, not line[:column].strip())
+
+
+@cache
+def _todo_pattern(markers: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True))
+    return re.compile(
+        rf"(?P<marker>(?:{alternatives})+)\s*(?:TODO|FIXME)\b\s*(?:\([^)]*\))?\s*:?\s*"
+        rf"(?P<text>.*?)\s*{_CLOSERS}\s*$"
+    )
+
+
+def find_todo(line: str, markers: tuple[str, ...]) -> Instruction | None:
+    """A ``TODO``/``FIXME`` comment on ``line`` (upper case, right after the marker)."""
+    if "TODO" not in line and "FIXME" not in line:  # the hot path
+        return None
+    match = _todo_pattern(markers).search(line)
+    if match is None:
+        return None
+    column = match.start("marker")
+    return Instruction(match.group("text"), column, not line[:column].strip())

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import tree_sitter
 from lsprotocol import types
 
 from agentls.agent.tasks import TaskRegistry
-from agentls.context.instructions import find_instruction
+from agentls.context.files import local_path
+from agentls.context.instructions import find_instruction, find_todo
 from agentls.context.languages import comment_markers, language_for
-from agentls.edits.documents import DocumentStore
+from agentls.context.scope import ScopeFinder
+from agentls.context.trees import DocumentTrees, ParsedDocument
+from agentls.edits.documents import DocumentStore, Snapshot
 from agentls.edits.text import Encoding
 from agentls.lsp.convert import offset
 
@@ -35,13 +40,77 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _definition_actions(
+    snapshot: Snapshot, parsed: ParsedDocument, rng: types.Range, encoding: Encoding
+) -> list[types.CodeAction]:
+    """ "Agent: document" and "Agent: write tests" on the first line of a function or
+    class (where its name is: the actions follow the cursor, not the whole body)."""
+    index = snapshot.index
+    line = max(rng.start.line, 0)
+    if line >= index.line_count:
+        return []
+    finder = ScopeFinder(snapshot.text, parsed.language, parsed)
+    node = finder.starting_at(index.line_start(line))
+    if node is None:
+        return []
+    name_node = _name_of(node)
+    if name_node is None:
+        return []
+    name = parsed.node_text(name_node)
+    kind = "class" if "class" in node.type or "struct" in node.type else "function"
+    start = parsed.char_offset(name_node.start_byte)
+    at = index.position(start, encoding)
+    here = {"line": at.line, "character": at.character}
+    path = local_path(snapshot.uri) or snapshot.uri
+    return [
+        _run(
+            f"Agent: document {name}",
+            types.CodeActionKind.RefactorRewrite,
+            {
+                "instruction": f"Document the {kind} `{name}`: add a docstring (or this "
+                "language's doc comment) that says what it does, its parameters, what it "
+                "returns and what it raises. Change no code.",
+                "uri": snapshot.uri,
+                "range": {"start": here, "end": here},
+                "mode": "edit",
+            },
+        ),
+        _run(
+            f"Agent: write tests for {name}",
+            types.CodeActionKind.Refactor,
+            {
+                "instruction": f"Write tests for the {kind} `{name}` of {Path(path).name}: put "
+                "them where this project keeps its tests, in their style; run them and fix "
+                "what fails.",
+                "uri": snapshot.uri,
+                "position": here,
+                "mode": "edit",
+            },
+        ),
+    ]
+
+
+def _name_of(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The name of a definition (looking inside decorators and export wrappers)."""
+    for candidate in (node, *node.named_children):
+        name = candidate.child_by_field_name("name")
+        if name is not None:
+            return name
+    return None
+
+
 def code_actions(
-    store: DocumentStore, tasks: TaskRegistry, params: types.CodeActionParams, encoding: Encoding
+    store: DocumentStore,
+    tasks: TaskRegistry,
+    params: types.CodeActionParams,
+    encoding: Encoding,
+    trees: DocumentTrees | None = None,
 ) -> list[types.CodeAction]:
     uri = params.text_document.uri
     snapshot = store.get(uri)
     if snapshot is None:
         return []
+    parsed = trees.get(snapshot) if trees is not None else None
     actions: list[types.CodeAction] = []
     rng = params.range
     index = snapshot.index
@@ -66,6 +135,29 @@ def code_actions(
                 },
             )
         )
+    for line_no in range(first, last + 1):
+        todo = find_todo(index.line_text(line_no), markers)
+        if todo is None:
+            continue
+        column = index.position(index.line_start(line_no) + todo.column, encoding)
+        at = {"line": line_no, "character": column.character}
+        what = f": {_short(todo.text, 60)}" if todo.text else ""
+        actions.append(
+            _run(
+                f"Agent: implement{what}",
+                types.CodeActionKind.RefactorRewrite,
+                {
+                    "instruction": "Implement what this TODO comment asks"
+                    + (f" ({todo.text})" if todo.text else "")
+                    + ", and remove the comment once it is done.",
+                    "uri": uri,
+                    "range": {"start": at, "end": at},
+                    "mode": "edit",
+                },
+            )
+        )
+    if parsed is not None:
+        actions += _definition_actions(snapshot, parsed, rng, encoding)
     for diagnostic in params.context.diagnostics or []:
         start = diagnostic.range.start
         at = {"line": start.line, "character": start.character}

@@ -66,6 +66,7 @@ class RunArgs:
     start: Position | None
     end: Position | None
     mode: Literal["edit", "plan", "ask"]
+    position: Position | None = None  # where the full agent starts (no range)
 
     @classmethod
     def parse(cls, obj: dict[str, Any]) -> RunArgs:
@@ -81,7 +82,10 @@ class RunArgs:
                 raise JsonRpcInvalidParams.of(BadArguments("range must be {start, end}"))
             start = _position(rng.get("start"), "range.start")
             end = _position(rng.get("end"), "range.end")
-        return cls(instruction, _string(obj, "uri"), start, end, mode)
+        position = None
+        if obj.get("position") is not None:
+            position = _position(obj["position"], "position")
+        return cls(instruction, _string(obj, "uri"), start, end, mode, position)
 
 
 def register(server: AgentServer) -> None:
@@ -260,13 +264,13 @@ async def run_task(
         engine = ls.context.engine_for(args.uri) if args.uri else ls.context.first_engine()
         if engine is None:
             return _failed(ls, task, "No workspace folder for this task: open a folder first.")
-        line = column = 0
-        if snapshot is not None and args.start is not None:
-            at = snapshot.index.offset(args.start, ls.encoding)
+        line, column, where = 0, 0, args.position or args.start
+        if snapshot is not None and where is not None:
+            at = snapshot.index.offset(where, ls.encoding)
             line = snapshot.index.line_of(at)
             column = at - snapshot.index.line_start(line)
         request = AgentRequest(
-            args.instruction, args.mode, args.uri, line if args.start else None, column
+            args.instruction, args.mode, args.uri, line if where else None, column
         )
         body = AgentRun(ls, task, request, engine, model, report).run
         watched = ANY

@@ -104,7 +104,7 @@ def create_server() -> AgentServer:
     )
     def code_action(ls: AgentServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         ls.diagnostics.note(params.text_document.uri, params.range, params.context.diagnostics)
-        return code_actions(ls.store, ls.tasks, params, ls.encoding)
+        return code_actions(ls.store, ls.tasks, params, ls.encoding, ls.trees)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: AgentServer, params: None) -> None:
