@@ -5,6 +5,7 @@ approval policy, and the plan and ask modes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -331,3 +332,72 @@ async def test_a_failing_verification_goes_back_to_the_model_over_lsp(
         fed_back = tool_results(model, 2)[-1]
         assert "Verification failed" in fed_back and "python3 -m unittest -q" in fed_back
         assert "AssertionError" in fed_back
+
+
+async def test_cancel_mid_command_kills_it_and_reverts_the_edits(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    root = _project(tmp_path / "ws")
+    marker = tmp_path / "ws" / "started"
+    model.enqueue(
+        tool_call_reply(
+            [
+                (
+                    "edit_file",
+                    {
+                        "path": "app/text.py",
+                        "old_string": "import re",
+                        "new_string": "import re  # x",
+                    },
+                )
+            ]
+        ),
+        tool_call_reply([("run_command", {"command": "touch started; sleep 60; touch finished"})]),
+    )
+    uri = (root / "app/text.py").as_uri()
+    async with lsp_session(
+        options(model, "full-auto"), root_uri=root.as_uri(), env=env_for(tmp_path)
+    ) as (client, editor):
+        editor.open(uri, TEXT)
+        running = asyncio.ensure_future(run(client, {"instruction": "edit, then wait", "uri": uri}))
+        for _ in range(1000):
+            if marker.exists():
+                break
+            await asyncio.sleep(0.01)
+        assert marker.exists(), "the command never started"
+        status = await command(client, "agentls.status")
+        assert status["running"] and status["running"][0]["step"].endswith("edit_file")
+        cancelled = await command(client, "agentls.cancel", {})
+        assert cancelled["cancelled"] == [status["running"][0]["taskId"]]
+        result = await asyncio.wait_for(running, 10)
+        assert result["status"] == "cancelled" and "reverted" in result["summary"], result
+        assert editor.text(uri) == TEXT  # edits.onCancel = revert
+        await asyncio.sleep(0.3)
+        assert not (root / "finished").exists()  # the command was killed, not left running
+
+
+async def test_a_failed_edit_shows_the_closest_lines_and_the_next_turn_fixes_it(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    root = _project(tmp_path / "ws")
+    wrong = {"path": "app/text.py", "old_string": "def slugify(text):", "new_string": "x"}
+    right = {
+        "path": "app/text.py",
+        "old_string": "def slugify(value: str) -> str:",
+        "new_string": "def slugify(value: str) -> str:  # fixed",
+    }
+    model.enqueue(
+        tool_call_reply([("edit_file", wrong)]),
+        tool_call_reply([("edit_file", right)]),
+        tool_call_reply([("finish", {"summary": "edited"})]),
+    )
+    async with lsp_session(options(model), root_uri=root.as_uri(), env=env_for(tmp_path)) as (
+        client,
+        editor,
+    ):
+        result = await run(client, {"instruction": "mark slugify"})
+        assert result["status"] == "done"
+        failure = tool_results(model, 1)[-1]
+        assert failure.startswith("error: app/text.py") and "def slugify(value: str)" in failure
+        uri = (root / "app/text.py").as_uri()
+        assert "# fixed" in editor.text(uri) and "x\n" not in editor.text(uri)

@@ -141,10 +141,7 @@ def register(server: AgentServer) -> None:
         return {
             "running": [t.to_json() for t in running],
             "recent": [t.to_json() for t in ls.tasks.tasks.values() if t not in running][-10:],
-            "usage": {
-                "inputTokens": sum(t.usage.input_tokens for t in ls.tasks.tasks.values()),
-                "outputTokens": sum(t.usage.output_tokens for t in ls.tasks.tasks.values()),
-            },
+            "usage": _total_usage(list(ls.tasks.tasks.values())),
         }
 
     @server.command("agentls.context")
@@ -172,6 +169,17 @@ def register(server: AgentServer) -> None:
         if selection is None:
             raise JsonRpcInvalidParams.of(BadArguments(f"{uri}: no workspace for it"))
         return selection.to_json()
+
+
+def _total_usage(tasks: list[Task]) -> dict[str, int | float]:
+    total: dict[str, int | float] = {
+        "inputTokens": sum(t.usage.input_tokens for t in tasks),
+        "outputTokens": sum(t.usage.output_tokens for t in tasks),
+    }
+    costs = [t.usage.cost_usd for t in tasks if t.usage.cost_usd is not None]
+    if costs:
+        total["costUsd"] = round(sum(costs), 6)
+    return total
 
 
 def _finished_task(ls: AgentServer, obj: dict[str, Any]) -> Task:

@@ -394,6 +394,7 @@ class CommandRunner:
         # The editor's unsaved texts by workspace-relative path: in the sandbox a command
         # sees them (read-only) in place of the disk's, as the user sees them.
         self.buffers: Callable[[], dict[str, str]] = dict
+        self._stamps: dict[str, tuple[int, int]] = {}  # path -> (text hash, mtime shown)
 
     def timeout_for(self, requested: float | None) -> float:
         """The timeout a run gets: the default, or the one asked for within the maximum."""
@@ -482,6 +483,25 @@ class CommandRunner:
             result = await self._spawn(command, argv, limit, stop, started)
         return dataclasses.replace(result, unsaved=tuple(unsaved))
 
+    def _stamp(self, relative: str, text: str) -> int:
+        """The modification time a buffer's copy shows: the same for the same text, a
+        new whole second for a new text (and never the disk file's). Python's bytecode
+        cache trusts the source's size and mtime in seconds: a same-size change within
+        a second would otherwise run the stale compiled code."""
+        digest = hash(text)
+        last = self._stamps.get(relative)
+        if last is not None and last[0] == digest:
+            return last[1]
+        try:
+            disk = int((self.root / relative).stat().st_mtime)
+        except OSError:
+            disk = -1
+        stamp = max(int(time.time()), last[1] + 1 if last is not None else 0)
+        if stamp == disk:
+            stamp += 1
+        self._stamps[relative] = (digest, stamp)
+        return stamp
+
     def _prepare(self, command: str, scratch: Path) -> tuple[list[str], list[str]]:
         """The command line, and the files shown with the editor's unsaved text (in a
         thread: it scans the workspace and writes the buffers' copies to ``scratch``)."""
@@ -493,8 +513,10 @@ class CommandRunner:
         empty.touch(mode=0o444)
         overlays: dict[str, Path] = {}
         for i, (relative, text) in enumerate(unsaved.items()):
-            overlays[relative] = scratch / f"buffer-{i}"
-            overlays[relative].write_text(text, encoding="utf-8")
+            copy = overlays[relative] = scratch / f"buffer-{i}"
+            copy.write_text(text, encoding="utf-8")
+            stamp = self._stamp(relative, text)
+            os.utime(copy, (stamp, stamp))
         args = self.bwrap_arguments(empty, protected, overlays)
         return [*args, "--", self.shell, "-c", command], list(unsaved)
 

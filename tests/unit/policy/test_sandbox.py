@@ -431,3 +431,13 @@ async def test_commands_see_the_editors_unsaved_text_read_only(
     assert result.unsaved == ("src/app.py",)
     assert (ws / "src/app.py").read_text() == "print('app')\n"  # the disk is untouched
     assert not (ws / "src/new.py").exists()
+
+
+async def test_a_same_size_buffer_change_is_not_hidden_by_pythons_bytecode_cache(
+    runner: CommandRunner, ws: Path
+) -> None:
+    (ws / "mod.py").write_text("VALUE = 'disk'\n")
+    for value in ("aaaa", "bbbb", "cccc"):  # same size, within a second
+        runner.buffers = lambda value=value: {"mod.py": f"VALUE = '{value}'\n"}  # type: ignore[misc]
+        result = await runner.run("python3 -c 'import mod; print(mod.VALUE)'")
+        assert result.output.strip() == value, result.output
