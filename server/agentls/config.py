@@ -54,6 +54,14 @@ class AgentSettings:
     max_seconds: float = field(default=1800.0, metadata=_positive(1))
     """Wall-time limit of one task."""
     approval: Approval = "ask"
+    allow_paths: list[str] = field(default_factory=list)
+    """Gitignore-style globs of workspace files the agent may write without asking."""
+    deny_paths: list[str] = field(default_factory=list)
+    """Globs of files the agent may never write (before any allow)."""
+    allow_commands: list[str] = field(default_factory=list)
+    """Command prefixes (e.g. "pytest", "npm test") that run without asking, in the sandbox."""
+    deny_commands: list[str] = field(default_factory=list)
+    """Command prefixes never run (e.g. "git push"), checked in every part of a command."""
     ask_timeout: float = field(default=300.0, metadata=_positive(1))
     """Seconds to wait for the user's answer to an approval or a plan; no answer = deny."""
     subagent_max_steps: int = field(default=12, metadata=_positive(1))

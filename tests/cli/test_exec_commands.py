@@ -94,7 +94,7 @@ def test_auto_edit_asks_and_without_a_terminal_nothing_runs(
     assert not (root / "made.txt").exists()
     assert "! run_command" in done.stderr
     [result] = _tool_results(model)
-    assert "the user did not allow running 'touch made.txt'" in result
+    assert "'touch made.txt' was not run: the user did not allow it" in result
 
 
 def test_read_only_offers_no_run_command(model: ScriptedModelServer, tmp_path: Path) -> None:
@@ -156,4 +156,4 @@ def test_without_a_sandbox_every_command_asks_and_the_user_is_told_why(
     assert (root / "yes.txt").exists() and not (root / "no.txt").exists()
     spec = next(t for t in model.requests[0]["tools"] if t["function"]["name"] == "run_command")
     assert "after the user approves it" in spec["function"]["description"]
-    assert "the user did not allow running 'touch no.txt'" in _tool_results(model)[-1]
+    assert "'touch no.txt' was not run: the user did not allow it" in _tool_results(model)[-1]

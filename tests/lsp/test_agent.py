@@ -161,7 +161,7 @@ async def test_ask_approval_denied_changes_nothing_and_the_model_is_told(
         result = await run(client, {"instruction": "strip names"})
         assert result["status"] == "done"
         assert len(editor.asked) == 2 and "edit app/service.py" in editor.asked[0]
-        assert "the user did not allow this change" in tool_results(model, 1)[-1]
+        assert "not changed: the user did not allow it" in tool_results(model, 1)[-1]
         # The second attempt was allowed once: it went through the editor.
         service_uri = (root / "app/service.py").as_uri()
         assert "User(name.strip())" in editor.text(service_uri)

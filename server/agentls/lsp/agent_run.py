@@ -42,7 +42,7 @@ from agentls.edits.documents import EditorError
 from agentls.lsp.diagnostics import describe
 from agentls.lsp.edit_sink import LspEditSink
 from agentls.model.base import Model
-from agentls.policy.approval import Answer, Kind, Policy
+from agentls.policy.approval import Answer, Kind, Policy, Rules
 from agentls.policy.sandbox import CommandRunner, command_runner
 from agentls.tools.box import Tool, Toolbox, spec
 from agentls.tools.command import command_tools, verify_failures
@@ -83,6 +83,11 @@ def limits_of(settings: Settings, steps: int | None = None) -> Limits:
     )
 
 
+def rules_of(settings: Settings) -> Rules:
+    agent = settings.agent
+    return Rules(agent.allow_paths, agent.deny_paths, agent.allow_commands, agent.deny_commands)
+
+
 class ApprovingSink:
     """The policy in front of the editor: a write the user does not allow is a tool
     result that says so, and nothing is sent."""
@@ -93,13 +98,15 @@ class ApprovingSink:
 
     async def write(self, relative: str, old: str | None, new: str) -> None:
         verb = "create" if old is None else "edit"
-        if not await self.policy.allow("write", f"{verb} {relative}"):
-            raise ToolDenied(f"{relative}: the user did not allow this change")
+        refusal = await self.policy.refusal_to_write(relative, verb)
+        if refusal:
+            raise ToolDenied(f"{relative}: not changed: {refusal}")
         await self.sink.write(relative, old, new)
 
     async def delete(self, relative: str, old: str) -> None:
-        if not await self.policy.allow("write", f"delete {relative}"):
-            raise ToolDenied(f"{relative}: the user did not allow deleting it")
+        refusal = await self.policy.refusal_to_write(relative, "delete")
+        if refusal:
+            raise ToolDenied(f"{relative}: not deleted: {refusal}")
         await self.sink.delete(relative, old)
 
 
@@ -197,7 +204,7 @@ class AgentRun:
         self.sink = LspEditSink(ls, self.root, f"agentls: {request.instruction[:50]}")
         self.ws = Workspace(engine.files, buffers=self.sink.text_of)
         self.runner: CommandRunner | None = None  # made at the start (checks bubblewrap)
-        self.policy = Policy(ls.settings.agent.approval, asker(ls, task))
+        self.policy = Policy(ls.settings.agent.approval, asker(ls, task), rules_of(ls.settings))
         self.usage = (0, 0)
         self.verified_at = 0.0  # the edits verification last looked at
         self.problems = ""  # and what it found
@@ -264,7 +271,10 @@ class AgentRun:
         self.runner.buffers = self._unsaved
         if not self.runner.sandboxed:
             self.policy = Policy(
-                self.ls.settings.agent.approval, asker(self.ls, self.task), commands_sandboxed=False
+                self.ls.settings.agent.approval,
+                asker(self.ls, self.task),
+                rules_of(self.ls.settings),
+                commands_sandboxed=False,
             )
             self.ls.warn_once(
                 f"agentls: commands run without a sandbox ({self.runner.unsandboxed_reason}); "
@@ -286,8 +296,8 @@ class AgentRun:
                 texts.setdefault(relative, text)
         return texts
 
-    async def _approve_command(self, command: str) -> bool:
-        return await self.policy.allow("command", f"run `{command}`")
+    async def _approve_command(self, command: str) -> str:
+        return await self.policy.refusal_to_run(command)
 
     def _folder(self) -> Path | None:
         path = local_path(self.request.uri) if self.request.uri else None

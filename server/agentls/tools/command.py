@@ -16,8 +16,16 @@ from agentls.policy.sandbox import CommandResult, CommandRunner, SandboxError
 from agentls.tools.box import Tool, spec
 from agentls.tools.workspace import ToolDenied
 
-Approve = Callable[[str], Awaitable[bool]]
-"""Asked before each command with the command's text: may it run?"""
+Approve = Callable[[str], Awaitable[bool | str]]
+"""Asked before each command with the command's text: may it run? True/"" = yes;
+False = the user said no; a non-empty string = why not."""
+
+
+async def _refusal(approve: Approve, command: str) -> str:
+    verdict = await approve(command)
+    if verdict is True or verdict == "":
+        return ""
+    return verdict if isinstance(verdict, str) else "the user did not allow it"
 
 
 def describe(result: CommandResult, timeout: float) -> str:
@@ -53,8 +61,9 @@ async def run_command(
 ) -> str:
     if not command.strip():
         raise ToolDenied("an empty command")
-    if not await approve(command):
-        raise ToolDenied(f"the user did not allow running {command!r}; do without it")
+    refusal = await _refusal(approve, command)
+    if refusal:
+        raise ToolDenied(f"{command!r} was not run: {refusal}; do without it")
     limit = runner.timeout_for(timeout)
     try:
         result = await runner.run(command, limit)
@@ -103,8 +112,9 @@ async def verify_failures(
     as for the model's own commands; a command not approved is reported, not run."""
     failures: list[str] = []
     for command in commands:
-        if approve is not None and not await approve(command):
-            failures.append(f"$ {command}\n[not run: the user did not allow it]")
+        refusal = await _refusal(approve, command) if approve is not None else ""
+        if refusal:
+            failures.append(f"$ {command}\n[not run: {refusal}]")
             continue
         limit = runner.timeout_for(timeout)
         try:

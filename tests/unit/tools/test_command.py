@@ -68,7 +68,7 @@ async def test_a_denied_command_does_not_run(runner: CommandRunner) -> None:
     box = Toolbox(command_tools(runner, Approver(False)))
     text, ok = await _call(box, command="touch made.txt")
     assert not ok
-    assert "the user did not allow running 'touch made.txt'" in text
+    assert "'touch made.txt' was not run: the user did not allow it" in text
     assert not (runner.root / "made.txt").exists()
 
 
