@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.lsp_session import command, lsp_session, model_options, run
-from tests.support.model_server import ScriptedModelServer, Step, tool_call_reply
+from tests.support.model_server import ScriptedModelServer, Step, text_reply, tool_call_reply
 from tests.unit.context.workspace import SECRET, make_workspace
 
 TEXT = (
@@ -401,3 +401,49 @@ async def test_a_failed_edit_shows_the_closest_lines_and_the_next_turn_fixes_it(
         assert failure.startswith("error: app/text.py") and "def slugify(value: str)" in failure
         uri = (root / "app/text.py").as_uri()
         assert "# fixed" in editor.text(uri) and "x\n" not in editor.text(uri)
+
+
+async def test_explorers_and_compaction_through_the_settings(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """model.contextWindow and agent.subagentMaxSteps reach the loop: a small window
+    compacts old turns, and an explorer stops at its own step budget."""
+    root = _project(tmp_path / "ws")
+    (root / "app/big.py").write_text(
+        "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(150))
+    )
+    agent_steps = 0
+
+    def route(body: dict[str, Any]) -> Step:
+        nonlocal agent_steps
+        system = body["messages"][0]["content"]
+        if system.startswith("You compact the history"):
+            return text_reply("## Goal\nlook\n## Learned\nbig.py has 150 functions")
+        if "read-only explorer" in system:  # it never finishes: its budget stops it
+            return tool_call_reply([("list_files", {})])
+        agent_steps += 1
+        if agent_steps == 1:
+            return tool_call_reply([("spawn_subagent", {"task": "map the app"})])
+        if agent_steps <= 4:
+            return tool_call_reply([("read_file", {"path": "app/big.py"})])
+        return tool_call_reply([("finish", {"summary": "looked"})])
+
+    model.enqueue(*[route] * 20)
+    settings = {
+        **model_options(model.base_url, contextWindow=3000),
+        "agent": {"approval": "auto-edit", "subagentMaxSteps": 2, "compactAt": 0.5},
+    }
+    async with lsp_session(settings, root_uri=root.as_uri(), env=env_for(tmp_path)) as (client, _):
+        result = await run(client, {"instruction": "look around"})
+        assert result["status"] == "done", result
+    bodies = model.requests
+    explorer = [b for b in bodies if "read-only explorer" in b["messages"][0]["content"]]
+    assert len(explorer) == 2  # agent.subagentMaxSteps
+    first_results = [
+        m["content"] for m in bodies[len(explorer) + 1]["messages"] if m["role"] == "tool"
+    ]
+    assert "the explorer stopped without an answer" in first_results[0]
+    summaries = [b for b in bodies if b["messages"][0]["content"].startswith("You compact")]
+    assert summaries, "a 3000-token window should have compacted the three reads"
+    last = bodies[-1]["messages"]
+    assert any(m["content"].startswith("Summary of the earlier turns") for m in last)
