@@ -2,11 +2,12 @@
 
 Edits go straight to the files (``DiskSink``); the run prints each tool call on
 stderr as it happens, then the diff of the task on stdout and a one-line summary.
-Exit code 0 when the task is done. Approval: ``read-only`` offers no writing tool,
-``ask`` asks on the terminal before each write (no terminal: no write), ``auto-edit``
-and ``full-auto`` write freely. ``run_command``: ``full-auto`` runs commands in the
-sandbox without asking; otherwise, and wherever there is no sandbox, each command
-asks on the terminal (no terminal: not run); ``read-only`` has no commands.
+Exit code 0 when the task is done. The same policy as in the editor
+(``policy/approval.py``: the mode, then the user's rules from the settings):
+``read-only`` offers no writing tool and no command, ``ask`` asks on the terminal
+before each write and command (no terminal: no), ``auto-edit`` writes freely and asks
+for commands, ``full-auto`` runs sandboxed commands without asking; without a sandbox
+every command asks. The same limits, explorers and ``verify.commands``.
 """
 
 from __future__ import annotations
@@ -16,54 +17,34 @@ import asyncio
 import sys
 from pathlib import Path
 
-from agentls.agent.loop import AgentLoop, Finished, Limits, ModelText, ToolRan
+from agentls.agent.loop import AgentLoop, Finished, ModelText, ToolRan, limits_from
 from agentls.agent.project import project_instructions
+from agentls.agent.subagent import subagent_tool
 from agentls.cli_exec import settings_and_model
 from agentls.context.engine import ContextEngine
 from agentls.model.openai_chat import OpenAIChatModel
+from agentls.policy.approval import Answer, ApprovingSink, Kind, Policy, rules_from
 from agentls.policy.sandbox import command_runner
 from agentls.tools.box import Toolbox
-from agentls.tools.command import Approve, command_tools
+from agentls.tools.command import command_tools, verify_failures
 from agentls.tools.read import read_only_tools
-from agentls.tools.workspace import ToolDenied, Workspace
+from agentls.tools.workspace import Workspace
 from agentls.tools.write import DiskSink, WriteTools
 
 
-def _ask(what: str) -> str:
-    """Ask on the terminal; the reason for a no ("" when the user said yes)."""
+def _ask_terminal(what: str) -> Answer:
+    """Ask on the terminal: y = once, a = for the rest of the task; no terminal: no."""
     if not sys.stdin.isatty():
-        return "not approved (no terminal to ask the user)"
-    print(f"agentls: allow {what}? [y/N] ", end="", file=sys.stderr, flush=True)
-    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-        return "the user said no"
-    return ""
+        return "deny"
+    print(f"agentls: {what}? [y/N/a=all of this kind] ", end="", file=sys.stderr, flush=True)
+    reply = sys.stdin.readline().strip().lower()
+    if reply in ("a", "all"):
+        return "task"
+    return "once" if reply in ("y", "yes") else "deny"
 
 
-class AskingSink(DiskSink):
-    """Asks on the terminal before each change (``--approval ask``)."""
-
-    def _approve(self, what: str) -> None:
-        if no := _ask(what):
-            raise ToolDenied(f"{what}: {no}")
-
-    async def write(self, relative: str, old: str | None, new: str) -> None:
-        self._approve(f"{'creating' if old is None else 'editing'} {relative}")
-        await super().write(relative, old, new)
-
-    async def delete(self, relative: str, old: str) -> None:
-        self._approve(f"deleting {relative}")
-        await super().delete(relative, old)
-
-
-def _command_approver(approval: str, sandboxed: bool) -> Approve:
-    """Sandboxed commands are free in ``full-auto``; every other command asks."""
-
-    async def approve(command: str) -> bool:
-        if approval == "full-auto" and sandboxed:
-            return True
-        return not await asyncio.to_thread(_ask, f"running `{command}`")
-
-    return approve
+async def _asker(kind: Kind, what: str) -> Answer:
+    return await asyncio.to_thread(_ask_terminal, what)
 
 
 def _show(event: object) -> None:
@@ -101,25 +82,49 @@ def main(args: argparse.Namespace) -> int:
     engine.build()
     ws = Workspace(engine.files)
     tools = read_only_tools(ws, engine.index.definitions)
-    sink = AskingSink(root) if args.approval == "ask" else DiskSink(root)
-    writer = WriteTools(ws, sink)
-    if args.approval != "read-only":
+    runner = command_runner(root, engine.files.secrets)
+    policy = Policy(
+        args.approval, _asker, rules_from(settings), commands_sandboxed=runner.sandboxed
+    )
+    sink = DiskSink(root)
+    writer = WriteTools(ws, ApprovingSink(sink, policy))
+
+    async def approve(command: str) -> str:
+        return await policy.refusal_to_run(command)
+
+    if policy.offers("write"):
         tools += writer.tools()
-        runner = command_runner(root, engine.files.secrets)
         if not runner.sandboxed:
             print(
                 f"agentls: commands run without a sandbox ({runner.unsandboxed_reason}); "
                 "each one asks first",
                 file=sys.stderr,
             )
-        tools += command_tools(runner, _command_approver(args.approval, runner.sandboxed))
-    limits = Limits(settings.agent.max_steps, settings.agent.max_tokens)
-    loop = AgentLoop(model, Toolbox(tools), limits, str(root))
+        tools += command_tools(runner, approve)
+
+    async def verify() -> str:
+        """verify.commands once the task has edits (they are on disk here)."""
+        if not settings.verify.commands or not sink.originals:
+            return ""
+        return await verify_failures(runner, settings.verify.commands, approve=approve)
+
+    loop = AgentLoop(model, Toolbox(tools), limits_from(settings), str(root), verify=verify)
+    explorers = limits_from(settings, settings.agent.subagent_max_steps)
+    loop.toolbox.add(
+        subagent_tool(
+            model,
+            lambda: read_only_tools(ws, engine.index.definitions),
+            explorers,
+            str(root),
+            loop.add_usage,
+        )
+    )
     end = asyncio.run(_run(loop, model, args.instruction, project_instructions(root)))
     sys.stdout.write(sink.diff())
+    cost = f", ${end.cost_usd:.4f}" if end.cost_usd is not None else ""
     print(
         f"agentls: {end.status}: {end.summary} ({end.steps} steps, {len(writer.edited)} files "
-        f"edited, {end.input_tokens} in, {end.output_tokens} out tokens)",
+        f"edited, {end.input_tokens} in, {end.output_tokens} out tokens{cost})",
         file=sys.stderr,
     )
     return 0 if end.status == "done" else 1

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from agentls.agent.rewrite import Rewrite, RewriteRequest
 from agentls.agent.tasks import TaskRegistry, TaskResult
-from agentls.config import Settings
+from agentls.config import Settings, parse_settings
 from agentls.context.trees import DocumentTrees
 from agentls.edits.editor import MemoryEditor
 from agentls.edits.text import Position
@@ -37,6 +38,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model name (default: env AGENTLS_MODEL)")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: env OPENAI_BASE_URL)")
     p.add_argument("--dry-run", action="store_true", help="print the diff, do not write")
+    p.add_argument(
+        "--settings",
+        metavar="JSON|@FILE",
+        help="agentls settings as in the editor's initializationOptions (a JSON object, or "
+        '@path to a file holding one), e.g. \'{"verify": {"commands": ["pytest -q"]}}\'',
+    )
 
 
 def _parse_target(target: str, text: str) -> tuple[Path, int, int]:
@@ -59,8 +66,22 @@ def settings_and_model(args: argparse.Namespace) -> tuple[Settings, OpenAIChatMo
     """The settings with ``--model`` and ``--base-url`` applied, and the model (None, with
     the reason on stderr, when none is configured)."""
     settings = Settings()
+    raw = getattr(args, "settings", None)
+    if raw:
+        try:
+            text = Path(raw[1:]).read_text(encoding="utf-8") if raw.startswith("@") else raw
+            settings, warnings = parse_settings(json.loads(text))
+        except (OSError, ValueError) as error:
+            print(f"agentls: --settings: {error}; using the defaults", file=sys.stderr)
+        else:
+            for warning in warnings:
+                print(f"agentls: settings: {warning}", file=sys.stderr)
+    model = settings.model
     settings = replace(
-        settings, model=replace(settings.model, name=args.model, base_url=args.base_url)
+        settings,
+        model=replace(
+            model, name=args.model or model.name, base_url=args.base_url or model.base_url
+        ),
     )
     try:
         return settings, OpenAIChatModel(settings.model)

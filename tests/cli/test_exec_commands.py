@@ -152,8 +152,45 @@ def test_without_a_sandbox_every_command_asks_and_the_user_is_told_why(
     assert cli_agent.main(args) == 0
     err = capsys.readouterr().err
     assert err.count("commands run without a sandbox (bubblewrap (bwrap) is not installed") == 1
-    assert err.count("agentls: allow running `touch") == 2
+    assert err.count("agentls: run `touch") == 2
     assert (root / "yes.txt").exists() and not (root / "no.txt").exists()
     spec = next(t for t in model.requests[0]["tools"] if t["function"]["name"] == "run_command")
     assert "after the user approves it" in spec["function"]["description"]
     assert "'touch no.txt' was not run: the user did not allow it" in _tool_results(model)[-1]
+
+
+def test_settings_rules_and_verify_commands_in_exec(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """--settings: an allow rule runs pytest-like checks without asking (auto-edit, no
+    terminal), a deny rule blocks a command even in full parts of a list, and
+    verify.commands' failure goes back to the model before the task may end."""
+    root = _workspace(tmp_path)
+    check = "python3 -c 'import calc; assert calc.add(2, 3) == 5, calc.add(2, 3)'"
+    settings = {
+        "agent": {"allowCommands": ["python3"], "denyCommands": ["git push"]},
+        "verify": {"commands": [check]},
+    }
+    broken = {"path": "calc.py", "old_string": "return a + b", "new_string": "return a - b"}
+    fixed = {"path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"}
+    model.enqueue(
+        tool_call_reply([("edit_file", broken)]),
+        tool_call_reply([("run_command", {"command": "python3 -c 'print(1)'; git push"})]),
+        tool_call_reply([("run_command", {"command": "python3 -c 'print(40 + 2)'"})]),
+        tool_call_reply([("finish", {"summary": "done?"})]),
+        tool_call_reply([("edit_file", fixed), ("finish", {"summary": "fixed"})]),
+    )
+    settings_file = tmp_path / "settings.json"
+    settings_file.write_text(json.dumps(settings))
+    done = agentls(
+        "task", "--approval", "auto-edit", "--settings", f"@{settings_file}",
+        base_url=model.base_url, cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "agentls: done: fixed" in done.stderr
+    bodies = model.requests
+    results = [[m["content"] for m in b["messages"] if m["role"] == "tool"] for b in bodies]
+    assert "agentls.denyCommands" in results[2][-1] or "agent.denyCommands" in results[2][-1]
+    assert results[3][-1].startswith("42\n[exit code 0")  # allowed without asking
+    assert "Verification failed" in results[4][-1] and "AssertionError: -1" in results[4][-1]
+    assert (root / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"

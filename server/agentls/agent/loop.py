@@ -21,6 +21,7 @@ from typing import Literal, TypeVar
 
 from agentls.agent.compact import compact, history_tokens
 from agentls.agent.prompts import template
+from agentls.config import Settings
 from agentls.model.base import (
     Message,
     Model,
@@ -40,6 +41,17 @@ FINISH = spec(
     ["summary"],
 )
 SAME_FAILURE_LIMIT = 3  # the same failing call this many times stops the task
+CUT_REPLY_LIMIT = 2  # replies in a row cut at the output limit stop the task
+MAX_SUMMARY_CHARS = 8000  # a longer summary (or plain answer) is cut for the user
+CUT_NOTE = (
+    "Your reply was cut off at the output limit (setting model.maxOutputTokens), so its "
+    "tool calls were not run. Make smaller steps: edit_file with short old/new strings, "
+    "or write a big file in parts."
+)
+_CUT_TWICE = (
+    f"stopped: the model's reply was cut off at the output limit {CUT_REPLY_LIMIT} times in "
+    "a row (setting model.maxOutputTokens); nothing of those replies was run"
+)
 
 Verify = Callable[[], Awaitable[str]]  # "" when all is well, else what failed
 T = TypeVar("T")
@@ -55,6 +67,22 @@ class Limits:
     output_cost_per_mtok: float | None = None
     context_window: int | None = None  # compaction only when set
     compact_at: float = 0.8
+
+
+def limits_from(settings: Settings, steps: int | None = None) -> Limits:
+    """The task's limits from the settings (``steps``: another step budget, e.g. an
+    explorer's)."""
+    agent, model = settings.agent, settings.model
+    return Limits(
+        max_steps=steps or agent.max_steps,
+        max_tokens=agent.max_tokens,
+        max_cost_usd=agent.max_cost_usd,
+        max_seconds=agent.max_seconds,
+        input_cost_per_mtok=model.input_cost_per_mtok,
+        output_cost_per_mtok=model.output_cost_per_mtok,
+        context_window=model.context_window,
+        compact_at=agent.compact_at,
+    )
 
 
 @dataclass(frozen=True)
@@ -166,6 +194,7 @@ class AgentLoop:
 
     async def _steps(self, history: list[Message]) -> AsyncIterator[AgentEvent]:
         failures: dict[tuple[str, str], int] = {}
+        cut_replies = 0  # replies in a row cut at the output limit
         for step in range(1, self.limits.max_steps + 1):
             self.steps = step
             compacted = await self._compact_if_near_window(history)
@@ -175,6 +204,14 @@ class AgentLoop:
             turn = await self._ask(history)
             if turn.text:
                 yield ModelText("".join(turn.text))
+            if turn.finish_reason == "length":
+                cut_replies += 1
+                if cut_replies >= CUT_REPLY_LIMIT:
+                    yield self._end("failed", _CUT_TWICE)
+                    return
+                _answer_a_cut_reply(history, turn)
+                continue
+            cut_replies = 0
             history.append(Message("assistant", "".join(turn.text), tuple(turn.calls)))
             finish: ToolCall | None = None
             async for outcome in self._run_calls(turn.calls):
@@ -328,8 +365,33 @@ class AgentLoop:
 
     def _end(self, status: Literal["done", "failed", "cancelled"], summary: str) -> Finished:
         return Finished(
-            status, summary, self.steps, self.input_tokens, self.output_tokens, self.cost_usd
+            status,
+            _short(summary),
+            self.steps,
+            self.input_tokens,
+            self.output_tokens,
+            self.cost_usd,
         )
+
+
+def _answer_a_cut_reply(history: list[Message], turn: _Turn) -> None:
+    """A reply cut at the output limit: its calls are not run (their arguments may be
+    cut, and a huge one must not go back to the model each turn); the model is told."""
+    text = "".join(turn.text)
+    if len(text) > 2000:
+        text = text[:2000] + " … (cut)"
+    calls = tuple(ToolCall(c.id, c.name, "{}") for c in turn.calls)
+    history.append(Message("assistant", text, calls))
+    for call in calls:
+        history.append(Message("tool", f"not run: {CUT_NOTE}", tool_call_id=call.id))
+    if not calls:
+        history.append(Message("user", CUT_NOTE))
+
+
+def _short(summary: str) -> str:
+    if len(summary) <= MAX_SUMMARY_CHARS:
+        return summary
+    return f"{summary[:MAX_SUMMARY_CHARS]} … ({len(summary) - MAX_SUMMARY_CHARS} characters cut)"
 
 
 def _verify_failed(problems: str) -> str:

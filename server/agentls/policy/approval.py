@@ -21,7 +21,6 @@ from the workspace (file text, tool output, AGENTS.md) reaches this object.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,9 @@ from typing import Literal
 
 import pathspec
 
-from agentls.config import Approval
+from agentls.config import Approval, Settings
+from agentls.tools.workspace import ToolDenied
+from agentls.tools.write import EditSink
 
 Kind = Literal["write", "command"]
 Answer = Literal["once", "task", "deny"]
@@ -41,10 +42,48 @@ FREE: dict[Approval, frozenset[Kind]] = {
     "auto-edit": frozenset({"write"}),
     "full-auto": frozenset({"write", "command"}),
 }
-# Between simple commands: ; & && || | and newlines.
-_SEPARATORS = re.compile(r"\|\||&&|[;&|\n]")
-# What an allow prefix never approves: redirections, substitutions, subshells.
-_UNSAFE = re.compile(r"[<>`]|\$\(|\(|\)")
+
+
+def _split(command: str) -> tuple[list[str], bool]:
+    """The simple commands of ``command`` (split at ; & && || | and newlines outside
+    quotes) and whether it has what an allow prefix never approves: redirections,
+    subshells, or substitutions (``$(…)`` and backticks also expand inside double
+    quotes; single quotes keep everything literal)."""
+    parts: list[str] = []
+    current: list[str] = []
+    quote = ""
+    unsafe = False
+    i = 0
+    while i < len(command):
+        ch = command[i]
+        pair = command[i : i + 2]
+        if quote == "'":
+            quote = "" if ch == "'" else quote
+        elif ch == "\\" and quote != "'":
+            current.append(command[i : i + 2])
+            i += 2
+            continue
+        elif quote == '"':
+            quote = "" if ch == '"' else quote
+            unsafe = unsafe or ch == "`" or pair == "$("
+        elif ch in "'\"":
+            quote = ch
+        elif pair in ("&&", "||"):
+            parts.append("".join(current))
+            current = []
+            i += 2
+            continue
+        elif ch in ";&|\n":
+            parts.append("".join(current))
+            current = []
+            i += 1
+            continue
+        elif ch in "<>`()" or pair == "$(":
+            unsafe = True
+        current.append(ch)
+        i += 1
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()], unsafe or bool(quote)
 
 
 @dataclass(frozen=True)
@@ -66,10 +105,10 @@ class Rules:
         return "allow" if self._allow.match_file(relative) else ""
 
     def command(self, command: str) -> Literal["allow", "deny", ""]:
-        parts = [p.strip() for p in _SEPARATORS.split(command) if p.strip()]
+        parts, unsafe = _split(command)
         if any(_starts_with(part, p) for part in parts for p in self.deny_commands):
             return "deny"
-        if len(parts) == 1 and not _UNSAFE.search(command):
+        if len(parts) == 1 and not unsafe:
             if any(_starts_with(parts[0], p) for p in self.allow_commands):
                 return "allow"
         return ""
@@ -147,3 +186,29 @@ class Policy:
         if answer == "task":
             self.free.add(kind)
         return "the user did not allow it" if answer == "deny" else ""
+
+
+def rules_from(settings: Settings) -> Rules:
+    agent = settings.agent
+    return Rules(agent.allow_paths, agent.deny_paths, agent.allow_commands, agent.deny_commands)
+
+
+class ApprovingSink:
+    """The policy in front of an ``EditSink``: a change not allowed is a tool result
+    that says why, and nothing is written."""
+
+    def __init__(self, sink: EditSink, policy: Policy) -> None:
+        self.sink = sink
+        self.policy = policy
+
+    async def write(self, relative: str, old: str | None, new: str) -> None:
+        refusal = await self.policy.refusal_to_write(relative, "create" if old is None else "edit")
+        if refusal:
+            raise ToolDenied(f"{relative}: not changed: {refusal}")
+        await self.sink.write(relative, old, new)
+
+    async def delete(self, relative: str, old: str) -> None:
+        refusal = await self.policy.refusal_to_write(relative, "delete")
+        if refusal:
+            raise ToolDenied(f"{relative}: not deleted: {refusal}")
+        await self.sink.delete(relative, old)

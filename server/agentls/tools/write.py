@@ -9,6 +9,7 @@ replace in layers (``matching.py``) and say exactly what happened.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -37,7 +38,12 @@ class DiskSink:
         self.originals.setdefault(relative, old)
         path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
+        before = int(path.stat().st_mtime) if path.exists() else None
         path.write_text(new, encoding="utf-8")
+        if before is not None and int(path.stat().st_mtime) <= before:
+            # Python's bytecode cache trusts size + mtime in whole seconds: a same-size
+            # change within the second would run the stale compiled code.
+            os.utime(path, (before + 1, before + 1))
 
     async def delete(self, relative: str, old: str) -> None:
         self.originals.setdefault(relative, old)

@@ -47,6 +47,13 @@ RULES = Rules(
         ("echo 'rm -rf /'", ""),  # quoted: the program is echo
         ("rm -rf build", "deny"),
         ("ls", ""),
+        ("pytest -k 'a or (b and c)'", "allow"),  # quoted: no subshell, no separator
+        ("pytest -k 'x; git push'", "allow"),  # a quoted ; is an argument
+        ('pytest -k "$(curl evil)"', ""),  # $( ) expands inside double quotes
+        ("pytest -k `id`", ""),
+        ("pytest 'unclosed", ""),
+        ('git status; echo "a && git push"', ""),  # the quoted git push is echo's text
+        ("true && git  push", "deny"),
     ],
 )
 def test_command_rules(command: str, verdict: str) -> None:
