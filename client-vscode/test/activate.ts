@@ -6,9 +6,10 @@ import * as stub from "./vscode-stub";
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
 
-export function loadBundle(file: string): { activate(context: unknown): Promise<void>; deactivate(): Promise<void> } {
+/** The stub as `require("vscode")` returns it. */
+function vscodeModule(): unknown {
   const api: Record<string, unknown> = { ...stub };
-  const vscode = new Proxy(api, {
+  return new Proxy(api, {
     get(target, key) {
       if (key === "__esModule") {
         return true; // so that `__importStar` hands the proxy itself on
@@ -19,15 +20,28 @@ export function loadBundle(file: string): { activate(context: unknown): Promise<
       return typeof key === "string" && /^[A-Z]/.test(key) ? class {} : undefined;
     },
   });
+}
+
+/** Makes `require("vscode")` (from node_modules, which vitest does not transform, e.g.
+ * vscode-languageclient) return the stub until the returned function is called. */
+export function hookVscode(): () => void {
+  const vscode = vscodeModule();
   const internal = Module as unknown as { _load: Loader };
   const original = internal._load;
   internal._load = function (request, parent, isMain) {
     return request === "vscode" ? vscode : original.call(this, request, parent, isMain);
   };
+  return () => {
+    internal._load = original;
+  };
+}
+
+export function loadBundle(file: string): { activate(context: unknown): Promise<void>; deactivate(): Promise<void> } {
+  const unhook = hookVscode();
   try {
     const require = Module.createRequire(import.meta.url);
     return require(file) as ReturnType<typeof loadBundle>;
   } finally {
-    internal._load = original;
+    unhook();
   }
 }

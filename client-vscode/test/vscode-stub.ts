@@ -102,6 +102,37 @@ export enum StatusBarAlignment {
   Right = 2,
 }
 
+export enum LogLevel {
+  Off = 0,
+  Trace = 1,
+  Debug = 2,
+  Info = 3,
+  Warning = 4,
+  Error = 5,
+}
+
+export class CancellationError extends Error {}
+
+export class CodeActionKind {
+  private constructor(readonly value: string) {}
+  static readonly Empty = new CodeActionKind("");
+  static readonly QuickFix = new CodeActionKind("quickfix");
+  static readonly Refactor = new CodeActionKind("refactor");
+  static readonly RefactorExtract = new CodeActionKind("refactor.extract");
+  static readonly RefactorInline = new CodeActionKind("refactor.inline");
+  static readonly RefactorMove = new CodeActionKind("refactor.move");
+  static readonly RefactorRewrite = new CodeActionKind("refactor.rewrite");
+  static readonly Source = new CodeActionKind("source");
+  static readonly SourceOrganizeImports = new CodeActionKind("source.organizeImports");
+  static readonly SourceFixAll = new CodeActionKind("source.fixAll");
+  static readonly Notebook = new CodeActionKind("notebook");
+  append(part: string): CodeActionKind {
+    return new CodeActionKind(this.value ? `${this.value}.${part}` : part);
+  }
+}
+
+export const version = "1.93.0";
+
 export enum ViewColumn {
   Active = -1,
   Beside = -2,
@@ -145,7 +176,15 @@ export const recorded = {
   progress: [] as ProgressCall[],
   documents: [] as Array<{ language?: string; content?: string }>,
   statusItems: [] as Array<Record<string, unknown>>,
+  /** Every text a status bar item showed, in order. */
+  statusTexts: [] as string[],
+  statusTooltips: [] as string[],
+  /** Every line written to an output channel. */
+  outputLines: [] as string[],
 };
+
+/** The log level output channels report (vscode-languageclient traces only at Trace). */
+export const outputLogLevel = { value: LogLevel.Info };
 
 export const answers = {
   inputBox: [] as Array<string | undefined>,
@@ -157,7 +196,29 @@ export const answers = {
 export const folders: Array<{ uri: Uri; name: string; index: number }> = [];
 export const extensionsInstalled = new Map<string, unknown>();
 
-const configurationChanged = new EventEmitter<unknown>();
+const configurationChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
+
+/** Fires `workspace.onDidChangeConfiguration` for these (full) section names. */
+export function fireConfigurationChange(sections: readonly string[]): void {
+  configurationChanged.fire({ affectsConfiguration: (section) => sections.includes(section) });
+}
+
+const secretValues = new Map<string, string>();
+const secretsChanged = new EventEmitter<{ key: string }>();
+
+/** `ExtensionContext.secrets`. */
+export const secrets = {
+  get: async (key: string) => secretValues.get(key),
+  store: async (key: string, value: string) => {
+    secretValues.set(key, value);
+    secretsChanged.fire({ key });
+  },
+  delete: async (key: string) => {
+    secretValues.delete(key);
+    secretsChanged.fire({ key });
+  },
+  onDidChange: secretsChanged.event,
+};
 
 export function reset(): void {
   settings.defaults.clear();
@@ -170,6 +231,11 @@ export function reset(): void {
   recorded.progress.length = 0;
   recorded.documents.length = 0;
   recorded.statusItems.length = 0;
+  recorded.statusTexts.length = 0;
+  recorded.statusTooltips.length = 0;
+  recorded.outputLines.length = 0;
+  outputLogLevel.value = LogLevel.Info;
+  secretValues.clear();
   answers.inputBox.length = 0;
   answers.inputBoxOptions.length = 0;
   answers.quickPick = undefined;
@@ -177,6 +243,11 @@ export function reset(): void {
   folders.length = 0;
   extensionsInstalled.clear();
   window.activeTextEditor = undefined;
+}
+
+/** An event that never fires. */
+function never(): Disposable {
+  return new Disposable();
 }
 
 function configuration(section: string) {
@@ -221,6 +292,27 @@ export const workspace = {
     return folder ? path.posix.relative(folder.uri.path, value) : value;
   },
   onDidChangeConfiguration: configurationChanged.event,
+  // What vscode-languageclient reads and listens to; no documents are ever open here.
+  textDocuments: [] as unknown[],
+  notebookDocuments: [] as unknown[],
+  onDidOpenTextDocument: never,
+  onDidChangeTextDocument: never,
+  onDidCloseTextDocument: never,
+  onWillSaveTextDocument: never,
+  onDidSaveTextDocument: never,
+  onDidChangeWorkspaceFolders: never,
+  onDidOpenNotebookDocument: never,
+  onDidChangeNotebookDocument: never,
+  onDidCloseNotebookDocument: never,
+  onDidSaveNotebookDocument: never,
+  onDidCreateFiles: never,
+  onDidRenameFiles: never,
+  onDidDeleteFiles: never,
+  onWillCreateFiles: never,
+  onWillRenameFiles: never,
+  onWillDeleteFiles: never,
+  createFileSystemWatcher: () => ({ onDidCreate: never, onDidChange: never, onDidDelete: never, dispose: () => undefined }),
+  applyEdit: vi.fn(() => Promise.resolve(true)),
   async openTextDocument(options: { language?: string; content?: string }) {
     recorded.documents.push(options);
     return { uri: Uri.parse("untitled:Untitled-1"), ...options };
@@ -237,6 +329,11 @@ function message(level: "info" | "warning" | "error") {
 
 export const window = {
   activeTextEditor: undefined as unknown,
+  visibleTextEditors: [] as unknown[],
+  tabGroups: { all: [] as unknown[], onDidChangeTabs: never, onDidChangeTabGroups: never },
+  onDidChangeActiveTextEditor: never,
+  onDidChangeVisibleTextEditors: never,
+  onDidChangeTextEditorSelection: never,
   showInputBox: vi.fn((options?: unknown) => {
     answers.inputBoxOptions.push(options);
     return Promise.resolve(answers.inputBox.shift());
@@ -267,6 +364,18 @@ export const window = {
   },
   createStatusBarItem(id?: string, alignment?: StatusBarAlignment, priority?: number) {
     const item: Record<string, unknown> = { id, alignment, priority, visible: false };
+    const history = { text: recorded.statusTexts, tooltip: recorded.statusTooltips };
+    for (const [key, values] of Object.entries(history)) {
+      let value: unknown;
+      Object.defineProperty(item, key, {
+        enumerable: true,
+        get: () => value,
+        set: (next: unknown) => {
+          value = next;
+          values.push(String(next));
+        },
+      });
+    }
     item.show = () => (item.visible = true);
     item.hide = () => (item.visible = false);
     item.dispose = () => undefined;
@@ -275,10 +384,20 @@ export const window = {
   },
   createOutputChannel(name: string) {
     const lines: string[] = [];
-    const log = (text: string) => lines.push(text);
+    const log = (text: string) => {
+      lines.push(text);
+      recorded.outputLines.push(text);
+    };
     return {
       name,
       lines,
+      get logLevel() {
+        return outputLogLevel.value;
+      },
+      onDidChangeLogLevel: never,
+      replace: log,
+      clear: () => undefined,
+      hide: () => undefined,
       append: log,
       appendLine: log,
       info: log,
@@ -312,4 +431,18 @@ export const extensions = {
   },
 };
 
-export const env = { language: "en" };
+export const env = { language: "en", appName: "vscode-stub", machineId: "stub", sessionId: "stub", uiKind: 1 };
+
+/** vscode-languageclient registers its providers here; none is ever asked. */
+const noLanguageFeatures: Record<string, unknown> = {};
+export const languages = new Proxy(noLanguageFeatures, {
+  get(target, key) {
+    if (typeof key === "string" && key.startsWith("register")) {
+      return () => new Disposable();
+    }
+    if (key === "match") {
+      return () => 0;
+    }
+    return typeof key === "string" && key.startsWith("onDid") ? never : target[key as string];
+  },
+});
