@@ -8,7 +8,7 @@ import { API_KEY_SECRET, CLIENT_ID, CLIENT_NAME, SECTION } from "./constants";
 import { isBuiltinProgressFeature, TaskProgressFeature } from "./progress";
 import { type Interpreter, type PythonApi, describe, findInterpreter, versionText } from "./python";
 import { runInstall, runProbe, serverExecutable } from "./server";
-import { answerConfiguration, serverSettings } from "./settings";
+import { answerConfiguration, serverSettings, traceHint } from "./settings";
 import type { TaskStatus } from "./status";
 import { errorMessage, type Tasks } from "./tasks";
 
@@ -112,6 +112,10 @@ export class Server implements vscode.Disposable {
       cwd: folder?.uri.fsPath,
     });
     log.info(`Starting the server: ${[executable.command, ...(executable.args ?? [])].join(" ")}`);
+    const hint = traceHint(config.get("trace.server"), log.logLevel === vscode.LogLevel.Trace);
+    if (hint !== undefined) {
+      log.warn(hint);
+    }
     const client = new AgentClient(CLIENT_ID, CLIENT_NAME, { run: executable, debug: executable }, this.options(config));
     client.registerFeature(new TaskProgressFeature(client, status));
     client.onDidChangeState((event) => {

@@ -102,3 +102,18 @@ export function changeAction(affects: (section: string) => boolean): ChangeActio
   }
   return "none"; // trace.server is handled by vscode-languageclient, serverPackage is read on use
 }
+
+/**
+ * What to tell the user when `agentls.trace.server` asks for a trace the channel will not
+ * show: vscode-languageclient 11 writes the trace to a log output channel only at the
+ * log level Trace (`isTraceLevel`), whatever the setting says.
+ */
+export function traceHint(setting: unknown, isTraceLevel: boolean): string | undefined {
+  if (setting === undefined || setting === "off" || isTraceLevel) {
+    return undefined;
+  }
+  return (
+    `agentls.trace.server is ${JSON.stringify(setting)}, but the LSP trace shows only at the log level Trace: ` +
+    'run "Developer: Set Log Level…", pick agentls, then Trace.'
+  );
+}

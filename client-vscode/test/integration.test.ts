@@ -4,7 +4,7 @@
  * session, in order: the handshake, `workspace/configuration` answered by the middleware,
  * a settings change without a restart, the commands through the client's
  * executeCommand feature, the API key from SecretStorage (a restart), a full
- * `agentls.run` with its `$/progress`, and the stop. */
+ * `agentls.run` with its `$/progress`, one cancelled from the progress, and the stop. */
 
 import type * as childProcess from "node:child_process";
 import { createRequire } from "node:module";
@@ -141,6 +141,7 @@ describe.runIf(process.platform !== "win32")("the extension against the real age
     expect(sent?.capabilities).toMatchObject({ window: { workDoneProgress: true }, workspace: { configuration: true } });
     const [answer] = traced("Received response 'initialize", "Result") as Array<Record<string, unknown>>;
     expect(answer?.serverInfo).toMatchObject({ name: "agentls" });
+    expect(stub.recorded.outputLines.join("\n")).not.toContain("the LSP trace shows only at the log level Trace"); // it does
   }, SLOW);
 
   it("answers workspace/configuration through the middleware with the mirrored settings", async () => {
@@ -211,8 +212,25 @@ describe.runIf(process.platform !== "win32")("the extension against the real age
     expect(stub.recorded.statusTooltips.some((tooltip) => tooltip.startsWith(`${task?.options.title}\n`))).toBe(true);
     await until("the status bar to go idle", () => statusItem()?.text === "$(hubot) agentls");
     expect(String(statusItem()?.tooltip)).toContain("done: helper_3 adds 3 and doubles it.");
-    // The answer of an ask opens as Markdown.
+    // The answer of an ask opens as Markdown; the server's window/showMessage says it too.
     expect(stub.recorded.documents.at(-1)?.content).toContain("helper_3 adds 3 and doubles it.");
+    expect(stub.recorded.messages).toContainEqual({ level: "info", text: "agentls: helper_3 adds 3 and doubles it.", buttons: [] });
+  }, SLOW);
+
+  it("cancels a task from the progress notification's Cancel: window/workDoneProgress/cancel reaches the server", async () => {
+    model.enqueue("hang");
+    stub.recorded.progress.length = 0;
+    const before = model.requests.length;
+    const run = stub.commands.executeCommand("agentls.run", { instruction: "and helper_4?", uri: fileUri, mode: "ask" });
+    await until("the model's request", () => model.requests.length === before + 1);
+    const task = stub.recorded.progress.find((call) => call.options.location === stub.ProgressLocation.Notification);
+    expect(task?.options.cancellable).toBe(true);
+    task?.cancel();
+    expect(await run).toMatchObject({ status: "cancelled", editedFiles: [] });
+    await task?.done;
+    await until("the model request to be dropped", () => model.requests[before]?.aborted === true);
+    await until("the status bar to go idle", () => statusItem()?.text === "$(hubot) agentls");
+    expect(traced("Sending notification 'window/workDoneProgress/cancel", "Params")).toHaveLength(1);
   }, SLOW);
 
   it("stops cleanly: deactivate stops the client, the server process exits", async () => {

@@ -1,7 +1,7 @@
 /** A scripted OpenAI-compatible Chat Completions server on 127.0.0.1 (the Node twin of
  * tests/support/model_server.py, streaming only): each `POST /v1/chat/completions`
  * takes the next scripted reply and streams it as SSE `chat.completion.chunk` lines,
- * then `data: [DONE]`. It records each request's headers and body. */
+ * then `data: [DONE]`, or hangs. It records each request's headers and body. */
 
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,11 +14,16 @@ export interface ToolCall {
 export interface ModelRequest {
   headers: http.IncomingHttpHeaders;
   body: Record<string, unknown>;
+  /** True once the client closed the connection before the reply ended. */
+  aborted: boolean;
 }
+
+/** A reply: the tool calls of one assistant turn, or "hang" (never answer). */
+export type Reply = ToolCall[] | "hang";
 
 export class ScriptedModelServer {
   readonly requests: ModelRequest[] = [];
-  private readonly queue: ToolCall[][] = [];
+  private readonly queue: Reply[] = [];
   private readonly server = http.createServer((request, response) => void this.handle(request, response));
   private callIds = 0;
   baseUrl = "";
@@ -37,8 +42,8 @@ export class ScriptedModelServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** One reply per call: the tool calls of one assistant turn. */
-  enqueue(...replies: ToolCall[][]): void {
+  /** One reply per request, in order. */
+  enqueue(...replies: Reply[]): void {
     this.queue.push(...replies);
   }
 
@@ -53,8 +58,17 @@ export class ScriptedModelServer {
       return;
     }
     const body = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
-    this.requests.push({ headers: request.headers, body });
+    const record: ModelRequest = { headers: request.headers, body, aborted: false };
+    this.requests.push(record);
+    response.once("close", () => {
+      record.aborted = !response.writableFinished;
+    });
     const calls = this.queue.shift();
+    if (calls === "hang") {
+      response.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
+      response.flushHeaders();
+      return; // until the client goes away (or stop())
+    }
     if (calls === undefined || body.stream !== true) {
       response.writeHead(500, { "Content-Type": "application/json" });
       const message = calls === undefined ? "scripted model server: no scripted reply left" : "only stream: true is scripted";

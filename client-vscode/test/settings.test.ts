@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import * as vscode from "vscode";
-import { answerConfiguration, changeAction, CLIENT_SETTINGS, serverSettings, SERVER_SETTINGS } from "../src/settings";
+import { answerConfiguration, changeAction, CLIENT_SETTINGS, serverSettings, SERVER_SETTINGS, traceHint } from "../src/settings";
 import { properties } from "./manifest";
 import { type PyField, serverSettingsTree } from "./server-source";
 import { reset, settings } from "./vscode-stub";
@@ -111,6 +111,16 @@ describe("answerConfiguration (workspace/configuration)", () => {
     );
     expect(answer).toEqual([{ model: { name: "qwen2.5-coder:7b" } }, { tabSize: 4 }, { model: { name: "qwen2.5-coder:7b" } }]);
     expect(scopes).toEqual([undefined, "file:///w"]);
+  });
+});
+
+describe("traceHint", () => {
+  it("says how to see the trace when the setting asks for one below the log level Trace", () => {
+    expect(traceHint("verbose", false)).toContain('"Developer: Set Log Level…", pick agentls, then Trace');
+    expect(traceHint("messages", false)).toContain('agentls.trace.server is "messages"');
+    expect(traceHint("verbose", true)).toBeUndefined();
+    expect(traceHint("off", false)).toBeUndefined();
+    expect(traceHint(undefined, false)).toBeUndefined();
   });
 });
 
