@@ -8,6 +8,10 @@ policy imitates each real client:
   - "strict": refuse with a JSON-RPC error (eglot),
   - "skip": skip the edit but answer applied=true (Neovim 0.7),
   - "apply": apply at the given positions anyway (Neovim 0.7 with version 0).
+Faults: ``refuse`` is asked about each operation of an edit (a TextDocumentEdit, a
+CreateFile, a DeleteFile) before it is applied, and answers "error" (refuse with a
+JSON-RPC error), "false" (answer applied=false) or None (apply it); the operations
+before a refused one stay applied, as in an editor without transactional edits.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +33,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import register_lsp_features
 
 StalePolicy = Literal["strict", "skip", "apply"]
+Refusal = Literal["error", "false"]
 
 
 @dataclass
@@ -52,6 +58,8 @@ class FakeEditor:
     opened_by_edit: list[str] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)  # titles for window/showMessageRequest
     asked: list[str] = field(default_factory=list)  # the messages of those requests
+    refuse: Callable[[Any], Refusal | None] | None = None  # see the module doc
+    refused: list[Any] = field(default_factory=list)  # the operations refused
     _pending: dict[str, list[types.TextDocumentContentChangePartial]] = field(default_factory=dict)
     _flush: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
 
@@ -79,6 +87,13 @@ class FakeEditor:
                     uri=uri, language_id=language_id, version=version, text=text
                 )
             )
+        )
+
+    def close(self, uri: str) -> None:
+        """The user closes the document (unsaved changes discarded)."""
+        del self.docs[uri]
+        self.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
         )
 
     def text(self, uri: str) -> str:
@@ -177,6 +192,14 @@ class FakeEditor:
     def _apply_edit(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         edit = params.edit
         for doc_edit in edit.document_changes or []:
+            refusal = self.refuse(doc_edit) if self.refuse is not None else None
+            if refusal is not None:
+                self.refused.append(doc_edit)
+                if refusal == "error":
+                    raise JsonRpcInternalError("the editor refused the edit (scripted)")
+                return types.ApplyWorkspaceEditResult(
+                    applied=False, failure_reason="refused (scripted)"
+                )
             if not isinstance(doc_edit, types.TextDocumentEdit):
                 refused = self._resource(doc_edit)
                 if refused is not None:

@@ -381,7 +381,8 @@ def _answer_a_cut_reply(history: list[Message], turn: _Turn) -> None:
     if len(text) > 2000:
         text = text[:2000] + " … (cut)"
     calls = tuple(ToolCall(c.id, c.name, "{}") for c in turn.calls)
-    history.append(Message("assistant", text, calls))
+    if text or calls:
+        history.append(Message("assistant", text, calls))
     for call in calls:
         history.append(Message("tool", f"not run: {CUT_NOTE}", tool_call_id=call.id))
     if not calls:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DELETED = None  # an overlay entry: the file was deleted by the task
+UNDO_REPORT_GRACE = 0.5  # seconds for the didChange of a partly applied undo
 
 
 @dataclass
@@ -116,7 +117,10 @@ class LspEditSink:
             op = types.DeleteFile(
                 uri=uri, options=types.DeleteFileOptions(ignore_if_not_exists=True)
             )
-            await self._apply(types.WorkspaceEdit(document_changes=[op]))
+            try:
+                await self._apply(types.WorkspaceEdit(document_changes=[op]))
+            except ToolDenied as denied:
+                raise ToolDenied(f"{relative}: not deleted: {denied}") from None
         else:
             (self.root / relative).unlink()
         self.overlay[relative] = DELETED
@@ -139,7 +143,13 @@ class LspEditSink:
         changes = minimal_changes(snapshot.text, new)
         if not changes:
             return
-        await self.server.editor.apply(snapshot, changes, self.label)
+        try:
+            await self.server.editor.apply(snapshot, changes, self.label)
+        except EditorError as error:  # refused, closed meanwhile, or never reported
+            after = self.server.store.get(uri)
+            if after is not None and after.text == new:
+                return  # it landed after all
+            raise ToolDenied(f"{relative}: not changed: {error}") from None
         after = self.server.store.get(uri)
         if after is None or after.text != new:
             raise ToolDenied(
@@ -169,7 +179,19 @@ class LspEditSink:
         if old is None:  # no options: Neovim 0.7 creates nothing on disk with ignoreIfExists
             ops.append(types.CreateFile(uri=uri))
         ops.append(types.TextDocumentEdit(text_document=document, edits=edits))
-        await self._apply(types.WorkspaceEdit(document_changes=ops))
+        try:
+            await self._apply(types.WorkspaceEdit(document_changes=ops))
+        except ToolDenied as denied:
+            if old is None and (self.root / relative).exists():
+                # The editor created the file, then refused its text: the task's undo
+                # must remove that file too.
+                left = self.current(relative) or ""
+                self._record(relative, None, left)
+                self.overlay[relative] = left
+                raise ToolDenied(
+                    f"{relative}: {denied} (the file was created, empty: its text was not written)"
+                ) from None
+            raise ToolDenied(f"{relative}: not changed: {denied}") from None
         self.overlay[relative] = new
 
     async def _apply(self, edit: types.WorkspaceEdit) -> None:
@@ -181,6 +203,35 @@ class LspEditSink:
         if result is not None and not result.applied:
             reason = result.failure_reason or "applied=false"
             raise ToolDenied(f"the editor refused the edit: {reason}")
+
+    def _is_back(self, relative: str, change: FileChange) -> bool:
+        if change.before is None:  # created: back when gone from the editor and the disk
+            return self.open_uri(relative) is None and not (self.root / relative).exists()
+        return self.current(relative) == change.before
+
+    async def _after_refused_undo(self, refusal: str, waits: list[tuple[str, int]]) -> str:
+        """The editor refused the undo edit, maybe after applying part of it (an editor
+        without transactional edits): the files it did put back are done, so that
+        another undo reverts the rest. What to tell the user."""
+        for uri, seq in waits:  # an open document's part may still be reported
+            try:
+                await self.server.store.wait_for_change(uri, seq, UNDO_REPORT_GRACE)
+            except EditorError:
+                pass
+        reverted = [r for r, c in self.changes.items() if self._is_back(r, c)]
+        for relative in reverted:
+            change = self.changes.pop(relative)
+            if change.before is None:
+                self.overlay[relative] = DELETED
+            else:
+                self.overlay.pop(relative, None)
+        if not reverted:
+            return f"{refusal}; nothing was undone"
+        rest = ", ".join(sorted(self.changes)) or "nothing"
+        return (
+            f"{refusal}; the editor restored {', '.join(sorted(reverted))} only "
+            f"(undo again for the rest: {rest})"
+        )
 
     # -- undo -----------------------------------------------------------------------------
     def edited_uris(self) -> list[str]:
@@ -230,7 +281,7 @@ class LspEditSink:
             try:
                 await self._apply(types.WorkspaceEdit(document_changes=ops))
             except ToolDenied as denied:
-                raise EditorError(str(denied)) from None
+                raise EditorError(await self._after_refused_undo(str(denied), waits)) from None
         for relative, text in on_disk:
             path = self.root / relative
             if text is None:

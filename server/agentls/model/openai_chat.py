@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gpt-5-mini"
 OPENAI_URL = "https://api.openai.com/v1"
+# A reply longer than model.maxOutputTokens times this many characters (text and tool
+# arguments, JSON-escaped) comes from a server that ignores the limit: it is not read
+# further, and ends as if the server had stopped it ("length").
+OUTPUT_CHARS_PER_TOKEN = 16
 
 HOW_TO_CONFIGURE = (
     "set OPENAI_API_KEY for OpenAI, or point OPENAI_BASE_URL (setting model.baseUrl) at an "
@@ -102,6 +106,7 @@ class OpenAIChatModel:
             raise self._explain(error, started=False) from error
         finish: str | None = None
         reader = ChunkReader()
+        most = self.settings.max_output_tokens * OUTPUT_CHARS_PER_TOKEN
         # The SDK makes the request (auth, retries, status errors); we read the SSE lines
         # ourselves: parsing each chunk into SDK objects costs more than all the rest.
         try:
@@ -117,6 +122,16 @@ class OpenAIChatModel:
                             finish = event.finish_reason
                         else:
                             yield event
+                    if reader.chars > most and finish is None:
+                        log.warning(
+                            "the model's reply passed %d characters (model.maxOutputTokens "
+                            "%d): not read further",
+                            reader.chars,
+                            self.settings.max_output_tokens,
+                        )
+                        reader.drop_calls()  # cut: their arguments are not whole
+                        finish = "length"
+                        break
             except openai.APIError as error:
                 raise self._explain(error, started=True) from error
             except ModelError:
@@ -222,6 +237,10 @@ class ChunkReader:
 
     def __init__(self) -> None:
         self._calls: dict[int, dict[str, Any]] = {}
+        self.chars = 0  # of text and tool-call arguments so far
+
+    def drop_calls(self) -> None:
+        self._calls.clear()
 
     def feed(self, data: str) -> list[ModelEvent]:
         try:
@@ -247,6 +266,7 @@ class ChunkReader:
             delta = choice.get("delta") or {}
             content = delta.get("content")
             if isinstance(content, str) and content:
+                self.chars += len(content)
                 events.append(TextDelta(content))
             for position, piece in enumerate(delta.get("tool_calls") or []):
                 self._take(position, piece)
@@ -267,10 +287,11 @@ class ChunkReader:
         if isinstance(function.get("name"), str) and function["name"]:
             call["name"] = function["name"]
         arguments = function.get("arguments")
+        if isinstance(arguments, dict):  # Ollama sends an object, not a string
+            arguments = json.dumps(arguments)
         if isinstance(arguments, str):
+            self.chars += len(arguments)
             call["arguments"].append(arguments)
-        elif isinstance(arguments, dict):  # Ollama sends an object, not a string
-            call["arguments"].append(json.dumps(arguments))
 
     def _finished(self) -> list[ModelEvent]:
         calls = [

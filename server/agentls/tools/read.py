@@ -21,6 +21,7 @@ LINE_CHARS = 2000  # characters of one line shown (longer lines are cut)
 LIST_ENTRIES = 1000
 SEARCH_MATCHES = 200
 SEARCH_LINE_CHARS = 300
+SEARCH_SKIPPED_SHOWN = 20  # files not searched (binary, too big) named in the answer
 
 
 def read_file(ws: Workspace, path: str, offset: int = 1, limit: int = READ_LINES) -> str:
@@ -35,6 +36,8 @@ def read_file(ws: Workspace, path: str, offset: int = 1, limit: int = READ_LINES
     limit = max(1, min(limit, READ_LINES))
     shown = lines[offset - 1 : offset - 1 + limit]
     out = [f"{resolved.relative} ({len(lines)} lines)"]
+    if resolved.relative in ws.not_utf8:
+        out[0] += " (not UTF-8: the bytes that are not are shown as \ufffd; it cannot be edited)"
     for number, line in enumerate(shown, start=offset):
         if len(line) > LINE_CHARS:
             line = line[:LINE_CHARS] + f" … ({len(line) - LINE_CHARS} more characters)"
@@ -87,6 +90,7 @@ def search(ws: Workspace, pattern: str, path: str = ".", glob: str | None = None
     else:
         candidates = [e.path for e in ws.files.walk(start.relative, any_file=True)]
     out: list[str] = []
+    skipped: list[str] = []
     files_with_matches = 0
     more = 0
     for relative in candidates:
@@ -94,8 +98,10 @@ def search(ws: Workspace, pattern: str, path: str = ".", glob: str | None = None
             continue
         try:
             text = ws.read_text(ws.resolve(relative))
-        except (ToolDenied, OSError):
-            continue  # binary, too big or unreadable: not searched
+        except (ToolDenied, OSError) as error:
+            if len(skipped) < SEARCH_SKIPPED_SHOWN:  # binary, too big or unreadable
+                skipped.append(str(error).split(";")[0])
+            continue
         found = False
         for number, line in enumerate(text.split("\n"), start=1):
             if regex.search(line) is None:
@@ -108,11 +114,12 @@ def search(ws: Workspace, pattern: str, path: str = ".", glob: str | None = None
                 line = line[:SEARCH_LINE_CHARS] + " …"
             out.append(f"{relative}:{number}: {line}")
         files_with_matches += found
+    not_searched = [f"not searched: {why}" for why in skipped]
     if not out:
-        return f"no match for {pattern!r} in {start.relative or '.'}"
+        return "\n".join([f"no match for {pattern!r} in {start.relative or '.'}", *not_searched])
     if more:
         out.append(f"… and {more} more matches (narrow it with path or glob)")
-    return "\n".join(out)
+    return "\n".join([*out, *not_searched])
 
 
 def find_symbol(

@@ -42,6 +42,7 @@ class Workspace:
         # What the model last saw of each file (a hash of the text read_file returned):
         # a whole-file write over a file changed since then is refused.
         self.seen: dict[str, int] = {}
+        self.not_utf8: set[str] = set()  # files read with U+FFFD for bytes not UTF-8
 
     def resolve(self, raw: str, *, writing: bool = False) -> Resolved:
         """The path a tool means, confined to the workspace; raises ``ToolDenied``."""
@@ -78,7 +79,33 @@ class Workspace:
                 f"{raw}: ignored by .gitignore or .agentlsignore (or a folder such as "
                 "node_modules); agentls does not read it"
             )
+        if writing and relative:
+            self._refuse_to_write_over_bytes(real, relative)
         return Resolved(real, relative)
+
+    def _refuse_to_write_over_bytes(self, real: Path, relative: str) -> None:
+        """A binary file or one not in UTF-8 on the disk (not open in the editor) is not
+        edited: its text would be written back as UTF-8, changing its other bytes."""
+        if not real.is_file():
+            return
+        try:
+            if self.buffers(relative) is not None:
+                return
+        except ToolDenied:
+            return
+        with real.open("rb") as f:
+            data = f.read(MAX_READ_BYTES + 1)
+        if len(data) > MAX_READ_BYTES:
+            return  # read_text refuses it
+        if b"\0" in data[:8192]:
+            raise ToolDenied(f"{relative}: a binary file; agentls does not write over it")
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ToolDenied(
+                f"{relative}: not UTF-8 text (byte {error.start}); agentls does not edit it, "
+                "since writing it back as UTF-8 would change its other bytes"
+            ) from None
 
     def _allowed(self, relative: str, is_dir: bool) -> bool:
         if is_dir:
@@ -115,7 +142,9 @@ class Workspace:
         if b"\0" in data[:8192]:
             raise ToolDenied(f"{resolved.relative}: a binary file ({size} bytes)")
         try:
-            return data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
-            text = data.decode("utf-8", errors="replace")
-            return text  # shown with U+FFFD where bytes were not UTF-8
+            self.not_utf8.add(resolved.relative)
+            return data.decode("utf-8", errors="replace")  # U+FFFD where bytes were not UTF-8
+        self.not_utf8.discard(resolved.relative)
+        return text
