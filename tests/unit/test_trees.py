@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 import tree_sitter
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
-from agentls.context.languages import LANGUAGES, parser_for
+from agentls.context.languages import LANGUAGES, grammar_for, parser_for
 from agentls.context.scope import resolve_target
 from agentls.context.trees import DocumentTrees, ParsedDocument, encode
 from agentls.edits.documents import DocumentStore
@@ -318,6 +318,12 @@ SEGMENT_PIECES = st.sampled_from(
         "\n@dec\n",
         "数据🚀",
         "\r\n",
+        "x =",
+        " = ",
+        "f'",
+        "'",
+        "x = (",
+        "\n    x =",
     ]
 )
 
@@ -405,11 +411,10 @@ def test_an_edit_in_one_segment_reparses_only_that_segment() -> None:
 def test_segmented_document_equals_a_fresh_parse(
     script: list[tuple[float, float, str]], batch: int
 ) -> None:
-    """Without a syntax error: every top-level node (type, bytes, points, s-expression,
-    every descendant) as in a fresh parse of the whole text. With one: the whole tree,
-    equal to a fresh parse, as for a small document."""
+    """The invariant of ``assert_like_a_fresh_parse`` after every reparse, and at rest."""
     store, trees = segmented_store()
     text = SEGMENTED
+    previous: ParsedDocument | None = None
     for i, (at, length, new) in enumerate(script):
         start = int(at * len(text))
         end = min(len(text), start + int(length * len(text)))
@@ -419,25 +424,70 @@ def test_segmented_document_equals_a_fresh_parse(
             continue  # sometimes several edits pile up
         parsed = trees.get(store.snapshot(URI))
         assert parsed is not None and parsed.data == encode(text)
-        assert_like_a_fresh_parse(parsed, text)
+        assert_like_a_fresh_parse(
+            parsed, text, rest=previous is not None and len(previous.trees) > 1
+        )
+        previous = parsed
+    # at rest (the idle refresh): with a syntax error one tree, a fresh parse's
+    rested = trees.rest(URI)
+    assert rested is not None and rested.text == text
+    assert len(rested.trees) == 1 or not rested.has_error
+    assert_like_a_fresh_parse(rested, text)
+    event(f"at rest: {'one tree' if len(rested.trees) == 1 else 'segments'}")
 
 
-def assert_like_a_fresh_parse(parsed: ParsedDocument, text: str) -> None:
+def fresh_segment(parsed: ParsedDocument, k: int) -> tree_sitter.Tree:
+    """A fresh parse of segment ``k``'s bytes of the current text (its included range)."""
+    start, end = parsed.segment_span(k)
+    row = parsed.data.count(b"\n", 0, start)
+    if k + 1 < len(parsed.trees):
+        rng = tree_sitter.Range(
+            (row, 0), (row + parsed.data.count(b"\n", start, end), 0), start, end
+        )
+    else:
+        rng = tree_sitter.Range((row, 0), (0xFFFFFFFF, 0xFFFFFFFF), start, 0xFFFFFFFF)
+    parser = tree_sitter.Parser(grammar_for("python"))  # (not the shared parser)
+    parser.included_ranges = [rng]
+    return parser.parse(parsed.data)
+
+
+def assert_like_a_fresh_parse(parsed: ParsedDocument, text: str, rest: bool = True) -> None:
+    """The invariant of a document's trees (``trees.py``), ``expected`` a fresh parse of
+    the whole text:
+
+    - segments (CLEAN, or with a LOCAL error): each segment's tree equal, node for
+      node, to a fresh parse of that segment's bytes (its included range) of the
+      current text, each top-level node inside its segment; and the segments' top-level
+      nodes (type, bytes, points, s-expression, every descendant) those of
+      ``expected``, with a syntax error as without one;
+    - one tree (a small document, or a big one with a BROKEN segment): ``expected``
+      node for node when it has no syntax error, or at rest (``rest``: after the idle
+      refresh, or the first reparse after segments); with an error while typing, an
+      incremental reparse of the last one tree, whose recovery tree-sitter does not
+      promise to be a fresh parse's: only its bytes and extent are checked."""
     expected = fresh(text)
-    if expected.root_node.has_error:
-        assert len(parsed.trees) == 1
-        assert str(parsed.trees[0].root_node) == str(expected.root_node)
-        assert nodes(parsed.trees[0]) == nodes(expected)
+    error = "with an error" if expected.root_node.has_error else "clean"
+    if currently_in_test_context():  # (hypothesis statistics)
+        event(f"{'one tree' if len(parsed.trees) == 1 else 'segments'}, {error}")
+    if len(parsed.trees) == 1:
+        tree = parsed.trees[0]
+        if rest or not expected.root_node.has_error:
+            assert str(tree.root_node) == str(expected.root_node)
+            assert nodes(tree) == nodes(expected)
+        else:
+            assert tree.root_node.has_error
+            assert tree.root_node.end_byte == expected.root_node.end_byte
         return
-    assert not parsed.has_error
+    for k, segment in enumerate(parsed.trees):
+        assert nodes(segment) == nodes(fresh_segment(parsed, k))
+        start, end = parsed.segment_span(k)
+        assert all(start <= c.start_byte <= c.end_byte <= end for c in segment.root_node.children)
+    assert parsed.has_error == expected.root_node.has_error
     assert top_level(parsed) == [
         (c.type, c.start_byte, c.end_byte, str(c)) for c in expected.root_node.children
     ]
     got = [subtree(n) for n in parsed.top_level()]
     assert got == [subtree(c) for c in expected.root_node.children]
-    for k, segment in enumerate(parsed.trees):  # each node in its own segment
-        start, end = parsed.segment_span(k)
-        assert all(start <= c.start_byte <= c.end_byte <= end for c in segment.root_node.children)
 
 
 @pytest.mark.parametrize(
@@ -471,6 +521,147 @@ def test_edits_at_segment_boundaries(before: int, delete: int, insert: str) -> N
         new = trees.get(store.snapshot(URI))
         assert new is not None
         assert_like_a_fresh_parse(new, text[:at] + insert + text[at + delete :])
+
+
+def segment_state(trees: DocumentTrees) -> tuple[frozenset[int], frozenset[int]]:
+    """The segments with an error (LOCAL or BROKEN), and the BROKEN ones."""
+    segments = trees._docs[URI].segments
+    assert segments is not None
+    return segments.unclean, segments.broken
+
+
+def middle_of_a_segment(parsed: ParsedDocument, needle: str) -> int:
+    """Code-point offset of the end of a line holding ``needle``, well inside its
+    segment (neither of its first two nor last two lines)."""
+    text = parsed.text
+    at = -1
+    while True:
+        at = text.index(needle, at + 1)
+        end = text.index("\n", at)
+        start, stop = parsed.segment_span(parsed.segment_of(parsed.byte_offset(end)))
+        first_row = parsed.data.count(b"\n", 0, start)
+        last_row = parsed.data.count(b"\n", 0, stop) - 1
+        if first_row + 2 < text.count("\n", 0, end) < last_row - 2:
+            return end
+
+
+def test_code_typed_in_a_function_body_keeps_its_error_in_the_segment() -> None:
+    """Typing ``x = 1`` in a function body: at ``x =`` the segment has a syntax error
+    kept in it (LOCAL): the document stays in segments, only that one reparsed, and
+    its top level is a fresh whole parse's."""
+    store, trees = segmented_store()
+    parsed = trees.get(store.snapshot(URI))
+    assert parsed is not None
+    at = middle_of_a_segment(parsed, "return b * a")
+    k = parsed.segment_of(parsed.byte_offset(at))
+    text, version = store.snapshot(URI).text, 1
+    errors = 0
+    for piece in ["\n        ", *"x = 1"]:
+        before = trees.get(store.snapshot(URI))
+        assert before is not None
+        version += 1
+        store.change(URI, version, [TextChange(at, at, piece)])
+        text, at = text[:at] + piece + text[at:], at + len(piece)
+        after = trees.get(store.snapshot(URI))
+        assert after is not None and len(after.trees) == len(parsed.trees)
+        assert all(old is new for old, new in zip(before.trees[:k], after.trees[:k], strict=True))
+        assert_like_a_fresh_parse(after, text)
+        broken = text[text.rindex("\n", 0, at) + 1 : at].strip() == "x ="
+        assert after.has_error == broken
+        assert segment_state(trees) == (frozenset({k} if broken else ()), frozenset())
+        errors += broken
+    assert errors == 2  # "x =" and "x = "
+
+
+@pytest.mark.parametrize(
+    ("where", "insert"),
+    [
+        ("end", "'''"),  # a triple-quoted string left open at the end of a segment
+        ("end", '"""'),
+        ("end", "("),  # a bracket left open there
+        ("end", " + ["),
+        ("end", "'"),  # an unclosed one-line string
+        ("end", " f'"),
+        ("end", "\nx ="),  # an error on the segment's last line
+        ("end", "\n@dec"),  # a decorator for the next segment's first statement
+        ("middle", "\n        s = '''"),  # a triple-quoted string opened in a function
+        ("middle", "\n        s = f'{a"),  # an f-string left open
+        ("middle", "\n        s = (a,"),  # an unclosed bracket
+        ("middle", "\n        s = [a,\n        b"),  # over two lines
+        ("start", "else:\n    pass\n"),  # a clause for the previous segment's statement
+        ("start", "except E:\n    pass\n"),
+        ("start", "    "),  # the first line of a segment indented
+    ],
+)
+def test_an_error_that_may_run_on_falls_back_to_one_whole_tree(where: str, insert: str) -> None:
+    """Open strings and brackets, errors at a segment's ends, a first line indented: they
+    may change how the rest of the file parses (BROKEN), and the document is then one
+    tree, a fresh whole parse."""
+    store, trees = segmented_store()
+    parsed = trees.get(store.snapshot(URI))
+    assert parsed is not None
+    boundary = parsed.char_offset(parsed.starts[3])
+    at = {
+        "end": boundary - 1,
+        "start": boundary,
+        "middle": middle_of_a_segment(parsed, "return b * a"),
+    }[where]
+    store.change(URI, 2, [TextChange(at, at, insert)])
+    after = trees.get(store.snapshot(URI))
+    assert after is not None
+    assert len(after.trees) == 1
+    assert segment_state(trees)[1]  # a BROKEN segment
+    assert_like_a_fresh_parse(after, store.snapshot(URI).text)
+
+
+# Functions without strings, then functions with docstrings: a string opened in the
+# first ones runs on, in a whole parse, to a quote in a later segment.
+PLAIN = "".join(f"def p_{i}(a):\n    b = a + {i}\n    return b\n\n\n" for i in range(40)) + "".join(
+    f'def q_{i}(a):\n    """Doc {i}."""\n    return f"{{a}}"\n\n\n' for i in range(10)
+)
+
+
+@pytest.mark.parametrize("insert", ['\n    s = """abc', "\n    s = f'{a", '\n    s = "abc'])
+def test_a_string_left_open_where_no_quote_follows_falls_back(insert: str) -> None:
+    """The segment alone recovers from the open string on its line (no later quote in
+    it), but a whole parse reads on to the next quote, segments away: BROKEN."""
+    store, trees = store_with_trees(PLAIN, segment_above=500, segment_bytes=300)
+    parsed = trees.get(store.snapshot(URI))
+    assert parsed is not None and len(parsed.trees) > 5
+    at = middle_of_a_segment(parsed, "b = a + 1")
+    store.change(URI, 2, [TextChange(at, at, insert)])
+    after = trees.get(store.snapshot(URI))
+    assert after is not None and len(after.trees) == 1 and segment_state(trees)[1]
+    assert_like_a_fresh_parse(after, store.snapshot(URI).text)
+
+
+async def test_at_rest_a_syntax_error_is_one_fresh_whole_tree() -> None:
+    """The idle refresh brings a document with an error kept in its segment to one
+    tree, a fresh whole parse; typing on goes back to segments."""
+    store = DocumentStore()
+    trees = DocumentTrees(idle_reparse=0.01, segment_above=500, segment_bytes=300)
+    store.listeners.append(trees)
+    store.open(URI, 1, SEGMENTED, "python")
+    parsed = trees.current(URI)
+    assert parsed is not None
+    at = middle_of_a_segment(parsed, "return b * a")
+    store.change(URI, 2, [TextChange(at, at, "\n        x =")])
+    typed = trees.current(URI)
+    assert typed is not None and len(typed.trees) > 1 and typed.has_error
+    for _ in range(500):
+        rested = trees.current(URI)
+        assert rested is not None
+        if len(rested.trees) == 1:
+            break
+        await asyncio.sleep(0.01)
+    assert len(rested.trees) == 1 and rested.seq == typed.seq
+    assert_like_a_fresh_parse(rested, store.snapshot(URI).text)
+    at += len("\n        x =")
+    store.change(URI, 3, [TextChange(at, at, " 1")])
+    again = trees.current(URI)
+    assert again is not None and len(again.trees) == len(typed.trees) and not again.has_error
+    assert_like_a_fresh_parse(again, store.snapshot(URI).text)
+    trees.shutdown()
 
 
 async def test_a_segment_grown_big_is_cut_again_when_the_document_is_quiet() -> None:

@@ -13,6 +13,9 @@ A big document's tree comes in segments (``ParsedDocument.trees``, see ``trees.p
 Its tags are those of its segments, each remembered by its bytes: an update re-tags
 (node by node, as above) only the segments whose text is new, moves the others to
 their new rows, and is exact every time (no ``dirty`` needed, no periodic full one).
+A syntax error kept in its segment (LOCAL, see ``trees.py``) re-tags that segment
+only; the segments' tags are kept while the document is one tree (a BROKEN segment,
+or at rest with an error), for when it is back in segments.
 """
 
 from __future__ import annotations
@@ -99,7 +102,8 @@ class LiveTags:
             if len(tree.trees) > 1:
                 return self._update_segments(tree)
             tree = tree.trees[0]
-        self._segments = {}
+        # (``_segments`` kept: a segmented document is one tree at rest with a syntax
+        # error, and back in segments at the next keystroke, which re-tags one segment)
         self._tree = tree
         root = tree.root_node
         rows = root.end_point.row

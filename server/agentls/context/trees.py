@@ -32,13 +32,23 @@ and relexes the whole top level, 5-40 ms on a 10k-line file). A Python document
 bigger than ``segment_above`` bytes is therefore split at top-level statements
 (column 0) into runs of about ``segment_bytes``, one tree per segment, each parsed
 over the whole document's bytes with ``included_ranges`` = that segment, so that
-node offsets and points are the document's. An edit reparses only its segment. The
-segments stand for the document only while every one of them is *clean* (no syntax
-error, its top-level statements at column 0, nothing but blanks after its last one):
-then their top-level nodes are exactly those of a fresh parse of the whole text
-(``tests/unit/test_trees.py`` checks it on random edits). Otherwise the document's
-tree is one whole-document tree, reparsed incrementally as before, until the
-segments are clean again (each next edit of an unclean segment retries it).
+node offsets and points are the document's. An edit reparses only its segment.
+
+Each segment is CLEAN, LOCAL or BROKEN (``_state``). CLEAN: no syntax error, its
+top-level statements at column 0, nothing but blanks after its last one. LOCAL: the
+same with a syntax error kept on single lines inside it (not on its first token nor
+its last token's row, no MISSING token, no string opened without its end), as while
+one types ``x = 1`` in a function body. A segment with an error is always a fresh
+parse of its range (never an incremental one). The segments stand for the document
+while none is BROKEN; each segment's tree is then a fresh parse of its bytes, and
+their top-level nodes are those of a fresh parse of the whole text, with a LOCAL
+error as without (``tests/unit/test_trees.py`` checks both on random edits). With a
+BROKEN segment (an open string or bracket that a whole parse would run on with, an
+error at a segment's end, an indented first line) the document's tree is one
+whole-document tree: a fresh parse after segments (the whole tree was only edited
+along), then reparsed incrementally, until no segment is BROKEN (each next edit of
+one retries it). At rest (the idle refresh) a document with an error in any segment
+is one tree, a fresh whole parse: the next edit goes back to segments if it can.
 Consumers reach the nodes through ``ParsedDocument.node_at`` / ``top_level`` /
 ``tree_at``; ``ParsedDocument.tree`` of a segmented document parses it whole.
 
@@ -292,12 +302,14 @@ class _Segments:
     starts: tuple[int, ...]  # byte offset of each segment's first line (column 0)
     rows: tuple[int, ...]  # and its row
     trees: tuple[tree_sitter.Tree, ...]  # one per segment, incremental bases
-    unclean: frozenset[int]  # segments whose last reparse was not clean
-    # The whole document's tree: parsed while some segment is unclean (it is then the
+    unclean: frozenset[int]  # segments whose last reparse was not CLEAN (``_state``)
+    # The whole document's tree: parsed while some segment is BROKEN (it is then the
     # document's tree), else only edited along (``stale``), the base of the next whole
     # reparse (brought current when the document is quiet, see ``_idle``).
     whole: tree_sitter.Tree
     stale: bool = False
+    broken: frozenset[int] = frozenset()  # the unclean segments that are BROKEN
+    rested: bool = False  # ``whole`` is a fresh parse and the document's tree (``_idle``)
 
     def range(self, i: int) -> tree_sitter.Range:
         if i + 1 < len(self.starts):
@@ -310,15 +322,28 @@ class _Segments:
 ParsedDocumentTrees = tuple[tuple[tree_sitter.Tree, ...], tuple[int, ...]]  # trees, starts
 
 
-def _clean(tree: tree_sitter.Tree, data: bytes, end: int) -> bool:
-    """Whether a segment's tree is what a parse of the whole text has there: no error,
-    every top-level statement that starts a line at column 0 (an indented one would
-    belong to the previous segment's last block; ``a; b`` puts ``b`` mid-line), and
-    after the last node only blanks (a trailing backslash would join the next
-    segment's first line)."""
+CLEAN, LOCAL, BROKEN = 0, 1, 2  # a segment's state (see ``_state``)
+
+
+def _state(tree: tree_sitter.Tree, data: bytes, end: int) -> int:
+    """How a segment's tree (its bytes end at ``end``) stands for the whole document.
+
+    CLEAN: as a parse of the whole text has it there. No error, every top-level
+    statement that starts a line at column 0 (an indented one would belong to the
+    previous segment's last block; ``a; b`` puts ``b`` mid-line), and after the last
+    node only blanks (a trailing backslash would join the next segment's first line).
+
+    LOCAL: the same but for a syntax error kept on single lines away from both of the
+    segment's ends: every ERROR node on one row, after the segment's first token and
+    on a row before that of its last token; no token made up (MISSING: a bracket, a
+    dedent, a string's end; a hidden one is seen as a node with an error that no child
+    holds); no string opened inside an ERROR without its end (an unterminated
+    triple-quoted or f-string, which a whole parse would close in a later segment).
+    Both boundaries are then at the top level with nothing open, as in a whole parse
+    (``tests/unit/test_trees.py`` checks the segments' top level against one).
+
+    BROKEN: anything else (the text may parse differently in the rest of the file)."""
     root = tree.root_node
-    if root.has_error:
-        return False
     last = None
     for child in root.children:
         if (
@@ -326,11 +351,63 @@ def _clean(tree: tree_sitter.Tree, data: bytes, end: int) -> bool:
             and not child.is_extra
             and (last is None or child.start_point.row != last.end_point.row)
         ):
-            return False
+            return BROKEN
         last = child
     if last is None:
-        return not data[root.start_byte : min(end, len(data))].strip()
-    return last.type != "line_continuation" and not data[last.end_byte : end].strip()
+        if data[root.start_byte : min(end, len(data))].strip():
+            return BROKEN
+    elif last.type == "line_continuation" or data[last.end_byte : end].strip():
+        return BROKEN
+    if not root.has_error:
+        return CLEAN
+    code = [child for child in root.children if not child.is_extra]
+    if not code:
+        return BROKEN
+    head = code[0].start_byte
+    leaf = code[-1]  # the last token: down the last children that are not comments
+    while leaf.child_count:
+        inner = [child for child in leaf.children if not child.is_extra]
+        if not inner:
+            break
+        leaf = inner[-1]
+    tail_row = leaf.end_point.row
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_missing:
+            return BROKEN
+        if node.is_error and (
+            node.start_point.row != node.end_point.row
+            or node.start_byte <= head
+            or node.end_point.row >= tail_row
+            or _open_string(node)
+        ):
+            return BROKEN
+        erroneous = [child for child in node.children if child.has_error or child.is_missing]
+        if not erroneous and not node.is_error:
+            return BROKEN  # the error is a hidden token made up (a MISSING dedent)
+        stack.extend(erroneous)
+    return LOCAL
+
+
+def _open_string(error: tree_sitter.Node) -> bool:
+    """Whether an ERROR node holds the start of a string without the string's end."""
+    stack = [error]
+    while stack:
+        node = stack.pop()
+        if node.type == "string_start":
+            string = node.parent
+            closing = string.child(string.child_count - 1) if string is not None else None
+            if (
+                string is None
+                or string.type != "string"
+                or closing is None
+                or closing.type != "string_end"
+                or closing.is_missing
+            ):
+                return True
+        stack.extend(node.children)
+    return False
 
 
 def _parse_segment(
@@ -339,11 +416,18 @@ def _parse_segment(
     i: int,
     data: bytes,
     old: tree_sitter.Tree | None,
-) -> tuple[tree_sitter.Tree, bool]:
+) -> tuple[tree_sitter.Tree, int]:
+    """Segment ``i``'s tree and state (``_state``). A tree with a syntax error is always
+    a fresh parse of the segment, never an incremental one (tree-sitter's incremental
+    recovery can differ from a fresh parse's): it depends on the segment's bytes only."""
     parser.included_ranges = [segments.range(i)]
+    if old is not None and old.root_node.has_error:
+        old = None
     tree = parse_in_slices(parser, data, old)
+    if old is not None and tree.root_node.has_error:
+        tree = parse_in_slices(parser, data)
     end = segments.starts[i + 1] if i + 1 < len(segments.starts) else len(data)
-    return tree, _clean(tree, data, end)
+    return tree, _state(tree, data, end)
 
 
 def _split(
@@ -382,8 +466,8 @@ def _split(
         if kept is not None:
             trees.append(kept)
             continue
-        tree, clean = _parse_segment(parser, segments, i, data, None)
-        if not clean:
+        tree, state = _parse_segment(parser, segments, i, data, None)
+        if state != CLEAN:
             log.debug("segment %d of %d not clean: one tree", i, len(starts))
             return None
         trees.append(tree)
@@ -398,9 +482,9 @@ def _reparse_segments(
     lang: Language, base: _Segments, edits: Sequence[_Edit], data: bytes
 ) -> tuple[ParsedDocumentTrees, _Segments]:
     """Bring ``base`` through ``edits`` to ``data``: the document's trees and starts
-    (the segments', or one whole tree while a segment is unclean), and the segments."""
+    (the segments', or one whole tree while a segment is BROKEN), and the segments."""
     starts, rows, trees = list(base.starts), list(base.rows), list(base.trees)
-    unclean = set(base.unclean)
+    unclean, broken = set(base.unclean), set(base.broken)
     touched: set[int] = set()
     copied = [False] * len(trees)
     whole = base.whole.copy() if edits else base.whole
@@ -415,6 +499,7 @@ def _reparse_segments(
                 return k if k <= i else k - (j - i)
 
             unclean = {keep(k) for k in unclean if not i < k <= j}
+            broken = {keep(k) for k in broken if not i < k <= j}
             touched = {keep(k) for k in touched if not i < k <= j}
         edit.apply(whole)
         for k in range(i, len(trees)):  # the segments before the edit do not move
@@ -430,16 +515,27 @@ def _reparse_segments(
     segments = _Segments(tuple(starts), tuple(rows), (), frozenset(), whole)
     parser = _new_parser(lang)
     for i in sorted(touched):
-        trees[i], clean = _parse_segment(parser, segments, i, data, trees[i])
-        (unclean.discard if clean else unclean.add)(i)
+        trees[i], state = _parse_segment(parser, segments, i, data, trees[i])
+        (unclean.discard if state == CLEAN else unclean.add)(i)
+        (broken.discard if state != BROKEN else broken.add)(i)
     stale = base.stale or bool(edits)
-    if unclean:  # the document's tree is the whole one, reparsed
-        whole, stale = parse_in_slices(_new_parser(lang), data, whole), False
+    if broken:  # the document's tree is the whole one, reparsed
+        # incrementally if it was current before these edits; else afresh (an old
+        # tree edited through many edits is no faster to reparse, and with a syntax
+        # error an incremental reparse may recover differently than a fresh parse)
+        old = None if base.stale else whole
+        whole, stale = parse_in_slices(_new_parser(lang), data, old), False
         result: ParsedDocumentTrees = ((whole,), (0,))
     else:
         result = (tuple(trees), segments.starts)
     return result, _Segments(
-        segments.starts, segments.rows, tuple(trees), frozenset(unclean), whole, stale
+        segments.starts,
+        segments.rows,
+        tuple(trees),
+        frozenset(unclean),
+        whole,
+        stale,
+        frozenset(broken),
     )
 
 
@@ -560,6 +656,18 @@ class DocumentTrees:
             snapshot = Snapshot(uri, doc.version, doc.text, doc.seq)
         return self.get(snapshot)
 
+    def rest(self, uri: str) -> ParsedDocument | None:
+        """What the idle refresh does once ``uri`` is quiet, now and in this thread (for
+        tests and benchmarks); the tree of the newest text after it."""
+        doc = self._docs.get(uri)
+        if doc is None:
+            return None
+        self.current(uri)  # (waits for a first parse in the worker thread)
+        with self._lock:
+            args = (doc, doc.uri, doc.version, doc.seq, doc.text, doc.segments is None)
+        self._idle(False, *args)
+        return self.current(uri)
+
     def shutdown(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
@@ -669,7 +777,12 @@ class DocumentTrees:
         with self._lock:
             behind = doc.parsed is not None and doc.parsed.seq != doc.seq
             args = (doc, doc.uri, doc.version, doc.seq, doc.text, doc.segments is None)
-        if behind or (doc.segments is not None and doc.segments.stale):
+        segments = doc.segments
+        if (
+            behind
+            or (segments is not None and segments.stale)
+            or (segments is not None and segments.unclean and not segments.rested)
+        ):
             self._worker().submit(self._idle, behind, *args)
 
     def _idle(
@@ -677,31 +790,41 @@ class DocumentTrees:
     ) -> None:
         """In the worker: the tree brought current; for a segmented document its whole
         tree too (a syntax error's reparse then starts from a recent one), and segments
-        grown big (edits only ever merge them) cut again."""
+        grown big (edits only ever merge them) cut again. A segmented document with a
+        syntax error (a LOCAL one kept in its segment, or BROKEN) is, at rest, one tree:
+        a fresh parse of the whole text (not an incremental one, whose error recovery
+        can differ); the next edit goes back to segments if they are CLEAN or LOCAL."""
         if behind:
             self._get(doc, uri, version, seq, text, split)
         with self._lock:
             parsed, segments = doc.parsed, doc.segments
         if parsed is None or segments is None:
             return
-        if segments.stale:
-            whole = parse_in_slices(_new_parser(doc.language), parsed.data, segments.whole.copy())
-            segments = dataclasses.replace(segments, whole=whole, stale=False)
         new = parsed
-        spans = [parsed.segment_span(i) for i in range(len(parsed.trees))]
-        if len(parsed.trees) > 1 and max(e - s for s, e in spans) > 4 * self.segment_bytes:
-            reuse = dict(zip(spans, parsed.trees, strict=True))
-            cut = _split(
-                doc.language,
-                segments.whole,
-                parsed.data,
-                self.segment_bytes,
-                list(parsed.top_level()),
-                reuse,
-            )
-            if cut is not None:
-                segments = cut
-                new = dataclasses.replace(parsed, trees=cut.trees, starts=cut.starts)
+        if segments.unclean:
+            whole = parse_in_slices(_new_parser(doc.language), parsed.data)
+            segments = dataclasses.replace(segments, whole=whole, stale=False, rested=True)
+            new = dataclasses.replace(parsed, trees=(whole,), starts=(0,))
+        else:
+            if segments.stale:
+                whole = parse_in_slices(
+                    _new_parser(doc.language), parsed.data, segments.whole.copy()
+                )
+                segments = dataclasses.replace(segments, whole=whole, stale=False)
+            spans = [parsed.segment_span(i) for i in range(len(parsed.trees))]
+            if len(parsed.trees) > 1 and max(e - s for s, e in spans) > 4 * self.segment_bytes:
+                reuse = dict(zip(spans, parsed.trees, strict=True))
+                cut = _split(
+                    doc.language,
+                    segments.whole,
+                    parsed.data,
+                    self.segment_bytes,
+                    list(parsed.top_level()),
+                    reuse,
+                )
+                if cut is not None:
+                    segments = cut
+                    new = dataclasses.replace(parsed, trees=cut.trees, starts=cut.starts)
         with self._lock:
             if doc.parsed is parsed:
                 doc.parsed, doc.segments = new, segments

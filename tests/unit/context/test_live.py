@@ -119,7 +119,8 @@ def test_a_segmented_document_tags_like_a_fresh_tagging(
     edits: list[tuple[int, int, str]],
 ) -> None:
     """The trees of a big document in segments (small ones here): full and partial
-    updates give the tags of a fresh tagging of the text."""
+    updates give the tags of a fresh tagging of the text, with a syntax error kept in
+    its segment too."""
     store = DocumentStore()
     trees = DocumentTrees(idle_reparse=None, segment_above=300, segment_bytes=200)
     store.listeners.append(trees)
@@ -139,12 +140,47 @@ def test_a_segmented_document_tags_like_a_fresh_tagging(
         lo = parsed.byte_offset(at)
         got = live.update(parsed, parsed.data, (lo, parsed.byte_offset(at + len(insert))))
         want = fresh(text)
-        if parsed.has_error:
-            # One whole tree, reparsed incrementally: after a syntax error tree-sitter's
-            # recovery may differ from a fresh parse's, so compare with its own tree's tags.
-            assert len(parsed.trees) == 1
+        if parsed.has_error and len(parsed.trees) == 1:
+            # One whole tree (a segment BROKEN), reparsed incrementally: after a syntax
+            # error tree-sitter's recovery may differ from a fresh parse's, so compare
+            # with its own tree's tags. Segments with a LOCAL error have the top level of
+            # a fresh whole parse (tests/unit/test_trees.py): a fresh tagging's tags.
             want = extract(LANGUAGES["python"], parsed.trees[0], parsed.data)
         assert got.definitions == want.definitions  # type: ignore[attr-defined]
         assert got.imports == want.imports  # type: ignore[attr-defined]
         assert got.names >= want.names  # type: ignore[attr-defined]
         assert live.update(parsed, parsed.data) == want  # a full update: exact
+
+
+def test_a_syntax_error_kept_in_its_segment_re_tags_only_that_segment() -> None:
+    """Typing ``x = 1`` in a function body of a segmented document: at ``x =`` (a LOCAL
+    error) only that segment is re-tagged, the tags are a fresh tagging's; after the
+    document was one tree at rest, the next keystroke again re-tags one segment."""
+    store = DocumentStore()
+    trees = DocumentTrees(idle_reparse=None, segment_above=300, segment_bytes=200)
+    store.listeners.append(trees)
+    uri = "file:///w/big.py"
+    store.open(uri, 1, BIG, "python")
+    live = LiveTags(LANGUAGES["python"])
+    parsed = trees.get(store.snapshot(uri))
+    assert parsed is not None
+    live.update(parsed, parsed.data)
+    at = BIG.index("return helper_20(x)", BIG.index("def top_0")) + len("return helper_20(x)")
+    text, version = BIG, 1
+    errors = 0
+    for piece in ["\n    ", *"x = 1"]:
+        version += 1
+        store.change(uri, version, [TextChange(at, at, piece)])
+        text, at = text[:at] + piece + text[at:], at + len(piece)
+        parsed = trees.get(store.snapshot(uri))
+        assert parsed is not None and len(parsed.trees) > 3
+        assert live.update(parsed, parsed.data) == fresh(text)
+        segment = parsed.trees[parsed.segment_of(parsed.byte_offset(at))]
+        # that segment's nodes at most (its node with the error always), no others
+        assert parsed.has_error <= live.queried <= segment.root_node.child_count
+        errors += parsed.has_error
+        if parsed.has_error:  # at rest: one tree, tagged whole
+            rested = trees.rest(uri)
+            assert rested is not None and len(rested.trees) == 1
+            assert live.update(rested, rested.data) == fresh(text)
+    assert errors == 2
