@@ -36,6 +36,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import statistics
 import sys
 import time
@@ -614,6 +615,9 @@ class Run:
             task.seconds = time.perf_counter() - sent
 
         await asyncio.gather(*(one(t) for t in tasks))
+        if any((t.result or {}).get("status") == "timeout" for t in tasks):
+            log(f"wave {wave}: tasks still running after {WAVE_TIMEOUT} s: cancelling all")
+            await self.client.command("agentls.cancel", {})
         self.in_wave = False
         self.typing_targets = []
         seconds = time.perf_counter() - start
@@ -696,6 +700,14 @@ def first_diff(got: str, want: str) -> str:
     return f"{len(a)} lines, expected {len(b)}"
 
 
+async def snapshot(pid: int) -> None:
+    """A tracemalloc snapshot of the server (``traced_server.py``), after a collection
+    has had time to run."""
+    await asyncio.sleep(2.0)
+    os.kill(pid, signal.SIGUSR1)
+    await asyncio.sleep(5.0)
+
+
 async def start_model(tps: float) -> tuple[asyncio.subprocess.Process, str]:
     model = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -719,8 +731,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     env["AGENTLS_CACHE_DIR"] = str(CACHE / "index")
     shutil.rmtree(CACHE / "index", ignore_errors=True)
     stderr = (CACHE / "server-stderr.log").open("wb")
+    command = args.server_cmd.split()
+    if args.trace is not None:
+        command = [sys.executable, str(Path(__file__).with_name("traced_server.py")), args.trace]
     proc = await asyncio.create_subprocess_exec(
-        *args.server_cmd.split(),
+        *command,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=stderr,
@@ -777,6 +792,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             f"RSS {sample['rss_mib']:.1f} MiB, fds {sample['fds']}, threads {sample['threads']}"
         )
         wave += 1
+        if args.trace is not None and wave == 2:  # start tracing
+            os.kill(proc.pid, signal.SIGUSR1)
+        if any(w["failed"] or w["mismatched"] for w in run.waves[-1:]):
+            log("stopping: a wave failed (see the failures below)")
+            break
         await asyncio.sleep(args.pause)
     stop.set()
     await asyncio.gather(*background)
@@ -785,6 +805,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     final["wave"] = len(run.waves)
     run.samples.append(final)
     status = await client.command("agentls.status")
+    if args.trace is not None:
+        await snapshot(proc.pid)
     await asyncio.sleep(0.5)
     assert model.stdin is not None and model.stdout is not None
     model.stdin.close()
@@ -912,6 +934,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between waves")
     parser.add_argument("--server-cmd", default=f"{sys.executable} -m agentls")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--trace",
+        default=None,
+        metavar="DIR",
+        help="run the server with tracemalloc (traced_server.py) from wave 2 on, a snapshot "
+        "in DIR at the end: see compare_snapshots.py",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.minutes = 1.0
