@@ -625,12 +625,6 @@ def test_the_client_gone_mid_task_the_server_exits_and_leaves_no_process(
     client_gone(tmp_path, busy, threaded_model)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lsp/stdio.py: at stdin EOF asyncio.run cancels the open agentls.run request, "
-    "and pygls logs its CancelledError with a traceback (fix: cancel the tasks and wait "
-    "for them before leaving main(), as the shutdown handler does)",
-)
 def test_the_client_gone_mid_task_logs_no_traceback(
     tmp_path: Path, threaded_model: ScriptedModelServer
 ) -> None:

@@ -14,7 +14,7 @@ from agentls import __version__
 from agentls.agent.tasks import TaskRegistry
 from agentls.config import Settings, parse_settings
 from agentls.context.trees import DocumentTrees
-from agentls.edits.documents import DocumentStore
+from agentls.edits.documents import DocumentStore, EditorError
 from agentls.edits.text import Encoding
 from agentls.lsp.convert import encoding_of
 from agentls.lsp.diagnostics import EditorDiagnostics
@@ -47,6 +47,7 @@ class AgentServer(LanguageServer):
         self._model: tuple[Any, Model] | None = None
         self.warmup: asyncio.Future[Any] | None = None
         self.settings_ready = asyncio.Event()  # set once workspace/configuration answered
+        self.client_gone = False  # stdin closed: nothing sent reaches the editor any more
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve on stdio with stdin read by the event loop (no reader thread; see
@@ -104,6 +105,19 @@ class AgentServer(LanguageServer):
         if self._model is None or self._model[0] != key:
             self._model = (key, OpenAIChatModel(self.settings.model, self.env))
         return self._model[1]
+
+    async def apply_edit(
+        self, params: types.ApplyWorkspaceEditParams
+    ) -> types.ApplyWorkspaceEditResult | None:
+        """``workspace/applyEdit``, answered within ``edits.applyTimeout``; raises
+        ``EditorError`` when the editor is gone or does not answer."""
+        if self.client_gone:
+            raise EditorError("the editor is gone")
+        timeout = self.settings.edits.apply_timeout
+        try:
+            return await asyncio.wait_for(self.workspace_apply_edit_async(params), timeout)
+        except TimeoutError:
+            raise EditorError(f"the editor did not answer the edit in {timeout:g} s") from None
 
     def warn_once(self, message: str) -> None:
         """A warning shown once per server run."""

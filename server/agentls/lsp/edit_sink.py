@@ -197,7 +197,7 @@ class LspEditSink:
     async def _apply(self, edit: types.WorkspaceEdit) -> None:
         params = types.ApplyWorkspaceEditParams(edit=edit, label=self.label)
         try:
-            result = await self.server.workspace_apply_edit_async(params)
+            result = await self.server.apply_edit(params)
         except Exception as error:
             raise ToolDenied(f"the editor refused the edit: {error}") from None
         if result is not None and not result.applied:

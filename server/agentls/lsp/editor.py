@@ -72,7 +72,7 @@ class LspEditor:
         params = types.ApplyWorkspaceEditParams(edit=self._edit(snapshot, changes), label=label)
         refusal: str | None = None
         try:
-            result = await self.server.workspace_apply_edit_async(params)
+            result = await self.server.apply_edit(params)
             if result is not None and not result.applied:
                 refusal = result.failure_reason or "applied=false"
         except Exception as error:  # eglot answers a stale edit with a JSON-RPC error

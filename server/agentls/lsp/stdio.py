@@ -22,7 +22,7 @@ import os
 import stat
 import sys
 import threading
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
@@ -81,6 +81,7 @@ def serve_stdio(
                 return
             for _ in range(3):
                 await asyncio.sleep(0)
+        await _end_the_rest(server)
 
     try:
         asyncio.run(main())
@@ -90,3 +91,44 @@ def serve_stdio(
         pass
     finally:
         server.shutdown()  # type: ignore[no-untyped-call]
+
+
+async def _end_the_rest(server: LanguageServer) -> None:
+    """The client is gone: cancel the tasks still running (their commands, their
+    model streams) and let them finish here, rather than have ``asyncio.run`` cancel
+    the open requests under pygls, which logs each with a traceback."""
+    server.protocol.set_writer(_QuietWriter(server.protocol.writer))
+    server.client_gone = True  # type: ignore[attr-defined]  # edits fail at once now
+    tasks = getattr(server, "tasks", None)
+    if tasks is not None:
+        tasks.cancel()
+        runners = [t.runner for t in tasks.tasks.values() if t.runner is not None]
+        if runners:
+            await asyncio.wait(runners, timeout=SHUTDOWN_GRACE)
+    current = asyncio.current_task()
+    rest = {t for t in asyncio.all_tasks() if t is not current and not t.done()}
+    if rest:  # the requests of those tasks answer (into the void) and end on their own
+        _, rest = await asyncio.wait(rest, timeout=1.0)
+    for task in rest:
+        task.cancel()
+    if rest:
+        await asyncio.wait(rest, timeout=2.0)
+
+
+class _QuietWriter:
+    """Once the client is gone, what is still sent goes nowhere, without an error."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        except OSError:
+            pass
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.writer.write(data)
+        except OSError:  # BrokenPipeError: the client closed its end
+            pass
