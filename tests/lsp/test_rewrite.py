@@ -62,3 +62,19 @@ async def test_instruction_comment_rewrite_streams_line_by_line(model: ScriptedM
         assert len(applied) >= 2, "the text should stream in more than one edit"
         versions = [e.version for e in applied]
         assert versions == sorted(set(versions)), "each edit against a new version"
+
+
+async def test_a_reply_cut_at_the_output_limit_is_not_kept(model: ScriptedModelServer):
+    """finish_reason "length": the code is incomplete; the region is restored."""
+    cut = '```python\ndef area(r):\n    """Area of a circle\n    return math.pi *'
+    model.enqueue(text_reply(cut, chunk="line", finish_reason="length"))
+    async with lsp_session(model_options(model.base_url)) as (client, editor):
+        editor.open(URI, SOURCE)
+        at = editor.position_of(URI, "# agent:")
+        result = await run(
+            client,
+            {"instruction": "docstring", "uri": URI, "range": {"start": at, "end": at}},
+        )
+        assert result["status"] == "failed", result
+        assert "cut at model.maxOutputTokens" in result["summary"]
+        assert editor.text(URI) == SOURCE

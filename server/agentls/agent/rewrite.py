@@ -24,7 +24,7 @@ from agentls.context.trees import DocumentTrees
 from agentls.edits.documents import EditorError, Snapshot
 from agentls.edits.editor import Editor
 from agentls.edits.region import RegionConflict, RegionWriter, streaming_text
-from agentls.model.base import Message, Model, ModelError, TextDelta, UsageReport
+from agentls.model.base import Message, Model, ModelError, StreamEnd, TextDelta, UsageReport
 from agentls.model.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -234,6 +234,14 @@ class Rewrite:
                 self.usage_reported = True
                 usage.input_tokens = event.input_tokens
                 usage.output_tokens = event.output_tokens
+            elif isinstance(event, StreamEnd) and event.finish_reason == "length":
+                limit = self.settings.model.max_output_tokens
+                raise ModelError(
+                    f"The model's reply was cut at model.maxOutputTokens ({limit}) before the "
+                    "code was complete; the partial rewrite was not kept. Raise "
+                    "model.maxOutputTokens or rewrite a smaller region.",
+                    "length",
+                )
         if not self.usage_reported:
             usage.input_tokens = sum(count_tokens(m.content) for m in self.messages)
 
