@@ -27,27 +27,26 @@ from agentls.agent.loop import (
     AgentLoop,
     Compacted,
     Finished,
-    Limits,
     ToolRan,
     Verified,
+    limits_from,
 )
 from agentls.agent.project import project_instructions
 from agentls.agent.prompts import template
 from agentls.agent.subagent import subagent_tool
 from agentls.agent.tasks import Status, Task, TaskResult
-from agentls.config import Settings
 from agentls.context.engine import ContextEngine
 from agentls.context.files import local_path
 from agentls.edits.documents import EditorError
 from agentls.lsp.diagnostics import describe
 from agentls.lsp.edit_sink import LspEditSink
 from agentls.model.base import Model
-from agentls.policy.approval import Answer, Kind, Policy, Rules
+from agentls.policy.approval import Answer, ApprovingSink, Kind, Policy, rules_from
 from agentls.policy.sandbox import CommandRunner, command_runner
 from agentls.tools.box import Tool, Toolbox, spec
 from agentls.tools.command import command_tools, verify_failures
 from agentls.tools.read import read_only_tools
-from agentls.tools.workspace import ToolDenied, Workspace
+from agentls.tools.workspace import Workspace
 from agentls.tools.write import WriteTools
 
 if TYPE_CHECKING:
@@ -67,47 +66,6 @@ class AgentRequest:
     uri: str | None
     line: int | None  # 0-based, in the document (None: no position)
     column: int
-
-
-def limits_of(settings: Settings, steps: int | None = None) -> Limits:
-    agent, model = settings.agent, settings.model
-    return Limits(
-        max_steps=steps or agent.max_steps,
-        max_tokens=agent.max_tokens,
-        max_cost_usd=agent.max_cost_usd,
-        max_seconds=agent.max_seconds,
-        input_cost_per_mtok=model.input_cost_per_mtok,
-        output_cost_per_mtok=model.output_cost_per_mtok,
-        context_window=model.context_window,
-        compact_at=agent.compact_at,
-    )
-
-
-def rules_of(settings: Settings) -> Rules:
-    agent = settings.agent
-    return Rules(agent.allow_paths, agent.deny_paths, agent.allow_commands, agent.deny_commands)
-
-
-class ApprovingSink:
-    """The policy in front of the editor: a write the user does not allow is a tool
-    result that says so, and nothing is sent."""
-
-    def __init__(self, sink: LspEditSink, policy: Policy) -> None:
-        self.sink = sink
-        self.policy = policy
-
-    async def write(self, relative: str, old: str | None, new: str) -> None:
-        verb = "create" if old is None else "edit"
-        refusal = await self.policy.refusal_to_write(relative, verb)
-        if refusal:
-            raise ToolDenied(f"{relative}: not changed: {refusal}")
-        await self.sink.write(relative, old, new)
-
-    async def delete(self, relative: str, old: str) -> None:
-        refusal = await self.policy.refusal_to_write(relative, "delete")
-        if refusal:
-            raise ToolDenied(f"{relative}: not deleted: {refusal}")
-        await self.sink.delete(relative, old)
 
 
 def asker(ls: AgentServer, task: Task) -> Callable[[Kind, str], Awaitable[Answer]]:
@@ -204,7 +162,7 @@ class AgentRun:
         self.sink = LspEditSink(ls, self.root, f"agentls: {request.instruction[:50]}")
         self.ws = Workspace(engine.files, buffers=self.sink.text_of)
         self.runner: CommandRunner | None = None  # made at the start (checks bubblewrap)
-        self.policy = Policy(ls.settings.agent.approval, asker(ls, task), rules_of(ls.settings))
+        self.policy = Policy(ls.settings.agent.approval, asker(ls, task), rules_from(ls.settings))
         self.usage = (0, 0)
         self.verified_at = 0.0  # the edits verification last looked at
         self.problems = ""  # and what it found
@@ -273,7 +231,7 @@ class AgentRun:
             self.policy = Policy(
                 self.ls.settings.agent.approval,
                 asker(self.ls, self.task),
-                rules_of(self.ls.settings),
+                rules_from(self.ls.settings),
                 commands_sandboxed=False,
             )
             self.ls.warn_once(
@@ -319,11 +277,11 @@ class AgentRun:
         loop = AgentLoop(
             self.model,
             Toolbox(self._tools(read_only)),
-            limits_of(settings),
+            limits_from(settings),
             str(self.root),
             verify=None if read_only else self._verify,
         )
-        explorers = limits_of(settings, settings.agent.subagent_max_steps)
+        explorers = limits_from(settings, settings.agent.subagent_max_steps)
         loop.toolbox.add(
             subagent_tool(
                 self.model,
