@@ -10,6 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lsprotocol import types
+
+from tests.support.fake_editor import FakeEditor
 from tests.support.lsp_session import command, lsp_session, model_options, run
 from tests.support.model_server import ScriptedModelServer, Step, text_reply, tool_call_reply
 from tests.unit.context.workspace import SECRET, make_workspace
@@ -447,3 +450,33 @@ async def test_explorers_and_compaction_through_the_settings(
     assert summaries, "a 3000-token window should have compacted the three reads"
     last = bodies[-1]["messages"]
     assert any(m["content"].startswith("Summary of the earlier turns") for m in last)
+
+
+class SilentEditor(FakeEditor):
+    """An editor that answers workspace/applyEdit only long after the server's
+    edits.applyTimeout (never applying anything)."""
+
+    def __post_init__(self) -> None:
+        async def apply_edit(params: types.ApplyWorkspaceEditParams) -> None:
+            await asyncio.sleep(1.5)
+
+        self.client.feature(types.WORKSPACE_APPLY_EDIT)(apply_edit)
+
+
+async def test_an_editor_that_never_answers_an_edit_does_not_hang_the_task(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    root = _project(tmp_path / "ws")
+    model.enqueue(
+        tool_call_reply([("write_file", {"path": "app/new.py", "content": "x = 1\n"})]),
+        tool_call_reply([("finish", {"summary": "the editor did not answer"})]),
+    )
+    settings = {**options(model), "edits": {"applyTimeout": 0.5}}
+    async with lsp_session(
+        settings, root_uri=root.as_uri(), env=env_for(tmp_path), editor_class=SilentEditor
+    ) as (client, _):
+        result = await asyncio.wait_for(run(client, {"instruction": "write"}), 30)
+        await asyncio.sleep(1.5)  # the late answer comes and is ignored
+        assert result["status"] == "done" and result["editedFiles"] == []
+        said = tool_results(model, 1)[-1]
+        assert "app/new.py" in said and "did not answer the edit in 0.5 s" in said, said
