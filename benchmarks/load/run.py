@@ -732,8 +732,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     shutil.rmtree(CACHE / "index", ignore_errors=True)
     stderr = (CACHE / "server-stderr.log").open("wb")
     command = args.server_cmd.split()
+    patches = ["pygls", "slices"] if args.patched else []
+    if args.patched:
+        command = [sys.executable, str(Path(__file__).with_name("patched_server.py")), *patches]
     if args.trace is not None:
-        command = [sys.executable, str(Path(__file__).with_name("traced_server.py")), args.trace]
+        traced = str(Path(__file__).with_name("traced_server.py"))
+        command = [sys.executable, traced, args.trace, *patches]
     proc = await asyncio.create_subprocess_exec(
         *command,
         stdin=asyncio.subprocess.PIPE,
@@ -934,6 +938,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between waves")
     parser.add_argument("--server-cmd", default=f"{sys.executable} -m agentls")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--patched",
+        action="store_true",
+        help="the server with the two leaks found here patched at run time "
+        "(patched_server.py: pygls's notification futures, tree-sitter's read callback)",
+    )
     parser.add_argument(
         "--trace",
         default=None,

@@ -1,5 +1,5 @@
-"""``python benchmarks/load/traced_server.py DIR``: agentls over stdio, with tracemalloc
-switched on by a signal.
+"""``python benchmarks/load/traced_server.py DIR [pygls] [slices]``: agentls over stdio,
+with tracemalloc switched on by a signal (and the patches of ``patched_server.py``).
 
 For ``run.py --trace DIR``: the first ``SIGUSR1`` starts tracemalloc (10 frames), each
 later one writes a snapshot (``DIR/snapshot-<n>.pickle``). Only what was allocated
@@ -31,6 +31,13 @@ def main() -> None:
         count += 1
 
     signal.signal(signal.SIGUSR1, on_signal)
+    sys.path.insert(0, str(Path(__file__).parent))
+    from patched_server import patch_pygls, patch_slices
+
+    if "pygls" in sys.argv[2:]:
+        patch_pygls()
+    if "slices" in sys.argv[2:]:
+        patch_slices()
     from agentls.cli import main as agentls_main
 
     agentls_main([])
