@@ -15,11 +15,27 @@ from typing import Any
 
 import attrs
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol.json_rpc import JsonRPCNotification
+
+_IGNORED = "$/agentls/invalidMessage"  # what a message that cannot be read becomes
 
 
 class AgentProtocol(LanguageServerProtocol):
     _shutdown_answer: tuple[Any, Future[Any]] | None = None  # (request id, its future)
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls's, but a request whose params cannot be read (``executeCommand`` with
+        ``null`` params, a position of strings) is answered with the error: pygls
+        raised it inside the JSON reader and the request was never answered."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            msg_id = data.get("id")
+            if "method" in data and isinstance(msg_id, int | str):
+                self._send_response(msg_id, error=error.to_response_error())
+            return JsonRPCNotification(method=_IGNORED, jsonrpc="2.0", params=None)
 
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
