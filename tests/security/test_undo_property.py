@@ -21,8 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -177,29 +176,13 @@ async def apply_and_undo(
 )
 @given(st.lists(operation, min_size=1, max_size=8))
 def test_random_tool_calls_then_undo_give_back_every_file(ops: list[tuple[Any, ...]]) -> None:
-    deleted: set[str] = set()
-    for op in ops:  # a file written again after its delete: the xfail below
-        assume(op[0] == "delete" or op[1] not in deleted)
-        if op[0] == "delete":
-            deleted.add(op[1])
     check(ops, late=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (lsp/edit_sink.py): after delete_file then write_file of the same file the "
-    "editor's CreateFile left an empty file on disk; undo restores only the buffer",
-)
 def test_delete_then_write_again_then_undo_restores_the_disk() -> None:
     check([("delete", "closed.py"), ("write", "closed.py", "new\n")], late=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (lsp/edit_sink.py): when the editor reports its edit of an unopened file "
-    "after answering applyEdit (Neovim's debounced didChange), text_of already prefers "
-    "the just-opened buffer with the old text: undo refuses ('changed since the task')",
-)
 def test_an_edit_reported_late_by_the_editor_can_be_undone() -> None:
     check([("edit", "closed.py", 0, 1, "")], late=True)
 

@@ -46,6 +46,8 @@ class FileChange:
     before: str | None  # None: the task created the file
     after: str | None  # None: the task deleted it
     edited_at: float = 0.0
+    deleted_on_disk: bool = False  # a delete_file removed it from the disk at some point
+    disk_before: str | None = None  # the disk's text then (an open buffer may differ)
 
 
 class LspEditSink:
@@ -55,6 +57,7 @@ class LspEditSink:
         self.label = label
         self.changes: dict[str, FileChange] = {}  # by workspace-relative path
         self.overlay: dict[str, str | None] = {}  # text sent to unopened files
+        self._opened_at: dict[str, int] = {}  # store seq when such a file was seen open
 
     # -- where a file's text is ---------------------------------------------------------
     def open_uri(self, relative: str) -> str | None:
@@ -74,8 +77,20 @@ class LspEditSink:
         the open buffer, or what this task sent to an unopened file."""
         uri = self.open_uri(relative)
         if uri is not None:
-            self.overlay.pop(relative, None)  # the editor's buffer is the truth now
-            return self.server.store.snapshot(uri).text
+            snapshot = self.server.store.snapshot(uri)
+            sent = self.overlay.get(relative, DELETED)
+            if sent is None or snapshot.text == sent:
+                self.overlay.pop(relative, None)  # the editor's buffer is the truth now
+                return snapshot.text
+            # Opened by our edit: its didOpen holds the disk's text, and the editor may
+            # report the edit itself a moment later (Neovim's debounce). Until a change
+            # comes after the didOpen, what we sent is the text.
+            opened = self._opened_at.setdefault(relative, snapshot.seq)
+            if snapshot.seq == opened:
+                return sent
+            self.overlay.pop(relative, None)
+            self._opened_at.pop(relative, None)
+            return snapshot.text
         if relative in self.overlay:
             text = self.overlay[relative]
             if text is DELETED:
@@ -113,6 +128,11 @@ class LspEditSink:
 
     async def delete(self, relative: str, old: str) -> None:
         uri = self.uri_of(relative)
+        path = self.root / relative
+        try:
+            on_disk: str | None = path.read_text(encoding="utf-8") if path.is_file() else None
+        except (OSError, UnicodeDecodeError):
+            on_disk = None
         if self._supports(types.ResourceOperationKind.Delete):
             op = types.DeleteFile(
                 uri=uri, options=types.DeleteFileOptions(ignore_if_not_exists=True)
@@ -125,6 +145,9 @@ class LspEditSink:
             (self.root / relative).unlink()
         self.overlay[relative] = DELETED
         self._record(relative, old, None)
+        change = self.changes[relative]
+        if not change.deleted_on_disk:
+            change.deleted_on_disk, change.disk_before = True, on_disk
 
     def _record(self, relative: str, old: str | None, new: str | None) -> None:
         change = self.changes.get(relative)
@@ -237,8 +260,23 @@ class LspEditSink:
     def edited_uris(self) -> list[str]:
         return [self.uri_of(r) for r in sorted(self.changes)]
 
+    async def _reported(self) -> None:
+        """Wait until the editor has reported the edits it applied to documents our
+        edits opened (Neovim sends that didChange after answering applyEdit)."""
+        timeout = self.server.settings.edits.apply_timeout
+        for relative, sent in list(self.overlay.items()):
+            uri = self.open_uri(relative)
+            snapshot = self.server.store.get(uri) if uri else None
+            if uri is None or snapshot is None or sent is None or snapshot.text == sent:
+                continue
+            try:
+                await self.server.store.wait_for_change(uri, snapshot.seq, timeout)
+            except EditorError:
+                pass  # not reported: the check below says the file moved on
+
     async def undo(self) -> str:
         """Put back every file as it was before the task, in one workspace edit."""
+        await self._reported()
         moved = [r for r, c in sorted(self.changes.items()) if self.current(r) != c.after]
         if moved:
             raise EditorError(
@@ -277,6 +315,10 @@ class LspEditSink:
                 waits.append((uri, open_snapshot.seq))
             else:
                 self.overlay[relative] = change.before
+            if change.deleted_on_disk:  # deleted, then written again: the editor's
+                # CreateFile left it empty; the disk gets its own text back
+                disk = change.disk_before if change.disk_before is not None else change.before
+                on_disk.append((relative, disk))
         if ops:
             try:
                 await self._apply(types.WorkspaceEdit(document_changes=ops))
