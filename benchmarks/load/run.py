@@ -341,6 +341,7 @@ def proc_sample(pid: int) -> dict[str, Any]:
         "children_rss_mib": round(children, 2),
         "threads": int(fields["Threads"]),
         "fds": len(os.listdir(f"/proc/{pid}/fd")),
+        "cpu_s": round(cpu_seconds(pid), 2),
     }
 
 
@@ -827,6 +828,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     return report(run, status)
 
 
+def cpu_rate(samples: list[dict[str, Any]]) -> float:
+    """The server's CPU over ``samples``, in % of one core."""
+    if len(samples) < 2 or samples[-1]["t"] <= samples[0]["t"]:
+        return float("nan")
+    used = samples[-1]["cpu_s"] - samples[0]["cpu_s"]
+    return round(100 * used / (samples[-1]["t"] - samples[0]["t"]), 1)
+
+
 def report(run: Run, status: Any) -> dict[str, Any]:
     samples = run.samples
     first_end = next((s for s in samples if s["wave"] >= 1), samples[-1])
@@ -865,6 +874,8 @@ def report(run: Run, status: Any) -> dict[str, Any]:
         "rss_end_mib": samples[-1]["rss_mib"],
         "rss_slope_mib_per_10min": round(slope_per_10min(after), 2),
         "children_rss_end_mib": samples[-1]["children_rss_mib"],
+        "cpu_percent_first_minute": cpu_rate(samples[:7]),
+        "cpu_percent_last_minute": cpu_rate(samples[-7:]),
         "fds_start": samples[0]["fds"],
         "fds_end": samples[-1]["fds"],
         "threads_start": samples[0]["threads"],
@@ -914,6 +925,10 @@ def table(r: dict[str, Any]) -> str:
             f"{r['rss_end_mib']:.1f} MiB",
         ),
         ("server RSS slope after wave 1", f"{r['rss_slope_mib_per_10min']:+.2f} MiB / 10 min"),
+        (
+            "server CPU: first / last minute",
+            f"{r['cpu_percent_first_minute']} / {r['cpu_percent_last_minute']} % of a core",
+        ),
         ("open fds: start / end", f"{r['fds_start']} / {r['fds_end']}"),
         ("threads: start / end", f"{r['threads_start']} / {r['threads_end']}"),
     ]
@@ -965,13 +980,14 @@ def main() -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = args.json or CACHE / f"results-{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=1))
-    (CACHE / "latest.json").write_text(json.dumps(result, indent=1))
     for failure in result["failures"][:10]:
         log(f"failure: {failure}")
     for anomaly in result["anomalies"][:5]:
         log(f"anomaly: {anomaly}")
-    print(table(result))
+    print(table(result), flush=True)
+    text = json.dumps(result, indent=1, default=str)
+    path.write_text(text)
+    (CACHE / "latest.json").write_text(text)
     log(f"results: {path}")
 
 
