@@ -68,6 +68,41 @@ def tree_sitter_read_callback(parses: int = 500) -> tuple[int, float, float]:
     return len(data), kept[0], kept[1]
 
 
+def typing_into_a_comment(keystrokes: int = 1500) -> tuple[int, int, float]:
+    """Incremental reparses with a read callback after each keystroke typed at the end
+    of a comment line: (reads of the first parse, of the last, MiB kept)."""
+    language = tree_sitter.Language(tree_sitter_python.language())
+    parser = tree_sitter.Parser(language)
+    data = b'"""A module."""\n# notes:\n\n' + b"def f(a, b):\n    return a + b\n\n\n" * 60
+    reads = 0
+
+    def read(offset: int, _: tuple[int, int]) -> bytes:
+        nonlocal reads
+        reads += 1
+        return data[offset : offset + 1024]
+
+    tree = parser.parse(read)
+    at = data.index(b"# notes:") + len(b"# notes:")
+    first = last = 0
+    gc.collect()
+    tracemalloc.start()
+    for k in range(keystrokes):
+        piece = b"\n# " if k % 30 == 29 else b"x"
+        row = data.count(b"\n", 0, at)
+        col = at - (data.rfind(b"\n", 0, at) + 1)
+        data = data[:at] + piece + data[at:]
+        end = (row + 1, 2) if piece.startswith(b"\n") else (row, col + 1)
+        tree.edit(at, at, at + len(piece), (row, col), (row, col), end)
+        at += len(piece)
+        reads = 0
+        tree = parser.parse(read, old_tree=tree)
+        first, last = first or reads, reads
+    gc.collect()
+    kept = tracemalloc.get_traced_memory()[0] / 2**20
+    tracemalloc.stop()
+    return first, last, kept
+
+
 def main() -> None:
     futures = pygls_notifications()
     print(f"pygls: 1 didOpen + 1000 didChange -> {futures} futures kept in _request_futures")
@@ -75,6 +110,11 @@ def main() -> None:
     print(
         f"tree-sitter: per parse of {size} bytes, memory kept: {whole:.0f} bytes with bytes "
         f"input, {sliced:.0f} bytes with a read callback"
+    )
+    first, last, kept = typing_into_a_comment()
+    print(
+        f"tree-sitter: 1,500 keystrokes at the end of a comment, an incremental reparse "
+        f"(read callback) after each: {first} -> {last} reads per parse, {kept:.1f} MiB kept"
     )
 
 
