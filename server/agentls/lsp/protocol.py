@@ -67,6 +67,27 @@ class AgentProtocol(LanguageServerProtocol):
             return
         yield from LanguageServerProtocol.lsp_exit(self, *args)
 
+    def _execute_handler(
+        self, msg_id: Any, handler: Any, callback: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        """pygls's, but an entry of ``_request_futures`` goes once its future is done
+        (pygls 2.1.1 keeps one per notification its builtin handlers run, and one per
+        user handler they yield to: ~1.3 kB per keystroke, forever). Only a running
+        request can be cancelled, so a done one has nothing left to be found for. The
+        entry goes after pygls's own callback, which sends the answer."""
+        result = super()._execute_handler(msg_id, handler, callback, *args, **kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            if future.done():
+                self._request_futures.pop(msg_id, None)
+            else:
+                future.add_done_callback(lambda _: self._forget(msg_id, future))
+        return result
+
+    def _forget(self, msg_id: Any, future: Future[Any]) -> None:
+        if self._request_futures.get(msg_id) is future:
+            del self._request_futures[msg_id]
+
     def _exit_now(self, args: tuple[Any, ...]) -> None:
         for _ in LanguageServerProtocol.lsp_exit(self, *args):
             pass  # it yields only a user exit handler, and we register none
