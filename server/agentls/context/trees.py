@@ -41,8 +41,13 @@ its last token's row, no MISSING token, no string opened without its end), as wh
 one types ``x = 1`` in a function body. A segment with an error is always a fresh
 parse of its range (never an incremental one). The segments stand for the document
 while none is BROKEN; each segment's tree is then a fresh parse of its bytes, and
-their top-level nodes are those of a fresh parse of the whole text, with a LOCAL
-error as without (``tests/unit/test_trees.py`` checks both on random edits). With a
+without an error their top-level nodes are those of a fresh parse of the whole text
+(``tests/unit/test_trees.py`` checks both on random edits). With a LOCAL error the
+segment's text ends at the top level with no string or bracket open (the test checks
+that with Python's tokenizer), but tree-sitter's error recovery in a whole parse is
+not local: it sometimes recovers otherwise, even letting a block run on over later
+segments (the test counts how often); the segments then hold the recovery of the
+segment alone, a deterministic one, until the document is quiet. With a
 BROKEN segment (an open string or bracket that a whole parse would run on with, an
 error at a segment's end, an indented first line) the document's tree is one
 whole-document tree: a fresh parse after segments (the whole tree was only edited
@@ -337,10 +342,10 @@ def _state(tree: tree_sitter.Tree, data: bytes, end: int) -> int:
     segment's ends: every ERROR node on one row, after the segment's first token and
     on a row before that of its last token; no token made up (MISSING: a bracket, a
     dedent, a string's end; a hidden one is seen as a node with an error that no child
-    holds); no string opened inside an ERROR without its end (an unterminated
+    holds); no bracket opened inside an ERROR without its end, no string either (an unterminated
     triple-quoted or f-string, which a whole parse would close in a later segment).
-    Both boundaries are then at the top level with nothing open, as in a whole parse
-    (``tests/unit/test_trees.py`` checks the segments' top level against one).
+    The segment's text then ends at the top level with nothing open (a whole parse's
+    error recovery may still differ, see the module doc).
 
     BROKEN: anything else (the text may parse differently in the rest of the file)."""
     root = tree.root_node
@@ -381,6 +386,7 @@ def _state(tree: tree_sitter.Tree, data: bytes, end: int) -> int:
             or node.start_byte <= head
             or node.end_point.row >= tail_row
             or _open_string(node)
+            or _open_bracket(node)
         ):
             return BROKEN
         erroneous = [child for child in node.children if child.has_error or child.is_missing]
@@ -388,6 +394,21 @@ def _state(tree: tree_sitter.Tree, data: bytes, end: int) -> int:
             return BROKEN  # the error is a hidden token made up (a MISSING dedent)
         stack.extend(erroneous)
     return LOCAL
+
+
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def _open_bracket(error: tree_sitter.Node) -> bool:
+    """Whether an ERROR node holds an opening bracket without its closing one (a
+    bracket complete inside a node below is in that node, not a child here)."""
+    depth = 0
+    for child in error.children:
+        if child.type in _OPENERS:
+            depth += 1
+        elif child.type in _OPENERS.values():
+            depth = max(0, depth - 1)
+    return depth > 0
 
 
 def _open_string(error: tree_sitter.Node) -> bool:
