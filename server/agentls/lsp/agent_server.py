@@ -45,6 +45,7 @@ class AgentServer(LanguageServer):
         self.env: dict[str, str] = dict(os.environ)
         self._shown_warnings: set[str] = set()
         self._model: tuple[Any, Model] | None = None
+        self._closing: set[asyncio.Future[None]] = set()
         self.warmup: asyncio.Future[Any] | None = None
         self.settings_ready = asyncio.Event()  # set once workspace/configuration answered
         self.client_gone = False  # stdin closed: nothing sent reaches the editor any more
@@ -103,8 +104,19 @@ class AgentServer(LanguageServer):
         """The model for a task; raises ``ModelError`` when none is configured."""
         key = (self.settings.model, tuple(sorted(self.env.items())))
         if self._model is None or self._model[0] != key:
+            old = self._model
             self._model = (key, OpenAIChatModel(self.settings.model, self.env))
+            if old is not None:  # new settings: the old client's connections go
+                self._closing.add(asyncio.ensure_future(_close(old[1])))
         return self._model[1]
+
+    async def close_model(self) -> None:
+        """Close the model client's connections (at shutdown)."""
+        model, self._model = self._model, None
+        if model is not None:
+            await _close(model[1])
+        if self._closing:
+            await asyncio.wait(self._closing, timeout=2.0)
 
     async def apply_edit(
         self, params: types.ApplyWorkspaceEditParams
@@ -128,3 +140,12 @@ class AgentServer(LanguageServer):
 
     def show(self, kind: types.MessageType, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+
+async def _close(model: Model) -> None:
+    close = getattr(model, "aclose", None)
+    if close is not None:
+        try:
+            await close()
+        except Exception as error:  # closing must never fail a shutdown
+            log.info("closing the model client: %s", error)

@@ -114,6 +114,7 @@ def create_server() -> AgentServer:
         runners = [t.runner for t in ls.tasks.tasks.values() if t.runner is not None]
         if runners:
             await asyncio.wait(runners, timeout=ls.settings.edits.apply_timeout)
+        await ls.close_model()
         for _ in range(3):
             await asyncio.sleep(0)
 

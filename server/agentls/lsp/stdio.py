@@ -113,6 +113,9 @@ async def _end_the_rest(server: LanguageServer) -> None:
         task.cancel()
     if rest:
         await asyncio.wait(rest, timeout=2.0)
+    close_model = getattr(server, "close_model", None)
+    if close_model is not None:
+        await close_model()
 
 
 class _QuietWriter:
