@@ -45,7 +45,7 @@ class AgentServer(LanguageServer):
         self.env: dict[str, str] = dict(os.environ)
         self._shown_warnings: set[str] = set()
         self._model: tuple[Any, Model] | None = None
-        self._closing: set[asyncio.Future[None]] = set()
+        self._retired: list[Model] = []  # model clients replaced by new settings
         self.warmup: asyncio.Future[Any] | None = None
         self.settings_ready = asyncio.Event()  # set once workspace/configuration answered
         self.client_gone = False  # stdin closed: nothing sent reaches the editor any more
@@ -104,19 +104,24 @@ class AgentServer(LanguageServer):
         """The model for a task; raises ``ModelError`` when none is configured."""
         key = (self.settings.model, tuple(sorted(self.env.items())))
         if self._model is None or self._model[0] != key:
-            old = self._model
+            if self._model is not None:  # new settings: the old client is retired
+                self._retired.append(self._model[1])  # (closed on the loop, maybe in use)
             self._model = (key, OpenAIChatModel(self.settings.model, self.env))
-            if old is not None:  # new settings: the old client's connections go
-                self._closing.add(asyncio.ensure_future(_close(old[1])))
         return self._model[1]
 
+    async def close_retired(self) -> None:
+        """Close the connections of model clients replaced by new settings and no
+        longer used by a running task."""
+        retired, self._retired = self._retired, []
+        for model in retired:
+            await _close(model)
+
     async def close_model(self) -> None:
-        """Close the model client's connections (at shutdown)."""
+        """Close every model client's connections (at shutdown)."""
         model, self._model = self._model, None
         if model is not None:
-            await _close(model[1])
-        if self._closing:
-            await asyncio.wait(self._closing, timeout=2.0)
+            self._retired.append(model[1])
+        await self.close_retired()
 
     async def apply_edit(
         self, params: types.ApplyWorkspaceEditParams

@@ -242,6 +242,8 @@ async def run_task(
             raise DocumentClosed(f"{args.uri} is not open in the editor")
         # In a thread: the first call imports the SDK, which must not stall the server.
         model = await asyncio.to_thread(ls.model)
+        if not ls.tasks.running():
+            await ls.close_retired()  # no task uses an older client any more
     except (DocumentClosed, ModelError) as error:
         return _failed(ls, task, getattr(error, "message", str(error)))
     progress: TaskProgress | None = None
