@@ -36,15 +36,16 @@ node offsets and points are the document's. An edit reparses only its segment.
 
 Each segment is CLEAN, LOCAL or BROKEN (``_state``). CLEAN: no syntax error, its
 top-level statements at column 0, nothing but blanks after its last one. LOCAL: the
-same with a syntax error kept on single lines inside it (not on its first token nor
-its last token's row, no MISSING token, no string opened without its end), as while
+same with a syntax error kept on single lines inside it (not on the row of its first
+token nor of its last, no MISSING token, no string or bracket opened in an ERROR
+without its end), as while
 one types ``x = 1`` in a function body. A segment with an error is always a fresh
 parse of its range (never an incremental one). The segments stand for the document
 while none is BROKEN; each segment's tree is then a fresh parse of its bytes, and
 without an error their top-level nodes are those of a fresh parse of the whole text
 (``tests/unit/test_trees.py`` checks both on random edits). With a LOCAL error the
 segment's text ends at the top level with no string or bracket open (the test checks
-that with Python's tokenizer), but tree-sitter's error recovery in a whole parse is
+that with a plain Python lexer), but tree-sitter's error recovery in a whole parse is
 not local: it sometimes recovers otherwise, even letting a block run on over later
 segments (the test counts how often); the segments then hold the recovery of the
 segment alone, a deterministic one, until the document is quiet. With a
