@@ -22,8 +22,9 @@ Use::
         start, end = parsed.span(node)  # code-point offsets into parsed.text
 
 Thread-safe: the store feeds it on the event loop; ``get`` may be called from any
-thread. A reparse runs outside the lock, in 1 kB reads so that a reparse in a thread
-lets the event loop have the GIL in between.
+thread. A reparse runs outside the lock, from plain bytes (it holds the GIL for its
+few milliseconds: py-tree-sitter 0.26.1 leaks what a read callback returns, so only
+the first parse of a big document reads in 1 kB slices, see ``parse_in_slices``).
 
 Big documents are kept in segments. tree-sitter-python's incremental reparse of one
 tree costs O(top-level statements of the file) for some one-character edits (its
@@ -132,7 +133,7 @@ class ParsedDocument:
         the text whole (tens of ms for a big file); prefer ``node_at``/``top_level``."""
         if len(self.trees) == 1:
             return self.trees[0]
-        return parse_in_slices(_new_parser(self.language), self.data)
+        return parse_bytes(_new_parser(self.language), self.data)
 
     @property
     def has_error(self) -> bool:
@@ -273,7 +274,13 @@ def parse_in_slices(
 ) -> tree_sitter.Tree:
     """A parse in 1 kB reads (incremental with ``old``, edited to fit ``data``): between
     two reads Python runs, so a parse in a worker thread hands the GIL to the event
-    loop instead of holding it throughout."""
+    loop instead of holding it throughout.
+
+    Only for the first parse of an opened big document: py-tree-sitter 0.26.1 never
+    releases what a read callback returns (about the bytes read, per parse; found by the
+    load soak, ``benchmarks/load/leaks.py``), so every other parse, the incremental
+    ones after each change above all, reads plain ``bytes`` and holds the GIL for its
+    few milliseconds."""
 
     def read(offset: int, _: tuple[int, int]) -> bytes:
         return data[offset : offset + _SLICE]
@@ -294,7 +301,7 @@ def parse_text(
 ) -> ParsedDocument:
     """A fresh parse of ``text`` (no caching): for text that is not an open document."""
     data = encode(text)
-    tree = parse_in_slices(_new_parser(lang), data)
+    tree = parse_bytes(_new_parser(lang), data)
     return ParsedDocument(uri, version, seq, lang, (tree,), data, text)
 
 
@@ -445,9 +452,9 @@ def _parse_segment(
     parser.included_ranges = [segments.range(i)]
     if old is not None and old.root_node.has_error:
         old = None
-    tree = parse_in_slices(parser, data, old)
+    tree = parse_bytes(parser, data, old)
     if old is not None and tree.root_node.has_error:
-        tree = parse_in_slices(parser, data)
+        tree = parse_bytes(parser, data)
     end = segments.starts[i + 1] if i + 1 < len(segments.starts) else len(data)
     return tree, _state(tree, data, end)
 
@@ -546,7 +553,7 @@ def _reparse_segments(
         # tree edited through many edits is no faster to reparse, and with a syntax
         # error an incremental reparse may recover differently than a fresh parse)
         old = None if base.stale else whole
-        whole, stale = parse_in_slices(_new_parser(lang), data, old), False
+        whole, stale = parse_bytes(_new_parser(lang), data, old), False
         result: ParsedDocumentTrees = ((whole,), (0,))
     else:
         result = (tuple(trees), segments.starts)
@@ -743,7 +750,7 @@ class DocumentTrees:
                 old = base.trees[0].copy()
                 for edit in edits:
                     edit.apply(old)
-            tree = parse_in_slices(_new_parser(doc.language), data, old)
+            tree = parse_bytes(_new_parser(doc.language), data, old)
             segments = self._split(doc.language, tree, data) if split or old is None else None
             trees, starts = (segments.trees, segments.starts) if segments else ((tree,), (0,))
         new = ParsedDocument(uri, version, seq, doc.language, trees, data, text, starts)
@@ -824,14 +831,12 @@ class DocumentTrees:
             return
         new = parsed
         if segments.unclean:
-            whole = parse_in_slices(_new_parser(doc.language), parsed.data)
+            whole = parse_bytes(_new_parser(doc.language), parsed.data)
             segments = dataclasses.replace(segments, whole=whole, stale=False, rested=True)
             new = dataclasses.replace(parsed, trees=(whole,), starts=(0,))
         else:
             if segments.stale:
-                whole = parse_in_slices(
-                    _new_parser(doc.language), parsed.data, segments.whole.copy()
-                )
+                whole = parse_bytes(_new_parser(doc.language), parsed.data, segments.whole.copy())
                 segments = dataclasses.replace(segments, whole=whole, stale=False)
             spans = [parsed.segment_span(i) for i in range(len(parsed.trees))]
             if len(parsed.trees) > 1 and max(e - s for s, e in spans) > 4 * self.segment_bytes:
