@@ -165,8 +165,10 @@ async def test_no_network_even_to_the_hosts_loopback(runner: CommandRunner) -> N
 
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
+        # python3 from PATH: the test's own interpreter may live under /tmp (a clone in
+        # CI), which the sandbox replaces with an empty one.
         probe = (
-            f'{sys.executable} -c "import socket; '
+            'python3 -c "import socket; '
             f"socket.create_connection(('127.0.0.1', {port}), timeout=3); print('connected')\""
         )
         try:
