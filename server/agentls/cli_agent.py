@@ -19,7 +19,7 @@ from pathlib import Path
 
 from agentls.agent.loop import AgentLoop, Finished, ModelText, ToolRan, limits_from
 from agentls.agent.project import project_instructions
-from agentls.agent.subagent import subagent_tool
+from agentls.agent.subagent import add_explorers
 from agentls.cli_exec import settings_and_model
 from agentls.context.engine import ContextEngine
 from agentls.model.openai_chat import OpenAIChatModel
@@ -109,16 +109,7 @@ def main(args: argparse.Namespace) -> int:
         return await verify_failures(runner, settings.verify.commands, approve=approve)
 
     loop = AgentLoop(model, Toolbox(tools), limits_from(settings), str(root), verify=verify)
-    explorers = limits_from(settings, settings.agent.subagent_max_steps)
-    loop.toolbox.add(
-        subagent_tool(
-            model,
-            lambda: read_only_tools(ws, engine.index.definitions),
-            explorers,
-            str(root),
-            loop.add_usage,
-        )
-    )
+    add_explorers(loop, lambda: read_only_tools(ws, engine.index.definitions), settings)
     end = asyncio.run(_run(loop, model, args.instruction, project_instructions(root)))
     sys.stdout.write(sink.diff())
     cost = f", ${end.cost_usd:.4f}" if end.cost_usd is not None else ""

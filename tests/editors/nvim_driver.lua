@@ -98,6 +98,18 @@ end
 
 local run_agent, run_action, files_state
 
+-- agentls.undo of the task just run; its answer goes to out.undo_result.
+local function undo(client, bufnr)
+  local response, reason = client.request_sync('workspace/executeCommand', {
+    command = 'agentls.undo',
+    arguments = { { taskId = out.result.taskId } },
+  }, cfg.command_timeout_ms, bufnr)
+  assert(response, 'agentls.undo: ' .. tostring(reason))
+  assert(not response.err, 'agentls.undo error: ' .. vim.inspect(response.err))
+  out.undo_result = response.result
+  log('undo: %s', vim.inspect(response.result))
+end
+
 local function main()
   local config_path = os.getenv('AGENTLS_DRIVER_CONFIG')
   assert(config_path, 'AGENTLS_DRIVER_CONFIG is not set')
@@ -177,15 +189,8 @@ function run_agent(client, bufnr)
   out.files = files_state()
   log('result: %s', vim.inspect(response.result))
   if cfg.undo then
-    response, reason = client.request_sync('workspace/executeCommand', {
-      command = 'agentls.undo',
-      arguments = { { taskId = out.result.taskId } },
-    }, cfg.command_timeout_ms, bufnr)
-    assert(response, 'agentls.undo: ' .. tostring(reason))
-    assert(not response.err, 'agentls.undo error: ' .. vim.inspect(response.err))
-    out.undo_result = response.result
+    undo(client, bufnr)
     out.files_after_undo = files_state()
-    log('undo: %s', vim.inspect(response.result))
   end
 end
 
@@ -243,15 +248,8 @@ function run_action(client, bufnr)
   out.progress = progress
 
   if cfg.undo then
-    response, reason = client.request_sync('workspace/executeCommand', {
-      command = 'agentls.undo',
-      arguments = { { taskId = out.result.taskId } },
-    }, cfg.command_timeout_ms, bufnr)
-    assert(response, 'agentls.undo: ' .. tostring(reason))
-    assert(not response.err, 'agentls.undo error: ' .. vim.inspect(response.err))
-    out.undo_result = response.result
+    undo(client, bufnr)
     out.text_after_undo = buffer_text(bufnr)
-    log('undo: %s', vim.inspect(response.result))
   end
 end
 

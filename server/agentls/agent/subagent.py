@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agentls.agent.loop import AgentEvent, AgentLoop, Finished, Limits
+from agentls.agent.loop import AgentEvent, AgentLoop, Finished, Limits, limits_from
+from agentls.config import Settings
 from agentls.model.base import Model
 from agentls.tools.box import Tool, Toolbox, spec
 
@@ -58,3 +59,12 @@ def subagent_tool(
         run,
         parallel=True,
     )
+
+
+def add_explorers(
+    loop: AgentLoop, read_tools: Callable[[], list[Tool]], settings: Settings
+) -> None:
+    """Give ``loop`` the ``spawn_subagent`` tool: explorers on its model and root, with
+    ``agent.subagentMaxSteps`` steps each, their tokens counted for the task."""
+    explorers = limits_from(settings, settings.agent.subagent_max_steps)
+    loop.toolbox.add(subagent_tool(loop.model, read_tools, explorers, loop.root, loop.add_usage))

@@ -33,7 +33,7 @@ from agentls.agent.loop import (
 )
 from agentls.agent.project import project_instructions
 from agentls.agent.prompts import template
-from agentls.agent.subagent import subagent_tool
+from agentls.agent.subagent import add_explorers
 from agentls.agent.tasks import Status, Task, TaskResult
 from agentls.context.engine import ContextEngine
 from agentls.context.files import local_path
@@ -281,15 +281,8 @@ class AgentRun:
             str(self.root),
             verify=None if read_only else self._verify,
         )
-        explorers = limits_from(settings, settings.agent.subagent_max_steps)
-        loop.toolbox.add(
-            subagent_tool(
-                self.model,
-                lambda: read_only_tools(self.ws, self.engine.index.definitions),
-                explorers,
-                str(self.root),
-                loop.add_usage,
-            )
+        add_explorers(
+            loop, lambda: read_only_tools(self.ws, self.engine.index.definitions), settings
         )
         base_in, base_out = self.usage
         end: Finished | None = None
