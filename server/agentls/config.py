@@ -92,12 +92,34 @@ class VerifySettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SandboxSettings:
+    """The command sandbox (bubblewrap). Give these in the user's or the machine's
+    settings: a path listed here becomes readable by every command."""
+
+    read_only_paths: list[str] = field(default_factory=list)
+    """More folders commands may read (toolchains outside the system folders), absolute or
+    starting with ~; secret files in them stay masked."""
+    git: Literal["hidden", "read-only"] = "hidden"
+    """What commands see of every repository's .git: "hidden" (an empty folder: git does
+    not work, no history is readable) or "read-only" (history readable)."""
+    max_processes: int = field(default=256, metadata=_positive(8))
+    """Processes a command may run at once (RLIMIT_NPROC; not enforced for root)."""
+    max_memory_mb: int = field(default=4096, metadata=_positive(64))
+    """Memory (RLIMIT_DATA) of each process of a command, in MiB."""
+    max_file_mb: int = field(default=1024, metadata=_positive(1))
+    """Largest file a command may write (RLIMIT_FSIZE), in MiB."""
+    tmp_mb: int = field(default=512, metadata=_positive(1))
+    """Size of the command's own /tmp and home folder (each a tmpfs), in MiB."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     agent: AgentSettings = field(default_factory=AgentSettings)
     context: ContextSettings = field(default_factory=ContextSettings)
     edits: EditSettings = field(default_factory=EditSettings)
     verify: VerifySettings = field(default_factory=VerifySettings)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
 
 
 def camel(name: str) -> str:
