@@ -118,7 +118,7 @@ def main(args: argparse.Namespace) -> int:
     task = TaskRegistry().new(args.instruction, uri)
     rewrite = Rewrite(
         task,
-        RewriteRequest(uri, args.instruction, start, end),
+        RewriteRequest(args.instruction, editor.store.snapshot(uri).span(start, end)),
         model=model,
         editor=editor,
         settings=settings,

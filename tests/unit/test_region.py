@@ -40,7 +40,7 @@ class TypingEditor(MemoryEditor):
 
 def make(editor: MemoryEditor) -> RegionWriter:
     editor.store.open(URI, 0, TEXT)
-    return RegionWriter(editor, URI, START, END, "test")
+    return RegionWriter(editor, editor.store.snapshot(URI).span(START, END), "test")
 
 
 async def test_writes_the_target_exactly() -> None:

@@ -38,7 +38,7 @@ async def rewrite(
     at = SOURCE.index("return") if start is None else start
     job = Rewrite(
         task,
-        RewriteRequest(URI, "use math.pi", at, at),
+        RewriteRequest("use math.pi", editor.store.snapshot(URI).span(at, at)),
         model=model,
         editor=editor,
         settings=settings or Settings(),
@@ -96,7 +96,7 @@ async def test_cancel_stops_the_stream_and_restores_the_original() -> None:
     at = SOURCE.index("return")
     job = Rewrite(
         task,
-        RewriteRequest(URI, "x", at, at),
+        RewriteRequest("x", editor.store.snapshot(URI).span(at, at)),
         model=model,
         editor=editor,
         settings=Settings(),
@@ -125,7 +125,7 @@ async def test_undo_restores_and_refuses_after_the_user_changed_the_text() -> No
     try:
         await job.task.undo()
     except RegionConflict as error:
-        assert "changed since" in str(error)
+        assert "edited since" in str(error)
     else:
         raise AssertionError("undo did not refuse")
     assert "USERmath.pi" in editor.store.snapshot(URI).text
@@ -180,7 +180,7 @@ async def test_a_rewrite_uses_the_documents_current_tree(monkeypatch: pytest.Mon
     at = snapshot.text.index("return")
     job = Rewrite(
         task,
-        RewriteRequest(URI, "use math.pi", at, at),
+        RewriteRequest("use math.pi", editor.store.snapshot(URI).span(at, at)),
         model=ScriptedModel([ScriptedReply(FENCED)]),
         editor=editor,
         settings=Settings(),

@@ -23,6 +23,7 @@ from agentls.context.scope import Target, resolve_target
 from agentls.context.trees import DocumentTrees
 from agentls.edits.documents import EditorError, Snapshot
 from agentls.edits.editor import Editor
+from agentls.edits.positions import Span, StalePosition
 from agentls.edits.region import RegionConflict, RegionWriter, streaming_text
 from agentls.model.base import Message, Model, ModelError, StreamEnd, TextDelta, UsageReport
 from agentls.model.tokens import count_tokens
@@ -32,10 +33,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RewriteRequest:
-    uri: str
     instruction: str
-    start: int  # offsets into the document; start == end: the enclosing scope
-    end: int
+    span: Span  # where the request points, in the text it came with; empty: the scope
+
+    @property
+    def uri(self) -> str:
+        return self.span.uri
 
 
 # Gives the code of other files that the region uses (rendered snippets), within a budget.
@@ -93,17 +96,17 @@ class Rewrite:
         self.report = report
         self.trees = trees  # the documents' current syntax trees (None: parse here)
         self.related = related  # the context engine's pick from other files (None: none)
-        # Where the request points, kept current while the task gets ready.
-        self.origin = editor.store.anchor(request.uri, request.start, request.end)
         self.extractor = CodeExtractor()
         self.usage_reported = False
 
-    def _plan(self, snapshot: Snapshot, start: int, end: int) -> tuple[Target, list[Message]]:
-        """Find the region and build the prompt (runs in a worker thread). The tree is
-        the document's current one, brought up to date incrementally: no whole parse."""
+    def _plan(self, snapshot: Snapshot, origin: Span) -> tuple[Target, list[Message]]:
+        """Find the region and build the prompt (runs in a worker thread) on ``snapshot``:
+        the target's offsets belong to that text only. The tree is the document's
+        current one, brought up to date incrementally: no whole parse."""
         lang = language_for(self.request.uri, snapshot.language_id)
         parsed = self.trees.get(snapshot) if self.trees is not None and lang else None
         text = snapshot.text
+        start, end = origin.offsets(snapshot)
         target = resolve_target(text, lang, start, end, parsed)
         budget = self.settings.context.max_tokens
         related = ""
@@ -125,37 +128,34 @@ class Rewrite:
 
     async def _prepare(self) -> None:
         """Everything before the model call, off the event loop: the prompt of a big file
-        must not stall the editor's other requests. Redone if the text changed meanwhile."""
-        store, uri = self.editor.store, self.request.uri
+        must not stall the editor's other requests. The plan is made on one snapshot and
+        its region mapped through whatever the user typed meanwhile; typing into the
+        region itself (the prompt would show stale text) plans again."""
+        store = self.editor.store
+        origin = self.request.span
         for attempt in range(4):
-            snapshot = store.snapshot(uri)
-            args = (snapshot, self.origin.start, self.origin.end)
-            if attempt == 3:  # the user keeps typing: plan on the loop, where text holds still
-                self.target, self.messages = self._plan(*args)
+            snapshot = store.snapshot(origin.uri)
+            origin = store.rebase(origin)
+            if attempt == 3:  # the user keeps typing there: plan on the loop, text holds still
+                self.target, self.messages = self._plan(snapshot, origin)
+            else:
+                self.target, self.messages = await asyncio.to_thread(self._plan, snapshot, origin)
+            region = store.rebase(snapshot.span(self.target.start, self.target.end))
+            if not region.touched:
                 break
-            self.target, self.messages = await asyncio.to_thread(self._plan, *args)
-            if store.snapshot(uri).seq == snapshot.seq:
-                break
-        store.release(uri, self.origin)
-        text = snapshot.text
+        text = store.snapshot(origin.uri).text
         self.eol = "\r\n" if "\r\n" in text else "\n"
-        self.writer = RegionWriter(
-            self.editor,
-            uri,
-            self.target.start,
-            self.target.end,
-            f"agentls: {self.request.instruction[:60]}",
-        )
+        self.writer = RegionWriter(self.editor, region, f"agentls: {self.request.instruction[:60]}")
         original = self.writer.original
-        at_line_start = self.target.start == 0 or text[self.target.start - 1] == "\n"
+        start = self.writer.start
+        at_line_start = start == 0 or text[start - 1] == "\n"
         first = next((ln for ln in original.splitlines() if ln.strip()), "")
         self.indent = first[: len(first) - len(first.lstrip())] if at_line_start else None
 
     async def run(self) -> TaskResult:
         try:
             await self._prepare()
-        except EditorError as error:
-            self.editor.store.release(self.request.uri, self.origin)
+        except (EditorError, StalePosition) as error:
             return TaskResult(self.task.id, "failed", str(error), usage=self.task.usage)
         self.task.forget = self.writer.release
         try:
@@ -171,11 +171,7 @@ class Rewrite:
         except ModelError as error:
             return await self._give_up("failed", error.message)
         except RegionConflict:
-            return self._result(
-                "cancelled",
-                f"Stopped: the {self.where} was edited while the agent was writing. Nothing was "
-                "overwritten: your text and the lines written so far stay as they are.",
-            )
+            return self._stopped_by_user()
         except EditorError as error:
             return await self._give_up("failed", f"The editor did not take the edit: {error}")
         except asyncio.CancelledError:
@@ -193,8 +189,27 @@ class Rewrite:
 
     @property
     def line(self) -> int:
-        return (
-            self.editor.store.snapshot(self.request.uri).text.count("\n", 0, self.writer.start) + 1
+        return self.writer.line()
+
+    @property
+    def wrote(self) -> bool:
+        """Whether any text of this task may be in the document."""
+        return self.writer.current != self.writer.original or self.writer.pending is not None
+
+    def _stopped_by_user(self) -> TaskResult:
+        if not self.wrote:
+            return self._result(
+                "cancelled",
+                f"Stopped: the {self.where} was edited before the agent wrote anything; "
+                "nothing was changed.",
+            )
+        self.task.undo, self.task.anchor = self.undo, self.writer.anchor
+        return self._result(
+            "cancelled",
+            f"Stopped: the {self.where} was edited while the agent was writing. The lines it "
+            "had written stay, with your edit; agentls.undo puts the original back and keeps "
+            "what you typed.",
+            edited=True,
         )
 
     async def _stream(self) -> None:
@@ -238,8 +253,7 @@ class Rewrite:
                 limit = self.settings.model.max_output_tokens
                 raise ModelError(
                     f"The model's reply was cut at model.maxOutputTokens ({limit}) before the "
-                    "code was complete; the partial rewrite was not kept. Raise "
-                    "model.maxOutputTokens or rewrite a smaller region.",
+                    "code was complete. Raise model.maxOutputTokens or rewrite a smaller region.",
                     "length",
                 )
         if not self.usage_reported:
@@ -260,47 +274,48 @@ class Rewrite:
         return text
 
     async def _settle(self) -> None:
-        """After a cancel or failure: restore the original, or keep finished lines."""
-        if self.settings.edits.on_cancel == "keep":
+        """After a cancel or failure: restore the original (keeping what the user typed),
+        or keep the finished lines, by setting; what stays can be undone."""
+        if self.settings.edits.on_cancel == "keep" or not self.wrote:
             self.task.undo, self.task.anchor = self.undo, self.writer.anchor
             return
         try:
-            if not self.writer.resync():
-                raise EditorError("the editor never reported its text after the last edit")
-            await self.writer.write(self.writer.original)
+            await self.writer.revert()
         except (RegionConflict, EditorError) as error:
             log.info("could not restore the region: %s", error)
             self.task.undo, self.task.anchor = self.undo, self.writer.anchor
 
     async def _give_up(self, status: Status, reason: str) -> TaskResult:
         await self._settle()
+        if not self.wrote:
+            return self._result(status, reason + " The document was left as it was.")
         if self.writer.pending is not None:
             reason += (
                 " The editor did not confirm the last edit, so the region may hold part "
                 "of the new text; agentls.undo restores it once the editor reports it."
             )
-        elif self.writer.current == self.writer.original:
-            reason += " The document was left as it was."
         else:
-            reason += " The finished lines were kept; agentls.undo reverts them."
-        return self._result(status, reason)
+            reason += " The lines written so far were kept; agentls.undo reverts them."
+        return self._result(status, reason, edited=True)
 
     def _result(self, status: Status, summary: str, edited: bool = False) -> TaskResult:
         edited_files = [self.request.uri] if edited else []
         return TaskResult(self.task.id, status, summary, edited_files, self.task.usage)
 
     async def undo(self) -> str:
-        """Put the original text back, unless the user changed the text since."""
-        if not self.writer.resync():
-            raise RegionConflict("The editor never reported its text after the last edit.")
-        if self.writer.current == self.writer.original:
-            return "Nothing to undo."
+        """Put the original text back, keeping what the user typed since; refuses,
+        naming the lines, where that would lose the user's edit."""
         try:
-            await self.writer.write(self.writer.original)
-        except RegionConflict:
-            raise RegionConflict(
-                "The text written by this task was changed since; not undoing it."
-            ) from None
+            merged = await self.writer.revert()
+        except RegionConflict as error:
+            raise RegionConflict(f"Not undone: {error}.") from None
         self.task.undo = self.task.anchor = None
         self.writer.release()
+        if merged.moved:
+            first = self.writer.line()
+            lines = ", ".join(str(first + n - 1) for n in merged.moved)
+            return (
+                f"Undone. The lines you typed among the agent's lines were kept after the "
+                f"restored code (line {lines})."
+            )
         return "Undone."

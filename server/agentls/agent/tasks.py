@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agentls.edits.documents import Anchor
+from agentls.edits.positions import Anchor
 
 log = logging.getLogger(__name__)
 

@@ -1,21 +1,23 @@
-"""Open documents as the editor has them: text, version, and anchors that follow edits.
+"""Open documents as the editor has them: text, version, and positions that follow edits.
 
 The store is fed by the LSP layer (didOpen / didChange / didClose) or, headless, by
-``MemoryEditor``. Unsaved text is the truth. Every change is applied in order; each
-``Anchor`` (a region a task is writing or has written) is moved by changes before it
-and marked ``touched`` by changes that reach into it, so a task can tell its own
-text from the user's typing.
+``MemoryEditor``. Unsaved text is the truth. Every change is applied in order and
+kept in a bounded history, so that a ``Span`` computed on an older text can be mapped
+to the current one (``rebase``); each ``Anchor`` (a region a task is writing or has
+written) is moved as changes are applied. Both follow ``positions.move_range``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from agentls.edits.diff import minimal_changes
+from agentls.edits.positions import Anchor, Span, StalePosition, span_of
 from agentls.edits.text import LineIndex, TextChange
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,9 @@ class EditorError(Exception):
 
 class DocumentClosed(EditorError):
     pass
+
+
+HISTORY = 4096  # didChange batches kept per document for ``rebase``
 
 
 @dataclass(eq=False)
@@ -47,6 +52,10 @@ class Snapshot:
             self._index = LineIndex(self.text)
         return self._index
 
+    def span(self, start: int, end: int) -> Span:
+        """``[start, end)`` of this text, stamped with its change number."""
+        return span_of(self, start, end)
+
 
 class DocumentListener(Protocol):
     """Told of every open, change and close of a ``DocumentStore``, in order (on the
@@ -63,33 +72,14 @@ class DocumentListener(Protocol):
 
 
 @dataclass(eq=False)
-class Anchor:
-    """A region ``[start, end)`` that moves with the edits around it."""
-
-    start: int
-    end: int
-    touched: bool = False
-
-    def move(self, change: TextChange) -> None:
-        if change.end < self.start:
-            self.start += change.delta
-            self.end += change.delta
-        elif change.start > self.end:
-            return
-        else:  # reaches into the region or touches its edge
-            self.touched = True
-            self.end = max(self.end, change.end) + change.delta
-            self.start = min(self.start, change.start)
-
-    def reset(self, start: int, end: int) -> None:
-        self.start, self.end, self.touched = start, end, False
-
-
-@dataclass(eq=False)
 class Document:
     snapshot: Snapshot
     anchors: list[Anchor] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # (seq after, the changes that made it), oldest first; see ``DocumentStore.rebase``.
+    history: deque[tuple[int, list[TextChange]]] = field(
+        default_factory=lambda: deque(maxlen=HISTORY)
+    )
 
     def apply(self, version: int, changes: list[TextChange | str]) -> list[TextChange]:
         """Apply one didChange: changes in order; a ``str`` replaces the whole text.
@@ -113,6 +103,7 @@ class Document:
             if index is not None:  # O(lines after the change), not a split of the text
                 index = index.changed(change, text)
         self.snapshot = Snapshot(old.uri, version, text, old.seq + 1, old.language_id, index)
+        self.history.append((self.snapshot.seq, applied))
         self.changed.set()
         self.changed = asyncio.Event()
         return applied
@@ -175,11 +166,31 @@ class DocumentStore:
             raise DocumentClosed(f"{uri} is not open in the editor")
         return doc.snapshot
 
-    def anchor(self, uri: str, start: int, end: int) -> Anchor:
-        doc = self._docs.get(uri)
+    def rebase(self, span: Span) -> Span:
+        """``span`` mapped through every change since it was computed, to the current
+        text. Raises ``DocumentClosed``, or ``StalePosition`` when the document was
+        reopened or its history no longer reaches back that far."""
+        doc = self._docs.get(span.uri)
         if doc is None:
-            raise DocumentClosed(f"{uri} is not open in the editor")
-        anchor = Anchor(start, end)
+            raise DocumentClosed(f"{span.uri} is not open in the editor")
+        now = doc.snapshot.seq
+        if span.seq == now:
+            return span
+        history = doc.history
+        first = history[0][0] if history else now + 1
+        if span.seq > now or span.seq < first - 1:
+            raise StalePosition(f"{span.uri}: no history from change {span.seq} to {now}")
+        steps = (change for seq, batch in history if seq > span.seq for change in batch)
+        return span.moved(now, steps)
+
+    def anchor(self, span: Span) -> Anchor:
+        """A live anchor at ``span``, mapped to the current text first."""
+        doc = self._docs.get(span.uri)
+        if doc is None:
+            raise DocumentClosed(f"{span.uri} is not open in the editor")
+        now = self.rebase(span)
+        start, end = now.offsets(doc.snapshot)
+        anchor = Anchor(start, end, now.touched)
         doc.anchors.append(anchor)
         return anchor
 

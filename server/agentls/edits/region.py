@@ -15,6 +15,8 @@ from difflib import SequenceMatcher
 from agentls.edits.diff import minimal_changes
 from agentls.edits.documents import EditorError
 from agentls.edits.editor import Editor
+from agentls.edits.merge import Merged, landed, merge3
+from agentls.edits.positions import Span
 from agentls.edits.text import apply_changes
 
 MAX_ATTEMPTS = 8
@@ -25,14 +27,17 @@ class RegionConflict(Exception):
 
 
 class RegionWriter:
-    def __init__(self, editor: Editor, uri: str, start: int, end: int, label: str) -> None:
+    def __init__(self, editor: Editor, span: Span, label: str) -> None:
+        """Write into ``span`` (of any recent text of its document: it is mapped to the
+        current one first)."""
         self.editor = editor
-        self.uri = uri
+        self.uri = span.uri
         self.label = label
-        snapshot = editor.store.snapshot(uri)
-        self.original = snapshot.text[start:end]
+        self.anchor = editor.store.anchor(span)
+        self.anchor.touched = False  # what is there now is the original
+        snapshot = editor.store.snapshot(self.uri)
+        self.original = snapshot.text[self.anchor.start : self.anchor.end]
         self.current = self.original
-        self.anchor = editor.store.anchor(uri, start, end)
         self.edits_sent = 0
         self.pending: str | None = None  # the target of an edit the editor never confirmed
 
@@ -93,7 +98,23 @@ class RegionWriter:
         if content == self.current:  # not applied (stale version, refused): try again
             self.anchor.touched = False
             return False
+        # The user typed inside the region too: learn whether our edit is in there.
+        verdict = landed(self.current, target, content)
+        if verdict:
+            self.current = target
+        elif verdict is None:
+            self.pending = target  # maybe: undo considers both
         raise RegionConflict("the text inside the region was changed in the editor")
+
+    def content(self) -> str:
+        """The region's text now."""
+        snapshot = self.editor.store.snapshot(self.uri)
+        return snapshot.text[self.anchor.start : self.anchor.end]
+
+    def adopt(self, content: str) -> None:
+        """Take the region's text now (with the user's edits) as the base to write on."""
+        self.current, self.pending = content, None
+        self.anchor.touched = False
 
     def resync(self) -> bool:
         """After an unconfirmed edit: learn whether it landed. False if the region holds
@@ -110,6 +131,44 @@ class RegionWriter:
 
     def release(self) -> None:
         self.editor.store.release(self.uri, self.anchor)
+
+    def line(self) -> int:
+        """The 1-based line the region starts on now."""
+        text = self.editor.store.snapshot(self.uri).text
+        return text.count("\n", 0, self.anchor.start) + 1
+
+    async def revert(self) -> Merged:
+        """Put the original text back, keeping what the user typed in the region since
+        (lines typed inside rewritten lines are kept after them: ``moved``, 1-based in
+        the region). Raises ``RegionConflict`` naming the lines it cannot restore
+        without losing the user's edit; then nothing is changed."""
+        for _ in range(MAX_ATTEMPTS):
+            content = self.content()
+            bases = [self.current] if self.pending is None else [self.current, self.pending]
+            tries = [merge3(base, self.original, content) for base in bases]
+            merged = next((m for m in tries if m.clean), None)
+            if merged is None:
+                first = self.line()
+                where = ", ".join(
+                    f"{first + a - 1}" if a == b else f"{first + a - 1}-{first + b - 1}"
+                    for a, b in tries[0].conflicts
+                )
+                raise RegionConflict(
+                    f"line {where} holds text this task wrote that was edited since; "
+                    "restoring the original there would lose that edit, so nothing was "
+                    "undone (undo your edit there first, or revert by hand)"
+                )
+            self.adopt(content)
+            if merged.text == content:
+                return merged
+            try:
+                await self.write(merged.text)
+            except RegionConflict:
+                if self.current == merged.text:
+                    return merged  # it landed; the user typed after it
+                continue  # the user typed before it landed: merge again
+            return merged
+        raise RegionConflict("the region kept changing while it was being restored")
 
 
 def streaming_text(original: str, done: str) -> str:

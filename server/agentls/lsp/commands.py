@@ -14,6 +14,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from agentls.agent.rewrite import Rewrite, RewriteRequest
 from agentls.agent.tasks import Task, TaskResult
 from agentls.edits.documents import DocumentClosed, EditorError
+from agentls.edits.positions import StalePosition
 from agentls.edits.region import RegionConflict
 from agentls.edits.text import Position
 from agentls.lsp.agent_run import AgentRequest, AgentRun
@@ -232,12 +233,24 @@ async def run_task(
     ls: AgentServer, args: RunArgs, token: types.ProgressToken | None = None
 ) -> dict[str, Any]:
     task = ls.tasks.new(args.instruction, args.uri)
+    # The range and position name the text the editor had when it sent the command:
+    # stamp them with it now, before any await (the user may type meanwhile).
+    snapshot = ls.store.get(args.uri) if args.uri else None
+    region = where = None  # the range; where the full agent starts (position, or range)
+    if snapshot is not None:
+        index = snapshot.index
+        if args.start is not None and args.end is not None:
+            start = index.offset(args.start, ls.encoding)
+            region = snapshot.span(start, max(start, index.offset(args.end, ls.encoding)))
+        point = args.position or args.start
+        if point is not None:
+            at = index.offset(point, ls.encoding)
+            where = snapshot.span(at, at)
     try:  # a task sent right after start-up waits for the editor's settings
         await asyncio.wait_for(ls.settings_ready.wait(), SETTINGS_WAIT)
     except TimeoutError:
         log.warning("no settings from the editor after %s s; using what we have", SETTINGS_WAIT)
     try:
-        snapshot = ls.store.snapshot(args.uri) if args.uri and ls.store.get(args.uri) else None
         if args.uri is not None and snapshot is None and args.start is not None:
             raise DocumentClosed(f"{args.uri} is not open in the editor")
         # In a thread: the first call imports the SDK, which must not stall the server.
@@ -256,12 +269,10 @@ async def run_task(
 
     body: Callable[[], Awaitable[TaskResult]]
     if args.mode == "edit" and args.start is not None and args.end is not None:
-        assert snapshot is not None and args.uri is not None
-        start = snapshot.index.offset(args.start, ls.encoding)
-        end = max(start, snapshot.index.offset(args.end, ls.encoding))
+        assert region is not None
         body = Rewrite(
             task,
-            RewriteRequest(args.uri, args.instruction, start, end),
+            RewriteRequest(args.instruction, region),
             model=model,
             editor=ls.editor,
             settings=ls.settings,
@@ -269,16 +280,20 @@ async def run_task(
             trees=ls.trees,
             related=ls.context.related,
         ).run
-        watched = args.uri
+        watched = args.uri or ANY
     else:
         engine = ls.context.engine_for(args.uri) if args.uri else ls.context.first_engine()
         if engine is None:
             return _failed(ls, task, "No workspace folder for this task: open a folder first.")
-        line, column, where = 0, 0, args.position or args.start
-        if snapshot is not None and where is not None:
-            at = snapshot.index.offset(where, ls.encoding)
-            line = snapshot.index.line_of(at)
-            column = at - snapshot.index.line_start(line)
+        line, column = 0, 0
+        if where is not None:
+            try:  # where the request pointed, in the text as it is now
+                now = ls.store.snapshot(where.uri)
+                at, _ = ls.store.rebase(where).offsets(now)
+                line = now.index.line_of(at)
+                column = at - now.index.line_start(line)
+            except (DocumentClosed, StalePosition):
+                where = None
         request = AgentRequest(
             args.instruction, args.mode, args.uri, line if where else None, column
         )
