@@ -32,6 +32,7 @@ from agentls.model.base import (
     ToolSpec,
     UsageReport,
 )
+from agentls.policy.secrets import redact_secrets
 from agentls.tools.box import Toolbox, ToolOutcome, spec
 
 FINISH = spec(
@@ -219,7 +220,8 @@ class AgentLoop:
                     finish = outcome.call
                     break
                 yield ToolRan(outcome, step)
-                history.append(Message("tool", outcome.text, tool_call_id=outcome.call.id))
+                text = redact_secrets(outcome.text)  # the last check before the model
+                history.append(Message("tool", text, tool_call_id=outcome.call.id))
                 repeated = self._same_failure(failures, outcome)
                 if repeated:
                     yield self._end("failed", repeated)
@@ -246,7 +248,9 @@ class AgentLoop:
         if guidance:
             system += f"\n\n{guidance}"
         if instructions:
+            instructions = redact_secrets(instructions)
             system += f"\n\nThe project's instructions (from its files):\n{instructions}"
+        context = redact_secrets(context)  # (the task is the user's own words: as typed)
         user = task if not context else f"{task}\n\nContext from the workspace:\n{context}"
         return [Message("system", system), Message("user", user)]
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from agentls.context.tags import Definition, FileTags
 from agentls.model.tokens import count_tokens
+from agentls.policy.secrets import redact_secrets
 
 SCOPE_KINDS = frozenset({"function", "method", "class", "interface", "type", "module"})
 
@@ -129,6 +130,7 @@ class Packer:
         ``verbatim``: the text is those lines (not an outline), so they count as shown."""
         if self.covered(path, start, end):
             return False
+        text = redact_secrets(text, path)  # every snippet of a prompt passes here
         tokens = count_tokens(render_block(path, start + 1, end + 1, reason, text))
         if self.used + tokens > min(limit, self.budget):
             return False

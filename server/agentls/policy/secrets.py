@@ -1,25 +1,55 @@
-"""Files that hold secrets: never read, listed, searched or put in a prompt.
+"""Secrets, by name and by content: never read, listed, searched or put in a prompt.
 
-Patterns are gitignore-style (``pathspec``), matched against workspace-relative
-paths. The defaults cover environment files, private keys and certificates and
-the usual credential stores; settings may add more.
+By name: patterns are gitignore-style (``pathspec``), matched against
+workspace-relative paths at any depth. The defaults cover environment files,
+private keys and certificates and the usual credential stores; settings
+(``context.secretPatterns``) may add more. A file named so is refused whole.
+
+By content (``secret_content``, detect-secrets' plugins): any other text (a file,
+a buffer, a snippet, a command's output) has the lines that hold a key, a token or
+a password hidden (``redact_secrets``) before a model sees it. For commands, the
+sandbox asks ``file_has_secret_content`` which files to mask.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import pathspec
+
+from agentls.policy.secret_content import Redacted, has_secret_content, redact, scan
+
+__all__ = [
+    "DEFAULT_SECRET_PATTERNS",
+    "Redacted",
+    "SecretMatcher",
+    "file_has_secret_content",
+    "has_secret_content",
+    "redact",
+    "redact_secrets",
+    "scan",
+]
+
+SCAN_FILE_BYTES = 64 << 20  # a bigger file is masked from commands unread
+_CHUNK = 1 << 20
 
 # Data files named "secrets" or "credentials" hold them; modules of that name are code.
 _DATA = ("json", "yaml", "yml", "toml", "ini", "cfg", "conf", "env", "txt", "xml", "properties")
 
 DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
+    # Environment files: .env, .env.local, .env-production, .env_local, prod.env, .envrc,
+    # a folder of them (.envs/.production/.django), wrangler's .dev.vars.
     ".env",
     ".env.*",
-    "*.env",
+    ".env-*",
+    ".env_*",
     ".envrc",
+    "*.env",
+    ".envs/",
+    ".dev.vars*",
+    # Keys and certificates.
     "*.pem",
     "*.key",
     "*.p12",
@@ -31,30 +61,72 @@ DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
     "*.der",
     "*.gpg",
     "*.asc",
+    "*.kdbx",
+    "*.ovpn",
     "id_rsa*",
     "id_dsa*",
     "id_ecdsa*",
     "id_ed25519*",
     "*.ppk",
+    # Credential stores of tools.
     ".netrc",
+    "_netrc",
     ".pgpass",
+    ".my.cnf",
     ".npmrc",
+    ".yarnrc",
+    ".yarnrc.yml",
     ".pypirc",
     ".git-credentials",
     ".htpasswd",
+    ".vault-token",
+    ".vault_pass*",
+    ".s3cfg",
+    ".boto",
+    ".dockercfg",
+    ".terraformrc",
+    "terraform.rc",
+    "credentials.tfrc.json",
+    ".rclone.conf",
+    "rclone.conf",
+    "sftp-config.json",
+    ".ftpconfig",
+    "auth.json",  # composer
+    "local.settings.json",  # Azure Functions
+    "kubeconfig",
+    "kubeconfig.*",
+    "*.kubeconfig",
     "credentials",
     *(f"credentials.{ext}" for ext in _DATA),
     "*credentials*.json",
-    *(f"secrets.{ext}" for ext in _DATA),  # not secrets.py: source code is no secret
+    *(f"secret.{ext}" for ext in _DATA),  # not secret.py: source code is no secret
+    *(f"secrets.{ext}" for ext in _DATA),
+    "*secret*.json",
+    "*secret*.yaml",
+    "*secret*.yml",
+    "*secret*.toml",
+    ".secret*",
     "*.secret",
     "*.secrets",
+    "*[sS]ervice[aA]ccount*.json",  # serviceAccountKey.json
+    "*[sS]ervice[-_][aA]ccount*.json",
+    "token.json",
+    "*.tfstate",
+    "*.tfstate.*",
+    "*.tfvars",
+    "*.tfvars.json",
+    # Folders of credentials, at any depth.
     ".aws/",
     ".ssh/",
     ".gnupg/",
-    ".docker/config.json",
-    ".kube/config",
-    "*.tfstate",
-    "*.tfvars",
+    ".azure/",
+    ".kube/",
+    ".terraform.d/",
+    ".docker/",
+    "**/.config/gh/",
+    "**/.config/hub",
+    "**/.config/gcloud/",
+    "**/.config/op/",
 )
 
 
@@ -78,3 +150,37 @@ class SecretMatcher:
         if self._combined is not None:
             return self._combined.match(path) is not None
         return bool(self._spec.match_file(path))
+
+
+def redact_secrets(text: str, path: str = "") -> str:
+    """``text`` with every line that holds a secret hidden (the one check before any
+    file text, buffer, snippet or tool output reaches a model). ``path``: the file it
+    comes from, if any (its kind picks the keyword patterns)."""
+    return redact(text, path).text
+
+
+def file_has_secret_content(path: Path) -> bool:
+    """Whether the file at ``path`` holds secret content (for the sandbox: mask it from
+    commands). Read in 1 MB chunks (split at line ends); a file bigger than
+    ``SCAN_FILE_BYTES`` or unreadable counts as holding one; a binary file is scanned
+    like text (a key inside a keystore dump still shows)."""
+    try:
+        if path.stat().st_size > SCAN_FILE_BYTES:
+            return True
+        with path.open("rb") as f:
+            rest = b""
+            while True:
+                chunk = f.read(_CHUNK)
+                if not chunk:
+                    return bool(rest) and has_secret_content(rest.decode("utf-8", "replace"))
+                data = rest + chunk
+                cut = data.rfind(b"\n") + 1
+                if cut == 0 and len(data) < 4 * _CHUNK:
+                    rest = data  # no line end yet: read on
+                    continue
+                cut = cut or len(data)
+                if has_secret_content(data[:cut].decode("utf-8", "replace"), str(path)):
+                    return True
+                rest = data[cut:]
+    except OSError:
+        return True

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from agentls.policy.sandbox import CommandResult, CommandRunner, SandboxError
+from agentls.policy.secrets import redact_secrets
 from agentls.tools.box import Tool, spec
 from agentls.tools.workspace import ToolDenied
 
@@ -29,8 +30,9 @@ async def _refusal(approve: Approve, command: str) -> str:
 
 
 def describe(result: CommandResult, timeout: float) -> str:
-    """What the model reads of a run: the output, then one line on how it ended."""
-    out = result.output if result.output.strip() else "(no output)\n"
+    """What the model reads of a run: the output (lines holding secrets hidden), then one
+    line on how it ended."""
+    out = redact_secrets(result.output) if result.output.strip() else "(no output)\n"
     if not out.endswith("\n"):
         out += "\n"
     seconds = f"{result.duration:.1f} s"

@@ -3,16 +3,25 @@
 Each takes the model's arguments and answers text for the model. A path that may
 not be used raises ``ToolDenied`` (its message says why, so the model can change
 course). Outputs are capped so that one call cannot flood the context.
+
+Secret content: a file's lines that hold a key, a token or a password are hidden
+(``policy.secrets.redact``) before anything of the file is shown, and ``search``
+looks at that redacted text only, so it cannot be used to guess a secret either.
+``search`` takes RE2 syntax (linear time: no pattern can make it crawl) and stops
+at a deadline, saying what it did not search.
 """
 
 from __future__ import annotations
 
-import re
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pathspec
+import re2
 
 from agentls.context.index import Located
+from agentls.policy.secrets import redact, redact_secrets
 from agentls.tools.box import Tool, spec
 from agentls.tools.workspace import ToolDenied, Workspace
 
@@ -22,6 +31,11 @@ LIST_ENTRIES = 1000
 SEARCH_MATCHES = 200
 SEARCH_LINE_CHARS = 300
 SEARCH_SKIPPED_SHOWN = 20  # files not searched (binary, too big) named in the answer
+SEARCH_SECONDS = 10.0  # a search stops after this long and says what it did not search
+HIDDEN_NOTE = (
+    "lines holding secrets (keys, tokens, passwords) are shown as [hidden by agentls: …]; "
+    "agentls never shows them. Do not write those lines back: edit around them"
+)
 
 
 def read_file(ws: Workspace, path: str, offset: int = 1, limit: int = READ_LINES) -> str:
@@ -29,7 +43,8 @@ def read_file(ws: Workspace, path: str, offset: int = 1, limit: int = READ_LINES
     resolved = ws.resolve(path)
     text = ws.read_text(resolved)
     ws.note_seen(resolved, text)
-    lines = text.split("\n")
+    redacted = redact(text, resolved.relative)
+    lines = redacted.text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     offset = max(1, offset)
@@ -38,6 +53,8 @@ def read_file(ws: Workspace, path: str, offset: int = 1, limit: int = READ_LINES
     out = [f"{resolved.relative} ({len(lines)} lines)"]
     if resolved.relative in ws.not_utf8:
         out[0] += " (not UTF-8: the bytes that are not are shown as \ufffd; it cannot be edited)"
+    if redacted.hits:
+        out[0] += f" ({len(redacted.lines)} {HIDDEN_NOTE})"
     for number, line in enumerate(shown, start=offset):
         if len(line) > LINE_CHARS:
             line = line[:LINE_CHARS] + f" … ({len(line) - LINE_CHARS} more characters)"
@@ -77,12 +94,50 @@ def list_files(ws: Workspace, path: str = ".", glob: str | None = None) -> str:
     return "\n".join([*names, *tail])
 
 
-def search(ws: Workspace, pattern: str, path: str = ".", glob: str | None = None) -> str:
-    """Lines matching a regular expression, as ``path:line: text``."""
+def _compile(pattern: str) -> Any:
+    options = re2.Options()
+    options.log_errors = False
+    options.never_nl = True  # a match never spans lines, as in grep
+    options.max_mem = 32 << 20
     try:
-        regex = re.compile(pattern)
-    except re.error as error:
-        raise ToolDenied(f"not a valid regular expression ({error}): {pattern!r}") from None
+        return re2.compile(f"(?m){pattern}", options)
+    except re2.error as error:
+        raise ToolDenied(
+            f"not a valid regular expression for search ({error}): {pattern!r}. search takes "
+            "RE2 syntax (as Go and ripgrep): no look-around, no backreferences"
+        ) from None
+
+
+def _matching_lines(regex: Any, text: str) -> list[tuple[int, str]]:
+    """(1-based number, line) of each line of ``text`` with a match, in linear time."""
+    data = text.encode("utf-8", "surrogatepass")
+    found: list[tuple[int, str]] = []
+    pos = line = at = 0
+    while pos <= len(data):
+        match = regex.search(data, pos)
+        if match is None:
+            break
+        start = match.start()
+        line += data.count(b"\n", at, start)
+        begin = data.rfind(b"\n", 0, start) + 1
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        found.append((line + 1, data[begin:end].decode("utf-8", "replace")))
+        pos = at = end + 1
+        line += 1
+    return found
+
+
+def search(
+    ws: Workspace,
+    pattern: str,
+    path: str = ".",
+    glob: str | None = None,
+    seconds: float = SEARCH_SECONDS,
+) -> str:
+    """Lines matching a regular expression (RE2), as ``path:line: text``."""
+    regex = _compile(pattern)
+    deadline = time.monotonic() + seconds
     start = ws.resolve(path)
     spec = _glob(glob)
     if start.path.is_file():
@@ -91,10 +146,13 @@ def search(ws: Workspace, pattern: str, path: str = ".", glob: str | None = None
         candidates = [e.path for e in ws.files.walk(start.relative, any_file=True)]
     out: list[str] = []
     skipped: list[str] = []
-    files_with_matches = 0
     more = 0
+    unsearched = 0
     for relative in candidates:
         if spec is not None and not spec.match_file(relative):
+            continue
+        if unsearched or time.monotonic() > deadline:
+            unsearched += 1
             continue
         try:
             text = ws.read_text(ws.resolve(relative))
@@ -102,19 +160,21 @@ def search(ws: Workspace, pattern: str, path: str = ".", glob: str | None = None
             if len(skipped) < SEARCH_SKIPPED_SHOWN:  # binary, too big or unreadable
                 skipped.append(str(error).split(";")[0])
             continue
-        found = False
-        for number, line in enumerate(text.split("\n"), start=1):
-            if regex.search(line) is None:
-                continue
-            found = True
+        if regex.search(text) is None:  # (a match can only be lost by hiding secrets)
+            continue
+        for number, line in _matching_lines(regex, redact_secrets(text, relative)):
             if len(out) >= SEARCH_MATCHES:
                 more += 1
                 continue
             if len(line) > SEARCH_LINE_CHARS:
                 line = line[:SEARCH_LINE_CHARS] + " …"
             out.append(f"{relative}:{number}: {line}")
-        files_with_matches += found
     not_searched = [f"not searched: {why}" for why in skipped]
+    if unsearched:
+        not_searched.append(
+            f"not searched: {unsearched} more files: the search stopped after {seconds:g} s "
+            "(narrow it with path or glob)"
+        )
     if not out:
         return "\n".join([f"no match for {pattern!r} in {start.relative or '.'}", *not_searched])
     if more:
@@ -137,6 +197,7 @@ def find_symbol(
         except ToolDenied:
             continue
         header = " ".join(line.strip() for line in lines[d.start : d.header_end + 1])
+        header = redact_secrets(header, loc.path)
         scope = f" in {d.scope}" if d.scope else ""
         out.append(f"{loc.path}:{d.start + 1}-{d.end + 1}: {d.kind} {d.name}{scope}: {header}")
     if len(found) > limit:
@@ -178,7 +239,8 @@ def read_only_tools(
         Tool(
             spec(
                 "search",
-                "Search the workspace's files for a regular expression; lines as path:line: text.",
+                "Search the workspace's files for a regular expression (RE2 syntax, as in Go "
+                "or ripgrep); lines as path:line: text.",
                 {"pattern": {"type": "string"}, "path": path, "glob": glob},
                 ["pattern"],
             ),
