@@ -20,6 +20,17 @@ export default defineConfig({
         // Reads the packaged agentls.vsix (run after `npm run package`).
         test: { name: "vsix", include: ["test/vsix.test.ts"], environment: "node" },
       },
+      {
+        // The packaged agentls.vsix in real VS Code (code-server + Chromium; see e2e/README.md).
+        test: {
+          name: "e2e",
+          include: ["e2e/**/*.e2e.ts"],
+          environment: "node",
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

@@ -1,0 +1,82 @@
+/** What a user does in the web workbench, through the page: commands from the palette,
+ * the quick input, notifications and their buttons, the lightbulb, the status bar. */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Locator, Page } from "playwright-core";
+import { SCREENSHOTS } from "./paths";
+
+export class Workbench {
+  constructor(readonly page: Page) {}
+
+  /** F1, the command's title, Enter: as a user runs "Agent: Set API Key". */
+  async runCommand(title: string): Promise<void> {
+    await this.page.keyboard.press("F1");
+    const input = this.page.locator(".quick-input-widget input");
+    await input.waitFor({ state: "visible" });
+    await input.fill(`>${title}`);
+    await this.page
+      .locator(".quick-input-widget .monaco-list-row", { hasText: title })
+      .first()
+      .waitFor({ state: "visible" });
+    await this.page.keyboard.press("Enter");
+  }
+
+  /** Types into the open input box (an instruction, a key) and presses Enter. */
+  async answerInput(text: string, screenshot?: string): Promise<void> {
+    const input = this.page.locator(".quick-input-widget input");
+    await input.waitFor({ state: "visible" });
+    await input.fill(text);
+    if (screenshot !== undefined) {
+      await this.screenshot(screenshot);
+    }
+    await this.page.keyboard.press("Enter");
+    await this.page.locator(".quick-input-widget").waitFor({ state: "hidden" });
+  }
+
+  notification(text: string | RegExp): Locator {
+    return this.page.locator(".notifications-toasts .notification-toast", { hasText: text });
+  }
+
+  /** Clicks a button of the notification that says `text`. */
+  async clickNotificationButton(text: string | RegExp, button: string): Promise<void> {
+    const toast = this.notification(text).last();
+    await toast.waitFor({ state: "visible" });
+    await toast.getByRole("button", { name: button, exact: true }).click();
+  }
+
+  async clearNotifications(): Promise<void> {
+    await this.page.keyboard.press("Escape");
+    await this.page.evaluate(() => undefined);
+    await this.runCommand("Notifications: Clear All Notifications");
+  }
+
+  statusItem(): Locator {
+    return this.page.locator(".statusbar-item", { hasText: /agentls/ }).first();
+  }
+
+  /** The editor's text area, focused (the cursor stays where the probe put it). */
+  async focusEditor(): Promise<void> {
+    await this.runCommand("View: Focus Active Editor Group");
+  }
+
+  /** Opens the code action menu at the cursor as a user does: a click on the lightbulb. */
+  async openLightbulb(): Promise<Locator> {
+    const bulb = this.page.locator(".lightBulbWidget .codicon").first();
+    await bulb.waitFor({ state: "visible", timeout: 15_000 });
+    await bulb.click();
+    const menu = this.page.locator(".action-widget");
+    await menu.waitFor({ state: "visible" });
+    return menu;
+  }
+
+  /** Picks the action whose title starts with `title` from the open code action menu. */
+  async pickAction(menu: Locator, title: string): Promise<void> {
+    await menu.locator(".monaco-list-row", { hasText: title }).first().click();
+  }
+
+  async screenshot(name: string): Promise<void> {
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    await this.page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+  }
+}
