@@ -100,6 +100,98 @@
 (defvar drv-self-typing nil)
 (defvar drv-snapshots nil)
 
+(defun drv-type-op (step)
+  "Type STEP in the current buffer: insert_top inserts the line :text at the top,
+append_last appends :text to the last non-empty line, insert_after inserts the
+line :text below the first line that holds :match."
+  (let ((op (plist-get step :op))
+        (text (plist-get step :text)))
+    (save-excursion
+      (widen)
+      (cond ((equal op "insert_top")
+             (goto-char (point-min))
+             (insert text "\n"))
+            ((equal op "append_last")
+             (goto-char (point-max))
+             (skip-chars-backward "\n")
+             (insert text))
+            ((equal op "insert_after")
+             (goto-char (point-min))
+             (unless (search-forward (plist-get step :match) nil t)
+               (error "No line holds %s" (plist-get step :match)))
+             (end-of-line)
+             (insert "\n" text))
+            (t (error "Unknown typing op %s" op))))))
+
+;;; typing at set moments (config.moments)
+;; A step with :after "run" or "undo" is typed :ms after that command is sent (a
+;; timer: timers run while jsonrpc-request waits); :after "text": :ms after an edit
+;; not typed here first makes the buffer hold :contains.  Each typed step is
+;; recorded in the output's "moments".
+
+(defvar drv-moments nil "Typed moments, newest first.")
+(defvar drv-moments-due nil "Alist: (AFTER . steps scheduled and not typed yet).")
+(defvar drv-moments-waiting nil "Steps typed once the buffer holds their :contains.")
+
+(defun drv-moment-due (after delta)
+  (setf (alist-get after drv-moments-due nil nil #'equal)
+        (+ delta (alist-get after drv-moments-due 0 nil #'equal))))
+
+(defun drv-type-moment (step)
+  (let ((err nil))
+    (with-current-buffer drv-buffer
+      (let ((drv-self-typing t))
+        (condition-case e
+            (drv-type-op step)
+          (error (setq err (error-message-string e))))))
+    (let ((snap (make-hash-table :test #'equal)))
+      (puthash "at_ms" (drv-ms) snap)
+      (puthash "after" (plist-get step :after) snap)
+      (puthash "op" (plist-get step :op) snap)
+      (puthash "text" (drv-buffer-text) snap)
+      (puthash "error" err snap)
+      (push snap drv-moments))
+    (drv-moment-due (plist-get step :after) -1)
+    (drv-log "typed a moment (%s, %s): %s"
+             (plist-get step :after) (plist-get step :op) (or err "ok"))))
+
+(defun drv-schedule-moments (after)
+  (dolist (step (drv-cfg :moments))
+    (when (equal (plist-get step :after) after)
+      (drv-moment-due after 1)
+      (run-at-time (/ (or (plist-get step :ms) 0) 1000.0) nil #'drv-type-moment step))))
+
+(defun drv-moments-done (after)
+  "Wait until every step scheduled for AFTER is typed (before the text is read)."
+  (let ((deadline (+ (float-time) 5)))
+    (while (and (> (alist-get after drv-moments-due 0 nil #'equal) 0)
+                (< (float-time) deadline))
+      (accept-process-output nil 0.02))
+    (when (> (alist-get after drv-moments-due 0 nil #'equal) 0)
+      (error "Timed out waiting for the typing after %s" after))))
+
+(defun drv-check-moments ()
+  (let ((text (drv-buffer-text)))
+    (dolist (step drv-moments-waiting)
+      (when (string-search (plist-get step :contains) text)
+        (setq drv-moments-waiting (delq step drv-moments-waiting))
+        (drv-log "the buffer holds %S" (plist-get step :contains))
+        (run-at-time (/ (or (plist-get step :ms) 0) 1000.0) nil #'drv-type-moment step)))))
+
+(defun drv-moments-after-change (&rest _)
+  "A change not typed here: look for the waiting steps' text once it is in."
+  (when (and drv-moments-waiting (not drv-self-typing))
+    (run-at-time 0 nil #'drv-check-moments)))
+
+(defun drv-watch-moments ()
+  (dolist (step (drv-cfg :moments))
+    (when (equal (plist-get step :after) "text")
+      (drv-moment-due "text" 1)
+      (push step drv-moments-waiting)))
+  (when drv-moments-waiting
+    (with-current-buffer drv-buffer
+      (add-hook 'after-change-functions #'drv-moments-after-change nil t))))
+
 (defun drv-type-step ()
   (setq drv-step-pending nil)
   (when drv-steps
@@ -110,16 +202,7 @@
       (with-current-buffer drv-buffer
         (let ((drv-self-typing t))
           (condition-case e
-              (save-excursion
-                (widen)
-                (cond ((equal op "insert_top")
-                       (goto-char (point-min))
-                       (insert text "\n"))
-                      ((equal op "append_last")
-                       (goto-char (point-max))
-                       (skip-chars-backward "\n")
-                       (insert text))
-                      (t (error "Unknown typing op %s" op))))
+              (drv-type-op step)
             (error (setq err (error-message-string e))))))
       (cl-incf drv-step-count)
       (let ((snap (make-hash-table :test #'equal)))
@@ -280,7 +363,39 @@ current command end and wait for the task's closing message from a timer."
   (unless eglot--managed-mode
     (error "the buffer is not managed by eglot"))
   (drv-log "connected: %s" (jsonrpc-name drv-server))
+  (if (drv-cfg :run_args)
+      (drv-run-with-args)
+    (drv-run-action)))
 
+(defun drv-run-with-args ()
+  "agentls.run with config.run_args on the opened file (a rewrite with a range, the
+full agent without), typing at the configured moments; then agentls.undo if asked."
+  (let ((args (append (list :uri (plist-get (eglot--TextDocumentIdentifier) :uri))
+                      (drv-cfg :run_args))))
+    (drv-watch-moments)
+    (drv-log "executing agentls.run %S" args)
+    (drv-set "executed_ms" (drv-ms))
+    (drv-schedule-moments "run")
+    (let ((result (drv-execute "agentls.run" (vector args))))
+      (drv-set "result_ms" (drv-ms))
+      (drv-set "result" result)
+      (drv-log "result: %S" result)
+      (drv-moments-done "run")
+      (drv-moments-done "text")
+      (drv-set "text" (drv-buffer-text))
+      (when (drv-cfg :undo)
+        (drv-schedule-moments "undo")
+        (let ((undo (drv-execute "agentls.undo"
+                                 (vector (list :taskId (plist-get result :taskId))))))
+          (drv-set "undo_result" undo)
+          (drv-log "undo: %S" undo)
+          (drv-moments-done "undo")
+          (drv-set "text_after_undo" (drv-buffer-text))))
+      (drv-set "moments" (vconcat (reverse drv-moments)))
+      (drv-set "ok" t))))
+
+(defun drv-run-action ()
+  "Execute the \"Agent: ...\" code action of the instruction comment."
   ;; Code actions at the end of the instruction comment's line.
   (goto-char (point-min))
   (unless (search-forward (drv-cfg :marker) nil t)

@@ -154,6 +154,7 @@ def run_editor(
     settings: dict[str, Any] | None = None,
     files: dict[str, str | None] | None = None,
     run_args: dict[str, Any] | None = None,
+    moments: list[dict[str, Any]] | None = None,
 ) -> EditorRun:
     """Run ``editor`` ("nvim" or "emacs") headless with its driver on ``source``.
 
@@ -170,9 +171,14 @@ def run_editor(
     ``settings``: more agentls settings for initializationOptions (beside ``model``).
     ``files``: more files of the workspace (relative path -> text, None: not created
     but reported); the output reports
-    their buffers and disk texts (Neovim only, with ``run_args``). ``run_args``
-    (Neovim only): run the full agent (``agentls.run`` with these arguments and the
-    opened file's uri) instead of a code action.
+    their buffers and disk texts (Neovim only, with ``run_args``). ``run_args``:
+    execute ``agentls.run`` with these arguments and the opened file's uri (the full
+    agent, or a rewrite when they hold a ``range``) instead of a code action.
+    ``moments`` (with ``run_args``): typing steps at set moments, each a typing step
+    (``op``: ``insert_top``, ``append_last`` or ``insert_after`` with ``match``, the
+    line to type below) plus ``after``: ``"run"`` or ``"undo"`` (typed ``ms`` after
+    that command is sent) or ``"text"`` (``ms`` after an edit first makes the buffer
+    hold ``contains``); the output's ``moments`` has the buffer text after each.
     """
     workspace = tmp_path / "ws"
     workspace.mkdir()
@@ -208,6 +214,7 @@ def run_editor(
         "document_changes": document_changes,
         "command_timeout_ms": 30000,
         "run_args": run_args,
+        "moments": moments or [],
         "report_files": [str(workspace / f) for f in (files or {})] + [str(path)],
         "output": str(output),
         "log": str(log),

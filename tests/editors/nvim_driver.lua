@@ -8,7 +8,7 @@
 -- JSON to config.output and exits (0: flow finished, 1: error; see config.log).
 
 local cfg
-local out = { ok = false, snapshots = {} }
+local out = { ok = false, snapshots = {}, moments = {} }
 local log_lines = {}
 local t0 = vim.loop.hrtime()
 
@@ -46,6 +46,107 @@ local function wait_for(what, timeout_ms, cond)
   end
 end
 
+-- One typing step: 'insert_top' inserts the line step.text at the top,
+-- 'append_last' appends step.text to the last non-empty line, 'insert_after' inserts
+-- the line step.text below the first line that holds step.match.
+local function type_op(bufnr, step)
+  if step.op == 'insert_top' then
+    vim.api.nvim_buf_set_lines(bufnr, 0, 0, true, { step.text })
+  elseif step.op == 'append_last' then
+    local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, true)
+    local row = #lines
+    while row > 1 and lines[row] == '' do
+      row = row - 1
+    end
+    local col = #lines[row]
+    vim.api.nvim_buf_set_text(bufnr, row - 1, col, row - 1, col, { step.text })
+  elseif step.op == 'insert_after' then
+    local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, true)
+    for row, line in ipairs(lines) do
+      if line:find(step.match, 1, true) then
+        vim.api.nvim_buf_set_lines(bufnr, row, row, true, { step.text })
+        return
+      end
+    end
+    error('no line holds ' .. step.match)
+  else
+    error('unknown typing op ' .. tostring(step.op))
+  end
+end
+
+-- Typing at set moments (config.moments): a step with after = 'run' or 'undo' is
+-- typed step.ms after that command is sent (a timer: Neovim serves timers while
+-- request_sync waits); after = 'text': step.ms after an edit not typed here first
+-- makes the buffer hold step.contains. Each typed step is recorded in out.moments.
+local moments = { typing = false, typed = 0, due = {} }
+
+local function type_moment(bufnr, step)
+  moments.typing = true
+  local ok, err = pcall(type_op, bufnr, step)
+  moments.typing = false
+  moments.typed = moments.typed + 1
+  table.insert(out.moments, {
+    at_ms = ms(), after = step.after, op = step.op, text = buffer_text(bufnr), error = err or vim.NIL,
+  })
+  log('typed a moment (%s, %s): %s', step.after, step.op, ok and 'ok' or tostring(err))
+end
+
+local function schedule_moments(bufnr, after)
+  for _, step in ipairs(cfg.moments or {}) do
+    if step.after == after then
+      moments.due[after] = (moments.due[after] or 0) + 1
+      vim.defer_fn(function()
+        type_moment(bufnr, step)
+        moments.due[after] = moments.due[after] - 1
+      end, step.ms or 0)
+    end
+  end
+end
+
+-- Waits until every step scheduled for `after` is typed (before the text is read).
+local function moments_done(after)
+  wait_for('the typing after ' .. after, 5000, function()
+    return (moments.due[after] or 0) == 0
+  end)
+end
+
+local function watch_moments(bufnr)
+  local waiting = {}
+  for _, step in ipairs(cfg.moments or {}) do
+    if step.after == 'text' then
+      table.insert(waiting, step)
+      moments.due.text = (moments.due.text or 0) + 1
+    end
+  end
+  if #waiting == 0 then
+    return
+  end
+  local function check()
+    local text = buffer_text(bufnr)
+    for i = #waiting, 1, -1 do
+      local step = waiting[i]
+      if text:find(step.contains, 1, true) then
+        table.remove(waiting, i)
+        log('the buffer holds %q', step.contains)
+        vim.defer_fn(function()
+          type_moment(bufnr, step)
+          moments.due.text = moments.due.text - 1
+        end, step.ms or 0)
+      end
+    end
+  end
+  vim.api.nvim_buf_attach(bufnr, false, {
+    on_lines = function()
+      if #waiting == 0 then
+        return true -- detach
+      end
+      if not moments.typing then
+        vim.schedule(check) -- once the whole edit is in
+      end
+    end,
+  })
+end
+
 -- Types the configured steps elsewhere in the buffer while the command runs: one
 -- step typing_delay_ms after each change the server makes (seen by on_lines), so
 -- the user's typing always lands between two streamed edits.
@@ -61,21 +162,7 @@ local function start_typing(bufnr, steps, delay)
     end
     local step = steps[state.next]
     state.typing = true
-    local ok, err = pcall(function()
-      if step.op == 'insert_top' then
-        vim.api.nvim_buf_set_lines(bufnr, 0, 0, true, { step.text })
-      elseif step.op == 'append_last' then
-        local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, true)
-        local row = #lines
-        while row > 1 and lines[row] == '' do
-          row = row - 1
-        end
-        local col = #lines[row]
-        vim.api.nvim_buf_set_text(bufnr, row - 1, col, row - 1, col, { step.text })
-      else
-        error('unknown typing op ' .. tostring(step.op))
-      end
-    end)
+    local ok, err = pcall(type_op, bufnr, step)
     state.typing = false
     table.insert(out.snapshots, { at_ms = ms(), op = step.op, text = buffer_text(bufnr), error = err or vim.NIL })
     log('typed step %d (%s): %s', state.next, step.op, ok and 'ok' or tostring(err))
@@ -100,6 +187,7 @@ local run_agent, run_action, files_state
 
 -- agentls.undo of the task just run; its answer goes to out.undo_result.
 local function undo(client, bufnr)
+  schedule_moments(bufnr, 'undo')
   local response, reason = client.request_sync('workspace/executeCommand', {
     command = 'agentls.undo',
     arguments = { { taskId = out.result.taskId } },
@@ -108,6 +196,8 @@ local function undo(client, bufnr)
   assert(not response.err, 'agentls.undo error: ' .. vim.inspect(response.err))
   out.undo_result = response.result
   log('undo: %s', vim.inspect(response.result))
+  moments_done('undo')
+  out.text_after_undo = buffer_text(bufnr)
 end
 
 local function main()
@@ -174,11 +264,15 @@ function files_state()
   return state
 end
 
--- The full agent: agentls.run without a range, from the current file.
+-- agentls.run with config.run_args (the full agent without a range, a rewrite with
+-- one) on the current file, typing at the configured moments.
 function run_agent(client, bufnr)
   local args = vim.deepcopy(cfg.run_args)
   args.uri = vim.uri_from_bufnr(bufnr)
-  log('executing agentls.run (full agent)')
+  log('executing agentls.run (%s)', args.range and 'a range' or 'full agent')
+  watch_moments(bufnr)
+  out.executed_ms = ms()
+  schedule_moments(bufnr, 'run')
   local response, reason = client.request_sync('workspace/executeCommand', {
     command = 'agentls.run',
     arguments = { args },
@@ -186,6 +280,10 @@ function run_agent(client, bufnr)
   assert(response, 'workspace/executeCommand: ' .. tostring(reason))
   assert(not response.err, 'workspace/executeCommand error: ' .. vim.inspect(response.err))
   out.result = response.result
+  out.result_ms = ms()
+  moments_done('run')
+  moments_done('text')
+  out.text = buffer_text(bufnr)
   out.files = files_state()
   log('result: %s', vim.inspect(response.result))
   if cfg.undo then
