@@ -98,6 +98,7 @@ class Rewrite:
         self.related = related  # the context engine's pick from other files (None: none)
         self.extractor = CodeExtractor()
         self.usage_reported = False
+        self.reverted = False  # the original was put back after a failure or cancel
 
     def _plan(self, snapshot: Snapshot, origin: Span) -> tuple[Target, list[Message]]:
         """Find the region and build the prompt (runs in a worker thread) on ``snapshot``:
@@ -194,6 +195,8 @@ class Rewrite:
     @property
     def wrote(self) -> bool:
         """Whether any text of this task may be in the document."""
+        if self.reverted:
+            return False
         return self.writer.current != self.writer.original or self.writer.pending is not None
 
     def _stopped_by_user(self) -> TaskResult:
@@ -234,6 +237,8 @@ class Rewrite:
             if not pump.done():
                 pump.cancel()
                 await asyncio.wait([pump])
+            elif not pump.cancelled():
+                pump.exception()  # retrieved: the writer's error is the one reported
 
     async def _pump(self, changed: asyncio.Event) -> None:
         usage = self.task.usage
@@ -281,6 +286,7 @@ class Rewrite:
             return
         try:
             await self.writer.revert()
+            self.reverted = True
         except (RegionConflict, EditorError) as error:
             log.info("could not restore the region: %s", error)
             self.task.undo, self.task.anchor = self.undo, self.writer.anchor

@@ -13,8 +13,11 @@ server keeps across an ``await`` is therefore one of:
   task keeps writing into (and undoing) for a long time.
 
 Both move by ``move_range``, the one rule: a change before the range shifts it, a
-change after it leaves it, a change that reaches into it or touches its edge marks
-it ``touched`` and widens it to cover what the change wrote.
+change after it leaves it, a change that reaches into it marks it ``touched`` and
+widens it to cover what the change wrote. The edges differ: text inserted exactly
+at a span's edge stays outside it (a line typed right above a function is not part
+of the function), while an anchor takes it in (the task's own edits add lines at
+its region's edges, and those must stay inside).
 """
 
 from __future__ import annotations
@@ -35,11 +38,14 @@ class StalePosition(Exception):
     history since is gone)."""
 
 
-def move_range(start: int, end: int, change: TextChange) -> tuple[int, int, bool]:
-    """Where ``[start, end)`` is after ``change``; True when the change touched it."""
-    if change.end < start:
+def move_range(
+    start: int, end: int, change: TextChange, edges: bool = True
+) -> tuple[int, int, bool]:
+    """Where ``[start, end)`` is after ``change``; True when the change touched it.
+    ``edges``: an insertion at either edge goes inside (else: outside)."""
+    if change.end < start or (not edges and change.start == change.end == start < end):
         return start + change.delta, end + change.delta, False
-    if change.start > end:
+    if change.start > end or (not edges and change.start == change.end == end > start):
         return start, end, False
     return min(start, change.start), max(end, change.end) + change.delta, True
 
@@ -70,7 +76,7 @@ class Span:
         """This span after ``changes`` (in order), which lead to change number ``seq``."""
         start, end, touched = self._start, self._end, self.touched
         for change in changes:
-            start, end, hit = move_range(start, end, change)
+            start, end, hit = move_range(start, end, change, edges=False)
             touched = touched or hit
         return replace(self, seq=seq, _start=start, _end=end, touched=touched)
 

@@ -70,6 +70,8 @@ class RegionWriter:
             except asyncio.CancelledError:
                 # The edit may already be on its way: learn its fate, then re-raise.
                 await asyncio.wait([step])
+                if not step.cancelled():
+                    step.exception()  # what it did is in current/pending
                 raise
             if done:
                 return

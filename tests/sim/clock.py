@@ -1,0 +1,93 @@
+"""A deterministic event loop with a virtual clock, for the edit simulation.
+
+Time only moves when every task waits: ``select`` never blocks, it advances the
+clock to the next timer. Callbacks run in asyncio's usual FIFO order (no ordering
+real asyncio cannot produce); what varies from seed to seed are the delays the
+simulated editors, model and user draw from the seeded random generator. Work sent
+to a thread (``asyncio.to_thread``) runs at once and completes after a random delay,
+so "the user types while the server plans in a thread" happens too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import random
+import selectors
+from collections.abc import Callable
+from typing import Any
+
+
+class Deadlock(Exception):
+    """Nothing is ready and no timer is set, yet tasks wait: they wait forever."""
+
+
+class _Selector(selectors.DefaultSelector):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop: SimLoop | None = None
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        events = super().select(0)
+        if events or self.loop is None:
+            return events
+        if timeout is None:
+            raise Deadlock("every task waits and no timer is set")
+        self.loop.now += timeout
+        return []
+
+
+class _Executor(concurrent.futures.Executor):
+    """Runs the function at once (its arguments are bound now, as a thread would read
+    them) and completes its future after a random virtual delay."""
+
+    def __init__(self, loop: SimLoop) -> None:
+        self.loop = loop
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as error:
+            self.loop.call_later(self.loop.delay(0.0, 0.3), _settle, future, None, error)
+        else:
+            self.loop.call_later(self.loop.delay(0.0, 0.3), _settle, future, result, None)
+        return future
+
+
+def _settle(
+    future: concurrent.futures.Future[Any], result: Any, error: BaseException | None
+) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class SimLoop(asyncio.SelectorEventLoop):
+    def __init__(self, seed: int) -> None:
+        selector = _Selector()
+        super().__init__(selector)
+        selector.loop = self
+        self.now = 0.0
+        self.rng = random.Random(seed)
+        self._default_executor = _Executor(self)  # type: ignore[assignment]
+
+    def time(self) -> float:
+        return self.now
+
+    def delay(self, low: float, high: float) -> float:
+        return self.rng.uniform(low, high)
+
+
+def run(seed: int, main: Callable[[SimLoop], Any]) -> Any:
+    """Run ``main(loop)`` (a coroutine function) to completion on a fresh ``SimLoop``."""
+    loop = SimLoop(seed)
+    try:
+        asyncio.set_event_loop(loop)
+        return loop.run_until_complete(main(loop))
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
