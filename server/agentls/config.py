@@ -62,6 +62,8 @@ class AgentSettings:
     """Command prefixes (e.g. "pytest", "npm test") that run without asking, in the sandbox."""
     deny_commands: list[str] = field(default_factory=list)
     """Command prefixes never run (e.g. "git push"), checked in every part of a command."""
+    protected_paths: list[str] = field(default_factory=list)
+    """More globs of files whose writes ask in every mode (.vscode/, .envrc, .git* … always)."""
     ask_timeout: float = field(default=300.0, metadata=_positive(1))
     """Seconds to wait for the user's answer to an approval or a plan; no answer = deny."""
     subagent_max_steps: int = field(default=12, metadata=_positive(1))

@@ -8,20 +8,26 @@ ask. ``full-auto``: writes and (sandboxed) commands are free.
 Rules (settings, from the user only) come first, deny before allow:
 - ``agent.denyPaths`` / ``agent.allowPaths``: gitignore-style globs of workspace paths
   never written / written without asking;
+- protected paths (``policy/protected.py`` plus ``agent.protectedPaths``): files that
+  editors and tools run or trust (``.vscode/``, ``.envrc``, ``.git*`` …) ask in every
+  mode, full-auto included, and over an allow rule;
 - ``agent.denyCommands`` / ``agent.allowCommands``: command prefixes (``git push``,
-  ``pytest``) never run / run without asking. A deny prefix is checked against every
-  simple command of a pipeline or list (``make; git push``); an allow prefix only
-  approves a single simple command (``pytest && curl …`` still asks), and never one
-  with redirections or substitutions.
+  ``pytest``). The line is parsed as bash (``policy/shell.py``): a deny rule matches a
+  command at any depth (subshells, substitutions, pipelines, conditionals, functions,
+  wrappers such as ``env``/``sudo``/``xargs``, ``sh -c`` strings); an allow rule
+  approves only when every command of the line is allowed, with no redirection into a
+  file. A line that cannot be vetted (``eval $x``, ``… | sh``, a parse error) is never
+  allowed by a rule, and asks in every mode when there are deny rules.
 
-The user answers "once", "task" (allow this kind for the rest of the task) or "deny";
-no answer is a deny. Only the settings and the user's answers decide: nothing read
-from the workspace (file text, tool output, AGENTS.md) reaches this object.
+The user answers "once", "task" (allow this kind for the rest of the task; for a
+question asked in every mode: this very write or command) or "deny"; no answer is a
+deny. Only the settings and the user's answers decide: nothing read from the workspace
+(file text, tool output, AGENTS.md) reaches this object. Every question shows the
+path or command verbatim, control characters made visible (``policy/display.py``).
 """
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -29,12 +35,16 @@ from typing import Literal
 import pathspec
 
 from agentls.config import Approval, Settings
+from agentls.policy import shell
+from agentls.policy.display import quoted, visible
+from agentls.policy.protected import protected_why
 from agentls.tools.workspace import ToolDenied
 from agentls.tools.write import EditSink
 
 Kind = Literal["write", "command"]
 Answer = Literal["once", "task", "deny"]
 Asker = Callable[[Kind, str], Awaitable[Answer]]
+Verdict = Literal["allow", "deny", "ask", ""]  # "ask": ask in every mode; "": the mode decides
 
 FREE: dict[Approval, frozenset[Kind]] = {
     "read-only": frozenset(),
@@ -42,48 +52,9 @@ FREE: dict[Approval, frozenset[Kind]] = {
     "auto-edit": frozenset({"write"}),
     "full-auto": frozenset({"write", "command"}),
 }
-
-
-def _split(command: str) -> tuple[list[str], bool]:
-    """The simple commands of ``command`` (split at ; & && || | and newlines outside
-    quotes) and whether it has what an allow prefix never approves: redirections,
-    subshells, or substitutions (``$(…)`` and backticks also expand inside double
-    quotes; single quotes keep everything literal)."""
-    parts: list[str] = []
-    current: list[str] = []
-    quote = ""
-    unsafe = False
-    i = 0
-    while i < len(command):
-        ch = command[i]
-        pair = command[i : i + 2]
-        if quote == "'":
-            quote = "" if ch == "'" else quote
-        elif ch == "\\" and quote != "'":
-            current.append(command[i : i + 2])
-            i += 2
-            continue
-        elif quote == '"':
-            quote = "" if ch == '"' else quote
-            unsafe = unsafe or ch == "`" or pair == "$("
-        elif ch in "'\"":
-            quote = ch
-        elif pair in ("&&", "||"):
-            parts.append("".join(current))
-            current = []
-            i += 2
-            continue
-        elif ch in ";&|\n":
-            parts.append("".join(current))
-            current = []
-            i += 1
-            continue
-        elif ch in "<>`()" or pair == "$(":
-            unsafe = True
-        current.append(ch)
-        i += 1
-    parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip()], unsafe or bool(quote)
+# Wrappers an allow rule looks through (``timeout 60 pytest`` is pytest's).
+TRANSPARENT = {"command", "builtin", "exec", "env", "nice", "nohup", "time", "timeout",
+               "stdbuf", "setsid", "ionice"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -92,6 +63,7 @@ class Rules:
     deny_paths: Sequence[str] = ()
     allow_commands: Sequence[str] = ()
     deny_commands: Sequence[str] = ()
+    protected_paths: Sequence[str] = ()  # more than the defaults of protected.py
     _allow: pathspec.GitIgnoreSpec = field(init=False, repr=False, compare=False)
     _deny: pathspec.GitIgnoreSpec = field(init=False, repr=False, compare=False)
 
@@ -99,39 +71,74 @@ class Rules:
         object.__setattr__(self, "_allow", pathspec.GitIgnoreSpec.from_lines(self.allow_paths))
         object.__setattr__(self, "_deny", pathspec.GitIgnoreSpec.from_lines(self.deny_paths))
 
-    def path(self, relative: str) -> Literal["allow", "deny", ""]:
+    def path(self, relative: str) -> Verdict:
         if self._deny.match_file(relative):
             return "deny"
+        if protected_why(relative, self.protected_paths):
+            return "ask"
         return "allow" if self._allow.match_file(relative) else ""
 
-    def command(self, command: str) -> Literal["allow", "deny", ""]:
-        parts, unsafe = _split(command)
-        if any(_starts_with(part, p) for part in parts for p in self.deny_commands):
-            return "deny"
-        if len(parts) == 1 and not unsafe:
-            if any(_starts_with(parts[0], p) for p in self.allow_commands):
-                return "allow"
+    def command(self, command: str) -> Verdict:
+        return self.judge(shell.parse(command))
+
+    def judge(self, line: shell.Line) -> Verdict:
+        denies = [_words(rule) for rule in self.deny_commands if _words(rule)]
+        maybe = False
+        for simple in line.commands:
+            for layer in simple.layers:
+                for rule in denies:
+                    found = _deny_match(layer, rule)
+                    if found == "yes":
+                        return "deny"
+                    maybe = maybe or found == "maybe"
+        if (line.unvetted or maybe) and denies:
+            return "ask"
+        if line.unvetted or line.writes or not line.commands:
+            return ""
+        allows = [_words(rule) for rule in self.allow_commands if _words(rule)]
+        if allows and all(_allowed(simple, allows) for simple in line.commands):
+            return "allow"
         return ""
 
 
-def _words(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError:  # unbalanced quotes: compare the raw words
-        return text.split()
+def _words(text: str) -> tuple[str, ...]:
+    line = shell.parse(text)
+    if len(line.commands) == 1 and not line.unvetted:
+        words = line.commands[0].layers[0]
+        if all(w is not None for w in words):
+            return tuple(w for w in words if w is not None)
+    return tuple(text.split())
 
 
-def _starts_with(command: str, prefix: str) -> bool:
-    """Word by word: ``git push`` matches ``git push -f`` but ``py`` not ``pytest``;
-    a leading ``env X=1`` or path does not hide the program (``/usr/bin/git push``)."""
-    words, want = _words(command), _words(prefix)
-    while words and "=" in words[0] and not words[0].startswith("="):
-        words = words[1:]  # VAR=value prefixes
-    if words and words[0] == "env":
-        words = [w for w in words[1:] if "=" not in w] or words
-    if words and want:
-        words = [words[0].rsplit("/", 1)[-1], *words[1:]]
-    return bool(want) and words[: len(want)] == want
+def _deny_match(layer: shell.Words, rule: tuple[str, ...]) -> Literal["yes", "maybe", "no"]:
+    """The program (by its name, whatever its folder: ``/bin/rm`` is ``rm``) and the
+    rule's other words in order among its arguments (``git -C x push`` is ``git push``)."""
+    name = rule[0].rsplit("/", 1)[-1]
+    if not layer or layer[0] is None or layer[0].rsplit("/", 1)[-1] != name:
+        return "no"
+    want = list(rule[1:])
+    for word in layer[1:]:
+        if want and word == want[0]:
+            want.pop(0)
+    if not want:
+        return "yes"
+    return "maybe" if any(word is None for word in layer[1:]) else "no"
+
+
+def _allowed(simple: shell.Simple, allows: list[tuple[str, ...]]) -> bool:
+    """An allow rule approves the innermost program exactly (no path, word by word)
+    behind wrappers that only set its environment or limits."""
+    wrappers = simple.layers if simple.runs_line else simple.layers[:-1]
+    for layer in wrappers:
+        name = layer[0]
+        if name is None or name not in TRANSPARENT | shell.SHELLS | {"eval"}:
+            return False
+    if simple.runs_line:
+        return True  # the code string's own commands are judged one by one
+    program = simple.program
+    if any(word is None for word in program):
+        return False
+    return any(tuple(program[: len(rule)]) == rule for rule in allows)
 
 
 class Policy:
@@ -150,6 +157,7 @@ class Policy:
         self.rules = rules or Rules()
         self.sandboxed = commands_sandboxed
         self.free = set(FREE[mode])
+        self.allowed: set[str] = set()  # questions of every mode answered "for this task"
         if not commands_sandboxed:
             self.free.discard("command")
 
@@ -164,33 +172,56 @@ class Policy:
             return "agent.approval is read-only"
         if rule == "deny":
             return "the user's settings forbid writing it (agent.denyPaths)"
+        what = f"{verb} {visible(relative)}"
+        if rule == "ask":
+            why = protected_why(relative, self.rules.protected_paths)
+            return await self._decide("write", f"{what} (protected: {why})", always=True)
         if rule == "allow":
             return ""
-        return await self._decide("write", f"{verb} {relative}")
+        return await self._decide("write", what)
 
     async def refusal_to_run(self, command: str) -> str:
         """Why ``command`` may not run ("" when it may)."""
-        rule = self.rules.command(command)
+        line = shell.parse(command)
+        rule = self.rules.judge(line)
         if self.mode == "read-only":
             return "agent.approval is read-only"
         if rule == "deny":
             return "the user's settings forbid it (agent.denyCommands)"
         if rule == "allow" and self.sandboxed:
             return ""
-        return await self._decide("command", f"run `{command}`")
+        what = f"run {quoted(command)}"
+        programs = ", ".join(visible(p) for p in line.programs()) or "none found"
+        if len(line.programs()) > 1 or line.unvetted:
+            what += f" (programs: {programs})"
+        if rule == "ask":
+            reasons = "; ".join(line.unvetted) or "a word is only known when it runs"
+            what += f"; it cannot be checked against agent.denyCommands: {reasons}"
+        return await self._decide("command", what, always=rule == "ask")
 
-    async def _decide(self, kind: Kind, what: str) -> str:
-        if kind in self.free:
+    async def _decide(self, kind: Kind, what: str, *, always: bool = False) -> str:
+        """Ask unless the mode (or an earlier "for this task") makes ``kind`` free;
+        ``always``: ask in every mode, and "for this task" covers this ``what`` only."""
+        if (kind in self.free and not always) or what in self.allowed:
             return ""
         answer = await self.ask(kind, what)
         if answer == "task":
-            self.free.add(kind)
+            if always:
+                self.allowed.add(what)
+            else:
+                self.free.add(kind)
         return "the user did not allow it" if answer == "deny" else ""
 
 
 def rules_from(settings: Settings) -> Rules:
     agent = settings.agent
-    return Rules(agent.allow_paths, agent.deny_paths, agent.allow_commands, agent.deny_commands)
+    return Rules(
+        agent.allow_paths,
+        agent.deny_paths,
+        agent.allow_commands,
+        agent.deny_commands,
+        agent.protected_paths,
+    )
 
 
 class ApprovingSink:

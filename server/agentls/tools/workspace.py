@@ -1,7 +1,8 @@
 """The workspace as the agent's tools see it: confined paths, no secrets, buffers first.
 
 Every path a tool is given (relative, absolute, ``..``, a ``file://`` URI, through a
-symlink) is resolved and must land inside a workspace folder; ``.git/`` internals,
+symlink) is resolved and must land inside a workspace folder; version control
+internals (``.git``, bare repositories, worktrees: ``policy/protected.py``),
 secret files and ignored files are refused with a message the model can act on.
 Files open in the editor are read from their buffers (the unsaved text is the truth).
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentls.context.files import WorkspaceFiles, local_path
+from agentls.policy.protected import version_control_internals
 
 MAX_READ_BYTES = 4 << 20  # a file bigger than this is not read whole
 
@@ -64,11 +66,14 @@ class Workspace:
             ) from None
         if relative == ".":
             relative = ""
-        parts = relative.split("/") if relative else []
-        if ".git" in parts:
+        internals = version_control_internals(self.root, relative, writing=writing)
+        if internals:
+            what = ".git/ internals" if "git" in internals else "version control internals"
             if writing:
-                raise ToolDenied(f"{raw}: .git/ internals are read-only")
-            raise ToolDenied(f"{raw}: .git/ internals are not for tools; use the files themselves")
+                raise ToolDenied(f"{raw}: {what} are read-only ({internals})")
+            raise ToolDenied(
+                f"{raw}: {what} are not for tools ({internals}); use the files themselves"
+            )
         if relative and self.files.secrets.is_secret(relative, is_dir=real.is_dir()):
             raise ToolDenied(
                 f"{raw}: a secret file (keys, credentials, .env); agentls never reads, lists or "

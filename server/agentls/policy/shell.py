@@ -1,0 +1,614 @@
+"""A command line as bash reads it, for the user's command rules (``approval.py``).
+
+The line is parsed with the tree-sitter bash grammar (commands run with ``bash -c``)
+and walked whole: every simple command at any depth (lists, pipelines, subshells,
+``$(…)`` and backticks, also inside strings and redirections, conditionals, loops,
+``case``, function bodies) is listed with its words as bash would pass them (quotes
+and escapes removed, ``$'…'`` decoded). Wrappers are unwrapped into layers
+(``command``, ``builtin``, ``exec``, ``env``, ``nice``, ``timeout``, ``nohup``,
+``sudo``, ``xargs``, ``time``, ``find -exec`` …), and the code strings of ``sh -c``,
+``bash -c``, ``env -S``, ``eval``, ``trap``, ``su -c``, ``flock -c``, ``watch`` are
+parsed in turn.
+
+What cannot be vetted is said, never guessed: a parse error, a command name that is
+not plain text (``$a x``, ``r?`` globs), a shell reading commands from its input
+(``… | sh``, a here-document or here-string to ``bash``), ``eval`` of a variable,
+process substitution, ``alias``/``shopt``/``hash``/``enable``, ``mapfile -C``,
+``${x@P}``, arithmetic on variables (bash evaluates their values as code), settings
+of ``PATH``/``BASH_ENV``/``ENV``/``PS4``…, control characters (tree-sitter and bash
+split ``\\r`` differently). Rules then ask the user instead of deciding.
+
+What no parser can see, and rules therefore never claim: what a program does with
+its arguments (``python -c``, ``make``, a script the model wrote, ``find -delete``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
+
+BASH = Language(tree_sitter_bash.language())
+MAX_DEPTH = 6  # nested sh -c / eval strings
+MAX_LENGTH = 100_000
+
+Words = tuple[str | None, ...]  # None: a word whose value is not known before it runs
+
+
+@dataclass(frozen=True)
+class Simple:
+    """One simple command: its layers, outermost first (``sudo env X=1 rm x`` is
+    ``sudo …``, ``env …``, ``rm x``). ``runs_line``: the last layer runs a code string
+    whose commands are listed on their own (``sh -c 'a; b'``)."""
+
+    layers: tuple[Words, ...]
+    runs_line: bool = False
+
+    @property
+    def program(self) -> Words:
+        return self.layers[-1]
+
+
+@dataclass
+class Line:
+    commands: list[Simple] = field(default_factory=list)
+    unvetted: list[str] = field(default_factory=list)  # why it cannot be vetted
+    writes: bool = False  # an output redirection to a file (not /dev/null, not a fd)
+
+    def programs(self) -> list[str]:
+        """The program names, in order, once each (what a prompt shows)."""
+        names: list[str] = []
+        for simple in self.commands:
+            for layer in simple.layers:
+                name = layer[0] if layer else None
+                shown = "?" if name is None else name
+                if shown not in names:
+                    names.append(shown)
+        return names
+
+
+def parse(command: str) -> Line:
+    line = Line()
+    _Walker(line).line(command, 0)
+    return line
+
+
+# -- the walk -----------------------------------------------------------------------
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "rbash", "busybox-sh"}
+RESERVED = {"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until",
+            "for", "select", "function", "in", "!", "[[", "]]", "{", "}", "time", "coproc"}  # fmt: skip
+BASH_ONLY = ("$'", '$"', "<(", ">(", "<<<", "[[", "((", "&>", "|&", "{")
+SHELL_VALUE_OPTIONS = {"-o", "+o", "-O", "+O", "--rcfile", "--init-file"}
+UNVETTABLE = {
+    "alias": "alias changes what a command name runs",
+    "shopt": "shopt can turn on alias expansion",
+    "hash": "hash -p changes what a command name runs",
+    "enable": "enable changes which builtins exist",
+    "bind": "bind -x runs code",
+    "complete": "complete -C runs code",
+    "compgen": "compgen -C runs code",
+    "parallel": "parallel runs its arguments as commands",
+}
+DANGEROUS_VARIABLES = {
+    "PATH": "it changes which program a name runs",
+    "BASH_ENV": "bash runs that file first",
+    "ENV": "sh runs that file first",
+    "PS4": "its value runs as code under set -x",
+    "PS1": "its value runs as code",
+    "PROMPT_COMMAND": "its value runs as code",
+    "SHELLOPTS": "it changes how bash reads the rest",
+    "BASHOPTS": "it changes how bash reads the rest",
+    "IFS": "it changes how words are split",
+    "LD_PRELOAD": "it loads code into every program",
+    "LD_LIBRARY_PATH": "it changes the code programs load",
+    "BASH_FUNC": "it defines functions",
+}
+ARITHMETIC_TESTS = {"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
+OUTPUT_REDIRECTS = {">", ">>", "&>", "&>>", ">|", "<>", ">&"}
+
+
+class _Walker:
+    def __init__(self, out: Line) -> None:
+        self.out = out
+
+    def unvetted(self, why: str) -> None:
+        if why not in self.out.unvetted:
+            self.out.unvetted.append(why)
+
+    def line(self, text: str, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            self.unvetted("code strings nested too deep")
+            return
+        if len(text) > MAX_LENGTH:
+            self.unvetted(f"longer than {MAX_LENGTH} characters")
+            return
+        if CONTROL.search(text):
+            self.unvetted("control characters (bash and the parser could read it differently)")
+        data = text.encode("utf-8", "surrogatepass")
+        tree = Parser(BASH).parse(data)
+        bangs = [n.children[0] for n in _descendants(tree.root_node, "negated_command")]
+        if bangs:
+            # tree-sitter-bash misreads "! { …; }", "! if …": a "!" only changes an exit
+            # status, so the line without it runs the same commands; parse that.
+            blank = bytearray(data)
+            for bang in bangs:
+                if bang.type == "!":
+                    blank[bang.start_byte : bang.end_byte] = b" "
+            tree = Parser(BASH).parse(bytes(blank))
+        self.walk(tree.root_node, depth)
+
+    def walk(self, node: Node, depth: int) -> None:
+        kind = node.type
+        if node.is_error or node.is_missing or kind == "ERROR":
+            self.unvetted("it does not parse as bash")
+        if kind == "word" and re.search(r"(?:^|[^\\])\n|^\s", _text(node)):
+            # tree-sitter-bash 0.25 reads "ls\n\\rm x" as one command; bash as two
+            self.unvetted("a line break the parser reads inside a word")
+        if kind == "command":
+            self.command(node, depth)
+            return
+        if kind == "process_substitution":
+            self.unvetted("process substitution")
+        elif kind == "file_redirect":
+            self.redirect(node)
+        elif kind == "variable_assignment":
+            self.assignment(node)
+        elif kind == "expansion" and "@P" in _text(node).replace(" ", ""):
+            self.unvetted("${…@P} runs the value as a prompt string")
+        elif kind == "arithmetic_expansion" or (
+            kind == "compound_statement" and _starts(node, "((")
+        ):
+            self.arithmetic(node)
+        elif kind in ("c_style_for_statement",):
+            self.arithmetic(node)
+        elif kind == "test_command":
+            if any(_text(n) in ARITHMETIC_TESTS for n in _descendants(node, "test_operator")):
+                self.arithmetic(node)
+        for child in node.children:
+            self.walk(child, depth)
+
+    def arithmetic(self, node: Node) -> None:
+        kinds = {"variable_name", "simple_expansion", "expansion"}
+        if any(n.type in kinds for n in _all(node)):
+            self.unvetted("arithmetic on a variable (bash evaluates its value as code)")
+
+    def assignment(self, node: Node) -> None:
+        name = node.child_by_field_name("name")
+        text = _text(name) if name is not None else ""
+        base = text.split("[", 1)[0]
+        for variable, why in DANGEROUS_VARIABLES.items():
+            if base == variable or (variable == "BASH_FUNC" and base.startswith(variable)):
+                self.unvetted(f"it sets {base}: {why}")
+
+    def redirect(self, node: Node) -> None:
+        operator = next((c.type for c in node.children if c.type in OUTPUT_REDIRECTS), None)
+        if operator is None:
+            return
+        target = node.child_by_field_name("destination") or node.children[-1]
+        value = _static(target)
+        if operator == ">&" and value is not None and (value.isdigit() or value == "-"):
+            return  # 2>&1: a copy of a descriptor
+        if value != "/dev/null":
+            self.out.writes = True
+
+    def command(self, node: Node, depth: int) -> None:
+        source = node.text or b""
+        for left, right in zip(node.children, node.children[1:], strict=False):
+            gap = source[left.end_byte - node.start_byte : right.start_byte - node.start_byte]
+            if re.search(rb"(?:^|[^\\])\n", gap):  # "ls\n\\\ntouch x": bash runs touch
+                self.unvetted("a line break the parser reads inside one command")
+        name_node: Node | None = None
+        words: list[str | None] = []
+        for child in node.children:
+            if child.type == "command_name":
+                name_node = child
+                inner = child.children[0] if child.children else child
+                words.append(_static(inner, name=True))
+            elif name_node is not None and child.type not in (
+                "herestring_redirect",
+                "file_redirect",
+                "heredoc_redirect",
+            ):
+                words.append(_static(child))
+            self.walk(child, depth)  # substitutions in names, arguments, assignments
+        if name_node is None:
+            return  # assignments only
+        raw = _text(name_node)
+        if re.search(r"(?:^|[^\\])\s", raw):  # "! { { a; }; }": a name "{ {"
+            self.unvetted("the parser read a space inside a command name")
+            words = [_unescape_word(w) for w in raw.split()] + words[1:]
+        # tree-sitter-bash reads "! { a; }" as a command named "{", and "! if a; then
+        # b; fi" as commands named "if" and "then": the words after them are commands.
+        while words and words[0] in RESERVED:
+            if words[0] not in ("{", "}"):
+                self.unvetted("the parser misread a bash keyword")
+            words = words[1:]
+        if not words:
+            return
+        if words[0] is None:
+            self.unvetted(f"a command name that is not plain text: {_text(name_node)[:60]}")
+        self.simple(tuple(words), depth)
+
+    def simple(self, argv: Words, depth: int) -> None:
+        layers: list[Words] = []
+        code: str | None = None
+        current: Words | None = argv
+        while current:
+            layers.append(current)
+            if len(layers) > 16:
+                self.unvetted("too many wrappers")
+                break
+            step = self.unwrap(current, depth)
+            if isinstance(step, str):
+                code = step
+                break
+            current = step
+        self.out.commands.append(Simple(tuple(layers), code is not None))
+        if code is not None:
+            self.line(code, depth + 1)
+
+    def unwrap(self, argv: Words, depth: int) -> Words | str | None:
+        """The command a wrapper runs (words), the code string it runs (str), or None."""
+        name = _base(argv[0])
+        if name is None:
+            return None
+        if name in UNVETTABLE:
+            self.unvetted(UNVETTABLE[name])
+            return None
+        if name in ("mapfile", "readarray") and any(
+            w is None or (w.startswith("-") and "C" in w) for w in argv[1:]
+        ):
+            self.unvetted(f"{name} -C runs code")
+            return None
+        if name in SHELLS or (name == "busybox" and argv[1:2] in (("sh",), ("ash",))):
+            code = self.shell(argv[2:] if name == "busybox" else argv[1:])
+            if code is not None and name not in ("bash", "rbash"):
+                self.other_shell(name, code)
+            return code
+        if name == "eval":
+            return self.code(argv[1:], "eval")
+        if name == "trap":
+            code = [w for w in argv[1:] if w is None or not w.startswith("-")]
+            return self.code(code[:1], "trap") if code and code[0] not in ("", "-") else None
+        if name == "find":
+            self.find(argv, depth)
+            return None
+        if name == "watch":
+            rest = _skip_options(argv[1:], {"-n", "--interval", "-d", "-q"})
+            return self.code(rest, "watch") if rest is not None else self.dynamic()
+        if name in ("su", "script", "flock"):
+            for i, word in enumerate(argv[1:-1], 1):
+                if word in ("-c", "--command"):
+                    return self.code([argv[i + 1]], name)
+            if name == "flock":
+                rest = _skip_options(argv[1:], {"-w", "--timeout", "-E", "--conflict-exit-code"})
+                return rest[1:] if rest else (self.dynamic() if rest is None else None)
+            return None
+        if name == "env":
+            return self.env(argv)
+        if name == "command" and any(w in ("-v", "-V") for w in argv[1:2]):
+            return None  # command -v only prints what a name is
+        spec = WRAPPERS.get(name)
+        if spec is None:
+            return None
+        value_options, positionals = spec
+        rest = _skip_options(argv[1:], value_options)
+        if rest is None:
+            return self.dynamic()
+        if name in ("sudo", "doas"):
+            rest = _skip_assignments(rest)
+        if name == "nice" and rest and rest[0] is not None and re.fullmatch(r"-\d+", rest[0]):
+            rest = rest[1:]
+        return rest[positionals:] or None
+
+    def dynamic(self) -> Words | None:
+        self.unvetted("a wrapper's options or command are not plain text")
+        return None
+
+    def code(self, words: Sequence[str | None], who: str) -> str | None:
+        if not words or any(w is None for w in words):
+            self.unvetted(f"{who} of text that is not known before it runs")
+            return None
+        return " ".join(w for w in words if w is not None)
+
+    def shell(self, args: Words) -> str | None:
+        has_c = reads_input = False
+        i = 0
+        while i < len(args):
+            word = args[i]
+            if word is None:
+                self.unvetted("a shell's options are not plain text")
+                return None
+            if word == "--":
+                i += 1
+                break
+            if word in SHELL_VALUE_OPTIONS:
+                i += 2
+                continue
+            if word.startswith("--"):
+                i += 1
+                continue
+            if len(word) > 1 and word[0] in "-+":
+                has_c = has_c or "c" in word[1:]
+                reads_input = reads_input or "s" in word[1:]
+                i += 1
+                continue
+            break
+        rest = args[i:]
+        if has_c:
+            return self.code(list(rest[:1]), "sh -c")
+        if reads_input or not rest:
+            self.unvetted("a shell reading commands from its input (a pipe, here-document)")
+        return None
+
+    def other_shell(self, name: str, code: str) -> None:
+        """Code for a shell that is not bash is parsed as bash (deny rules still find
+        its commands), but where the two read text differently it is not vetted."""
+        if name in ("sh", "dash", "ash", "busybox"):
+            if any(token in code for token in BASH_ONLY):
+                self.unvetted(f"{name} (dash) reads $'…', <(…), [[ … differently from bash")
+        else:
+            self.unvetted(f"{name} is not bash: its code is not vetted")
+
+    def env(self, argv: Words) -> Words | str | None:
+        i = 1
+        while i < len(argv):
+            word = argv[i]
+            if word is None:
+                return self.dynamic()
+            if word in ("-S", "--split-string") or word.startswith(("-S", "--split-string=")):
+                value = word.split("=", 1)[1] if word.startswith("--") else word[2:]
+                if not value:
+                    return self.code(list(argv[i + 1 : i + 2]), "env -S")
+                return self.code([value, *argv[i + 1 :]], "env -S")
+            if word in ("-u", "--unset", "-C", "--chdir"):
+                i += 2
+            elif word == "--":
+                i += 1
+                break
+            elif word.startswith("-") or _is_assignment(word):
+                i += 1
+            else:
+                break
+        rest = _skip_assignments(argv[i:])
+        return rest or None
+
+    def find(self, argv: Words, depth: int) -> None:
+        i = 1
+        while i < len(argv):
+            if argv[i] in ("-exec", "-execdir", "-ok", "-okdir"):
+                end = i + 1
+                while end < len(argv) and argv[end] not in (";", "+"):
+                    end += 1
+                inner = argv[i + 1 : end]
+                if inner:
+                    if inner[0] is None:
+                        self.unvetted("find -exec of a command that is not plain text")
+                    self.simple(inner, depth)
+                i = end
+            i += 1
+
+
+# wrapper name -> (options that take a value, positional words before the command)
+WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
+    "command": (frozenset(), 0),
+    "builtin": (frozenset(), 0),
+    "exec": (frozenset({"-a"}), 0),
+    "nohup": (frozenset(), 0),
+    "time": (frozenset({"-f", "--format", "-o", "--output"}), 0),
+    "setsid": (frozenset(), 0),
+    "coproc": (frozenset(), 0),
+    "unbuffer": (frozenset(), 0),
+    "busybox": (frozenset(), 0),
+    "nice": (frozenset({"-n", "--adjustment"}), 0),
+    "ionice": (frozenset({"-c", "--class", "-n", "--classdata", "-p", "-P", "-u"}), 0),
+    "stdbuf": (frozenset({"-i", "-o", "-e", "--input", "--output", "--error"}), 0),
+    "timeout": (frozenset({"-s", "--signal", "-k", "--kill-after"}), 1),
+    "taskset": (frozenset(), 1),
+    "chrt": (frozenset(), 1),
+    "prlimit": (frozenset({"-p", "--pid"}), 0),
+    "strace": (
+        frozenset({"-o", "-e", "-p", "-s", "-u", "-E", "-a", "-b", "-I", "-O", "-P", "-S", "-X"}),
+        0,
+    ),
+    "ltrace": (frozenset({"-o", "-e", "-p", "-s", "-u", "-a", "-n", "-l"}), 0),
+    "unshare": (frozenset({"-S", "-G", "-R", "-w", "--setuid", "--setgid", "--root", "--wd"}), 0),
+    "sudo": (
+        frozenset(
+            {
+                "-u",
+                "-g",
+                "-h",
+                "-p",
+                "-C",
+                "-D",
+                "-R",
+                "-T",
+                "-U",
+                "-r",
+                "-t",
+                "--user",
+                "--group",
+                "--host",
+                "--prompt",
+                "--close-from",
+                "--chdir",
+                "--role",
+                "--type",
+                "--other-user",
+                "--command-timeout",
+            }
+        ),
+        0,
+    ),
+    "doas": (frozenset({"-u", "-C"}), 0),
+    "xargs": (
+        frozenset(
+            {
+                "-I",
+                "-n",
+                "-P",
+                "-L",
+                "-d",
+                "-E",
+                "-s",
+                "-a",
+                "--max-args",
+                "--max-procs",
+                "--max-lines",
+                "--delimiter",
+                "--eof",
+                "--max-chars",
+                "--arg-file",
+                "--replace",
+                "--process-slot-var",
+            }
+        ),
+        0,
+    ),
+}
+
+
+def _skip_options(words: Words, value_options: frozenset[str] | set[str]) -> Words | None:
+    """The words after a wrapper's options (None: an option is not plain text)."""
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word is None:
+            return None
+        if word == "--":
+            return words[i + 1 :]
+        if not word.startswith("-") or word == "-":
+            break
+        if word in value_options:
+            i += 2
+        else:
+            i += 1
+    return words[i:]
+
+
+def _is_assignment(word: str) -> bool:
+    return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", word, re.S) is not None
+
+
+def _skip_assignments(words: Words) -> Words:
+    i = 0
+    while i < len(words) and words[i] is not None and _is_assignment(words[i] or ""):
+        i += 1
+    return words[i:]
+
+
+def _base(word: str | None) -> str | None:
+    return None if word is None else word.rsplit("/", 1)[-1]
+
+
+# -- words ----------------------------------------------------------------------------
+
+GLOB = set("*?[")
+
+
+def _static(node: Node, name: bool = False) -> str | None:
+    """The word's value as bash passes it, or None when it is only known at run time
+    (expansions, substitutions, globs, brace expansion, ``~``)."""
+    kind = node.type
+    text = _text(node)
+    if kind == "word":
+        return _unescape_word(text)
+    if kind == "number":
+        return text
+    if kind == "raw_string":
+        return text[1:-1]
+    if kind == "ansi_c_string":
+        return _ansi_c(text[2:-1])
+    if kind in ("string", "translated_string"):
+        parts: list[str] = []
+        for child in node.children:
+            if child.type in ('"', '$"'):
+                continue
+            if child.type != "string_content":
+                return None
+            parts.append(re.sub(r'\\([\\"$`])|\\\n', lambda m: m.group(1) or "", _text(child)))
+        return "".join(parts)
+    if kind == "concatenation":
+        values = [_static(child) for child in node.children]
+        if any(v is None for v in values):
+            return None
+        return "".join(v for v in values if v is not None)
+    return None
+
+
+def _unescape_word(text: str) -> str | None:
+    if text in ("{", "}"):
+        return text
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            if i + 1 < len(text) and text[i + 1] != "\n":
+                out.append(text[i + 1])
+            i += 2
+            continue
+        if ch in GLOB or ch == "{" or (ch == "~" and i == 0) or ch == "$":
+            return None
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+ANSI_C = {
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "E": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+}
+
+
+def _ansi_c(body: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        token = match.group(0)[1:]
+        if token in ANSI_C:
+            return ANSI_C[token]
+        if token[0] in "01234567":
+            return chr(int(token, 8) & 0xFF)
+        if token[0] in "xuU" and len(token) > 1:
+            return chr(min(int(token[1:], 16), 0x10FFFF))
+        if token[0] == "c" and len(token) == 2:
+            return chr(ord(token[1].upper()) ^ 0x40)
+        return match.group(0)
+
+    pattern = r"\\(?:[0-7]{1,3}|x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|c.|.)"
+    return re.sub(pattern, one, body, flags=re.S)
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", "surrogatepass")
+
+
+def _starts(node: Node, token: str) -> bool:
+    return bool(node.children) and node.children[0].type == token
+
+
+def _all(node: Node) -> list[Node]:
+    out = [node]
+    for child in node.children:
+        out.extend(_all(child))
+    return out
+
+
+def _descendants(node: Node, kind: str) -> list[Node]:
+    return [n for n in _all(node) if n.type == kind]
