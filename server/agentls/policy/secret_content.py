@@ -119,6 +119,10 @@ _PLUGIN_CLASSES: tuple[type[BasePlugin], ...] = (
 _LOOKAROUND = re.compile(r"\(\?<?[=!](?:[^()]|\([^()]*\))*\)")
 
 
+_CODE = (".ts", ".tsx", ".jsx", ".mjs", ".cjs", ".rs", ".rb", ".kt", ".kts", ".scala", ".lua")
+_PLACEHOLDERS = frozenset({"none", "null", "nil", "true", "false", "undefined", "changeme"})
+
+
 @dataclass(frozen=True)
 class Hit:
     line: int  # 0-based
@@ -229,14 +233,17 @@ def _windows(line: str) -> Iterator[str]:
 
 
 def _keyword_groups(path: str) -> list[Any]:
-    """The keyword plugin's patterns for this kind of file: code needs quotes around a
-    value; config files (and text of no known kind) take ``key = value`` as it is."""
+    """The keyword plugin's patterns for this kind of file: in code, a value in quotes
+    (``password = "…"``, ``"api_key": "…"``); in config files and text of no known
+    kind, also ``key = value`` and ``key: value`` as they are."""
     kind = determine_file_type(path or "output.txt")
-    code = keyword.REGEX_BY_FILETYPE.get(kind)
-    config = keyword.CONFIG_DENYLIST_REGEX_TO_GROUP
-    if kind in (FileType.OTHER, FileType.EXAMPLE) or code is None:
-        return [keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP, config]
-    return [code]
+    quoted = keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
+    if path.endswith(_CODE):  # code detect-secrets has no kind for
+        return [quoted]
+    own = keyword.REGEX_BY_FILETYPE.get(kind)
+    if own is None:  # text, .env-like, unknown: both
+        return [quoted, keyword.CONFIG_DENYLIST_REGEX_TO_GROUP]
+    return [own] if own is quoted else [own, quoted]
 
 
 def _keyword_noise(secret: str, line: str, plugin: BasePlugin) -> bool:
@@ -250,6 +257,7 @@ def _keyword_noise(secret: str, line: str, plugin: BasePlugin) -> bool:
         or heuristic.is_indirect_reference(line)
         or heuristic.is_not_alphanumeric_string(secret)
         or heuristic.is_likely_id_string(secret, line, plugin)
+        or secret.lower() in _PLACEHOLDERS
         or secret.startswith("[hidden by agentls")
     )
 

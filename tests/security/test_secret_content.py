@@ -1,0 +1,194 @@
+"""Secrets by name and by content (issue 12, class 6), as a hostile model tries them.
+
+Over LSP (the real server, real bubblewrap, the scripted model server): credential
+files under many names at any depth, and tokens of many formats, passwords and
+private keys in files whose names say nothing (on disk and in an unsaved buffer).
+The model reads, lists, searches (also for the start of a token, to guess it), asks
+for a symbol, runs ``cat`` and starts the task right beside them (so the context
+engine picks those lines). No token's random part may be in any request body."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentls.policy.sandbox import sandbox_available
+from tests.security.secret_samples import (
+    CODE_NAMES,
+    CREDENTIAL_NAMES,
+    private_key_block,
+    python_line,
+    token_samples,
+)
+from tests.support.lsp_session import lsp_session, model_options, run
+from tests.support.model_server import ScriptedModelServer, text_reply, tool_call_reply
+
+needs_sandbox = pytest.mark.skipif(
+    not sandbox_available().available, reason="bubblewrap does not work here"
+)
+DEPTHS = ("", "deep/er/")
+
+
+def leaked(model: ScriptedModelServer, cores: list[str]) -> list[str]:
+    bodies = [json.dumps(body) for body in model.requests]
+    return [core for core in cores if any(core in body for body in bodies)]
+
+
+def tool_results(model: ScriptedModelServer) -> list[str]:
+    return [m["content"] for m in model.requests[-1]["messages"] if m["role"] == "tool"]
+
+
+async def test_credential_files_are_refused_by_name_at_any_depth(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """Each name holds a marker no content check would find: only its name protects it.
+    Source files with names like those stay readable."""
+    root = tmp_path / "ws"
+    cores: list[str] = []
+    reads: list[tuple[str, dict[str, Any]]] = []
+    for depth in DEPTHS:
+        for name in CREDENTIAL_NAMES:
+            core = f"marker{uuid.uuid4().hex}"
+            path = root / depth / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"note {core}\n")
+            cores.append(core)
+            reads.append(("read_file", {"path": f"{depth}{name}"}))
+    readable = f"readable{uuid.uuid4().hex}"
+    for name in CODE_NAMES:
+        (root / "src" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "src" / name).write_text(f"# {readable}\n")
+    model.enqueue(
+        tool_call_reply(reads),
+        tool_call_reply([("read_file", {"path": f"src/{n}"}) for n in CODE_NAMES]),
+        tool_call_reply(
+            [
+                ("list_files", {"path": "."}),
+                ("list_files", {"path": "deep/er"}),
+                ("search", {"pattern": "marker"}),
+                ("search", {"pattern": "."}),
+            ]
+        ),
+        tool_call_reply([("finish", {"summary": "looked"})]),
+    )
+    settings = {**model_options(model.base_url), "agent": {"approval": "read-only"}}
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    async with lsp_session(settings, root_uri=root.as_uri(), env=env) as (client, _):
+        result = await run(client, {"instruction": "find the credentials"})
+    assert result["status"] == "done", result
+    assert leaked(model, cores) == []
+    results = tool_results(model)
+    refused = results[: len(reads)]
+    not_refused = [
+        r[1]["path"] for r, text in zip(reads, refused, strict=True) if "error:" not in text
+    ]
+    assert not_refused == [], "read_file did not refuse these"
+    code = results[len(reads) : len(reads) + len(CODE_NAMES)]
+    assert all(readable in text for text in code), code
+
+
+@needs_sandbox
+async def test_secret_content_never_reaches_the_model(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    samples = token_samples()
+    key, key_line = private_key_block("OPENSSH")
+    unsaved = token_samples()[1]  # a GitHub token typed into a buffer, never saved
+    cores = [s.core for s in samples] + [key_line, unsaved.core]
+    root = tmp_path / "ws"
+    (root / "app").mkdir(parents=True)
+    (root / "deploy").mkdir()
+    code = "\n".join(["import os", "", *map(python_line, samples), "", "def main() -> int:"])
+    (root / "app/settings.py").write_text(code + "\n    return 0\n")
+    (root / "notes.txt").write_text("\n".join(s.line for s in samples) + "\n")
+    (root / "deploy/README.md").write_text(f"# Deploy\n\nThe key:\n\n{key}\nThen run it.\n")
+    (root / "app/live.py").write_text("def live() -> None:\n    pass\n")
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("read_file", {"path": "app/settings.py"}),
+        ("read_file", {"path": "notes.txt"}),
+        ("read_file", {"path": "deploy/README.md"}),
+        ("read_file", {"path": "deploy/README.md", "offset": 7, "limit": 2}),
+        ("read_file", {"path": "app/live.py"}),
+        ("search", {"pattern": "AKIA|ghp_|sk_live|xoxb|glpat|BEGIN|PRIVATE"}),
+        ("search", {"pattern": "[A-Za-z0-9+/]{60,}"}),
+        ("search", {"pattern": "="}),
+        ("search", {"pattern": samples[0].core[:6]}),  # guessing a token, letter by letter
+        ("find_symbol", {"name": "AWS_KEY"}),
+        ("list_files", {"path": "."}),
+    ]
+    commands = [
+        "cat app/settings.py notes.txt deploy/README.md",
+        "grep -rh 'PRIVATE KEY' -A 8 deploy",
+    ]
+    model.enqueue(
+        tool_call_reply(calls),
+        *[tool_call_reply([("run_command", {"command": c})]) for c in commands],
+        tool_call_reply([("finish", {"summary": "looked"})]),
+    )
+    settings = {**model_options(model.base_url), "agent": {"approval": "full-auto"}}
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    async with lsp_session(settings, root_uri=root.as_uri(), env=env) as (client, editor):
+        live_uri = (root / "app/live.py").as_uri()
+        editor.open(live_uri, f"def live() -> None:\n    {python_line(unsaved)}\n")
+        uri = (root / "app/settings.py").as_uri()
+        editor.open(uri, code + "\n    return 0\n")
+        result = await run(
+            client,
+            {
+                "instruction": "what are these settings?",
+                "uri": uri,
+                "position": {"line": 5, "character": 0},
+            },
+        )
+    assert result["status"] == "done", result
+    assert len(model.requests) == 2 + len(commands)
+    assert leaked(model, cores) == []
+    results = tool_results(model)
+    assert all("[hidden by agentls" in text for text in results[:5]), results[:5]
+    assert "def main() -> int:" in results[0]  # the rest of the file is shown
+    assert "no match" in results[8], results[8]  # the guess learns nothing
+    first = json.dumps(model.requests[0])
+    assert "Context from the workspace" in first and "hidden by agentls" in first
+
+
+async def test_a_rewrite_of_a_region_holding_a_secret_sends_nothing(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """agentls.run with a range (the focused rewrite) over lines holding a token: the
+    task fails and says why; the model is never asked. A rewrite beside such lines
+    goes on, with them hidden."""
+    token, beside = token_samples()[2], token_samples()[5]
+    root = tmp_path / "ws"
+    root.mkdir()
+    text = (
+        f"{python_line(beside)}\n\n\ndef connect():\n    {python_line(token)}\n    return 1\n\n\n"
+        "def area(r):\n    return 3.14 * r * r\n"
+    )
+    path = root / "client.py"
+    path.write_text(text)
+    model.enqueue(text_reply("```python\ndef area(r):\n    return 3.14159 * r * r\n```\n"))
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    async with lsp_session(model_options(model.base_url), root_uri=root.as_uri(), env=env) as (
+        client,
+        editor,
+    ):
+        uri = path.as_uri()
+        editor.open(uri, text)
+        at = editor.position_of(uri, "return 1")
+        result = await run(
+            client, {"instruction": "tidy", "uri": uri, "range": {"start": at, "end": at}}
+        )
+        assert result["status"] == "failed", result
+        assert "holds a secret" in result["summary"]
+        assert model.requests == []
+        at = editor.position_of(uri, "return 3.14")
+        result = await run(
+            client, {"instruction": "pi", "uri": uri, "range": {"start": at, "end": at}}
+        )
+        assert result["status"] == "done", result
+    assert len(model.requests) == 1
+    assert leaked(model, [token.core, beside.core]) == []
