@@ -1,11 +1,14 @@
 """Shell commands of the agent, run under bubblewrap (``bwrap``) in one workspace.
 
-Inside the sandbox the workspace is writable at its own path (and the working
-folder); the rest of the system is read-only, the home folder is an empty
-scratch space (toolchains such as ``~/.pyenv`` or ``~/.cargo`` stay readable),
-``/tmp`` and ``/run`` are fresh, there is no network and no process of the host
-in sight. Every ``.git`` is read-only (no hooks written), and the workspace's
-secret files are covered by an empty file, secret folders by an empty one. The
+What a command sees is a default-deny view (``sandbox_view.py``): the system's
+folders and the toolchains the machine or the user's settings declare, read-only;
+the workspace, writable; nothing else of the host (no home folder, no folder above
+the workspace, no sibling project, no socket of the host). Repositories are
+hidden or read-only (setting ``sandbox.git``), secret files, sockets and fifos are
+covered by an empty file, secret folders by an empty one, at any depth
+(``sandbox_scan.py``). A repository a command creates is turned off after it
+(``sandbox_git.py``). No network, no process of the host in sight, limits on
+processes, memory, file size and the size of ``/tmp`` and the home folder. The
 environment is an allow-list (never the server's keys or tokens).
 
 Each run has a timeout; on timeout, ``stop`` or cancellation the whole process
@@ -25,8 +28,6 @@ import dataclasses
 import functools
 import logging
 import os
-import re
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -35,8 +36,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentls.context.files import SKIP_DIRS
+from agentls.config import SandboxSettings
+from agentls.policy.capture import OutputCapture
+from agentls.policy.sandbox_git import disable_new_repositories
+from agentls.policy.sandbox_scan import Protected, ScanError, TreeScan
+from agentls.policy.sandbox_view import HOME_TOOLCHAINS, View, bwrap_path, find_bwrap, home_folder
 from agentls.policy.secrets import SecretMatcher
+
+__all__ = ["HOME_TOOLCHAINS", "Protected", "SecretScan", "scan_workspace"]
 
 log = logging.getLogger(__name__)
 
@@ -44,31 +51,10 @@ DEFAULT_TIMEOUT = 120.0  # seconds a command may run unless it asks for another 
 MAX_TIMEOUT = 600.0  # the most a command may ask for
 OUTPUT_HEAD = 12_000  # bytes of output kept from the start
 OUTPUT_TAIL = 12_000  # and from the end
-MAX_SCAN_ENTRIES = 200_000  # a workspace with more entries is not scanned for secrets
 _CHECK_TIMEOUT = 15.0
-BWRAP = "/usr/bin/bwrap"  # where Debian's bubblewrap puts it (when not on PATH)
-
-# Folders of the home directory that hold toolchains, readable in the sandbox.
-HOME_TOOLCHAINS = (
-    ".pyenv",
-    ".local/bin",
-    ".local/lib",
-    ".local/share/uv",
-    ".local/pipx",
-    ".cargo",
-    ".rustup",
-    ".nvm",
-    ".volta",
-    ".bun",
-    ".deno",
-    ".asdf",
-    ".sdkman",
-    "go",
-    ".elan",
-    ".ghcup",
-)
 # Environment variables a command gets from the server (besides LC_*); nothing else.
 PASSED_ENV = ("LANG", "LANGUAGE", "TERM", "COLORTERM", "TZ", "USER", "LOGNAME")
+SecretScan = TreeScan  # the workspace's scan (the name tests and callers know)
 
 
 class SandboxError(Exception):
@@ -98,13 +84,7 @@ class CommandResult:
         return self.exit_code == 0
 
 
-def _bwrap() -> str | None:
-    found = shutil.which("bwrap")
-    return found or (BWRAP if os.access(BWRAP, os.X_OK) else None)
-
-
 _ISOLATION = (
-    "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run",
     "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
     "--hostname", "agentls-sandbox", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
 )  # fmt: skip
@@ -115,15 +95,16 @@ def sandbox_available() -> SandboxCheck:
     """Whether bubblewrap is installed and works here (checked once: it runs ``true``
     in a sandbox like the real one). Blocks for a few milliseconds: from the event
     loop, call it through ``asyncio.to_thread`` the first time."""
-    bwrap = _bwrap()
+    bwrap = find_bwrap()
     if bwrap is None:
         return SandboxCheck(
             False,
             "bubblewrap (bwrap) is not installed; on Debian or Ubuntu: apt-get install bubblewrap",
         )
+    probe = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *_ISOLATION]
     try:
         done = subprocess.run(
-            [bwrap, "--ro-bind", "/", "/", *_ISOLATION, "--clearenv", "--", "true"],
+            [*probe, "--clearenv", "--", "true"],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=_CHECK_TIMEOUT,
@@ -166,199 +147,6 @@ def _venv(root: Path) -> Path | None:
     return next((p for p in candidates if (p / "pyvenv.cfg").is_file()), None)
 
 
-def _venv_base(venv: Path) -> Path | None:
-    """The installation a virtualenv's python comes from (``home = .../bin``)."""
-    try:
-        for line in (venv / "pyvenv.cfg").read_text(errors="replace").splitlines():
-            key, _, value = line.partition("=")
-            if key.strip() == "home" and value.strip():
-                return Path(os.path.realpath(value.strip())).parent
-    except OSError:
-        pass
-    return None
-
-
-@dataclass(frozen=True)
-class Protected:
-    """What to shield in a workspace: ``.git`` entries, secret files and folders."""
-
-    git: list[Path]
-    secret_files: list[Path]
-    secret_dirs: list[Path]
-
-
-@dataclass(frozen=True)
-class _Folder:
-    mtime_ns: int
-    subfolders: tuple[str, ...]  # relative paths of the folders to enter
-    git: tuple[str, ...]
-    secret_files: tuple[str, ...]
-    secret_dirs: tuple[str, ...]
-
-
-class SecretScan:
-    """Every ``.git``, secret file and secret folder of a workspace, gitignored ones
-    included; dependency folders (node_modules, virtualenvs, caches) are not entered:
-    a certificate bundle in a package is not the user's secret. Symlinks are left
-    alone (their target is judged where it lives).
-
-    A folder whose modification time has not changed since the last scan (and was
-    not modified just before it) is not read again: a scan before each command
-    costs one ``stat`` per folder."""
-
-    def __init__(self, root: Path, secrets: SecretMatcher) -> None:
-        self.root = str(root)
-        self.secrets = secrets
-        self._folders: dict[str, _Folder] = {}
-
-    def scan(self) -> Protected:
-        """Raises ``SandboxError`` for a workspace too big to scan."""
-        racy = time.time_ns() - 2_000_000_000  # a folder changed after this: read it again
-        folders: dict[str, _Folder] = {}
-        git: list[str] = []
-        files: list[str] = []
-        dirs: list[str] = []
-        stack = [""]
-        entries = 0
-        while stack:
-            relative = stack.pop()
-            try:
-                mtime = os.stat(os.path.join(self.root, relative)).st_mtime_ns
-            except OSError:
-                continue
-            folder = self._folders.get(relative)
-            if folder is None or folder.mtime_ns != mtime:
-                folder = self._read(relative, mtime)
-            if folder.mtime_ns < racy:
-                folders[relative] = folder
-            entries += len(folder.subfolders) + len(folder.secret_files) + 1
-            if entries > MAX_SCAN_ENTRIES:
-                raise SandboxError(
-                    f"the workspace has more than {MAX_SCAN_ENTRIES} folders outside "
-                    "dependency folders; too many to check for secrets before a command"
-                )
-            git += folder.git
-            files += folder.secret_files
-            dirs += folder.secret_dirs
-            stack += folder.subfolders
-        self._folders = folders
-        files += [f"{g}/config" for g in git if _credentials_in(os.path.join(self.root, g))]
-
-        def absolute(paths: list[str]) -> list[Path]:
-            return sorted(Path(self.root, p) for p in paths)
-
-        return Protected(absolute(git), absolute(files), absolute(dirs))
-
-    def _read(self, relative: str, mtime: int) -> _Folder:
-        subfolders: list[str] = []
-        git: list[str] = []
-        files: list[str] = []
-        dirs: list[str] = []
-        try:
-            entries = list(os.scandir(os.path.join(self.root, relative)))
-        except OSError:
-            entries = []
-        for entry in entries:
-            path = f"{relative}/{entry.name}" if relative else entry.name
-            try:
-                if entry.is_symlink():
-                    continue
-                if entry.name == ".git":
-                    git.append(path)
-                elif entry.is_dir():
-                    if self.secrets.is_secret(path, is_dir=True):
-                        dirs.append(path)
-                    elif not self._dependencies(entry):
-                        subfolders.append(path)
-                elif entry.is_file() and self.secrets.is_secret(path):
-                    files.append(path)
-            except OSError:
-                continue
-        return _Folder(mtime, tuple(subfolders), tuple(git), tuple(files), tuple(dirs))
-
-    @staticmethod
-    def _dependencies(entry: os.DirEntry[str]) -> bool:
-        """A folder of installed packages or caches, not the user's own files."""
-        name = entry.name
-        if name in SKIP_DIRS or name.endswith(".egg-info"):
-            return True
-        return os.path.exists(os.path.join(entry.path, "pyvenv.cfg")) or os.path.isdir(
-            os.path.join(entry.path, "conda-meta")
-        )
-
-
-_CREDENTIAL = re.compile(
-    rb"://[^/\s@]+@|^\s*(?:password|token|extraheader)\s*=", re.IGNORECASE | re.MULTILINE
-)
-
-
-def _credentials_in(git: str) -> bool:
-    """Whether a repository's ``config`` holds a password or token (a remote URL with
-    ``user:token@``, an ``http.extraHeader``): then it is masked like a secret file
-    (git works without it, minus the remotes)."""
-    try:
-        with open(os.path.join(git, "config"), "rb") as config:
-            return _CREDENTIAL.search(config.read(1 << 16)) is not None
-    except OSError:  # no such file (a worktree's .git file), unreadable
-        return False
-
-
-def scan_workspace(root: Path, secrets: SecretMatcher) -> Protected:
-    """One ``SecretScan`` of ``root``."""
-    return SecretScan(root, secrets).scan()
-
-
-class _Capture:
-    """Output as it comes: the first and last bytes kept, the middle counted."""
-
-    def __init__(self, head: int, tail: int) -> None:
-        self.head_limit, self.tail_limit = head, tail
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
-        self.lines = 0
-
-    def feed(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        self.lines += chunk.count(b"\n")
-        room = self.head_limit - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        if chunk:
-            self.tail += chunk
-            if len(self.tail) > self.tail_limit:
-                del self.tail[: len(self.tail) - self.tail_limit]
-
-    async def drain(self, stream: asyncio.StreamReader) -> None:
-        while chunk := await stream.read(65536):
-            self.feed(chunk)
-
-    def text(self) -> tuple[str, int]:
-        head, tail = bytes(self.head), bytes(self.tail)
-        cut = self.total - len(head) - len(tail)
-        if cut <= 0:
-            return _decode(head + tail), 0
-        # Cut at line ends where there is one near the edge.
-        end = head.rfind(b"\n", max(0, len(head) - 2000))
-        if end >= 0:
-            cut += len(head) - end - 1
-            head = head[: end + 1]
-        start = tail.find(b"\n", 0, 2000)
-        if start >= 0:
-            cut += start + 1
-            tail = tail[start + 1 :]
-        lines = max(0, self.lines - head.count(b"\n") - tail.count(b"\n"))
-        note = f"… ({cut} bytes, {lines} lines of output cut here) …\n"
-        if not head.endswith(b"\n"):
-            note = "\n" + note
-        return _decode(head) + note + _decode(tail), cut
-
-
-def _decode(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
-
-
 def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -381,6 +169,7 @@ class CommandRunner:
         max_timeout: float = MAX_TIMEOUT,
         output_head: int = OUTPUT_HEAD,
         output_tail: int = OUTPUT_TAIL,
+        settings: SandboxSettings | None = None,
     ) -> None:
         self.root = Path(os.path.realpath(root))
         self.secrets = secrets or SecretMatcher()
@@ -390,7 +179,8 @@ class CommandRunner:
         self.max_timeout = max_timeout
         self.output_head, self.output_tail = output_head, output_tail
         self.shell = "/bin/bash" if os.access("/bin/bash", os.X_OK) else "/bin/sh"
-        self._scan = SecretScan(self.root, self.secrets)
+        self.settings = settings or SandboxSettings()
+        self._scan = TreeScan(self.root, self.secrets)
         # The editor's unsaved texts by workspace-relative path: in the sandbox a command
         # sees them (read-only) in place of the disk's, as the user sees them.
         self.buffers: Callable[[], dict[str, str]] = dict
@@ -403,8 +193,7 @@ class CommandRunner:
         return min(float(requested), self.max_timeout)
 
     def _home(self) -> str:
-        home = os.path.realpath(Path.home())
-        return home if home not in ("/", "") else "/tmp"
+        return home_folder()
 
     def _env(self) -> dict[str, str]:
         extra: dict[str, str] = {}
@@ -434,36 +223,14 @@ class CommandRunner:
         self, empty_file: Path, protected: Protected, overlays: dict[str, Path] | None = None
     ) -> list[str]:
         """bubblewrap's arguments before the command (order matters: later mounts cover
-        earlier ones)."""
-        bwrap = _bwrap() or BWRAP
-        args = [bwrap, "--ro-bind", "/", "/", *_ISOLATION]
-        home = Path(self._home())
-        hidden = [h for h in {home, Path("/root")} if h != Path("/tmp") and h.is_dir()]
-        for folder in sorted(hidden):
-            args += ["--tmpfs", str(folder)]
-            for name in HOME_TOOLCHAINS:
-                tool = folder / name
-                if tool.is_dir() and not tool.is_symlink():
-                    args += ["--ro-bind", str(tool), str(tool)]
-                    args += _masks_of(tool, self.secrets, empty_file)
-        venv = _venv(self.root)
-        base = _venv_base(venv) if venv is not None else None
-        if base is not None and any(base.is_relative_to(h) for h in hidden) and base.is_dir():
-            args += ["--ro-bind", str(base), str(base)]
-        root = str(self.root)
-        args += ["--bind", root, root]
-        for relative, copy in sorted((overlays or {}).items()):
-            args += ["--ro-bind", str(copy), str(self.root / relative)]
-        for git in protected.git:
-            args += ["--ro-bind", str(git), str(git)]
-        for path in protected.secret_files:
-            args += ["--ro-bind", str(empty_file), str(path)]
-        for path in protected.secret_dirs:
-            args += ["--tmpfs", str(path), "--remount-ro", str(path)]
-        args += ["--clearenv"]
+        earlier ones; see ``sandbox_view.py``)."""
+        view = View(self.root, self.secrets, self.settings)
+        empty = str(empty_file)
+        args = [bwrap_path(), *view.system(empty), *view.outside(empty)]
+        args += [*view.workspace(empty, protected, overlays), *_ISOLATION, "--clearenv"]
         for key, value in self._env().items():
             args += ["--setenv", key, value]
-        args += ["--chdir", root]
+        args += ["--chdir", str(self.root)]
         return args
 
     async def run(
@@ -479,9 +246,24 @@ class CommandRunner:
         limit = self.timeout_for(timeout)
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="agentls-run-") as scratch:
-            argv, unsaved = await asyncio.to_thread(self._prepare, command, Path(scratch))
+            argv, unsaved, before = await asyncio.to_thread(self._prepare, command, Path(scratch))
             result = await self._spawn(command, argv, limit, stop, started)
+        if before is not None:
+            notes = await asyncio.to_thread(self._after, before)
+            if notes:
+                output = result.output + "".join(f"\nagentls: {n}" for n in notes) + "\n"
+                result = dataclasses.replace(result, output=output)
         return dataclasses.replace(result, unsaved=tuple(unsaved))
+
+    def _after(self, before: Protected) -> list[str]:
+        """Turn off the repositories the command created (see ``sandbox_git.py``)."""
+        try:
+            now = self._scan.scan()
+        except ScanError:
+            return []
+        new = [p for p in now.git if _identity(p) not in before.identities]
+        files = [p for p in now.git_files if _identity(p) not in before.identities]
+        return disable_new_repositories(new, files)
 
     def _stamp(self, relative: str, text: str) -> int:
         """The modification time a buffer's copy shows: the same for the same text, a
@@ -502,13 +284,19 @@ class CommandRunner:
         self._stamps[relative] = (digest, stamp)
         return stamp
 
-    def _prepare(self, command: str, scratch: Path) -> tuple[list[str], list[str]]:
-        """The command line, and the files shown with the editor's unsaved text (in a
-        thread: it scans the workspace and writes the buffers' copies to ``scratch``)."""
+    def _prepare(
+        self, command: str, scratch: Path
+    ) -> tuple[list[str], list[str], Protected | None]:
+        """The command line, the files shown with the editor's unsaved text, and what
+        the scan found (in a thread: it scans the workspace and writes the buffers'
+        copies to ``scratch``)."""
         unsaved = self.unsaved()
         if not self.sandboxed:
-            return [self.shell, "-c", command], list(unsaved)
-        protected = self._scan.scan()
+            return [self.shell, "-c", command], list(unsaved), None
+        try:
+            protected = self._scan.scan()
+        except ScanError as error:
+            raise SandboxError(str(error)) from error
         empty = scratch / "empty"
         empty.touch(mode=0o444)
         overlays: dict[str, Path] = {}
@@ -517,8 +305,12 @@ class CommandRunner:
             copy.write_text(text, encoding="utf-8")
             stamp = self._stamp(relative, text)
             os.utime(copy, (stamp, stamp))
-        args = self.bwrap_arguments(empty, protected, overlays)
-        return [*args, "--", self.shell, "-c", command], list(unsaved)
+        try:
+            args = self.bwrap_arguments(empty, protected, overlays)
+        except ScanError as error:
+            raise SandboxError(str(error)) from error
+        limits = View(self.root, self.secrets, self.settings).limits()
+        return [*args, "--", *limits, self.shell, "-c", command], list(unsaved), protected
 
     async def _spawn(
         self,
@@ -537,7 +329,7 @@ class CommandRunner:
             env=self._env(),
             start_new_session=True,  # its own process group: one kill ends everything
         )
-        capture = _Capture(self.output_head, self.output_tail)
+        capture = OutputCapture(self.output_head, self.output_tail)
         assert proc.stdout is not None
         reader = asyncio.ensure_future(capture.drain(proc.stdout))
         waiter = asyncio.ensure_future(proc.wait())
@@ -576,18 +368,6 @@ class CommandRunner:
         )
 
 
-def _masks_of(folder: Path, secrets: SecretMatcher, empty_file: Path) -> list[str]:
-    """Cover the secret files right inside a toolchain folder (``~/.cargo/credentials.toml``)."""
-    args: list[str] = []
-    try:
-        for entry in os.scandir(folder):
-            if entry.is_file(follow_symlinks=False) and secrets.is_secret(entry.name):
-                args += ["--ro-bind", str(empty_file), entry.path]
-    except OSError:
-        pass
-    return args
-
-
 async def _reap(proc: asyncio.subprocess.Process, reader: asyncio.Future[None]) -> None:
     """Wait for the killed process and the end of its output (shielded: a second
     cancellation does not leave a zombie or a pending read behind)."""
@@ -602,10 +382,31 @@ async def _reap(proc: asyncio.subprocess.Process, reader: asyncio.Future[None]) 
     await asyncio.shield(settle())
 
 
-def command_runner(root: Path, secrets: SecretMatcher | None = None) -> CommandRunner:
+def command_runner(
+    root: Path, secrets: SecretMatcher | None = None, settings: SandboxSettings | None = None
+) -> CommandRunner:
     """A runner for ``root``: sandboxed when bubblewrap works here, else unsandboxed with
     the reason (``runner.unsandboxed_reason``) to tell the user."""
     check = sandbox_available()
     if not check.available:
         log.warning("commands run without a sandbox: %s", check.reason)
-    return CommandRunner(root, secrets, sandboxed=check.available, unsandboxed_reason=check.reason)
+    return CommandRunner(
+        root,
+        secrets,
+        sandboxed=check.available,
+        unsandboxed_reason=check.reason,
+        settings=settings,
+    )
+
+
+def scan_workspace(root: Path, secrets: SecretMatcher) -> Protected:
+    """One scan of ``root``."""
+    return TreeScan(root, secrets).scan()
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return (0, 0)
+    return (info.st_dev, info.st_ino)

@@ -1,0 +1,214 @@
+"""What the command sandbox must shield in a folder tree: repositories, secret files
+and folders, unix sockets and fifos.
+
+Every folder is entered, dependency folders too: what a scan leaves out must never
+depend on files a command can write (a ``pyvenv.cfg`` does not make a folder
+"dependencies", and a secret moved into ``node_modules`` is still one). The one
+allowance: a public certificate (``BEGIN CERTIFICATE``, no private key) named like a
+secret (``cacert.pem``) stays readable inside dependency folders and toolchains, so
+that packages that ship a CA bundle keep working.
+
+In a toolchain or system folder (``private=True``), a file or folder that only its
+owner may read is masked too (``/etc/shadow``, ``~/.cargo/credentials.toml``): the
+sandbox runs as the same user, and as root nothing else would stop it. Such trees
+are scanned to a depth (``max_depth``): their credential stores sit near the top
+(``~/.local/share/uv/credentials/credentials.toml``), and a full scan of a Python
+or Rust installation (100,000+ files) would take a minute.
+
+A folder whose modification time has not changed since the last scan (and was not
+modified just before it) is not read again: a scan before each command costs one
+``stat`` per folder.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentls.context.files import SKIP_DIRS
+from agentls.policy.sandbox_git import gitdir_of, is_repository
+from agentls.policy.secrets import SecretMatcher
+
+MAX_SCAN_FOLDERS = 200_000  # a tree with more folders is not scanned (the command fails)
+DEPENDENCY_NAMES = SKIP_DIRS | {"site-packages", "dist-packages", "venv", "vendor"}
+_CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer")
+
+
+class ScanError(Exception):
+    """A tree too big to scan before a command; ``str(error)`` says why."""
+
+
+@dataclass(frozen=True)
+class Protected:
+    """What to shield in a tree (absolute paths)."""
+
+    git: list[Path]  # repository folders: .git folders, bare ones, gitdir targets inside
+    secret_files: list[Path]  # secret files, sockets and fifos: covered by an empty file
+    secret_dirs: list[Path]  # covered by an empty folder
+    git_files: list[Path] = field(default_factory=list)  # .git files (and symlinks)
+    identities: frozenset[tuple[int, int]] = frozenset()  # (device, inode) of the above
+
+
+@dataclass(frozen=True)
+class _Folder:
+    mtime_ns: int
+    subfolders: tuple[str, ...]  # relative paths of the folders to enter
+    git: tuple[str, ...]
+    git_files: tuple[str, ...]
+    secret_files: tuple[str, ...]
+    secret_dirs: tuple[str, ...]
+
+
+class TreeScan:
+    """Scans ``root`` again and again, reading only the folders that changed."""
+
+    def __init__(
+        self,
+        root: Path,
+        secrets: SecretMatcher,
+        *,
+        private: bool = False,
+        max_depth: int | None = None,
+    ) -> None:
+        self.root = str(root)
+        self.secrets = secrets
+        self.private = private
+        self.max_depth = max_depth  # folders deeper than this are not entered
+        self._folders: dict[str, _Folder] = {}
+
+    def scan(self) -> Protected:
+        """Raises ``ScanError`` for a tree too big to scan."""
+        racy = time.time_ns() - 2_000_000_000  # a folder changed after this: read it again
+        folders: dict[str, _Folder] = {}
+        git: list[str] = []
+        git_files: list[str] = []
+        files: list[str] = []
+        dirs: list[str] = []
+        stack = [""]
+        visited = 0
+        while stack:
+            relative = stack.pop()
+            visited += 1
+            try:
+                mtime = os.stat(os.path.join(self.root, relative)).st_mtime_ns
+            except OSError:
+                continue
+            folder = self._folders.get(relative)
+            if folder is None or folder.mtime_ns != mtime:
+                folder = self._read(relative, mtime)
+            if folder.mtime_ns < racy:
+                folders[relative] = folder
+            if visited > MAX_SCAN_FOLDERS:
+                raise ScanError(
+                    f"{self.root} has more than {MAX_SCAN_FOLDERS} folders; too many to check "
+                    "for secrets before a command"
+                )
+            git += folder.git
+            git_files += folder.git_files
+            files += folder.secret_files
+            dirs += folder.secret_dirs
+            if self.max_depth is None or relative.count("/") + 1 < self.max_depth:
+                stack += folder.subfolders
+        self._folders = folders
+        git += self._targets(git_files)
+        return Protected(
+            git=self._absolute(set(git)),
+            secret_files=self._absolute(set(files)),
+            secret_dirs=self._absolute(set(dirs)),
+            git_files=self._absolute(set(git_files)),
+            identities=frozenset(_identity(p) for p in self._absolute(set(git + git_files))),
+        )
+
+    def _absolute(self, paths: set[str]) -> list[Path]:
+        return sorted(Path(self.root, p) for p in paths)
+
+    def _targets(self, git_files: list[str]) -> list[str]:
+        """The folders that ``.git`` files point to, when they are inside the tree."""
+        out: list[str] = []
+        for relative in git_files:
+            target = gitdir_of(os.path.join(self.root, relative))
+            if target is None:
+                continue
+            real = os.path.realpath(target)
+            if real != self.root and real.startswith(self.root + os.sep) and os.path.isdir(real):
+                out.append(os.path.relpath(real, self.root))
+        return out
+
+    def _read(self, relative: str, mtime: int) -> _Folder:
+        subfolders: list[str] = []
+        git: list[str] = []
+        git_files: list[str] = []
+        files: list[str] = []
+        dirs: list[str] = []
+        try:
+            entries = list(os.scandir(os.path.join(self.root, relative)))
+        except OSError:
+            entries = []
+        in_dependencies = self.private or any(
+            part in DEPENDENCY_NAMES for part in relative.split("/")
+        )
+        for entry in entries:
+            path = f"{relative}/{entry.name}" if relative else entry.name
+            try:
+                if entry.name == ".git" and not entry.is_dir(follow_symlinks=False):
+                    git_files.append(path)  # a gitdir file, or a symlink to a repository
+                elif entry.is_symlink():
+                    continue  # judged where it points
+                elif entry.is_dir():
+                    if entry.name == ".git" or is_repository(entry.path):
+                        git.append(path)
+                    elif self.secrets.is_secret(path, is_dir=True) or self._owner_only(entry):
+                        dirs.append(path)
+                    else:
+                        subfolders.append(path)
+                elif entry.is_file():
+                    if self._secret_file(path, entry, in_dependencies):
+                        files.append(path)
+                elif _special(entry):
+                    files.append(path)  # a socket or fifo: a way out of the sandbox
+            except OSError:
+                continue
+        return _Folder(
+            mtime, tuple(subfolders), tuple(git), tuple(git_files), tuple(files), tuple(dirs)
+        )
+
+    def _secret_file(self, path: str, entry: os.DirEntry[str], in_dependencies: bool) -> bool:
+        if self._owner_only(entry):
+            return True
+        if not self.secrets.is_secret(path):
+            return False
+        return not (in_dependencies and _public_certificate(entry))
+
+    def _owner_only(self, entry: os.DirEntry[str]) -> bool:
+        if not self.private:
+            return False
+        mode = entry.stat(follow_symlinks=False).st_mode
+        return not mode & stat.S_IROTH
+
+
+def _special(entry: os.DirEntry[str]) -> bool:
+    mode = entry.stat(follow_symlinks=False).st_mode
+    return stat.S_ISSOCK(mode) or stat.S_ISFIFO(mode)
+
+
+def _public_certificate(entry: os.DirEntry[str]) -> bool:
+    """A certificate file that holds no private key (a CA bundle)."""
+    if not entry.name.lower().endswith(_CERTIFICATE_SUFFIXES):
+        return False
+    try:
+        with open(entry.path, "rb") as file:
+            text = file.read(4 << 20)
+    except OSError:
+        return False
+    return b"-----BEGIN CERTIFICATE-----" in text and b"PRIVATE KEY" not in text
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return (0, 0)
+    return (info.st_dev, info.st_ino)

@@ -1,0 +1,304 @@
+"""The file system a sandboxed command sees, as bubblewrap arguments: default deny.
+
+Visible, in this order (a later mount covers an earlier one):
+
+1. The system's folders, read-only: ``/usr``, ``/bin``, ``/sbin``, ``/lib*``,
+   ``/etc``, ``/sys``, ``/nix/store``; ``/etc`` with what only its owner may read
+   masked (``/etc/shadow``, ssh host keys) and its secret files masked. A fresh
+   ``/dev``, ``/proc``; ``/tmp``, ``/var/tmp``, ``/run`` and the home folder are
+   new, size-capped tmpfs folders (``sandbox.tmpMb``).
+2. Toolchains the machine declares: the ``HOME_TOOLCHAINS`` folders of the home
+   folder (and of the user's home in ``/etc/passwd``), and the ``bin`` folders on
+   the server's ``PATH`` (never ``/``, a home folder or a folder above the
+   workspace), read-only, their secrets masked at any depth.
+3. If the workspace's parent folder is visible by then, it is replaced by an empty
+   one: the folder above the workspace and sibling projects are never visible.
+4. The user's ``sandbox.readOnlyPaths``, read-only, secrets masked (as deep).
+5. The workspace, writable; the editor's unsaved buffers over their files
+   (read-only); every repository folder and ``.git`` file read-only
+   (``sandbox.git: "read-only"``: credentials in configs and included files
+   masked) or hidden (``"hidden"``, the default); ``core.hooksPath`` folders
+   read-only; secret files, sockets and fifos covered by an empty file, secret
+   folders by an empty folder.
+
+Nothing here is decided from what the workspace holds except to protect more (a
+``pyvenv.cfg`` no longer widens anything). Everything else of the host (the rest
+of the home folder, ``/home``, ``/root``, ``/var``, ``/srv``, ``/mnt``, ``/opt``,
+other projects, the host's ``/tmp`` and ``/run`` with their sockets) does not exist
+in the sandbox.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+from agentls.config import SandboxSettings
+from agentls.policy import sandbox_git
+from agentls.policy.sandbox_scan import Protected, TreeScan
+from agentls.policy.secrets import SecretMatcher
+
+log = logging.getLogger(__name__)
+
+SYSTEM_DIRS: tuple[str, ...] = (
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys", "/nix/store",
+)  # fmt: skip
+SCANNED_SYSTEM_DIRS = ("/etc",)  # the others hold no user secrets and are too big to scan
+# Folders of a home folder that hold toolchains, readable in the sandbox.
+HOME_TOOLCHAINS = (
+    ".pyenv",
+    ".local/bin",
+    ".local/lib",
+    ".local/share/uv",
+    ".local/pipx",
+    ".cargo",
+    ".rustup",
+    ".nvm",
+    ".volta",
+    ".bun",
+    ".deno",
+    ".asdf",
+    ".sdkman",
+    "go",
+    ".elan",
+    ".ghcup",
+)
+PRLIMIT = "/usr/bin/prlimit"
+BWRAP = "/usr/bin/bwrap"  # where Debian's bubblewrap puts it (when not on PATH)
+OUTSIDE_SCAN_DEPTH = 4  # folders below a toolchain's top scanned for secrets
+RUN_TMPFS_MB = 16  # /run holds nothing but what a command puts there
+
+_SCANS: dict[tuple[str, tuple[str, ...]], TreeScan] = {}  # trees outside the workspace
+
+
+def outside_scan(folder: str, secrets: SecretMatcher) -> Protected:
+    """Secrets of a folder outside the workspace (a toolchain, ``/etc``), remembered
+    between commands and runners: only changed folders are read again."""
+    key = (folder, secrets.patterns)
+    scan = _SCANS.get(key)
+    if scan is None:
+        scan = TreeScan(Path(folder), secrets, private=True, max_depth=OUTSIDE_SCAN_DEPTH)
+        _SCANS[key] = scan
+    return scan.scan()
+
+
+def find_bwrap() -> str | None:
+    found = shutil.which("bwrap")
+    return found or (BWRAP if os.access(BWRAP, os.X_OK) else None)
+
+
+def bwrap_path() -> str:
+    """bubblewrap's program (Debian's place when it is on no PATH)."""
+    return find_bwrap() or BWRAP
+
+
+@functools.cache
+def bwrap_sizes_tmpfs(bwrap: str) -> bool:
+    """Whether this bubblewrap knows ``--size`` (0.5.0 and later)."""
+    try:
+        said = subprocess.run(
+            [bwrap, "--help"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--size" in said.stdout + said.stderr
+
+
+def home_folder() -> str:
+    home = os.path.realpath(Path.home())
+    return home if home not in ("/", "") else "/tmp"
+
+
+def _user_home() -> str | None:
+    try:
+        return os.path.realpath(pwd.getpwuid(os.getuid()).pw_dir)
+    except (KeyError, OSError):
+        return None
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+class View:
+    """The mounts of one workspace's sandbox under ``settings``."""
+
+    def __init__(self, root: Path, secrets: SecretMatcher, settings: SandboxSettings) -> None:
+        self.root = str(root)
+        self.secrets = secrets
+        self.settings = settings
+        self.home = home_folder()
+        self.homes = sorted({self.home, *([h] if (h := _user_home()) else [])})
+
+    # -- what is visible --------------------------------------------------------------
+    def toolchains(self) -> list[str]:
+        """Folders the machine declares: home toolchains and ``bin`` folders on PATH."""
+        found: list[str] = []
+        for home in self.homes:
+            for name in HOME_TOOLCHAINS:
+                tool = os.path.join(home, name)
+                if os.path.isdir(tool) and not os.path.islink(tool):
+                    found.append(tool)
+        for entry in (os.environ.get("PATH") or "").split(os.pathsep):
+            real = os.path.realpath(entry) if os.path.isabs(entry) else ""
+            if os.path.basename(real) not in ("bin", "sbin") or not os.path.isdir(real):
+                continue
+            if any(_inside(real, s) for s in SYSTEM_DIRS) or any(_inside(real, t) for t in found):
+                continue
+            if self._too_wide(real) or _inside(real, self.root):
+                continue
+            found.append(real)
+        return found
+
+    def read_only_paths(self) -> list[str]:
+        """``sandbox.readOnlyPaths``: absolute or ``~/``, existing folders, never ``/``."""
+        out: list[str] = []
+        for raw in self.settings.read_only_paths:
+            path = os.path.expanduser(raw)
+            if not os.path.isabs(path):
+                log.warning("sandbox.readOnlyPaths: %r is not absolute (ignored)", raw)
+                continue
+            real = os.path.realpath(path)
+            if real == "/" or not os.path.exists(real):
+                log.warning("sandbox.readOnlyPaths: %r is / or does not exist (ignored)", raw)
+                continue
+            out.append(real)
+        return out
+
+    def _too_wide(self, folder: str) -> bool:
+        """A folder that holds a home folder or the workspace's parent."""
+        parent = os.path.dirname(self.root)
+        return any(_inside(h, folder) for h in [*self.homes, parent]) or folder == "/"
+
+    # -- the arguments ----------------------------------------------------------------
+    def system(self, empty: str) -> list[str]:
+        args: list[str] = []
+        for folder in SYSTEM_DIRS:
+            if os.path.islink(folder):
+                args += ["--symlink", os.readlink(folder), folder]
+            elif os.path.isdir(folder):
+                args += ["--ro-bind", folder, folder]
+                if folder in SCANNED_SYSTEM_DIRS:
+                    args += _masks(outside_scan(folder, self.secrets), empty)
+        args += ["--dev", "/dev", "--proc", "/proc"]
+        for folder in ("/tmp", "/var/tmp", self.home):
+            args += [*self._size(self.settings.tmp_mb), "--tmpfs", folder]
+        args += [*self._size(RUN_TMPFS_MB), "--tmpfs", "/run"]
+        return args
+
+    def _size(self, megabytes: int) -> list[str]:
+        if not bwrap_sizes_tmpfs(bwrap_path()):
+            return []
+        return ["--size", str(megabytes << 20)]
+
+    def outside(self, empty: str) -> list[str]:
+        """Toolchains, the hidden parent, ``sandbox.readOnlyPaths`` (steps 2 to 4)."""
+        args: list[str] = []
+        mounted = list(SYSTEM_DIRS)
+        for tool in self.toolchains():
+            args += ["--ro-bind", tool, tool, *_masks(outside_scan(tool, self.secrets), empty)]
+            mounted.append(tool)
+        parent = os.path.dirname(self.root)
+        if any(_inside(parent, m) for m in mounted):
+            args += ["--tmpfs", parent]  # the folder above and its other projects
+        for path in self.read_only_paths():
+            args += ["--ro-bind", path, path]
+            if os.path.isdir(path):
+                args += _masks(outside_scan(path, self.secrets), empty)
+        return args
+
+    def workspace(
+        self, empty: str, protected: Protected, overlays: dict[str, Path] | None = None
+    ) -> list[str]:
+        """The workspace and what shields it (step 5)."""
+        root = self.root
+        args = ["--bind", root, root]
+        for relative, copy in sorted((overlays or {}).items()):
+            args += ["--ro-bind", str(copy), os.path.join(root, relative)]
+        hidden = self.settings.git == "hidden"
+        gits = _outermost([str(g) for g in protected.git])
+        for git in gits:
+            if hidden:
+                args += ["--tmpfs", str(git), "--remount-ro", str(git)]
+            else:
+                args += ["--ro-bind", str(git), str(git)]
+        for file in protected.git_files:
+            if not file.is_symlink() and not any(_inside(str(file), g) for g in gits):
+                args += ["--ro-bind", empty if hidden else str(file), str(file)]
+        for path in self._git_secrets(protected, gits if hidden else []):
+            args += ["--ro-bind", empty, path]
+        for folder in self._hooks(protected):
+            if not any(_inside(folder, g) for g in gits):
+                args += ["--ro-bind", folder, folder]
+        for path in protected.secret_files:
+            args += ["--ro-bind", empty, str(path)]
+        for path in protected.secret_dirs:
+            args += ["--tmpfs", str(path), "--remount-ro", str(path)]
+        return args
+
+    def _git_secrets(self, protected: Protected, hidden: list[str]) -> list[str]:
+        """Configs with credentials, and every file a config includes, in the workspace
+        (but in the ``hidden`` folders, which show nothing anyway)."""
+        out: set[str] = set()
+        for git in protected.git:
+            for config in sandbox_git.config_files(str(git)):
+                if sandbox_git.has_credentials(config):
+                    out.add(config)
+                out.update(
+                    f
+                    for f in sandbox_git.included_files(config)
+                    if _inside(f, self.root) and os.path.isfile(f) and not os.path.islink(f)
+                )
+        return sorted(p for p in out if not any(_inside(p, h) for h in hidden))
+
+    def _hooks(self, protected: Protected) -> list[str]:
+        """``core.hooksPath`` folders inside the workspace (a husky ``.husky/``)."""
+        out: set[str] = set()
+        for git in protected.git:
+            worktree = os.path.dirname(str(git))
+            for config in sandbox_git.config_files(str(git)):
+                for folder in sandbox_git.hooks_paths(config, worktree):
+                    real = os.path.realpath(folder)
+                    if _inside(real, self.root) and real != self.root and os.path.isdir(real):
+                        out.add(real)
+        return sorted(out)
+
+    def limits(self) -> list[str]:
+        """The command's resource limits (``prlimit``, inherited by every process it
+        starts); none where ``prlimit`` is missing (logged)."""
+        if not os.access(PRLIMIT, os.X_OK):
+            log.warning("%s is missing: commands run without process and memory limits", PRLIMIT)
+            return []
+        s = self.settings
+        processes, memory, size = s.max_processes, s.max_memory_mb << 20, s.max_file_mb << 20
+        return [
+            PRLIMIT,
+            f"--nproc={processes}:{processes}",
+            f"--data={memory}:{memory}",
+            f"--fsize={size}:{size}",
+            "--core=0:0",
+            "--",
+        ]
+
+
+def _outermost(folders: list[str]) -> list[str]:
+    """The folders not inside another one of the list."""
+    out: list[str] = []
+    for folder in sorted(folders):
+        if not any(_inside(folder, o) for o in out):
+            out.append(folder)
+    return out
+
+
+def _masks(protected: Protected, empty: str) -> list[str]:
+    args: list[str] = []
+    for path in protected.secret_files:
+        args += ["--ro-bind", empty, str(path)]
+    for path in protected.secret_dirs:
+        args += ["--tmpfs", str(path), "--remount-ro", str(path)]
+    return args
