@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "*.vsix"] },
+  { ignores: ["dist/", "node_modules/", "*.vsix", ".e2e-cache/", "e2e/out/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -19,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["test/**"],
+    files: ["test/**", "e2e/**"],
     rules: {
       curly: "off",
       "@typescript-eslint/require-await": "off",

@@ -3,12 +3,20 @@
 
 import * as vscode from "vscode";
 import { LanguageClient, type LanguageClientOptions, RevealOutputChannelOn, State } from "vscode-languageclient/node";
-import { DidChangeConfigurationNotification, ExecuteCommandRequest } from "vscode-languageserver-protocol";
-import { API_KEY_SECRET, CLIENT_ID, CLIENT_NAME, SECTION } from "./constants";
+import {
+  DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
+  ShowMessageNotification,
+  ShowMessageRequest,
+} from "vscode-languageserver-protocol";
+import { API_KEY_SECRET, CLIENT_ID, CLIENT_NAME } from "./constants";
+import { type DiagnosticTimes, DiagnosticsFeature } from "./diagnostics";
+import type { ServerMessages } from "./messages";
 import { isBuiltinProgressFeature, TaskProgressFeature } from "./progress";
 import { type Interpreter, type PythonApi, describe, findInterpreter, versionText } from "./python";
 import { runInstall, runProbe, serverExecutable } from "./server";
-import { answerConfiguration, serverSettings, traceHint } from "./settings";
+import { agentlsConfig, read } from "./config";
+import { type ConfigReader, answerConfiguration, serverSettings, traceHint } from "./settings";
 import type { TaskStatus } from "./status";
 import { errorMessage, type Tasks } from "./tasks";
 
@@ -27,9 +35,12 @@ export interface ServerDeps {
   readonly tasks: Tasks;
   readonly secrets: vscode.SecretStorage;
   readonly pythonApi: PythonApi | undefined;
+  readonly messages: ServerMessages;
+  readonly diagnosticTimes: DiagnosticTimes;
 }
 
 const STOP_TIMEOUT_MS = 2000;
+
 
 export class Server implements vscode.Disposable {
   private client: AgentClient | undefined;
@@ -68,8 +79,8 @@ export class Server implements vscode.Disposable {
     return vscode.workspace.workspaceFolders?.[0];
   }
 
-  private configuration(scopeUri?: string): vscode.WorkspaceConfiguration {
-    return vscode.workspace.getConfiguration(SECTION, scopeUri ? vscode.Uri.parse(scopeUri) : this.folder()?.uri);
+  private configuration(scopeUri?: string): ConfigReader {
+    return agentlsConfig(scopeUri ? vscode.Uri.parse(scopeUri) : undefined);
   }
 
   private async start(): Promise<void> {
@@ -80,7 +91,7 @@ export class Server implements vscode.Disposable {
     const config = this.configuration();
     const found = await findInterpreter({
       resource: folder?.uri,
-      setting: config.get<string[]>("interpreter") ?? [],
+      setting: read<string[]>(config, "interpreter", []),
       api: this.deps.pythonApi,
     });
     if (!found.ok) {
@@ -105,8 +116,8 @@ export class Server implements vscode.Disposable {
         `agentls ${probe.version ?? "(version unknown)"}`,
     );
     const executable = serverExecutable(interpreter, {
-      serverArgs: config.get<string[]>("serverArgs") ?? [],
-      apiKeyEnv: config.get<string>("model.apiKeyEnv"),
+      serverArgs: read<string[]>(config, "serverArgs", []),
+      apiKeyEnv: read<string | undefined>(config, "model.apiKeyEnv", undefined),
       apiKey: await this.deps.secrets.get(API_KEY_SECRET),
       env: process.env,
       cwd: folder?.uri.fsPath,
@@ -118,6 +129,10 @@ export class Server implements vscode.Disposable {
     }
     const client = new AgentClient(CLIENT_ID, CLIENT_NAME, { run: executable, debug: executable }, this.options(config));
     client.registerFeature(new TaskProgressFeature(client, status));
+    client.registerFeature(new DiagnosticsFeature(client, this.deps.diagnosticTimes));
+    // In place of vscode-languageclient's own handlers (registered before these).
+    client.onNotification(ShowMessageNotification.type, (params) => this.deps.messages.show(params));
+    client.onRequest(ShowMessageRequest.type, (params) => this.deps.messages.request(params));
     client.onDidChangeState((event) => {
       if (event.newState === State.Stopped && this.client === client) {
         status.serverStopped("The server stopped.");
@@ -135,7 +150,7 @@ export class Server implements vscode.Disposable {
     status.serverRunning(describe(interpreter));
   }
 
-  private options(config: vscode.WorkspaceConfiguration): LanguageClientOptions {
+  private options(config: ConfigReader): LanguageClientOptions {
     const { log, tasks } = this.deps;
     return {
       documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
@@ -159,7 +174,7 @@ export class Server implements vscode.Disposable {
   }
 
   private async offerInstall(interpreter: Interpreter, message: string): Promise<boolean> {
-    const spec = this.configuration().get<string>("serverPackage")?.trim() || "agentls";
+    const spec = read(this.configuration(), "serverPackage", "").trim() || "agentls";
     const install = "Install";
     const fromFolder = "Install from Folder…";
     const select = "Select Interpreter";

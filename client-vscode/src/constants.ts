@@ -21,6 +21,7 @@ export const CLIENT_COMMANDS = {
   runTask: "agentls.client.runTask",
   editSelection: "agentls.client.editSelection",
   plan: "agentls.client.plan",
+  ask: "agentls.client.ask",
   cancel: "agentls.client.cancel",
   undo: "agentls.client.undo",
   showContext: "agentls.client.showContext",

@@ -3,8 +3,11 @@
 
 import * as vscode from "vscode";
 import { Server } from "./client";
-import { API_KEY_SECRET, CLIENT_COMMANDS, CLIENT_NAME, SECTION } from "./constants";
-import { commandHandlers, registerCommands, taskUi } from "./handlers";
+import { agentlsConfig } from "./config";
+import { API_KEY_SECRET, CLIENT_COMMANDS, CLIENT_NAME } from "./constants";
+import { DiagnosticTimes } from "./diagnostics";
+import { commandHandlers, messageUi, registerCommands, taskUi } from "./handlers";
+import { ServerMessages } from "./messages";
 import { loadPythonApi } from "./python";
 import { changeAction } from "./settings";
 import { StatusBar, TaskStatus } from "./status";
@@ -15,12 +18,14 @@ let server: Server | undefined;
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel(CLIENT_NAME, { log: true });
   const status = new TaskStatus();
-  const tasks = new Tasks(status, taskUi);
-  context.subscriptions.push(log, new StatusBar(status));
+  const messages = new ServerMessages(messageUi);
+  const tasks = new Tasks(status, taskUi, messages);
+  const diagnosticTimes = new DiagnosticTimes();
+  context.subscriptions.push(log, new StatusBar(status), diagnosticTimes);
 
   const pythonApi = await loadPythonApi();
   log.info(pythonApi ? "Using the Python extension's interpreter." : "The Python extension is not available.");
-  server = new Server({ log, status, tasks, secrets: context.secrets, pythonApi });
+  server = new Server({ log, status, tasks, secrets: context.secrets, pythonApi, messages, diagnosticTimes });
   const running = server;
 
   context.subscriptions.push(
@@ -39,11 +44,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         void running.restart();
       }
     }),
+    // Trusted now: the workspace's restricted settings apply (settings.ts trustedView).
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      log.info("The workspace is trusted now; restarting the server with its settings.");
+      void running.restart();
+    }),
   );
   if (pythonApi !== undefined) {
     context.subscriptions.push(
       pythonApi.environments.onDidChangeActiveEnvironmentPath(() => {
-        const setting = vscode.workspace.getConfiguration(SECTION).get<string[]>("interpreter") ?? [];
+        const setting = (agentlsConfig().get("interpreter") as string[] | undefined) ?? [];
         if (setting.length === 0) {
           log.info("The active Python environment changed; restarting the server.");
           void running.restart();

@@ -2,7 +2,8 @@
 
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { API_KEY_SECRET, type ClientCommand, SECTION, SERVER_COMMANDS } from "./constants";
+import { agentlsConfig } from "./config";
+import { API_KEY_SECRET, type ClientCommand, SERVER_COMMANDS } from "./constants";
 import {
   type EditorState,
   type Mode,
@@ -16,6 +17,7 @@ import {
   undoTarget,
 } from "./commands";
 import { renderContext } from "./context";
+import type { MessageUi } from "./messages";
 import { DEFAULT_API_KEY_ENV } from "./server";
 import type { TaskUi, Tasks } from "./tasks";
 
@@ -56,10 +58,20 @@ function ask(title: string, prompt: string): Thenable<string | undefined> {
   });
 }
 
-async function openMarkdown(content: string): Promise<void> {
+export async function openMarkdown(content: string): Promise<void> {
   const document = await vscode.workspace.openTextDocument({ language: "markdown", content });
   await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: true });
 }
+
+/** How the server's messages are shown (messages.ts). */
+export const messageUi: MessageUi = {
+  show(type, message, actions) {
+    const show =
+      type === 1 ? vscode.window.showErrorMessage : type === 2 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    return show(message, ...actions);
+  },
+  openMarkdown,
+};
 
 /** The dialogs of a run: the instruction a code action left out, and the result. */
 export const taskUi: TaskUi = {
@@ -72,9 +84,9 @@ export const taskUi: TaskUi = {
     if (result.status !== "done") {
       return; // the server says "failed" and "cancelled" itself (window/showMessage)
     }
-    if (args.mode === "plan" || args.mode === "ask") {
-      const heading = args.mode === "plan" ? "Plan" : "Answer";
-      void openMarkdown(`# ${heading}: ${args.instruction ?? ""}\n\n${result.summary}\n`);
+    if (args.mode === "ask") {
+      // The server sends the answer as a message too; messages.ts keeps that one back.
+      void openMarkdown(`# Answer: ${args.instruction ?? ""}\n\n${result.summary}\n`);
       return;
     }
     vscode.window.setStatusBarMessage(`$(check) agentls: ${result.summary}`, STATUS_MESSAGE_MS);
@@ -94,8 +106,9 @@ export function commandHandlers(deps: HandlerDeps): Record<ClientCommand, () => 
 
   async function runWithPrompt(mode: Mode): Promise<void> {
     const editor = vscode.window.activeTextEditor;
-    const title = mode === "plan" ? "Agent: Plan" : "Agent: Run task";
-    const instruction = await ask(title, `What should the agent ${mode === "plan" ? "plan" : "do"} (on ${where(editor)})?`);
+    const title = { plan: "Agent: Plan", ask: "Agent: Ask", edit: "Agent: Run task" }[mode];
+    const verb = { plan: "plan", ask: "answer", edit: "do" }[mode];
+    const instruction = await ask(title, `What should the agent ${verb} (on ${where(editor)})?`);
     if (instruction?.trim()) {
       await tasks.run(taskArgs(instruction, editor, mode), send);
     }
@@ -112,6 +125,7 @@ export function commandHandlers(deps: HandlerDeps): Record<ClientCommand, () => 
   return {
     runTask: () => runWithPrompt("edit"),
     plan: () => runWithPrompt("plan"),
+    ask: () => runWithPrompt("ask"),
 
     async editSelection() {
       const editor = editorOrSay();
@@ -168,12 +182,12 @@ export function commandHandlers(deps: HandlerDeps): Record<ClientCommand, () => 
         throw new Error(`unexpected answer to ${SERVER_COMMANDS.context}`);
       }
       const at = `${vscode.workspace.asRelativePath(editor.document.uri)}:${editor.selection.active.line + 1}`;
-      const budget = vscode.workspace.getConfiguration(SECTION).get<number>("context.maxTokens");
+      const budget = agentlsConfig().get("context.maxTokens") as number | undefined;
       await openMarkdown(renderContext(result, at, budget));
     },
 
     async setApiKey() {
-      const variable = vscode.workspace.getConfiguration(SECTION).get<string>("model.apiKeyEnv") || DEFAULT_API_KEY_ENV;
+      const variable = (agentlsConfig().get("model.apiKeyEnv") as string | undefined) || DEFAULT_API_KEY_ENV;
       const key = await vscode.window.showInputBox({
         title: "Agent: Set API Key",
         prompt: `The model's API key, kept in VS Code's secret storage and given to the server as ${variable}. Empty: forget the stored key.`,

@@ -19,16 +19,61 @@ export const SERVER_SETTINGS: readonly string[] = Object.keys(manifest.contribut
   .map((key) => key.slice(PREFIX.length))
   .filter((key) => !CLIENT_SETTINGS.includes(key));
 
+/**
+ * Settings that start programs or widen what the agent may do (or where the code goes):
+ * in a workspace that is not trusted, they are read from user settings only. The
+ * manifest lists them as `restrictedConfigurations`; `trustedView` enforces it here too.
+ */
+export const RESTRICTED_SETTINGS: readonly string[] = [
+  "interpreter",
+  "serverArgs",
+  "serverPackage",
+  "model.baseUrl",
+  "model.apiKeyEnv",
+  "agent.approval",
+  "agent.allowPaths",
+  "agent.allowCommands",
+  "verify.commands",
+];
+
+export interface Inspected {
+  defaultValue?: unknown;
+  globalValue?: unknown;
+  workspaceValue?: unknown;
+  workspaceFolderValue?: unknown;
+}
+
 /** What we need of `vscode.WorkspaceConfiguration` for the section `agentls`. */
 export interface ConfigReader {
   get(key: string): unknown;
-  inspect(key: string):
-    | {
-        globalValue?: unknown;
-        workspaceValue?: unknown;
-        workspaceFolderValue?: unknown;
+  inspect(key: string): Inspected | undefined;
+}
+
+/**
+ * The configuration as the window may use it: in a workspace that is not trusted, each
+ * restricted setting has its user (global) value or its default, whatever the
+ * workspace's or folder's settings say.
+ */
+export function trustedView(config: ConfigReader, trusted: boolean): ConfigReader {
+  if (trusted) {
+    return config;
+  }
+  const userOnly = (key: string): Inspected | undefined => {
+    const info = config.inspect(key);
+    return info === undefined ? undefined : { defaultValue: info.defaultValue, globalValue: info.globalValue };
+  };
+  return {
+    get(key) {
+      if (!RESTRICTED_SETTINGS.includes(key)) {
+        return config.get(key);
       }
-    | undefined;
+      const info = userOnly(key);
+      return info?.globalValue !== undefined ? info.globalValue : info?.defaultValue;
+    },
+    inspect(key) {
+      return RESTRICTED_SETTINGS.includes(key) ? userOnly(key) : config.inspect(key);
+    },
+  };
 }
 
 /** True when the user set the key somewhere (user, workspace or folder settings). */

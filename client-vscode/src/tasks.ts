@@ -16,6 +16,12 @@ export interface TaskUi {
 
 export type Next = (command: string, args: unknown[]) => PromiseLike<unknown>;
 
+/** Told when an `ask` run starts and ends (messages.ts: its answer is shown once). */
+export interface AskWatcher {
+  askStarted(): void;
+  askEnded(answer: string | undefined): void;
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -26,6 +32,7 @@ export class Tasks {
   constructor(
     private readonly status: TaskStatus,
     private readonly ui: TaskUi,
+    private readonly asks?: AskWatcher,
   ) {}
 
   /** vscode-languageclient's `middleware.executeCommand`. */
@@ -49,13 +56,21 @@ export class Tasks {
       }
     }
     const full: RunArgs = { ...args, instruction };
+    const asking = full.mode === "ask";
     this.status.requestStarted();
+    if (asking) {
+      this.asks?.askStarted();
+    }
     let result: unknown;
     try {
       result = await send(full);
     } catch (error) {
       this.status.requestEnded(undefined, errorMessage(error));
       throw error;
+    } finally {
+      if (asking) {
+        this.asks?.askEnded(isRunResult(result) && result.status === "done" ? result.summary : undefined);
+      }
     }
     if (!isRunResult(result)) {
       this.status.requestEnded(undefined, `unexpected answer to ${SERVER_COMMANDS.run}: ${JSON.stringify(result)}`);

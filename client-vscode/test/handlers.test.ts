@@ -84,14 +84,24 @@ describe("command handlers", () => {
     expect(server.calls).toEqual([]);
   });
 
-  it("Plan…: mode plan on the file, and the plan opens as Markdown", async () => {
-    const { handlers, server } = setup(() => ({ ...done, summary: "1. read\n2. change" }));
+  it("Plan…: mode plan on the file; the plan opened when asked for approval (messages.ts), not again after", async () => {
+    const { handlers, server } = setup(() => ({ ...done, summary: "split into two modules" }));
     openEditor([1, 1], [1, 1]);
     answers.inputBox.push("split this module");
     await handlers.plan();
     expect(server.calls[0]).toEqual({ command: "agentls.run", args: { instruction: "split this module", mode: "plan", uri: "file:///w/a.py" } });
     await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(recorded.documents).toEqual([{ language: "markdown", content: "# Plan: split this module\n\n1. read\n2. change\n" }]);
+    expect(recorded.documents).toEqual([]);
+  });
+
+  it("Ask…: mode ask on the file, the answer opens as Markdown", async () => {
+    const { handlers, server } = setup(() => ({ ...done, summary: "It adds." }));
+    openEditor([1, 1], [1, 1]);
+    answers.inputBox.push("what does it do?");
+    await handlers.ask();
+    expect(server.calls[0]).toEqual({ command: "agentls.run", args: { instruction: "what does it do?", mode: "ask", uri: "file:///w/a.py" } });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(recorded.documents).toEqual([{ language: "markdown", content: "# Answer: what does it do?\n\nIt adds.\n" }]);
   });
 
   it("Edit selection…: an empty range at the cursor when nothing is selected", async () => {

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import * as vscode from "vscode";
-import { answerConfiguration, changeAction, CLIENT_SETTINGS, serverSettings, SERVER_SETTINGS, traceHint } from "../src/settings";
+import { answerConfiguration, changeAction, CLIENT_SETTINGS, type ConfigReader, type Inspected, RESTRICTED_SETTINGS, serverSettings, SERVER_SETTINGS, traceHint, trustedView } from "../src/settings";
+import manifest from "../package.json";
 import { properties } from "./manifest";
 import { type PyField, serverSettingsTree } from "./server-source";
 import { reset, settings } from "./vscode-stub";
@@ -188,5 +189,36 @@ describe("the tree, read by the server's own parse_settings", () => {
     // and the check can fail: a value out of bounds is reported
     settings.user.set("agentls.context.maxTokens", 10);
     expect(check(serverSettings(vscode.workspace.getConfiguration("agentls")))).toEqual([expect.stringContaining("context.maxTokens")]);
+  });
+});
+
+describe("settings in a workspace that is not trusted", () => {
+  const values: Record<string, Inspected> = {
+    interpreter: { defaultValue: [], globalValue: ["/usr/bin/python3"], workspaceValue: ["/tmp/evil"] },
+    "model.baseUrl": { defaultValue: null, workspaceFolderValue: "http://evil.example/v1" },
+    "agent.approval": { defaultValue: "ask", workspaceValue: "full-auto" },
+    "agent.maxSteps": { defaultValue: 30, workspaceValue: 5 },
+  };
+  const effective = (info: Inspected) => info.workspaceFolderValue ?? info.workspaceValue ?? info.globalValue ?? info.defaultValue;
+  const raw: ConfigReader = { get: (key) => effective(values[key] ?? {}), inspect: (key) => values[key] };
+
+  it("takes restricted settings from user settings only, others from the workspace", () => {
+    const view = trustedView(raw, false);
+    expect(view.get("interpreter")).toEqual(["/usr/bin/python3"]);
+    expect(view.get("model.baseUrl")).toBeNull();
+    expect(view.get("agent.approval")).toBe("ask");
+    expect(view.get("agent.maxSteps")).toBe(5);
+    expect(serverSettings(view)).toEqual({ agent: { maxSteps: 5 } });
+  });
+
+  it("takes everything when the workspace is trusted", () => {
+    const view = trustedView(raw, true);
+    expect(view.get("interpreter")).toEqual(["/tmp/evil"]);
+    expect(serverSettings(view)).toMatchObject({ agent: { approval: "full-auto", maxSteps: 5 }, model: { baseUrl: "http://evil.example/v1" } });
+  });
+
+  it("lists the same restricted settings as the manifest", () => {
+    const declared = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations.map((key) => key.replace(/^agentls\./, ""));
+    expect([...declared].sort()).toEqual([...RESTRICTED_SETTINGS].sort());
   });
 });

@@ -292,6 +292,8 @@ export const workspace = {
     return folder ? path.posix.relative(folder.uri.path, value) : value;
   },
   onDidChangeConfiguration: configurationChanged.event,
+  isTrusted: true,
+  onDidGrantWorkspaceTrust: never,
   // What vscode-languageclient reads and listens to; no documents are ever open here.
   textDocuments: [] as unknown[],
   notebookDocuments: [] as unknown[],

@@ -35,7 +35,7 @@ export class Model {
       stdio: ["pipe", "pipe", "inherit"],
     });
     const first = await new Promise<string>((resolve, reject) => {
-      const lines = readline.createInterface({ input: child.stdout! });
+      const lines = readline.createInterface({ input: child.stdout });
       lines.once("line", resolve);
       child.once("exit", (code) => reject(new Error(`model_server.py exited with ${code}`)));
       child.once("error", reject);

@@ -38,7 +38,7 @@ from agentls.agent.tasks import Status, Task, TaskResult
 from agentls.context.engine import ContextEngine
 from agentls.context.files import local_path
 from agentls.edits.documents import EditorError
-from agentls.lsp.diagnostics import describe
+from agentls.lsp.diagnostics import describe, pull
 from agentls.lsp.edit_sink import LspEditSink
 from agentls.model.base import Model
 from agentls.policy.approval import Answer, ApprovingSink, Kind, Policy, rules_from
@@ -106,7 +106,9 @@ def diagnostics_tool(ls: AgentServer, ws: Workspace) -> Tool:
         raw = arguments.get("path")
         if raw is not None:
             uris = [_uri_in(ls, ws, ws.resolve(str(raw)).relative)]
+            await pull(ls, uris)  # what the editor shows now, when it can say
         else:
+            await pull(ls)
             uris = sorted(ls.diagnostics.by_uri)
         lines = []
         for uri in uris:
@@ -308,6 +310,10 @@ class AgentRun:
         if last_edit <= self.verified_at:
             return self.problems  # nothing changed since the last verification
         self.verified_at = last_edit
+        await pull(
+            self.ls,
+            [self.sink.uri_of(r) for r, c in self.sink.changes.items() if c.after is not None],
+        )
         problems = []
         for relative, change in sorted(self.sink.changes.items()):
             if change.after is None:
