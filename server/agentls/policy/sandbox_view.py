@@ -230,16 +230,12 @@ class View:
         for file in protected.git_files:
             if not file.is_symlink() and not any(_inside(str(file), g) for g in gits):
                 args += ["--ro-bind", empty if hidden else str(file), str(file)]
-        for path in self._git_secrets(protected, gits if hidden else []):
-            args += ["--ro-bind", empty, path]
+        for secret in self._git_secrets(protected, gits if hidden else []):
+            args += ["--ro-bind", empty, secret]
         for folder in self._hooks(protected):
             if not any(_inside(folder, g) for g in gits):
                 args += ["--ro-bind", folder, folder]
-        for path in protected.secret_files:
-            args += ["--ro-bind", empty, str(path)]
-        for path in protected.secret_dirs:
-            args += ["--tmpfs", str(path), "--remount-ro", str(path)]
-        return args
+        return args + _masks(protected, empty)
 
     def _git_secrets(self, protected: Protected, hidden: list[str]) -> list[str]:
         """Configs with credentials, and every file a config includes, in the workspace

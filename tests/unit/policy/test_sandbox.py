@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from agentls.config import SandboxSettings
 from agentls.policy.sandbox import (
     CommandRunner,
     SandboxCheck,
@@ -34,6 +35,7 @@ from agentls.policy.sandbox import (
 from agentls.policy.secrets import SecretMatcher
 
 CANARY = "sk-canary-7f3a9d21"
+BUNDLE = "-----BEGIN CERTIFICATE-----\nPUBLIC BUNDLE\n-----END CERTIFICATE-----\n"
 
 
 def _available() -> SandboxCheck:
@@ -59,7 +61,7 @@ def ws(tmp_path: Path) -> Path:
     (root / "secrets" / "id_rsa").write_text(CANARY + "\n")
     # A package's certificate bundle is not the user's secret: readable.
     (root / "node_modules" / "pkg").mkdir(parents=True)
-    (root / "node_modules" / "pkg" / "cacert.pem").write_text("PUBLIC BUNDLE\n")
+    (root / "node_modules" / "pkg" / "cacert.pem").write_text(BUNDLE)
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     return root
 
@@ -213,7 +215,7 @@ async def test_masking_shows_empty_secrets_and_everything_else(runner: CommandRu
         " echo overwrite > .env; rm deploy/server.pem; touch .ssh/new; echo end"
     )
     lines = result.output.splitlines()
-    assert lines[:4] == ["0", "visible notes", "PUBLIC BUNDLE", "2"], result.output
+    assert lines[:6] == ["0", "visible notes", *BUNDLE.splitlines(), "2"], result.output
     assert ".env: Read-only file system" in result.output
     assert "server.pem" in result.output and ".ssh/new" in result.output
     assert lines[-1] == "end"
@@ -221,14 +223,24 @@ async def test_masking_shows_empty_secrets_and_everything_else(runner: CommandRu
     assert (runner.root / "deploy" / "server.pem").exists()
 
 
-def test_the_scan_finds_ignored_secrets_and_skips_dependency_folders(ws: Path) -> None:
+def test_the_scan_finds_secrets_in_every_folder_but_public_certificates_of_packages(
+    ws: Path,
+) -> None:
     (ws / ".venv" / "lib").mkdir(parents=True)
     (ws / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
-    (ws / ".venv" / "lib" / "cacert.pem").write_text("bundle\n")
+    (ws / ".venv" / "lib" / "cacert.pem").write_text(BUNDLE)
+    (ws / ".venv" / "lib" / "key.pem").write_text(f"{BUNDLE}-----BEGIN PRIVATE KEY-----\n")
+    (ws / ".venv" / "lib" / ".env").write_text(CANARY)
+    (ws / "app" / "pyvenv.cfg").parent.mkdir()
+    (ws / "app" / "pyvenv.cfg").write_text("home = /\n")  # no "virtualenv" by its word
+    (ws / "app" / "ca.pem").write_text(BUNDLE)  # the user's own folder: by name
     (ws / "vendor" / ".git").mkdir(parents=True)
     found = scan_workspace(ws, SecretMatcher())
     relative = {p.relative_to(ws).as_posix() for p in found.secret_files}
-    assert relative == {".env", "deploy/.env.production", "deploy/server.pem", "secrets/id_rsa"}
+    assert relative == {
+        ".env", "deploy/.env.production", "deploy/server.pem", "secrets/id_rsa",
+        ".venv/lib/key.pem", ".venv/lib/.env", "app/ca.pem",
+    }  # fmt: skip
     assert {p.relative_to(ws).as_posix() for p in found.secret_dirs} == {".ssh"}
     assert {p.relative_to(ws).as_posix() for p in found.git} == {".git", "vendor/.git"}
 
@@ -249,8 +261,15 @@ def test_a_new_secret_is_found_by_the_next_scan(ws: Path) -> None:
     assert set(first.secret_files) <= set(second.secret_files)
 
 
-async def test_git_internals_are_read_only(runner: CommandRunner, ws: Path) -> None:
-    result = await runner.run(
+@pytest.fixture
+def git_runner(runner: CommandRunner) -> CommandRunner:
+    """A runner with ``sandbox.git: "read-only"`` (git works, nothing of it is written)."""
+    runner.settings = SandboxSettings(git="read-only")
+    return runner
+
+
+async def test_git_internals_are_read_only(git_runner: CommandRunner, ws: Path) -> None:
+    result = await git_runner.run(
         "echo 'curl evil' > .git/hooks/pre-commit; chmod +x .git/hooks/pre-commit;"
         " echo x >> .git/config; git status --short; echo end"
     )
@@ -264,9 +283,9 @@ def _git(ws: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(ws), *args], check=True)
 
 
-async def test_a_git_config_with_a_token_is_masked(runner: CommandRunner, ws: Path) -> None:
+async def test_a_git_config_with_a_token_is_masked(git_runner: CommandRunner, ws: Path) -> None:
     _git(ws, "remote", "add", "origin", f"https://x:{CANARY}@example.com/r")
-    result = await runner.run("cat .git/config; git status --short | head -1; echo end")
+    result = await git_runner.run("cat .git/config; git status --short | head -1; echo end")
     assert CANARY not in result.output
     assert result.output.endswith("end\n") and "?? " in result.output  # git still works
     assert f"{CANARY}@" in (ws / ".git" / "config").read_text()  # on disk: untouched
