@@ -24,6 +24,7 @@ from agentls.cli_exec import settings_and_model
 from agentls.context.engine import ContextEngine
 from agentls.model.openai_chat import OpenAIChatModel
 from agentls.policy.approval import Answer, ApprovingSink, Kind, Policy, rules_from
+from agentls.policy.display import one_line, visible
 from agentls.policy.sandbox import command_runner
 from agentls.tools.box import Toolbox
 from agentls.tools.command import command_tools, verify_failures
@@ -33,10 +34,19 @@ from agentls.tools.write import DiskSink, WriteTools
 
 
 def _ask_terminal(what: str) -> Answer:
-    """Ask on the terminal: y = once, a = for the rest of the task; no terminal: no."""
+    """Ask on the terminal: y = once, a = for the rest of the task; no terminal: no.
+    ``what`` comes from the policy with its command or path made visible
+    (``policy/display.py``); the question starts on a fresh line with the terminal's
+    attributes reset, so nothing printed before can hide it."""
     if not sys.stdin.isatty():
         return "deny"
-    print(f"agentls: {what}? [y/N/a=all of this kind] ", end="", file=sys.stderr, flush=True)
+    reset = "\x1b[0m" if sys.stderr.isatty() else ""
+    print(
+        f"{reset}\nagentls: {what}? [y/N/a=all of this kind] ",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
     reply = sys.stdin.readline().strip().lower()
     if reply in ("a", "all"):
         return "task"
@@ -48,13 +58,16 @@ async def _asker(kind: Kind, what: str) -> Answer:
 
 
 def _show(event: object) -> None:
+    """What the model did and said, on stderr: its text made visible (no escape
+    sequence of the model's reaches the terminal)."""
     if isinstance(event, ToolRan):
         call, outcome = event.outcome.call, event.outcome
-        first = outcome.text.split("\n", 1)[0][:160]
+        first = one_line(outcome.text.split("\n", 1)[0], 160)
         mark = "·" if outcome.ok else "!"
-        print(f"{mark} {call.name}({call.arguments[:120]}) -> {first}", file=sys.stderr)
+        print(f"{mark} {call.name}({one_line(call.arguments, 120)}) -> {first}", file=sys.stderr)
     elif isinstance(event, ModelText) and event.text.strip():
-        print(event.text.strip(), file=sys.stderr)
+        for line in event.text.strip().split("\n"):
+            print(visible(line), file=sys.stderr)
 
 
 async def _run(loop: AgentLoop, model: OpenAIChatModel, task: str, instructions: str) -> Finished:
@@ -111,10 +124,14 @@ def main(args: argparse.Namespace) -> int:
     loop = AgentLoop(model, Toolbox(tools), limits_from(settings), str(root), verify=verify)
     add_explorers(loop, lambda: read_only_tools(ws, engine.index.definitions), settings)
     end = asyncio.run(_run(loop, model, args.instruction, project_instructions(root)))
-    sys.stdout.write(sink.diff())
+    diff = sink.diff()
+    if sys.stdout.isatty():  # shown, not piped to patch: the model's bytes made visible
+        diff = "\n".join(visible(line) for line in diff.split("\n"))
+    sys.stdout.write(diff)
     cost = f", ${end.cost_usd:.4f}" if end.cost_usd is not None else ""
     print(
-        f"agentls: {end.status}: {end.summary} ({end.steps} steps, {len(writer.edited)} files "
+        f"agentls: {end.status}: {visible(end.summary)} ({end.steps} steps, "
+        f"{len(writer.edited)} files "
         f"edited, {end.input_tokens} in, {end.output_tokens} out tokens{cost})",
         file=sys.stderr,
     )

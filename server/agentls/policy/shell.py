@@ -31,11 +31,23 @@ from dataclasses import dataclass, field
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
+from agentls.policy.shell_words import (
+    WRAPPERS,
+    Words,
+    all_nodes,
+    descendants,
+    is_assignment,
+    skip_assignments,
+    skip_options,
+    starts,
+    static,
+    text_of,
+    unescape_word,
+)
+
 BASH = Language(tree_sitter_bash.language())
 MAX_DEPTH = 6  # nested sh -c / eval strings
 MAX_LENGTH = 100_000
-
-Words = tuple[str | None, ...]  # None: a word whose value is not known before it runs
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,7 @@ def parse(command: str) -> Line:
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "rbash", "busybox-sh"}
 RESERVED = {"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until",
-            "for", "select", "function", "in", "!", "[[", "]]", "{", "}", "time", "coproc"}  # fmt: skip
+            "for", "select", "function", "in", "!", "[[", "]]", "{", "}"}  # fmt: skip
 BASH_ONLY = ("$'", '$"', "<(", ">(", "<<<", "[[", "((", "&>", "|&", "{")
 SHELL_VALUE_OPTIONS = {"-o", "+o", "-O", "+O", "--rcfile", "--init-file"}
 UNVETTABLE = {
@@ -131,22 +143,25 @@ class _Walker:
             self.unvetted("control characters (bash and the parser could read it differently)")
         data = text.encode("utf-8", "surrogatepass")
         tree = Parser(BASH).parse(data)
-        bangs = [n.children[0] for n in _descendants(tree.root_node, "negated_command")]
-        if bangs:
+        for _ in range(8):
             # tree-sitter-bash misreads "! { …; }", "! if …": a "!" only changes an exit
             # status, so the line without it runs the same commands; parse that.
+            bangs = [n.children[0] for n in descendants(tree.root_node, "negated_command")]
+            bangs = [bang for bang in bangs if bang.type == "!"]
+            if not bangs:
+                break
             blank = bytearray(data)
             for bang in bangs:
-                if bang.type == "!":
-                    blank[bang.start_byte : bang.end_byte] = b" "
-            tree = Parser(BASH).parse(bytes(blank))
+                blank[bang.start_byte : bang.end_byte] = b" "
+            data = bytes(blank)
+            tree = Parser(BASH).parse(data)
         self.walk(tree.root_node, depth)
 
     def walk(self, node: Node, depth: int) -> None:
         kind = node.type
         if node.is_error or node.is_missing or kind == "ERROR":
             self.unvetted("it does not parse as bash")
-        if kind == "word" and re.search(r"(?:^|[^\\])\n|^\s", _text(node)):
+        if kind == "word" and re.search(r"(?:^|[^\\])\n|^\s", text_of(node)):
             # tree-sitter-bash 0.25 reads "ls\n\\rm x" as one command; bash as two
             self.unvetted("a line break the parser reads inside a word")
         if kind == "command":
@@ -158,28 +173,28 @@ class _Walker:
             self.redirect(node)
         elif kind == "variable_assignment":
             self.assignment(node)
-        elif kind == "expansion" and "@P" in _text(node).replace(" ", ""):
+        elif kind == "expansion" and "@P" in text_of(node).replace(" ", ""):
             self.unvetted("${…@P} runs the value as a prompt string")
         elif kind == "arithmetic_expansion" or (
-            kind == "compound_statement" and _starts(node, "((")
+            kind == "compound_statement" and starts(node, "((")
         ):
             self.arithmetic(node)
         elif kind in ("c_style_for_statement",):
             self.arithmetic(node)
         elif kind == "test_command":
-            if any(_text(n) in ARITHMETIC_TESTS for n in _descendants(node, "test_operator")):
+            if any(text_of(n) in ARITHMETIC_TESTS for n in descendants(node, "test_operator")):
                 self.arithmetic(node)
         for child in node.children:
             self.walk(child, depth)
 
     def arithmetic(self, node: Node) -> None:
         kinds = {"variable_name", "simple_expansion", "expansion"}
-        if any(n.type in kinds for n in _all(node)):
+        if any(n.type in kinds for n in all_nodes(node)):
             self.unvetted("arithmetic on a variable (bash evaluates its value as code)")
 
     def assignment(self, node: Node) -> None:
         name = node.child_by_field_name("name")
-        text = _text(name) if name is not None else ""
+        text = text_of(name) if name is not None else ""
         base = text.split("[", 1)[0]
         for variable, why in DANGEROUS_VARIABLES.items():
             if base == variable or (variable == "BASH_FUNC" and base.startswith(variable)):
@@ -190,7 +205,7 @@ class _Walker:
         if operator is None:
             return
         target = node.child_by_field_name("destination") or node.children[-1]
-        value = _static(target)
+        value = static(target)
         if operator == ">&" and value is not None and (value.isdigit() or value == "-"):
             return  # 2>&1: a copy of a descriptor
         if value != "/dev/null":
@@ -208,20 +223,20 @@ class _Walker:
             if child.type == "command_name":
                 name_node = child
                 inner = child.children[0] if child.children else child
-                words.append(_static(inner, name=True))
+                words.append(static(inner, name=True))
             elif name_node is not None and child.type not in (
                 "herestring_redirect",
                 "file_redirect",
                 "heredoc_redirect",
             ):
-                words.append(_static(child))
+                words.append(static(child))
             self.walk(child, depth)  # substitutions in names, arguments, assignments
         if name_node is None:
             return  # assignments only
-        raw = _text(name_node)
+        raw = text_of(name_node)
         if re.search(r"(?:^|[^\\])\s", raw):  # "! { { a; }; }": a name "{ {"
             self.unvetted("the parser read a space inside a command name")
-            words = [_unescape_word(w) for w in raw.split()] + words[1:]
+            words = [unescape_word(w) for w in raw.split()] + words[1:]
         # tree-sitter-bash reads "! { a; }" as a command named "{", and "! if a; then
         # b; fi" as commands named "if" and "then": the words after them are commands.
         while words and words[0] in RESERVED:
@@ -231,7 +246,7 @@ class _Walker:
         if not words:
             return
         if words[0] is None:
-            self.unvetted(f"a command name that is not plain text: {_text(name_node)[:60]}")
+            self.unvetted(f"a command name that is not plain text: {text_of(name_node)[:60]}")
         self.simple(tuple(words), depth)
 
     def simple(self, argv: Words, depth: int) -> None:
@@ -273,20 +288,20 @@ class _Walker:
         if name == "eval":
             return self.code(argv[1:], "eval")
         if name == "trap":
-            code = [w for w in argv[1:] if w is None or not w.startswith("-")]
-            return self.code(code[:1], "trap") if code and code[0] not in ("", "-") else None
+            given = [w for w in argv[1:] if w is None or not w.startswith("-")]
+            return self.code(given[:1], "trap") if given and given[0] not in ("", "-") else None
         if name == "find":
             self.find(argv, depth)
             return None
         if name == "watch":
-            rest = _skip_options(argv[1:], {"-n", "--interval", "-d", "-q"})
+            rest = skip_options(argv[1:], {"-n", "--interval", "-d", "-q"})
             return self.code(rest, "watch") if rest is not None else self.dynamic()
         if name in ("su", "script", "flock"):
             for i, word in enumerate(argv[1:-1], 1):
                 if word in ("-c", "--command"):
                     return self.code([argv[i + 1]], name)
             if name == "flock":
-                rest = _skip_options(argv[1:], {"-w", "--timeout", "-E", "--conflict-exit-code"})
+                rest = skip_options(argv[1:], {"-w", "--timeout", "-E", "--conflict-exit-code"})
                 return rest[1:] if rest else (self.dynamic() if rest is None else None)
             return None
         if name == "env":
@@ -297,11 +312,11 @@ class _Walker:
         if spec is None:
             return None
         value_options, positionals = spec
-        rest = _skip_options(argv[1:], value_options)
+        rest = skip_options(argv[1:], value_options)
         if rest is None:
             return self.dynamic()
         if name in ("sudo", "doas"):
-            rest = _skip_assignments(rest)
+            rest = skip_assignments(rest)
         if name == "nice" and rest and rest[0] is not None and re.fullmatch(r"-\d+", rest[0]):
             rest = rest[1:]
         return rest[positionals:] or None
@@ -371,11 +386,11 @@ class _Walker:
             elif word == "--":
                 i += 1
                 break
-            elif word.startswith("-") or _is_assignment(word):
+            elif word.startswith("-") or is_assignment(word):
                 i += 1
             else:
                 break
-        rest = _skip_assignments(argv[i:])
+        rest = skip_assignments(argv[i:])
         return rest or None
 
     def find(self, argv: Words, depth: int) -> None:
@@ -394,221 +409,5 @@ class _Walker:
             i += 1
 
 
-# wrapper name -> (options that take a value, positional words before the command)
-WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
-    "command": (frozenset(), 0),
-    "builtin": (frozenset(), 0),
-    "exec": (frozenset({"-a"}), 0),
-    "nohup": (frozenset(), 0),
-    "time": (frozenset({"-f", "--format", "-o", "--output"}), 0),
-    "setsid": (frozenset(), 0),
-    "coproc": (frozenset(), 0),
-    "unbuffer": (frozenset(), 0),
-    "busybox": (frozenset(), 0),
-    "nice": (frozenset({"-n", "--adjustment"}), 0),
-    "ionice": (frozenset({"-c", "--class", "-n", "--classdata", "-p", "-P", "-u"}), 0),
-    "stdbuf": (frozenset({"-i", "-o", "-e", "--input", "--output", "--error"}), 0),
-    "timeout": (frozenset({"-s", "--signal", "-k", "--kill-after"}), 1),
-    "taskset": (frozenset(), 1),
-    "chrt": (frozenset(), 1),
-    "prlimit": (frozenset({"-p", "--pid"}), 0),
-    "strace": (
-        frozenset({"-o", "-e", "-p", "-s", "-u", "-E", "-a", "-b", "-I", "-O", "-P", "-S", "-X"}),
-        0,
-    ),
-    "ltrace": (frozenset({"-o", "-e", "-p", "-s", "-u", "-a", "-n", "-l"}), 0),
-    "unshare": (frozenset({"-S", "-G", "-R", "-w", "--setuid", "--setgid", "--root", "--wd"}), 0),
-    "sudo": (
-        frozenset(
-            {
-                "-u",
-                "-g",
-                "-h",
-                "-p",
-                "-C",
-                "-D",
-                "-R",
-                "-T",
-                "-U",
-                "-r",
-                "-t",
-                "--user",
-                "--group",
-                "--host",
-                "--prompt",
-                "--close-from",
-                "--chdir",
-                "--role",
-                "--type",
-                "--other-user",
-                "--command-timeout",
-            }
-        ),
-        0,
-    ),
-    "doas": (frozenset({"-u", "-C"}), 0),
-    "xargs": (
-        frozenset(
-            {
-                "-I",
-                "-n",
-                "-P",
-                "-L",
-                "-d",
-                "-E",
-                "-s",
-                "-a",
-                "--max-args",
-                "--max-procs",
-                "--max-lines",
-                "--delimiter",
-                "--eof",
-                "--max-chars",
-                "--arg-file",
-                "--replace",
-                "--process-slot-var",
-            }
-        ),
-        0,
-    ),
-}
-
-
-def _skip_options(words: Words, value_options: frozenset[str] | set[str]) -> Words | None:
-    """The words after a wrapper's options (None: an option is not plain text)."""
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word is None:
-            return None
-        if word == "--":
-            return words[i + 1 :]
-        if not word.startswith("-") or word == "-":
-            break
-        if word in value_options:
-            i += 2
-        else:
-            i += 1
-    return words[i:]
-
-
-def _is_assignment(word: str) -> bool:
-    return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", word, re.S) is not None
-
-
-def _skip_assignments(words: Words) -> Words:
-    i = 0
-    while i < len(words) and words[i] is not None and _is_assignment(words[i] or ""):
-        i += 1
-    return words[i:]
-
-
 def _base(word: str | None) -> str | None:
     return None if word is None else word.rsplit("/", 1)[-1]
-
-
-# -- words ----------------------------------------------------------------------------
-
-GLOB = set("*?[")
-
-
-def _static(node: Node, name: bool = False) -> str | None:
-    """The word's value as bash passes it, or None when it is only known at run time
-    (expansions, substitutions, globs, brace expansion, ``~``)."""
-    kind = node.type
-    text = _text(node)
-    if kind == "word":
-        return _unescape_word(text)
-    if kind == "number":
-        return text
-    if kind == "raw_string":
-        return text[1:-1]
-    if kind == "ansi_c_string":
-        return _ansi_c(text[2:-1])
-    if kind in ("string", "translated_string"):
-        parts: list[str] = []
-        for child in node.children:
-            if child.type in ('"', '$"'):
-                continue
-            if child.type != "string_content":
-                return None
-            parts.append(re.sub(r'\\([\\"$`])|\\\n', lambda m: m.group(1) or "", _text(child)))
-        return "".join(parts)
-    if kind == "concatenation":
-        values = [_static(child) for child in node.children]
-        if any(v is None for v in values):
-            return None
-        return "".join(v for v in values if v is not None)
-    return None
-
-
-def _unescape_word(text: str) -> str | None:
-    if text in ("{", "}"):
-        return text
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            if i + 1 < len(text) and text[i + 1] != "\n":
-                out.append(text[i + 1])
-            i += 2
-            continue
-        if ch in GLOB or ch == "{" or (ch == "~" and i == 0) or ch == "$":
-            return None
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-ANSI_C = {
-    "a": "\a",
-    "b": "\b",
-    "e": "\x1b",
-    "E": "\x1b",
-    "f": "\f",
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    "v": "\v",
-    "\\": "\\",
-    "'": "'",
-    '"': '"',
-    "?": "?",
-}
-
-
-def _ansi_c(body: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        token = match.group(0)[1:]
-        if token in ANSI_C:
-            return ANSI_C[token]
-        if token[0] in "01234567":
-            return chr(int(token, 8) & 0xFF)
-        if token[0] in "xuU" and len(token) > 1:
-            return chr(min(int(token[1:], 16), 0x10FFFF))
-        if token[0] == "c" and len(token) == 2:
-            return chr(ord(token[1].upper()) ^ 0x40)
-        return match.group(0)
-
-    pattern = r"\\(?:[0-7]{1,3}|x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|c.|.)"
-    return re.sub(pattern, one, body, flags=re.S)
-
-
-def _text(node: Node) -> str:
-    return (node.text or b"").decode("utf-8", "surrogatepass")
-
-
-def _starts(node: Node, token: str) -> bool:
-    return bool(node.children) and node.children[0].type == token
-
-
-def _all(node: Node) -> list[Node]:
-    out = [node]
-    for child in node.children:
-        out.extend(_all(child))
-    return out
-
-
-def _descendants(node: Node, kind: str) -> list[Node]:
-    return [n for n in _all(node) if n.type == kind]
