@@ -49,8 +49,8 @@ class AgentSettings:
     max_steps: int = field(default=30, metadata=_positive(1))
     max_cost_usd: float | None = None
     """Cost budget of one task (needs model.inputCostPerMtok / outputCostPerMtok)."""
-    max_tokens: int | None = None
-    """Token budget (input + output) of one task; none by default."""
+    max_tokens: int | None = field(default=2_000_000, metadata=_positive(1000))
+    """Token budget (input + output, its explorers' included) of one task; null: none."""
     max_seconds: float = field(default=1800.0, metadata=_positive(1))
     """Wall-time limit of one task."""
     approval: Approval = "ask"
@@ -68,6 +68,10 @@ class AgentSettings:
     """Seconds to wait for the user's answer to an approval or a plan; no answer = deny."""
     subagent_max_steps: int = field(default=12, metadata=_positive(1))
     """Step budget of each read-only explorer started by spawn_subagent."""
+    max_explorers_per_turn: int = field(default=4, metadata=_positive(0))
+    """spawn_subagent calls run from one model reply; the model is told the rest did not run."""
+    max_explorers: int = field(default=12, metadata=_positive(0))
+    """Explorers one task may start in all."""
     compact_at: float = field(default=0.8, metadata={"min": 0.1, "max": 0.95})
     """Fraction of model.contextWindow at which old turns are summarized."""
 

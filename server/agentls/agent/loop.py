@@ -158,6 +158,7 @@ class AgentLoop:
         self.input_tokens = 0
         self.output_tokens = 0
         self.steps = 0
+        self.last_text = ""  # the model's last words, for a summary when a limit stops it
         self._deadline: float | None = None
 
     @property
@@ -170,6 +171,11 @@ class AgentLoop:
         if price_in is None and price_out is None:
             return None
         return (self.input_tokens * (price_in or 0) + self.output_tokens * (price_out or 0)) / 1e6
+
+    def tokens_left(self) -> int | None:
+        """What remains of the token budget (None: no budget)."""
+        budget = self.limits.max_tokens
+        return None if budget is None else budget - self.input_tokens - self.output_tokens
 
     def add_usage(self, input_tokens: int, output_tokens: int) -> None:
         """Tokens spent on the task's behalf (its own calls, compaction, subagents)."""
@@ -204,7 +210,8 @@ class AgentLoop:
                 yield event
             turn = await self._ask(history)
             if turn.text:
-                yield ModelText("".join(turn.text))
+                self.last_text = "".join(turn.text)
+                yield ModelText(self.last_text)
             if turn.finish_reason == "length":
                 cut_replies += 1
                 if cut_replies >= CUT_REPLY_LIMIT:
@@ -352,7 +359,13 @@ class AgentLoop:
     def _over_a_limit(self) -> str:
         budget = self.limits.max_tokens
         if budget is not None and self.input_tokens + self.output_tokens >= budget:
-            return f"stopped: the token budget ({budget}) is spent"
+            said = self.last_text.strip()[:1000]
+            return (
+                f"stopped: the token budget ({budget}) is spent (setting agent.maxTokens), "
+                f"after {self.steps} steps ({self.input_tokens:,} in, "
+                f"{self.output_tokens:,} out); what was done so far is kept"
+                + (f". The model's last words: {said}" if said else "")
+            )
         cost, most = self.cost_usd, self.limits.max_cost_usd
         if cost is not None and most is not None and cost >= most:
             return f"stopped: the cost budget (${most:g}) is spent (${cost:.4f})"
