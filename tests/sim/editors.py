@@ -165,20 +165,20 @@ class SimEditor:
             elif run:
                 self._moved_user_runs.append("".join(run))
                 run = []
-        for piece in self._moved_user_runs:
-            if piece not in new:
-                self.violation(f"an agent edit removed the user's text {piece!r}")
 
     def _transfer(self, start: int, end: int, _removed: int, new: str) -> None:
-        """The user's runs that an agent edit wrote again stay the user's."""
-        at = 0
+        """A run of the user's text that an agent edit removed must be there after it,
+        written again by the edit (it may reuse characters around it: minimal diffs do);
+        those characters stay the user's."""
         for piece in self._moved_user_runs:
-            found = new.find(piece, at)
+            lo = max(0, start - len(piece))
+            window = "".join(self.chars[lo : end + len(piece)])
+            found = window.find(piece)
             if found < 0:
+                self.violation(f"an agent edit removed the user's text {piece!r}")
                 continue
-            for i in range(start + found, start + found + len(piece)):
+            for i in range(lo + found, lo + found + len(piece)):
                 self.tags[i] = "u"
-            at = found + len(piece)
 
     def adopt_region(self, version: int, start: int, end: int) -> None:
         """The server took ``[start, end)`` of its text at ``version`` for the region's

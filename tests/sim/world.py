@@ -163,11 +163,10 @@ async def _scenario(loop: clock.SimLoop, kind: str, outcome: Outcome) -> None:
     # from the client's buffer, delivered in order after the changes.
     editor.flush()
     arrived = loop.create_future()
-    start, end = (i for i in region)
+    sent_range = _region_now(editor)  # in the buffer as the client sends the command
     editor.send(lambda: arrived.set_result(None))
     await arrived
-    snapshot = store.snapshot(URI)
-    stamped = snapshot.span(*_region_now(editor))
+    stamped = store.snapshot(URI).span(*sent_range)  # what run_task does on arrival
     await asyncio.sleep(rng.uniform(0.0, 0.5))  # settings, the SDK's import: awaits
     rewrite = SimRewrite(
         task,
@@ -193,7 +192,6 @@ async def _scenario(loop: clock.SimLoop, kind: str, outcome: Outcome) -> None:
     editor.flush()
     await asyncio.sleep(1.0)
     _check(editor, store, rewrite, result, outcome)
-    del start, end
 
 
 def _region_now(editor: SimEditor) -> tuple[int, int]:

@@ -144,12 +144,17 @@ class RegionWriter:
         (lines typed inside rewritten lines are kept after them: ``moved``, 1-based in
         the region). Raises ``RegionConflict`` naming the lines it cannot restore
         without losing the user's edit; then nothing is changed."""
+        # What this task wrote: its last confirmed text, or the edit it never learned the
+        # fate of. Fixed for every attempt: the user's edits are never part of it.
+        written = [self.current] if self.pending is None else [self.current, self.pending]
+        saved = self.current, self.pending
         for _ in range(MAX_ATTEMPTS):
             content = self.content()
-            bases = [self.current] if self.pending is None else [self.current, self.pending]
+            bases = sorted(written, key=lambda b: -_likeness(b, content))
             tries = [merge3(base, self.original, content) for base in bases]
             merged = next((m for m in tries if m.clean), None)
             if merged is None:
+                self.current, self.pending = saved  # nothing done: still this task's text
                 first = self.line()
                 where = ", ".join(
                     f"{first + a - 1}" if a == b else f"{first + a - 1}-{first + b - 1}"
@@ -166,11 +171,26 @@ class RegionWriter:
             try:
                 await self.write(merged.text)
             except RegionConflict:
-                if self.current == merged.text:
+                verdict = landed(content, merged.text, self.content())
+                if verdict:
+                    self.adopt(self.content())
                     return merged  # it landed; the user typed after it
+                if verdict is None:
+                    self.pending = None
+                    raise RegionConflict(
+                        f"the restore was sent while the text at line {self.line()} changed; "
+                        "check that function: it may hold the restored text or not"
+                    ) from None
                 continue  # the user typed before it landed: merge again
             return merged
+        self.current, self.pending = saved
         raise RegionConflict("the region kept changing while it was being restored")
+
+
+def _likeness(a: str, b: str) -> float:
+    """How close two texts are, by lines (the base nearest the text now is the one
+    the user's few keystrokes were made on)."""
+    return SequenceMatcher(None, a.splitlines(), b.splitlines(), autojunk=False).ratio()
 
 
 def streaming_text(original: str, done: str) -> str:
