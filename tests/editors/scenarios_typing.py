@@ -66,7 +66,7 @@ def rewrite_reply(**options: Any) -> Step:
 
 # -- a. typing while the model is silent -----------------------------------------------
 
-SILENCE = 1.5  # seconds before the model sends its first byte
+SILENCE = 1.0  # seconds before the model sends its first byte
 TYPED_TOP = "import os"
 SILENT_MOMENTS = [{"after": "run", "ms": 50, "op": "insert_top", "text": TYPED_TOP}]
 SILENT_EXPECTED = TYPED_TOP + "\n" + EXPECTED
@@ -140,8 +140,8 @@ class EditingAgent:
     Enqueue the same instance once per request it may answer. When a tool answer
     does not say the edit was made, it reads the file again, as it is told to, and
     redoes the edit only if the file does not hold it yet. ``refusals`` keeps those
-    answers. Every reply after the first streams slowly (``tokens_per_second``): the
-    model is "thinking" between two calls.
+    answers. The second reply streams slowly (``tokens_per_second``): the model is
+    "thinking" between two calls.
     """
 
     def __init__(self, path: str = "calc.py", tokens_per_second: float | None = 3.0) -> None:
@@ -175,7 +175,7 @@ class EditingAgent:
 
     def _reply(self, calls: list[tuple[str, dict[str, Any] | str]]) -> Step:
         self.replies += 1
-        slow = self.tokens_per_second if self.replies > 1 and self.tokens_per_second else None
+        slow = self.tokens_per_second if self.replies == 2 else None
         return tool_call_reply(calls, tokens_per_second=slow)
 
 
@@ -216,7 +216,7 @@ def _moments(run: EditorRun, count: int) -> list[dict[str, Any]]:
 def typing_while_the_model_is_silent(
     editor: str, model: ScriptedModelServer, tmp_path: Path, **options: Any
 ) -> EditorRun:
-    """a. ``agentls.run`` on lines 2-4; 50 ms later (the model silent for 1.5 s more)
+    """a. ``agentls.run`` on lines 2-4; 50 ms later (the model silent for 1 s more)
     the user types ``import os`` + newline at the top."""
     model.enqueue(rewrite_reply(first_byte_delay=SILENCE, tokens_per_second=100))
     run = run_editor(
