@@ -170,8 +170,8 @@ Wrap = Callable[[str], str]
 COMPOUND: list[Wrap] = [
     lambda s: f"( {s} )",
     lambda s: f"{{ {s}; }}",
-    lambda s: f"echo $({s})",
-    lambda s: f'echo "$({s})"',
+    lambda s: f"echo $( {s} )",  # "$((" would be arithmetic
+    lambda s: f'echo "$( {s} )"',
     lambda s: f"if true; then {s}; fi",
     lambda s: f"true && {s}",
     lambda s: f"false || {s}",
@@ -184,7 +184,7 @@ COMPOUND: list[Wrap] = [
     lambda s: f"case a in a) {s};; esac",
     lambda s: f"! {{ {s}; }}",
     lambda s: f"{s} > /dev/null 2>&1",
-    lambda s: f"x=$({s})",
+    lambda s: f"x=$( {s} )",
     lambda s: f"{'bash' if '$' in s else 'sh'} -c {shlex.quote(s)}",  # sh: dash here
     lambda s: f"bash -c {shlex.quote(s)}",
     lambda s: f"eval {shlex.quote(s)}",
@@ -241,6 +241,7 @@ OTHER = [
 ]
 JOIN = ["; ", " && ", " || ", " | ", "\n", " & ", " $(", " `", " <(", " >(", " ", " '", ' "', " #"]
 ASSIGNMENTS = re.compile(r"([A-Za-z_]\w*=\S*\s*)+")
+READ_ONLY_REDIRECT = re.compile(r"(\d*<\s*\S+\s*)+")  # "< file" alone runs nothing
 SOUP = st.text(alphabet="ls ;&|$'\"`\\(){}<>#!\nabc=*?-_", max_size=24)
 
 
@@ -268,7 +269,10 @@ def test_allowed_plus_anything_else_is_never_approved_unless_bash_runs_only_ls(
     trace.unlink(missing_ok=True)
     _bash(line, tmp_path, bin_dir, trace)
     ran = trace.read_text().split("\0")[:-1] if trace.exists() else []
-    others = [c for c in ran if not c.startswith("ls") and not ASSIGNMENTS.fullmatch(c)]
+    harmless = (ASSIGNMENTS, READ_ONLY_REDIRECT)
+    others = [
+        c for c in ran if not c.startswith("ls") and not any(h.fullmatch(c) for h in harmless)
+    ]
     assert not others, f"allowed {line!r}, but bash ran {others}"
 
 

@@ -91,8 +91,8 @@ async def test_the_terminal_question_shows_what_runs(
             assert chunk, err.decode(errors="replace")
             err += chunk
         os.write(master, b"n\n")
-        rest, _ = await asyncio.wait_for(proc.communicate(), 60)
-        err += _
+        _, rest = await asyncio.wait_for(proc.communicate(), 60)
+        err += rest
     finally:
         os.close(master)
     text = err.decode()
