@@ -13,10 +13,10 @@ from pathlib import Path
 from tests.security.sandbox_attack import attack, exec_model, git, home  # noqa: F401
 from tests.support.model_server import ScriptedModelServer
 
-HISTORY = "sk-git-history-0c4d"
-MODULE = "sk-git-module-0c4d"
-INCLUDED = "sk-git-include-0c4d"
-INSIDE = "sk-git-include-inside-0c4d"
+HISTORY = "plain-git-history-0c4d"
+MODULE = "plain-git-module-0c4d"
+INCLUDED = "plain-git-include-0c4d"
+INSIDE = "plain-git-include-inside-0c4d"
 
 DIG = [
     "git show HEAD~1:.env",
@@ -43,7 +43,7 @@ def repository(root: Path) -> Path:
     git(root, "commit", "-q", "-m", "remove the .env")
     module = root / ".git" / "modules" / "lib"
     subprocess.run(["git", "init", "-q", "--bare", str(module)], check=True)
-    git(module, "config", "remote.origin.url", f"https://me:{MODULE}@example.com/lib")
+    git(module, "config", "http.extraheader", f"Authorization: Bearer {MODULE}")
     # include.path files, one in the worktree (not secret by name), one inside .git
     (root / "gitcreds.inc").write_text(f"[http]\n\textraheader = Authorization: {INCLUDED}\n")
     (root / ".git" / "creds.inc").write_text(f"[http]\n\textraheader = Bearer {INSIDE}\n")

@@ -21,7 +21,7 @@ from tests.security.sandbox_attack import attack, exec_model, home  # noqa: F401
 from tests.support.model_server import ScriptedModelServer
 
 CANARIES = {
-    name: f"sk-view-{name}-5b1e"
+    name: f"plain-view-{name}-5b1e"
     for name in (
         "ws-env", "deploy", "deep", "deps", "above", "sibling", "ssh", "aws", "netrc",
         "uv", "declared", "etc",

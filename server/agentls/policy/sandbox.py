@@ -84,6 +84,10 @@ class CommandResult:
         return self.exit_code == 0
 
 
+def _bwrap() -> str | None:
+    return find_bwrap()
+
+
 _ISOLATION = (
     "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
     "--hostname", "agentls-sandbox", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
@@ -95,7 +99,7 @@ def sandbox_available() -> SandboxCheck:
     """Whether bubblewrap is installed and works here (checked once: it runs ``true``
     in a sandbox like the real one). Blocks for a few milliseconds: from the event
     loop, call it through ``asyncio.to_thread`` the first time."""
-    bwrap = find_bwrap()
+    bwrap = _bwrap()
     if bwrap is None:
         return SandboxCheck(
             False,
