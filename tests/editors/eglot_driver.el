@@ -7,6 +7,8 @@
 ;; jsonrpc-request: eglot's own applyEdit handler applies the streamed edits
 ;; meanwhile), optionally types elsewhere while it runs and runs agentls.undo,
 ;; then writes what it saw as JSON to config.output and exits (0 ok, 1 error).
+;; With config.run_args (batch only) it executes agentls.run with them instead of
+;; a code action, and types the config.moments steps at their moments.
 ;;
 ;; Batch mode has no idle time, so eglot's didChange idle timer would never fire.
 ;; Two stand-ins, both calling eglot's own code:

@@ -6,6 +6,8 @@
 -- workspace/applyEdit handler applies the streamed edits meanwhile), optionally
 -- types elsewhere while it runs and runs agentls.undo, then writes what it saw as
 -- JSON to config.output and exits (0: flow finished, 1: error; see config.log).
+-- With config.run_args it executes agentls.run with them instead of a code action,
+-- and types the config.moments steps at their moments (see harness.run_editor).
 
 local cfg
 local out = { ok = false, snapshots = {}, moments = {} }
