@@ -393,7 +393,6 @@ full agent without), typing at the configured moments; then agentls.undo if aske
           (drv-log "undo: %S" undo)
           (drv-moments-done "undo")
           (drv-set "text_after_undo" (drv-buffer-text))))
-      (drv-set "moments" (vconcat (reverse drv-moments)))
       (drv-set "ok" t))))
 
 (defun drv-run-action ()
@@ -452,6 +451,7 @@ full agent without), typing at the configured moments; then agentls.undo if aske
 
 (defun drv-finish (ok)
   "Collect the logs, shut eglot down, write the output and exit (0 when OK)."
+  (drv-set "moments" (vconcat (reverse drv-moments)))
   (condition-case err
       (progn
         (drv-set "messages" (with-current-buffer (messages-buffer)

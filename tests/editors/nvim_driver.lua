@@ -80,13 +80,12 @@ end
 -- typed step.ms after that command is sent (a timer: Neovim serves timers while
 -- request_sync waits); after = 'text': step.ms after an edit not typed here first
 -- makes the buffer hold step.contains. Each typed step is recorded in out.moments.
-local moments = { typing = false, typed = 0, due = {} }
+local moments = { typing = false, due = {} }
 
 local function type_moment(bufnr, step)
   moments.typing = true
   local ok, err = pcall(type_op, bufnr, step)
   moments.typing = false
-  moments.typed = moments.typed + 1
   table.insert(out.moments, {
     at_ms = ms(), after = step.after, op = step.op, text = buffer_text(bufnr), error = err or vim.NIL,
   })
