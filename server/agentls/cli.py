@@ -32,7 +32,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"agentls {__version__}")
     p.add_argument("--stdio", action="store_true", help="serve over stdin/stdout (the default)")
-    p.add_argument("--tcp", type=int, metavar="PORT", help="serve over TCP on 127.0.0.1:PORT")
+    p.add_argument(
+        "--tcp",
+        type=int,
+        metavar="PORT",
+        help="serve over TCP on 127.0.0.1:PORT to the client that sends the token "
+        "(AGENTLS_TOKEN, or the file named on stderr) as initializationOptions.token",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address for --tcp (default 127.0.0.1)")
     p.add_argument("--log-file", metavar="PATH", help="write the log here instead of stderr")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log (-vv: debug)")
@@ -75,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
 
     server = create_server()
     if args.tcp is not None:
-        server.start_tcp(args.host, args.tcp)
+        from agentls.lsp.tcp import serve_tcp
+
+        serve_tcp(server, args.host, args.tcp)  # only the client holding the token
     else:
         server.start_io()
     return 0

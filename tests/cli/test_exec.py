@@ -99,7 +99,8 @@ def test_tcp_mode_serves_on_loopback(tmp_path: Path) -> None:
         port = s.getsockname()[1]
     log = tmp_path / "server.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "agentls", "--tcp", str(port), "--log-file", str(log), "-v"]
+        [sys.executable, "-m", "agentls", "--tcp", str(port), "--log-file", str(log), "-v"],
+        env={**os.environ, "AGENTLS_TOKEN": "tcp-test-token"},  # proof a client must send
     )
     try:
         deadline = time.monotonic() + 20
@@ -117,7 +118,10 @@ def test_tcp_mode_serves_on_loopback(tmp_path: Path) -> None:
                         "jsonrpc": "2.0",
                         "id": 1,
                         "method": "initialize",
-                        "params": {"capabilities": {}},
+                        "params": {
+                            "capabilities": {},
+                            "initializationOptions": {"token": "tcp-test-token"},
+                        },
                     }
                 )
             )

@@ -241,7 +241,9 @@ OTHER = [
 ]
 JOIN = ["; ", " && ", " || ", " | ", "\n", " & ", " $(", " `", " <(", " >(", " ", " '", ' "', " #"]
 ASSIGNMENTS = re.compile(r"([A-Za-z_]\w*=\S*\s*)+")
-READ_ONLY_REDIRECT = re.compile(r"(\d*<\s*\S+\s*)+")  # "< file" alone runs nothing
+READ_ONLY_REDIRECT = re.compile(  # "< file" alone runs nothing
+    r"""(\d*<\s*("[^"]*"|'[^']*'|[^\s"'<>;&|]+)\s*)+"""
+)
 SOUP = st.text(alphabet="ls ;&|$'\"`\\(){}<>#!\nabc=*?-_", max_size=24)
 
 

@@ -19,6 +19,7 @@ from agentls.edits.text import Encoding
 from agentls.lsp.convert import encoding_of
 from agentls.lsp.diagnostics import EditorDiagnostics
 from agentls.lsp.editor import LspEditor
+from agentls.lsp.key_guard import KeyGuard
 from agentls.lsp.protocol import AgentProtocol
 from agentls.lsp.stdio import serve_stdio
 from agentls.lsp.workspace_context import WorkspaceContext
@@ -42,6 +43,7 @@ class AgentServer(LanguageServer):
         self.diagnostics = EditorDiagnostics()  # as sent with code action requests
         self.editor = LspEditor(self, self.store)
         self.settings = Settings()
+        self.key_guard = KeyGuard()
         self.env: dict[str, str] = dict(os.environ)
         self._shown_warnings: set[str] = set()
         self._model: tuple[Any, Model] | None = None
@@ -75,7 +77,8 @@ class AgentServer(LanguageServer):
 
     # -- settings -----------------------------------------------------------------------
     def apply_settings(self, raw: object, source: str) -> None:
-        self.settings, warnings = parse_settings(raw)
+        settings, warnings = parse_settings(raw)
+        self.settings = self.key_guard.admit(self, settings)  # a key to a new host asks
         fresh = [w for w in warnings if w not in self._shown_warnings]
         self._shown_warnings.update(fresh)
         if fresh:

@@ -81,7 +81,7 @@ def serve_stdio(
                 return
             for _ in range(3):
                 await asyncio.sleep(0)
-        await _end_the_rest(server)
+        await end_the_rest(server)
 
     try:
         asyncio.run(main())
@@ -93,7 +93,7 @@ def serve_stdio(
         server.shutdown()  # type: ignore[no-untyped-call]
 
 
-async def _end_the_rest(server: LanguageServer) -> None:
+async def end_the_rest(server: LanguageServer) -> None:
     """The client is gone: cancel the tasks still running (their commands, their
     model streams) and let them finish here, rather than have ``asyncio.run`` cancel
     the open requests under pygls, which logs each with a traceback."""

@@ -35,7 +35,7 @@ from typing import Literal
 import pathspec
 
 from agentls.config import Approval, Settings
-from agentls.policy import shell
+from agentls.policy import shell, shell_words
 from agentls.policy.display import quoted, visible
 from agentls.policy.protected import protected_why
 from agentls.tools.workspace import ToolDenied
@@ -110,7 +110,7 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
-def _deny_match(layer: shell.Words, rule: tuple[str, ...]) -> Literal["yes", "maybe", "no"]:
+def _deny_match(layer: shell_words.Words, rule: tuple[str, ...]) -> Literal["yes", "maybe", "no"]:
     """The program (by its name, whatever its folder: ``/bin/rm`` is ``rm``) and the
     rule's other words in order among its arguments (``git -C x push`` is ``git push``)."""
     name = rule[0].rsplit("/", 1)[-1]
