@@ -28,6 +28,7 @@ from agentls.policy.display import one_line, visible
 from agentls.policy.sandbox import command_runner
 from agentls.tools.box import Toolbox
 from agentls.tools.command import command_tools, verify_failures
+from agentls.tools.command_checkpoint import CommandCheckpoint
 from agentls.tools.read import read_only_tools
 from agentls.tools.workspace import Workspace
 from agentls.tools.write import DiskSink, WriteTools
@@ -100,6 +101,7 @@ def main(args: argparse.Namespace) -> int:
         args.approval, _asker, rules_from(settings), commands_sandboxed=runner.sandboxed
     )
     sink = DiskSink(root)
+    checkpoint = CommandCheckpoint(root, settings.context.secret_patterns)  # commands' changes
     writer = WriteTools(ws, ApprovingSink(sink, policy))
 
     async def approve(command: str) -> str:
@@ -113,25 +115,27 @@ def main(args: argparse.Namespace) -> int:
                 "each one asks first",
                 file=sys.stderr,
             )
-        tools += command_tools(runner, approve)
+        tools += command_tools(runner, approve, checkpoint)
 
     async def verify() -> str:
         """verify.commands once the task has edits (they are on disk here)."""
         if not settings.verify.commands or not sink.originals:
             return ""
-        return await verify_failures(runner, settings.verify.commands, approve=approve)
+        return await verify_failures(
+            runner, settings.verify.commands, approve=approve, checkpoint=checkpoint
+        )
 
     loop = AgentLoop(model, Toolbox(tools), limits_from(settings), str(root), verify=verify)
     add_explorers(loop, lambda: read_only_tools(ws, engine.index.definitions), settings)
     end = asyncio.run(_run(loop, model, args.instruction, project_instructions(root)))
-    diff = sink.diff()
+    diff = sink.diff() + checkpoint.diff(skip=sink.originals)
     if sys.stdout.isatty():  # shown, not piped to patch: the model's bytes made visible
         diff = "\n".join(visible(line) for line in diff.split("\n"))
     sys.stdout.write(diff)
     cost = f", ${end.cost_usd:.4f}" if end.cost_usd is not None else ""
     print(
         f"agentls: {end.status}: {visible(end.summary)} ({end.steps} steps, "
-        f"{len(writer.edited)} files "
+        f"{len({*writer.edited, *checkpoint.changes})} files "
         f"edited, {end.input_tokens} in, {end.output_tokens} out tokens{cost})",
         file=sys.stderr,
     )

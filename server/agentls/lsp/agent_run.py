@@ -45,6 +45,7 @@ from agentls.policy.approval import Answer, ApprovingSink, Kind, Policy, rules_f
 from agentls.policy.sandbox import CommandRunner, command_runner
 from agentls.tools.box import Tool, Toolbox, spec
 from agentls.tools.command import command_tools, verify_failures
+from agentls.tools.command_checkpoint import CommandCheckpoint
 from agentls.tools.read import read_only_tools
 from agentls.tools.workspace import Workspace
 from agentls.tools.write import WriteTools
@@ -162,6 +163,7 @@ class AgentRun:
         self.report = report
         self.root = engine.root
         self.sink = LspEditSink(ls, self.root, f"agentls: {request.instruction[:50]}")
+        self.sink.commands = CommandCheckpoint(self.root, ls.settings.context.secret_patterns)
         self.ws = Workspace(engine.files, buffers=self.sink.text_of)
         self.runner: CommandRunner | None = None  # made at the start (checks bubblewrap)
         self.policy = Policy(ls.settings.agent.approval, asker(ls, task), rules_from(ls.settings))
@@ -179,7 +181,7 @@ class AgentRun:
         if current is not None:
             current.uncancel()  # the cancel is handled: the revert below must run
         summary = "Cancelled."
-        if self.sink.changes:
+        if self.sink.has_changes:
             self.task.undo = self.sink.undo
             if self.ls.settings.edits.on_cancel == "revert":
                 try:
@@ -269,7 +271,7 @@ class AgentRun:
         if not read_only and self.policy.offers("write"):
             tools += WriteTools(self.ws, ApprovingSink(self.sink, self.policy)).tools()
         if not read_only and self.policy.offers("command") and self.runner is not None:
-            tools += command_tools(self.runner, self._approve_command)
+            tools += command_tools(self.runner, self._approve_command, self.sink.commands)
         return tools
 
     async def _loop(
@@ -326,7 +328,9 @@ class AgentRun:
         commands = self.ls.settings.verify.commands
         if commands and self.runner is not None:
             self.report(f"verifying: {', '.join(commands)}")
-            failed = await verify_failures(self.runner, commands, approve=self._approve_command)
+            failed = await verify_failures(
+                self.runner, commands, approve=self._approve_command, checkpoint=self.sink.commands
+            )
             if failed:
                 problems.append(failed)
         self.problems = "\n".join(problems)
@@ -346,7 +350,7 @@ class AgentRun:
     def _result(
         self, end: Finished, status: Status | None = None, summary: str | None = None
     ) -> TaskResult:
-        if self.sink.changes:
+        if self.sink.has_changes:
             self.task.undo = self.sink.undo
         self.task.usage.cost_usd = end.cost_usd
         return TaskResult(

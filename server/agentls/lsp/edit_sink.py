@@ -17,6 +17,7 @@ work for every file a task touches, open or not.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -30,6 +31,7 @@ from agentls.context.files import local_path
 from agentls.edits.diff import minimal_changes
 from agentls.edits.documents import EditorError, Snapshot
 from agentls.lsp.convert import text_edits
+from agentls.tools.command_checkpoint import CommandCheckpoint, undo_message
 from agentls.tools.workspace import ToolDenied
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ class LspEditSink:
         self.changes: dict[str, FileChange] = {}  # by workspace-relative path
         self.overlay: dict[str, str | None] = {}  # text sent to unopened files
         self._opened_at: dict[str, int] = {}  # store seq when such a file was seen open
+        self.commands: CommandCheckpoint | None = None  # what commands changed on the disk
 
     # -- where a file's text is ---------------------------------------------------------
     def open_uri(self, relative: str) -> str | None:
@@ -257,8 +260,13 @@ class LspEditSink:
         )
 
     # -- undo -----------------------------------------------------------------------------
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes) or bool(self.commands is not None and self.commands.changes)
+
     def edited_uris(self) -> list[str]:
-        return [self.uri_of(r) for r in sorted(self.changes)]
+        on_disk = self.commands.changes if self.commands is not None else {}
+        return [self.uri_of(r) for r in sorted({*self.changes, *on_disk})]
 
     async def _reported(self) -> None:
         """Wait until the editor has reported the edits it applied to documents our
@@ -275,6 +283,12 @@ class LspEditSink:
                 pass  # not reported: the check below says the file moved on
 
     async def undo(self) -> str:
+        """Put back what the task's commands changed on the disk, then every file its
+        tools changed, in one workspace edit (``undo_message`` says what was done)."""
+        disk = await asyncio.to_thread(self.commands.undo) if self.commands else None
+        return await undo_message(self._undo_edits if self.changes else None, disk)
+
+    async def _undo_edits(self) -> str:
         """Put back every file as it was before the task, in one workspace edit."""
         await self._reported()
         moved = [r for r, c in sorted(self.changes.items()) if self.current(r) != c.after]

@@ -54,7 +54,7 @@ from detect_secrets.plugins import (
     twilio,
 )
 from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
-from detect_secrets.util.filetype import FileType, determine_file_type
+from detect_secrets.util.filetype import determine_file_type
 
 MARK = "[hidden by agentls: {kind}]"
 WINDOW = 2000  # characters of a long line given to the plugins at once

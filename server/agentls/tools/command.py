@@ -15,6 +15,7 @@ from typing import Any
 from agentls.policy.sandbox import CommandResult, CommandRunner, SandboxError
 from agentls.policy.secrets import redact_secrets
 from agentls.tools.box import Tool, spec
+from agentls.tools.command_checkpoint import CommandCheckpoint
 from agentls.tools.workspace import ToolDenied
 
 Approve = Callable[[str], Awaitable[bool | str]]
@@ -29,9 +30,31 @@ async def _refusal(approve: Approve, command: str) -> str:
     return verdict if isinstance(verdict, str) else "the user did not allow it"
 
 
-def describe(result: CommandResult, timeout: float) -> str:
+async def _run(
+    runner: CommandRunner, command: str, limit: float, checkpoint: CommandCheckpoint | None
+) -> tuple[CommandResult, list[str]]:
+    """Run it; with a checkpoint, also the files it changed on the disk."""
+    if checkpoint is None:
+        return await runner.run(command, limit), []
+    return await checkpoint.around(lambda: runner.run(command, limit))
+
+
+def _changed_note(changed: list[str], checkpoint: CommandCheckpoint | None) -> str:
+    if checkpoint is not None and checkpoint.problem:
+        return (
+            f"\n[what it changed was not recorded ({checkpoint.problem}): undo cannot restore it]"
+        )
+    if not changed:
+        return ""
+    names = ", ".join(changed[:10]) + (
+        f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+    )
+    return f"\n[files it changed: {names}]"
+
+
+def describe(result: CommandResult, timeout: float, changed: str = "") -> str:
     """What the model reads of a run: the output (lines holding secrets hidden), then one
-    line on how it ended."""
+    line on how it ended (and ``changed``: which files it changed)."""
     out = redact_secrets(result.output) if result.output.strip() else "(no output)\n"
     if not out.endswith("\n"):
         out += "\n"
@@ -55,11 +78,15 @@ def describe(result: CommandResult, timeout: float) -> str:
             )
         else:
             end += f"\n[the command saw the disk, not the editor's unsaved text of {names}]"
-    return out + end
+    return out + end + changed
 
 
 async def run_command(
-    runner: CommandRunner, approve: Approve, command: str, timeout: int | None = None
+    runner: CommandRunner,
+    approve: Approve,
+    command: str,
+    timeout: int | None = None,
+    checkpoint: CommandCheckpoint | None = None,
 ) -> str:
     if not command.strip():
         raise ToolDenied("an empty command")
@@ -68,14 +95,17 @@ async def run_command(
         raise ToolDenied(f"{command!r} was not run: {refusal}; do without it")
     limit = runner.timeout_for(timeout)
     try:
-        result = await runner.run(command, limit)
+        result, changed = await _run(runner, command, limit, checkpoint)
     except SandboxError as error:
         raise ToolDenied(f"{command!r} was not run: {error}") from None
-    return describe(result, limit)
+    return describe(result, limit, _changed_note(changed, checkpoint))
 
 
-def command_tools(runner: CommandRunner, approve: Approve) -> list[Tool]:
-    """``run_command {command, timeout?}`` over ``runner``, each call through ``approve``."""
+def command_tools(
+    runner: CommandRunner, approve: Approve, checkpoint: CommandCheckpoint | None = None
+) -> list[Tool]:
+    """``run_command {command, timeout?}`` over ``runner``, each call through ``approve``;
+    ``checkpoint`` records what each command changes on the disk."""
     where = (
         "in a sandbox: the workspace is writable, the rest of the system read-only, "
         "no network, secret files read as empty"
@@ -97,7 +127,9 @@ def command_tools(runner: CommandRunner, approve: Approve) -> list[Tool]:
     }
 
     async def handler(arguments: dict[str, Any]) -> str:
-        return await run_command(runner, approve, arguments["command"], arguments.get("timeout"))
+        return await run_command(
+            runner, approve, arguments["command"], arguments.get("timeout"), checkpoint
+        )
 
     return [Tool(spec("run_command", description, properties, ["command"]), handler)]
 
@@ -108,10 +140,12 @@ async def verify_failures(
     *,
     approve: Approve | None = None,
     timeout: float | None = None,
+    checkpoint: CommandCheckpoint | None = None,
 ) -> str:
     """Run ``verify.commands`` one by one through ``runner``; the failures as text for
     the model ("" when every command passed). ``approve`` (optional) is asked first,
-    as for the model's own commands; a command not approved is reported, not run."""
+    as for the model's own commands; a command not approved is reported, not run.
+    ``checkpoint`` records what they change on the disk (a formatter, say)."""
     failures: list[str] = []
     for command in commands:
         refusal = await _refusal(approve, command) if approve is not None else ""
@@ -120,12 +154,13 @@ async def verify_failures(
             continue
         limit = runner.timeout_for(timeout)
         try:
-            result = await runner.run(command, limit)
+            result, changed = await _run(runner, command, limit, checkpoint)
         except SandboxError as error:
             failures.append(f"$ {command}\n[not run: {error}]")
             continue
         if not result.ok:
-            failures.append(f"$ {command}\n{describe(result, limit)}")
+            note = _changed_note(changed, checkpoint)
+            failures.append(f"$ {command}\n{describe(result, limit, note)}")
     if not failures:
         return ""
     return "Verification failed:\n\n" + "\n\n".join(failures)
