@@ -73,6 +73,10 @@ RULES = Rules(allow_commands=["ls", "git status"], deny_commands=["rm", "zap", "
         "x=$(rm y) ls",
         "[ -f x ] && rm x",
         "echo $((1+$(rm x)))",
+        "coproc { rm x; }",
+        "coproc worker { rm x; }",
+        "! { ! if true; then rm x; fi; }",  # tree-sitter-bash misreads "! {", "! if"
+        "echo ${x/a/$(rm x)}",
     ],
 )
 def test_a_denied_command_is_found_at_any_depth(command: str) -> None:
@@ -96,6 +100,11 @@ def test_a_denied_command_is_found_at_any_depth(command: str) -> None:
         "PATH=.:$PATH ls",
         "ls 'unclosed",
         "r?m x",
+        "cat <<-E\n\t$(rm x)\nE\n",  # the parser reads no substitution after <<-
+        "cat <<E\n`rm y`\nE\n",  # nor backticks in a here-document
+        "r\\\nm x",  # a line continuation inside a word: rm for bash
+        "echo ${x:-`rm x`}",
+        "ls\n\\rm x",  # tree-sitter-bash: one command; bash: two
     ],
 )
 def test_what_cannot_be_vetted_asks_in_every_mode(command: str) -> None:
@@ -117,6 +126,10 @@ def test_what_cannot_be_vetted_asks_in_every_mode(command: str) -> None:
         "xargs ls",
         "ls() { touch pwned; }; ls",
         "git status; git push",
+        "ls <<E\n`touch pwned`\nE\n",
+        "ls\n\\touch pwned",
+        "ls\n\\\ntouch pwned",
+        "sh -c \"ls \\$'a\\\\';touch pwned;#'\"",  # dash reads $'…' as $ and '…'
     ],
 )
 def test_an_allow_rule_approves_only_a_line_of_allowed_commands(command: str) -> None:

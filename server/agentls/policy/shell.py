@@ -120,6 +120,7 @@ DANGEROUS_VARIABLES = {
     "LD_LIBRARY_PATH": "it changes the code programs load",
     "BASH_FUNC": "it defines functions",
 }
+LITERAL_LEAVES = {"raw_string", "ansi_c_string", "comment", "heredoc_body", "heredoc_content"}
 ARITHMETIC_TESTS = {"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
 OUTPUT_REDIRECTS = {">", ">>", "&>", "&>>", ">|", "<>", ">&"}
 
@@ -141,6 +142,8 @@ class _Walker:
             return
         if CONTROL.search(text):
             self.unvetted("control characters (bash and the parser could read it differently)")
+        if re.search(r"[^\s]\\\n", text):  # "r\\\nm x" is rm for bash, "r" "m" here
+            self.unvetted("a line continuation inside a word")
         data = text.encode("utf-8", "surrogatepass")
         tree = Parser(BASH).parse(data)
         for _ in range(8):
@@ -164,6 +167,9 @@ class _Walker:
         if kind == "word" and re.search(r"(?:^|[^\\])\n|^\s", text_of(node)):
             # tree-sitter-bash 0.25 reads "ls\n\\rm x" as one command; bash as two
             self.unvetted("a line break the parser reads inside a word")
+        if node.is_named and not node.children and kind not in LITERAL_LEAVES:
+            if "`" in text_of(node) or "$(" in text_of(node):  # "${x:-`rm x`}"
+                self.unvetted("a substitution the parser did not read")
         if kind == "command":
             self.command(node, depth)
             return
@@ -171,6 +177,8 @@ class _Walker:
             self.unvetted("process substitution")
         elif kind == "file_redirect":
             self.redirect(node)
+        elif kind == "heredoc_body" and node.parent is not None:
+            self.heredoc(node, node.parent)
         elif kind == "variable_assignment":
             self.assignment(node)
         elif kind == "expansion" and "@P" in text_of(node).replace(" ", ""):
@@ -186,6 +194,18 @@ class _Walker:
                 self.arithmetic(node)
         for child in node.children:
             self.walk(child, depth)
+
+    def heredoc(self, body: Node, redirect: Node) -> None:
+        """An unquoted here-document runs its ``$(…)`` and backticks; the parser reads
+        only some of them (not backticks, not after ``<<-``)."""
+        start = next((c for c in redirect.children if c.type == "heredoc_start"), None)
+        if start is None or any(q in text_of(start) for q in "'\"\\"):
+            return  # quoted delimiter: the text is data
+        texts = [text_of(c) for c in body.children if c.type == "heredoc_content"]
+        if not body.children:
+            texts = [text_of(body)]
+        if any("`" in t or "$(" in t or "$[" in t or "${" in t for t in texts):
+            self.unvetted("a here-document whose text runs commands")
 
     def arithmetic(self, node: Node) -> None:
         kinds = {"variable_name", "simple_expansion", "expansion"}
@@ -234,7 +254,8 @@ class _Walker:
         if name_node is None:
             return  # assignments only
         raw = text_of(name_node)
-        if re.search(r"(?:^|[^\\])\s", raw):  # "! { { a; }; }": a name "{ {"
+        plain = bool(name_node.children) and name_node.children[0].type == "word"
+        if plain and re.search(r"(?:^|[^\\])\s", raw):  # "! { { a; }; }": a name "{ {"
             self.unvetted("the parser read a space inside a command name")
             words = [unescape_word(w) for w in raw.split()] + words[1:]
         # tree-sitter-bash reads "! { a; }" as a command named "{", and "! if a; then
@@ -275,6 +296,12 @@ class _Walker:
         if name in UNVETTABLE:
             self.unvetted(UNVETTABLE[name])
             return None
+        if name == "coproc":  # coproc [NAME] { …; }: the words after "{" or NAME run
+            self.unvetted("coproc")
+            rest = argv[1:]
+            while rest and rest[0] is not None and (rest[0] in RESERVED or rest[1:2] == ("{",)):
+                rest = rest[1:]
+            return rest or None
         if name in ("mapfile", "readarray") and any(
             w is None or (w.startswith("-") and "C" in w) for w in argv[1:]
         ):

@@ -123,7 +123,6 @@ WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
     "nohup": (frozenset(), 0),
     "time": (frozenset({"-f", "--format", "-o", "--output"}), 0),
     "setsid": (frozenset(), 0),
-    "coproc": (frozenset(), 0),
     "unbuffer": (frozenset(), 0),
     "busybox": (frozenset(), 0),
     "nice": (frozenset({"-n", "--adjustment"}), 0),
