@@ -298,10 +298,10 @@ class _Walker:
             return None
         if name == "coproc":  # coproc [NAME] { …; }: the words after "{" or NAME run
             self.unvetted("coproc")
-            rest = argv[1:]
-            while rest and rest[0] is not None and (rest[0] in RESERVED or rest[1:2] == ("{",)):
-                rest = rest[1:]
-            return rest or None
+            words = argv[1:]
+            while words and words[0] is not None and (words[0] in RESERVED or words[1:2] == ("{",)):
+                words = words[1:]
+            return words or None
         if name in ("mapfile", "readarray") and any(
             w is None or (w.startswith("-") and "C" in w) for w in argv[1:]
         ):
