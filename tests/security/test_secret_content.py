@@ -192,3 +192,58 @@ async def test_a_rewrite_of_a_region_holding_a_secret_sends_nothing(
         assert result["status"] == "done", result
     assert len(model.requests) == 1
     assert leaked(model, [token.core, beside.core]) == []
+
+
+@needs_sandbox
+@pytest.mark.xfail(
+    strict=True,
+    reason="still broken: the sandbox masks secret files by name only; a command can "
+    "transform a file whose content holds a token (rev, base64) past the output check. "
+    "Fix: policy/sandbox_scan.py masks policy.secrets.SecretContentFiles(root)."
+    "holding_secrets(...) too",
+)
+async def test_a_command_transforming_secret_content_gets_nothing(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    sample = token_samples()[0]
+    root = tmp_path / "ws"
+    (root / "app").mkdir(parents=True)
+    (root / "app/settings.py").write_text(python_line(sample) + "\n")
+    model.enqueue(
+        tool_call_reply([("run_command", {"command": "rev app/settings.py"})]),
+        tool_call_reply([("finish", {"summary": "looked"})]),
+    )
+    settings = {**model_options(model.base_url), "agent": {"approval": "full-auto"}}
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    async with lsp_session(settings, root_uri=root.as_uri(), env=env) as (client, _):
+        result = await run(client, {"instruction": "look"})
+    assert result["status"] == "done", result
+    assert leaked(model, [sample.core[::-1]]) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="still broken: a focused rewrite (agentls.run with a range) in a secret-named "
+    "file sends its text when no content pattern matches it; only the content check runs "
+    "there. Fix: lsp/commands.py (or agent/rewrite.py) refuses a rewrite whose document "
+    "the context engine's SecretMatcher calls a secret",
+)
+async def test_a_rewrite_in_a_secret_named_file_sends_nothing(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    core = uuid.uuid4().hex
+    root = tmp_path / "ws"
+    root.mkdir()
+    text = f"HOST=db.internal\nREGION=eu-{core}\n"
+    (root / ".env").write_text(text)
+    model.enqueue(text_reply("HOST=db.internal\nREGION=eu\n"))
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    async with lsp_session(model_options(model.base_url), root_uri=root.as_uri(), env=env) as (
+        client,
+        editor,
+    ):
+        uri = (root / ".env").as_uri()
+        editor.open(uri, text, "dotenv")
+        at = editor.position_of(uri, "REGION")
+        await run(client, {"instruction": "tidy", "uri": uri, "range": {"start": at, "end": at}})
+    assert leaked(model, [core]) == []

@@ -13,7 +13,9 @@ sandbox asks ``file_has_secret_content`` which files to mask.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from agentls.policy.secret_content import Redacted, has_secret_content, redact, 
 __all__ = [
     "DEFAULT_SECRET_PATTERNS",
     "Redacted",
+    "SecretContentFiles",
     "SecretMatcher",
     "file_has_secret_content",
     "has_secret_content",
@@ -172,15 +175,50 @@ def file_has_secret_content(path: Path) -> bool:
             while True:
                 chunk = f.read(_CHUNK)
                 if not chunk:
-                    return bool(rest) and has_secret_content(rest.decode("utf-8", "replace"))
+                    text = rest.decode("utf-8", "replace")
+                    return bool(rest) and has_secret_content(text, str(path))
                 data = rest + chunk
                 cut = data.rfind(b"\n") + 1
                 if cut == 0 and len(data) < 4 * _CHUNK:
                     rest = data  # no line end yet: read on
                     continue
-                cut = cut or len(data)
+                cut = cut or len(data)  # a line of 4 MB: scanned in parts
                 if has_secret_content(data[:cut].decode("utf-8", "replace"), str(path)):
                     return True
                 rest = data[cut:]
     except OSError:
         return True
+
+
+class SecretContentFiles:
+    """Which files of a workspace hold secret content, for the command sandbox to mask
+    before each command: ``file_has_secret_content`` per file, remembered by the file's
+    (inode, size, mtime) so that only files changed since are read again."""
+
+    def __init__(self, root: Path, limit: int = 100_000) -> None:
+        self.root = root
+        self.limit = limit
+        self._known: dict[str, tuple[tuple[int, int, int], bool]] = {}
+        self._lock = threading.Lock()
+
+    def holding_secrets(self, relatives: Iterable[str]) -> list[str]:
+        """Those of ``relatives`` (workspace-relative files) that hold a secret."""
+        found = []
+        for relative in relatives:
+            path = self.root / relative
+            try:
+                st = os.stat(path, follow_symlinks=False)
+            except OSError:
+                continue
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+            with self._lock:
+                known = self._known.get(relative)
+            if known is None or known[0] != stamp:
+                known = (stamp, file_has_secret_content(path))
+                with self._lock:
+                    if len(self._known) >= self.limit:
+                        self._known.clear()
+                    self._known[relative] = known
+            if known[1]:
+                found.append(relative)
+        return found

@@ -93,3 +93,25 @@ def test_credential_names_at_any_depth_and_code_names() -> None:
             assert matcher.is_secret(depth + name), depth + name
     for name in CODE_NAMES:
         assert not matcher.is_secret(f"src/{name}"), name
+
+
+def test_secret_content_files_reads_only_what_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentls.policy import secrets
+
+    (tmp_path / "a.txt").write_text("nothing here\n")
+    (tmp_path / "b.py").write_text(python_line(token_samples()[0]) + "\n")
+    reads: list[Path] = []
+    real = secrets.file_has_secret_content
+
+    def counted(path: Path) -> bool:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(secrets, "file_has_secret_content", counted)
+    files = secrets.SecretContentFiles(tmp_path)
+    assert files.holding_secrets(["a.txt", "b.py", "missing"]) == ["b.py"]
+    assert files.holding_secrets(["a.txt", "b.py"]) == ["b.py"] and len(reads) == 2
+    (tmp_path / "a.txt").write_text("password = 'x8Hq2LmZr'\n")  # changed: read again
+    assert files.holding_secrets(["a.txt", "b.py"]) == ["a.txt", "b.py"] and len(reads) == 3
