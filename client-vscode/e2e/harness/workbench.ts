@@ -11,6 +11,7 @@ export class Workbench {
 
   /** F1, the command's title, Enter: as a user runs "Agent: Set API Key". */
   async runCommand(title: string): Promise<void> {
+    await this.page.keyboard.press("Escape"); // whatever menu is open
     await this.page.keyboard.press("F1");
     const input = this.page.locator(".quick-input-widget input");
     await input.waitFor({ state: "visible" });
@@ -62,7 +63,7 @@ export class Workbench {
 
   /** Opens the code action menu at the cursor as a user does: a click on the lightbulb. */
   async openLightbulb(): Promise<Locator> {
-    const bulb = this.page.locator(".lightBulbWidget .codicon").first();
+    const bulb = this.page.locator(".lightBulbWidget").first();
     await bulb.waitFor({ state: "visible", timeout: 15_000 });
     await bulb.click();
     const menu = this.page.locator(".action-widget");
@@ -70,9 +71,29 @@ export class Workbench {
     return menu;
   }
 
-  /** Picks the action whose title starts with `title` from the open code action menu. */
+  /** Picks the action whose title starts with `title` from the open code action menu, with
+   * the arrow keys and Enter (the menu's rows do not take Playwright's pointer actions). */
   async pickAction(menu: Locator, title: string): Promise<void> {
-    await menu.locator(".monaco-list-row", { hasText: title }).first().click();
+    const labels = await menu
+      .locator(".monaco-list-row.action")
+      .evaluateAll((rows) => rows.map((row) => [row.getAttribute("aria-label") ?? "", row.classList.contains("focused")] as const));
+    const wanted = labels.findIndex(([label]) => label.startsWith(title));
+    if (wanted < 0) {
+      throw new Error(`no action "${title}" in the menu: ${labels.map(([label]) => label).join(" | ")}`);
+    }
+    const focused = Math.max(0, labels.findIndex(([, isFocused]) => isFocused));
+    const key = wanted > focused ? "ArrowDown" : "ArrowUp";
+    for (let i = 0; i < Math.abs(wanted - focused); i++) {
+      await this.page.keyboard.press(key);
+    }
+    await menu.locator(".monaco-list-row.action.focused", { hasText: title }).waitFor();
+    await this.page.keyboard.press("Enter");
+    await menu.waitFor({ state: "hidden" });
+  }
+
+  /** The titles of the actions in the open code action menu. */
+  async actionTitles(menu: Locator): Promise<string[]> {
+    return menu.locator(".monaco-list-row.action").evaluateAll((rows) => rows.map((row) => row.getAttribute("aria-label") ?? ""));
   }
 
   async screenshot(name: string): Promise<void> {
