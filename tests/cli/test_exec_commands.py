@@ -76,7 +76,8 @@ def test_full_auto_runs_commands_in_the_sandbox_and_no_secret_reaches_the_model(
     results = _tool_results(model)
     assert results[0].startswith("(no output)\n[exit code 0")  # .env reads as empty
     assert "PATH=" in results[1] and "GITHUB_TOKEN" not in results[1]
-    assert "Read-only file system" in results[3]
+    # .git is hidden from commands by default (sandbox.git): the hook cannot be written
+    assert "No such file or directory" in results[3] or "Read-only file system" in results[3]
     assert CANARY not in json.dumps(model.requests)
     assert CANARY not in done.stderr + done.stdout
 

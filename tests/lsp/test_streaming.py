@@ -96,11 +96,18 @@ async def test_typing_inside_the_region_stops_without_overwriting(
         editor.type(URI, at.line, at.character, "  # MINE")
         result = await running
         assert result["status"] == "cancelled"
-        assert "Nothing was overwritten" in result["summary"]
+        assert "stay, with your edit" in result["summary"], result["summary"]
+        assert result["editedFiles"] == [URI]
         text = editor.text(URI)
         assert "def greet(name):  # MINE\n" in text
         assert text.startswith(HEAD) and text.endswith(TAIL)
         assert len([e for e in editor.log if e.outcome == "applied"]) <= 4
+        # Undo gives the original back and keeps what the user typed.
+        answer = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert answer["status"] == "undone", answer
+        await asyncio.sleep(0.05)
+        mine = SOURCE.replace("def greet(name):\n", "def greet(name):  # MINE\n", 1)
+        assert editor.text(URI) == mine
 
 
 async def test_undo_restores_and_code_actions_offer_it(model: ScriptedModelServer) -> None:
@@ -142,7 +149,7 @@ async def test_undo_refuses_after_the_user_changed_the_region(model: ScriptedMod
         await asyncio.sleep(0.05)
         answer = await command(client, "agentls.undo", {"taskId": result["taskId"]})
         assert answer["status"] == "refused"
-        assert "changed since" in answer["message"]
+        assert "edited since" in answer["message"]
         assert "USER_part3" in editor.text(URI)
 
 

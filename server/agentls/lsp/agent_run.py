@@ -229,7 +229,9 @@ class AgentRun:
     async def _start_commands(self) -> None:
         """The command runner, sandboxed when bubblewrap works here; without it every
         command asks, and the user is told why (once)."""
-        self.runner = await asyncio.to_thread(command_runner, self.root, self.engine.files.secrets)
+        self.runner = await asyncio.to_thread(
+            command_runner, self.root, self.engine.files.secrets, self.ls.settings.sandbox
+        )
         self.runner.buffers = self._unsaved
         if not self.runner.sandboxed:
             self.policy = Policy(
