@@ -59,7 +59,7 @@ from detect_secrets.util.filetype import determine_file_type
 MARK = "[hidden by agentls: {kind}]"
 WINDOW = 2000  # characters of a long line given to the plugins at once
 OVERLAP = 400  # shared by two windows: a token across their border is seen whole
-MAX_CHECKED_LINES = 20_000  # candidate lines checked one by one; the rest are hidden
+MAX_CHECKED_LINES = 5_000  # candidate lines checked one by one; the rest are hidden
 KEY_BLOCK_LINES = 500  # a private key block without its END line ends here
 
 # Token formats detect-secrets 1.5.0 does not know (RE2 and Python syntax alike).
@@ -208,17 +208,24 @@ def _extras() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((kind, re.compile(p)) for kind, p in EXTRA_PATTERNS)
 
 
-def candidate_lines(text: str) -> list[int]:
-    """The 0-based lines where a secret may be (a superset; linear time)."""
+def candidate_lines(text: str, limit: int | None = None) -> list[int]:
+    """The 0-based lines where a secret may be (a superset; linear time). With
+    ``limit``: at most that many, then every line after the last one found."""
     data = text.encode("utf-8", "surrogatepass")
+    prefilter = _prefilter()
     lines: list[int] = []
     line = at = 0  # the line of byte ``at``
-    for match in _prefilter().finditer(data):
+    while (match := prefilter.search(data, at)) is not None:
         start, end = match.span()
         line += data.count(b"\n", at, start)
         last = line + data.count(b"\n", start, end)
         lines += [n for n in range(line, last + 1) if not lines or n > lines[-1]]
-        line, at = last, end
+        if limit is not None and len(lines) >= limit:  # too many: the rest, unread
+            return lines + list(range(last + 1, text.count("\n") + 1))
+        after = data.find(b"\n", end)  # one match per line is enough
+        if after < 0:
+            break
+        line, at = last + 1, after + 1
     return lines
 
 
@@ -294,7 +301,7 @@ def _is_key_start(kind: str) -> bool:
 def scan(text: str, path: str = "") -> list[Hit]:
     """Every line of ``text`` that holds a secret (``path``: what kind of file it is,
     for the keyword patterns; "" when unknown, as for a command's output)."""
-    candidates = candidate_lines(text)
+    candidates = candidate_lines(text, MAX_CHECKED_LINES)
     if not candidates:
         return []
     lines = text.split("\n")
@@ -305,7 +312,7 @@ def scan(text: str, path: str = "") -> list[Hit]:
             continue
         line = lines[n]
         if checked >= MAX_CHECKED_LINES:  # too many to check one by one: hidden unread
-            hits[n] = Hit(n, "possible secret (too many to check)", None)
+            hits[n] = Hit(n, "not checked: too many possible secrets above", None)
             continue
         best: tuple[str, int] | None = None  # the kind and column of the first secret
         for kind, value in _found(line, groups):
