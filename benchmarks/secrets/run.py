@@ -5,7 +5,7 @@
 Prints a Markdown table (case | size | median ms of 5 | target). In-process, no server:
 ``redact`` over a 4 MB source file with no secret (the RE2 prefilter alone), the same
 with a token every 1,000 lines, a file whose every line holds a keyword (the worst case:
-every line is checked, up to the 5,000-line cap, the rest hidden unchecked), and ``search`` with a catastrophic
+5,000 lines checked, the rest hidden unchecked), and ``search`` with a catastrophic
 pattern over a workspace of 40 files of 100 kB.
 """
 
@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from agentls.context.files import WorkspaceFiles  # noqa: E402
-from agentls.policy.secrets import redact  # noqa: E402
-from agentls.tools.read import search  # noqa: E402
-from agentls.tools.workspace import Workspace  # noqa: E402
-from tests.security.secret_samples import python_line, token_samples  # noqa: E402
+from agentls.context.files import WorkspaceFiles
+from agentls.policy.secrets import redact
+from agentls.tools.read import search
+from agentls.tools.workspace import Workspace
+from tests.security.secret_samples import python_line, token_samples
 
 CODE = "    result = compute(values[index], scale=2.5)  # a line of code\n"
 
