@@ -178,3 +178,36 @@ def test_agentls_exec_prints_what_commands_changed(
     assert "+++ b/app/gen/new.py" in done.stdout and "--- a/app/old.py" in done.stdout
     assert "Binary files a/app/blob.bin and b/app/blob.bin differ" in done.stdout
     assert f"{len(CHANGED)} files edited" in done.stderr, done.stderr
+
+
+async def test_undo_never_writes_through_a_folder_a_command_turned_into_a_link(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """A command deletes files, another hides their folder from the snapshots (via
+    .gitignore) and puts a link to a folder outside in its place: undo (run on the host,
+    outside the sandbox) would have written the deleted files out there."""
+    root = workspace(tmp_path / "ws")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    model.enqueue(
+        tool_call_reply([("run_command", {"command": "rm app/old.py"})]),
+        tool_call_reply(
+            [
+                (
+                    "run_command",
+                    {"command": f"echo app >> .gitignore && rm -rf app && ln -s {outside} app"},
+                )
+            ]
+        ),
+        tool_call_reply([("finish", {"summary": "moved"})]),
+    )
+    settings = {**model_options(model.base_url), "agent": {"approval": "full-auto"}}
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    async with lsp_session(settings, root_uri=root.as_uri(), env=env) as (client, _):
+        result = await run(client, {"instruction": "move"})
+        assert result["status"] == "done", result
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+    assert list(outside.iterdir()) == []
+    assert undone["status"] == "refused", undone
+    assert "app/old.py (a folder on its path is a symbolic link now" in undone["message"]
+    assert (root / ".gitignore").read_text() == "build/\n"  # the rest is restored

@@ -266,6 +266,12 @@ class CommandCheckpoint:
         (blocking). A file that changed since the last command is refused, alone."""
         report = UndoReport()
         for relative, change in sorted(self.changes.items()):
+            if not self._inside(relative):
+                report.refused.append(
+                    f"{relative} (a folder on its path is a symbolic link now: restoring it "
+                    "could write outside the workspace)"
+                )
+                continue
             try:
                 now = self._now(relative)
                 if now != change.after:
@@ -282,6 +288,17 @@ class CommandCheckpoint:
         for relative in report.restored:
             del self.changes[relative]
         return report
+
+    def _inside(self, relative: str) -> bool:
+        """Whether the folders on the way to ``relative`` are real folders of the
+        workspace (no symbolic link a command left could lead a write elsewhere)."""
+        probe = (self.root / relative).parent
+        while not probe.exists() and not probe.is_symlink() and probe != self.root:
+            probe = probe.parent
+        try:
+            return Path(os.path.realpath(probe)) == probe and probe.is_relative_to(self.root)
+        except OSError:
+            return False
 
     def _put_back(self, relative: str, blob: Blob | None) -> None:
         path = self.root / relative
