@@ -77,6 +77,11 @@ RULES = Rules(allow_commands=["ls", "git status"], deny_commands=["rm", "zap", "
         "coproc worker { rm x; }",
         "! { ! if true; then rm x; fi; }",  # tree-sitter-bash misreads "! {", "! if"
         "echo ${x/a/$(rm x)}",
+        "git -c alias.st='!rm x' st",  # git runs these values as commands
+        "git -c core.pager='rm x' log",
+        "GIT_SSH_COMMAND='rm x' git fetch",
+        "env PAGER='rm x' man ls",
+        'export EDITOR="rm x"',
     ],
 )
 def test_a_denied_command_is_found_at_any_depth(command: str) -> None:
@@ -105,6 +110,8 @@ def test_a_denied_command_is_found_at_any_depth(command: str) -> None:
         "r\\\nm x",  # a line continuation inside a word: rm for bash
         "echo ${x:-`rm x`}",
         "ls\n\\rm x",  # tree-sitter-bash: one command; bash: two
+        "git -c core.hooksPath=/tmp/h commit",
+        "env BASH_ENV=./x bash -c ls",
     ],
 )
 def test_what_cannot_be_vetted_asks_in_every_mode(command: str) -> None:
@@ -128,6 +135,7 @@ def test_what_cannot_be_vetted_asks_in_every_mode(command: str) -> None:
         "git status; git push",
         "ls <<E\n`touch pwned`\nE\n",
         "ls\n\\touch pwned",
+        "GIT_PAGER='touch pwned' git status",
         "ls\n\\\ntouch pwned",
         "sh -c \"ls \\$'a\\\\';touch pwned;#'\"",  # dash reads $'…' as $ and '…'
     ],

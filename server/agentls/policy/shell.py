@@ -120,6 +120,20 @@ DANGEROUS_VARIABLES = {
     "LD_LIBRARY_PATH": "it changes the code programs load",
     "BASH_FUNC": "it defines functions",
 }
+CODE_VARIABLES = {
+    "GIT_SSH_COMMAND", "GIT_SSH", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "PAGER", "MANPAGER",
+    "GIT_EDITOR", "EDITOR", "VISUAL", "GIT_SEQUENCE_EDITOR", "SYSTEMD_PAGER", "LESSOPEN",
+    "LESSCLOSE", "GIT_ASKPASS", "SSH_ASKPASS", "SUDO_ASKPASS", "BROWSER", "GIT_PROXY_COMMAND",
+    "GIT_EXEC_PATH",
+}  # fmt: skip
+GIT_CODE_KEYS = re.compile(
+    r"alias\..*|core\.(pager|editor|sshcommand|fsmonitor|askpass)|diff\.external"
+    r"|diff\..*\.(textconv|command)|filter\..*\.(clean|smudge|process)|merge\..*\.driver"
+    r"|sequence\.editor|credential\.(.*\.)?helper|gpg\.(.*\.)?program|pager\..*"
+    r"|(diff|merge)tool\..*\.cmd|uploadpack\.packobjectshook|remote\..*\.(uploadpack|receivepack)"
+    r"|core\.gitproxy|ssh\.variant|web\.browser|browser\..*\.cmd|man\..*\.cmd"
+)
+GIT_FILE_KEYS = re.compile(r"core\.hookspath|include\.path|includeif\..*|core\.worktree")
 LITERAL_LEAVES = {"raw_string", "ansi_c_string", "comment", "heredoc_body", "heredoc_content"}
 ARITHMETIC_TESTS = {"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
 OUTPUT_REDIRECTS = {">", ">>", "&>", "&>>", ">|", "<>", ">&"}
@@ -180,7 +194,7 @@ class _Walker:
         elif kind == "heredoc_body" and node.parent is not None:
             self.heredoc(node, node.parent)
         elif kind == "variable_assignment":
-            self.assignment(node)
+            self.assignment(node, depth)
         elif kind == "expansion" and "@P" in text_of(node).replace(" ", ""):
             self.unvetted("${…@P} runs the value as a prompt string")
         elif kind == "arithmetic_expansion" or (
@@ -212,13 +226,24 @@ class _Walker:
         if any(n.type in kinds for n in all_nodes(node)):
             self.unvetted("arithmetic on a variable (bash evaluates its value as code)")
 
-    def assignment(self, node: Node) -> None:
+    def assignment(self, node: Node, depth: int) -> None:
         name = node.child_by_field_name("name")
+        value = node.child_by_field_name("value")
         text = text_of(name) if name is not None else ""
-        base = text.split("[", 1)[0]
+        self.variable(text.split("[", 1)[0], static(value) if value is not None else "", depth)
+
+    def variable(self, name: str, value: str | None, depth: int) -> None:
+        """``NAME=value`` (an assignment, ``env NAME=value``): a variable that changes
+        how names are found is not vetted; one whose value is a command line
+        (``GIT_SSH_COMMAND``, ``PAGER``, ``EDITOR`` …) has that line parsed too."""
         for variable, why in DANGEROUS_VARIABLES.items():
-            if base == variable or (variable == "BASH_FUNC" and base.startswith(variable)):
-                self.unvetted(f"it sets {base}: {why}")
+            if name == variable or (variable == "BASH_FUNC" and name.startswith(variable)):
+                self.unvetted(f"it sets {name}: {why}")
+        if name in CODE_VARIABLES or name.startswith("GIT_CONFIG"):
+            if value is None or name.startswith("GIT_CONFIG") or name == "GIT_EXEC_PATH":
+                self.unvetted(f"{name} names programs or configuration that are not vetted")
+            elif value:
+                self.line(value.lstrip("|"), depth + 1)
 
     def redirect(self, node: Node) -> None:
         operator = next((c.type for c in node.children if c.type in OUTPUT_REDIRECTS), None)
@@ -320,6 +345,9 @@ class _Walker:
         if name == "find":
             self.find(argv, depth)
             return None
+        if name == "git":
+            self.git(argv, depth)
+            return None
         if name == "watch":
             rest = skip_options(argv[1:], {"-n", "--interval", "-d", "-q"})
             return self.code(rest, "watch") if rest is not None else self.dynamic()
@@ -332,7 +360,7 @@ class _Walker:
                 return rest[1:] if rest else (self.dynamic() if rest is None else None)
             return None
         if name == "env":
-            return self.env(argv)
+            return self.env(argv, depth)
         if name == "command" and any(w in ("-v", "-V") for w in argv[1:2]):
             return None  # command -v only prints what a name is
         spec = WRAPPERS.get(name)
@@ -343,6 +371,11 @@ class _Walker:
         if rest is None:
             return self.dynamic()
         if name in ("sudo", "doas"):
+            for word in rest:
+                if word is None or not is_assignment(word):
+                    break
+                key, _, value = word.partition("=")
+                self.variable(key, value, depth)
             rest = skip_assignments(rest)
         if name == "nice" and rest and rest[0] is not None and re.fullmatch(r"-\d+", rest[0]):
             rest = rest[1:]
@@ -397,7 +430,7 @@ class _Walker:
         else:
             self.unvetted(f"{name} is not bash: its code is not vetted")
 
-    def env(self, argv: Words) -> Words | str | None:
+    def env(self, argv: Words, depth: int) -> Words | str | None:
         i = 1
         while i < len(argv):
             word = argv[i]
@@ -413,12 +446,37 @@ class _Walker:
             elif word == "--":
                 i += 1
                 break
-            elif word.startswith("-") or is_assignment(word):
+            elif word.startswith("-"):
+                i += 1
+            elif is_assignment(word):
+                name, _, value = word.partition("=")
+                self.variable(name, value, depth)
                 i += 1
             else:
                 break
-        rest = skip_assignments(argv[i:])
-        return rest or None
+        return argv[i:] or None
+
+    def git(self, argv: Words, depth: int) -> None:
+        """``git -c key=value``: the values git runs as commands are parsed too."""
+        for i, word in enumerate(argv[1:], 1):
+            setting = None
+            if word == "-c" and i + 1 < len(argv):
+                setting = argv[i + 1]
+                if setting is None:
+                    self.unvetted("git -c of a value that is not plain text")
+                    continue
+            elif word is not None and word.startswith("-c") and "=" in word:
+                setting = word[2:]
+            elif word is not None and word.startswith("--config-env"):
+                self.unvetted("git --config-env takes configuration from a variable")
+            if setting is None:
+                continue
+            key, _, value = setting.partition("=")
+            key = key.lower()
+            if GIT_FILE_KEYS.match(key):
+                self.unvetted(f"git -c {key} names files git runs or reads")
+            elif GIT_CODE_KEYS.match(key) and (not key.startswith("alias.") or value[:1] == "!"):
+                self.line(value.removeprefix("!"), depth + 1)
 
     def find(self, argv: Words, depth: int) -> None:
         i = 1
