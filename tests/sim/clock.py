@@ -1,8 +1,8 @@
 """A deterministic event loop with a virtual clock, for the edit simulation.
 
 Time only moves when every task waits: ``select`` never blocks, it advances the
-clock to the next timer. Callbacks run in asyncio's usual FIFO order (no ordering
-real asyncio cannot produce); what varies from seed to seed are the delays the
+clock to the next timer; there is no I/O at all. Callbacks run in asyncio's usual
+FIFO order (no ordering real asyncio cannot produce); what varies from seed to seed are the delays the
 simulated editors, model and user draw from the seeded random generator. Work sent
 to a thread (``asyncio.to_thread``) runs at once and completes after a random delay,
 so "the user types while the server plans in a thread" happens too.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import random
-import selectors
 from collections.abc import Callable
 from typing import Any
 
@@ -22,19 +21,20 @@ class Deadlock(Exception):
     """Nothing is ready and no timer is set, yet tasks wait: they wait forever."""
 
 
-class _Selector(selectors.DefaultSelector):
-    def __init__(self) -> None:
-        super().__init__()
-        self.loop: SimLoop | None = None
+class _Selector:
+    """No file descriptors: ``select`` only moves the virtual clock."""
+
+    def __init__(self, loop: SimLoop) -> None:
+        self.loop = loop
 
     def select(self, timeout: float | None = None) -> list[Any]:
-        events = super().select(0)
-        if events or self.loop is None:
-            return events
         if timeout is None:
             raise Deadlock("every task waits and no timer is set")
         self.loop.now += timeout
         return []
+
+    def close(self) -> None:
+        pass
 
 
 class _Executor(concurrent.futures.Executor):
@@ -66,11 +66,12 @@ def _settle(
         future.set_result(result)
 
 
-class SimLoop(asyncio.SelectorEventLoop):
+class SimLoop(asyncio.BaseEventLoop):
+    """A single-threaded loop without I/O: every event comes from a timer."""
+
     def __init__(self, seed: int) -> None:
-        selector = _Selector()
-        super().__init__(selector)
-        selector.loop = self
+        super().__init__()
+        self._selector = _Selector(self)
         self.now = 0.0
         self.rng = random.Random(seed)
         self._default_executor = _Executor(self)  # type: ignore[assignment]
@@ -80,6 +81,12 @@ class SimLoop(asyncio.SelectorEventLoop):
 
     def delay(self, low: float, high: float) -> float:
         return self.rng.uniform(low, high)
+
+    def _process_events(self, event_list: list[Any]) -> None:
+        pass
+
+    def _write_to_self(self) -> None:
+        pass  # one thread: callbacks "from another thread" are already queued
 
 
 def run(seed: int, main: Callable[[SimLoop], Any]) -> Any:

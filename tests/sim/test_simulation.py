@@ -1,8 +1,9 @@
 """The edit simulation in CI: seeded runs per editor model (see tests/sim/world.py).
 
-``AGENTLS_SIM_SEEDS`` sets the seeds per editor (default 400); a failure prints its
-seed and log, and ``python -m tests.sim.run --replay SEED --editor KIND`` replays it.
-The long soak: ``python -m tests.sim.run --seeds 1000000``.
+``AGENTLS_SIM_SEEDS`` sets the seeds per editor (default 10,000, spread over the
+machine's cores); a failure prints its seed and log, and
+``python -m tests.sim.run --replay SEED --editor KIND`` replays it. The long soak:
+``python -m tests.sim.run --seeds 1000000``.
 """
 
 from __future__ import annotations
@@ -12,18 +13,16 @@ import os
 import pytest
 
 from tests.sim.editors import KINDS
+from tests.sim.run import run_many
 from tests.sim.world import run_seed
 
-SEEDS = int(os.environ.get("AGENTLS_SIM_SEEDS", "400"))
+SEEDS = int(os.environ.get("AGENTLS_SIM_SEEDS", "10000"))
 
 
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("kind", KINDS)
 def test_no_seed_garbles_loses_or_misreports(kind: str) -> None:
-    failures = []
-    for seed in range(SEEDS):
-        outcome = run_seed(seed, kind)
-        if outcome.problems:
-            failures.append(outcome.explain())
+    failures, _client_bugs = run_many(kind, 0, SEEDS, os.cpu_count() or 1)
     assert not failures, f"{len(failures)} of {SEEDS} seeds failed:\n\n" + "\n\n".join(failures[:3])
 
 

@@ -23,12 +23,25 @@ def lsp_range(snapshot: Snapshot, start: int, end: int, encoding: Encoding) -> t
     )
 
 
+def addressable(text: str, change: TextChange) -> TextChange:
+    """``change``, widened so that neither end falls between the ``\r`` and the ``\n``
+    of a line break: no LSP position names that point (an editor would put it before
+    the ``\r``), so the edit would land one character off."""
+    start, end, new = change.start, change.end, change.new_text
+    if 0 < start < len(text) and text[start - 1] == "\r" and text[start] == "\n":
+        start, new = start - 1, "\r" + new
+    if 0 < end < len(text) and text[end - 1] == "\r" and text[end] == "\n":
+        end, new = end + 1, new + "\n"
+    return TextChange(start, max(start, end), new)
+
+
 def text_edits(
     snapshot: Snapshot, changes: list[TextChange], encoding: Encoding
 ) -> list[types.TextEdit]:
+    edits = [addressable(snapshot.text, c) for c in changes]
     return [
         types.TextEdit(range=lsp_range(snapshot, c.start, c.end, encoding), new_text=c.new_text)
-        for c in changes
+        for c in edits
     ]
 
 
