@@ -2,10 +2,11 @@
 
 Time only moves when every task waits: ``select`` never blocks, it advances the
 clock to the next timer; there is no I/O at all. Callbacks run in asyncio's usual
-FIFO order (no ordering real asyncio cannot produce); what varies from seed to seed are the delays the
-simulated editors, model and user draw from the seeded random generator. Work sent
-to a thread (``asyncio.to_thread``) runs at once and completes after a random delay,
-so "the user types while the server plans in a thread" happens too.
+FIFO order (no ordering real asyncio cannot produce); what varies from seed to
+seed are the delays the simulated editors, model and user draw from the seeded
+random generator. Work sent to a thread (``asyncio.to_thread``) runs at once and
+completes after a random delay, so "the user types while the server plans in a
+thread" happens too.
 """
 
 from __future__ import annotations
