@@ -16,7 +16,9 @@ per file, clearly, when the file changed again since (by the user, the editor or
 anything else). ``diff`` is the unified diff for a terminal.
 
 Not covered: files in nested repositories (git keeps only their commit), empty
-folders (created ones are left after an undo), files the sandbox hides.
+folders (created ones are left after an undo), files the sandbox hides, new or
+changed files over ``MAX_FILE_BYTES`` (32 MB). Undo never writes through a folder
+that is a symbolic link now.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import difflib
 import hashlib
 import logging
 import os
+import stat
 import subprocess
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,6 +41,7 @@ from agentls.edits.documents import EditorError
 log = logging.getLogger(__name__)
 
 GIT_TIMEOUT = 120.0  # seconds for one snapshot (the first of a big workspace is slowest)
+MAX_FILE_BYTES = 32 << 20  # a new or changed file bigger than this is not snapshotted
 _LOCKS: dict[str, asyncio.Lock] = {}  # one per shadow repository: snapshots in turn
 T = TypeVar("T")
 _SYMLINK = "120000"
@@ -156,6 +160,23 @@ class CommandCheckpoint:
         (info / "attributes").write_text("* -text -filter -diff -merge -ident\n")
         (info / "exclude").write_text("\n".join([".git", *self._secret_lines()]) + "\n")
 
+    def _exclude_big_files(self) -> None:
+        """New or changed files over ``MAX_FILE_BYTES`` stay out of the snapshot (a
+        command writing gigabytes must not fill the user's cache folder)."""
+        listed = self._git("ls-files", "-z", "--others", "--modified", "--exclude-standard")
+        big = []
+        for raw in listed.split(b"\0"):
+            relative = raw.decode("utf-8", "surrogateescape")
+            try:
+                st = os.lstat(self.root / relative) if relative else None
+            except OSError:
+                continue
+            if st is not None and stat.S_ISREG(st.st_mode) and st.st_size > MAX_FILE_BYTES:
+                big.append("/" + "".join("\\" + c if c in "*?[]\\!# " else c for c in relative))
+        if big:
+            with (self.git_dir / "info" / "exclude").open("a") as f:
+                f.write("\n".join(big) + "\n")
+
     def _secret_lines(self) -> list[str]:
         from agentls.policy.secrets import DEFAULT_SECRET_PATTERNS
 
@@ -164,6 +185,7 @@ class CommandCheckpoint:
     def snapshot(self) -> str:
         """The tree id of the workspace's files now (blocking: run it in a thread)."""
         self._prepare()
+        self._exclude_big_files()
         self._git("add", "--all", "--ignore-errors", "--", ".")
         return self._git("write-tree").decode().strip()
 

@@ -1,0 +1,71 @@
+"""The command checkpoint on its own (real git, a coroutine in place of the command)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from agentls.tools.command_checkpoint import MAX_FILE_BYTES, CommandCheckpoint
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+async def test_a_huge_file_a_command_writes_is_not_copied_into_the_cache(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "a.txt").write_text("a\n")
+    checkpoint = CommandCheckpoint(root, cache=tmp_path / "cache")
+
+    async def command() -> None:
+        with (root / "huge.bin").open("wb") as f:
+            f.truncate(MAX_FILE_BYTES + 1)  # sparse: costs the disk nothing here
+        (root / "a.txt").write_text("b\n")
+
+    _, changed = await checkpoint.around(command)
+    assert changed == ["a.txt"]
+    assert folder_bytes(tmp_path / "cache") < 1 << 20
+
+
+async def test_a_cancelled_command_is_still_recorded(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "a.txt").write_text("a\n")
+    checkpoint = CommandCheckpoint(root, cache=tmp_path / "cache")
+
+    async def command() -> None:
+        (root / "a.txt").write_text("half way\n")
+        await asyncio.sleep(30)
+
+    task = asyncio.create_task(checkpoint.around(command))
+    while (root / "a.txt").read_text() == "a\n":
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert list(checkpoint.changes) == ["a.txt"]
+    assert checkpoint.undo().restored == ["a.txt"]
+    assert (root / "a.txt").read_text() == "a\n"
+
+
+async def test_the_workspace_git_setup_runs_nothing_and_converts_nothing(tmp_path: Path) -> None:
+    """A .gitattributes asking for a filter and line-ending conversion: the bytes are
+    kept as they are, and the filter's program never runs."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / ".gitattributes").write_text("* text eol=lf filter=evil\n")
+    (root / "w.txt").write_bytes(b"one\r\ntwo\r\n")
+    checkpoint = CommandCheckpoint(root, cache=tmp_path / "cache")
+    checkpoint._prepare()
+    checkpoint._git("config", "filter.evil.clean", f"touch {tmp_path}/ran; cat")
+
+    async def command() -> None:
+        (root / "w.txt").write_bytes(b"three\r\n")
+
+    await checkpoint.around(command)
+    checkpoint.undo()
+    assert (root / "w.txt").read_bytes() == b"one\r\ntwo\r\n"
+    assert not (tmp_path / "ran").exists()
