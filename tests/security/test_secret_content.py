@@ -247,3 +247,37 @@ async def test_a_rewrite_in_a_secret_named_file_sends_nothing(
         at = editor.position_of(uri, "REGION")
         await run(client, {"instruction": "tidy", "uri": uri, "range": {"start": at, "end": at}})
     assert leaked(model, [core]) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="still broken: edit_file matches old_string against the real text, so its "
+    "answer ('no change' / 'edited' versus 'not found') tells a guess of a hidden secret "
+    "right from wrong, without any approval for 'no change'. Fix (write.py owner): match "
+    "against the redacted text and refuse edits that touch a hidden line",
+)
+async def test_edit_file_cannot_be_used_to_guess_a_hidden_secret(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    sample = token_samples()[0]  # AWS_KEY = "AKIA…"
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "settings.py").write_text(python_line(sample) + "\n")
+    prefix = python_line(sample).split(sample.core)[0]
+    right, wrong = prefix + sample.core[:8], prefix + ("A" if sample.core[0] != "A" else "B")
+    model.enqueue(
+        tool_call_reply(
+            [
+                ("edit_file", {"path": "settings.py", "old_string": right, "new_string": right}),
+                ("edit_file", {"path": "settings.py", "old_string": wrong, "new_string": wrong}),
+            ]
+        ),
+        tool_call_reply([("finish", {"summary": "guessed"})]),
+    )
+    settings = {**model_options(model.base_url), "agent": {"approval": "ask"}}
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    async with lsp_session(settings, root_uri=root.as_uri(), env=env) as (client, _):
+        result = await run(client, {"instruction": "guess"})
+    assert result["status"] == "done", result
+    told_right, told_wrong = tool_results(model)
+    assert told_right.startswith("error:") == told_wrong.startswith("error:"), told_right
