@@ -299,6 +299,30 @@ def test_allowed_plus_anything_else_is_never_approved_unless_bash_runs_only_ls(
     assert not others, f"allowed {line!r}, but bash ran {others}"
 
 
+SHELL_TOKENS = ["zap", " zap x", "ls", ";", "&&", "||", "|", "&", "\n", "$(", ")", "`", "(", "{",
+                "}", " ", "'", '"', "\\", "$'", "<<E\n", "\nE\n", "<(", ">", "<", "#", "!", "=",
+                "x=", "eval ", "sh -c ", "env ", "command ", "if ", "then ", "fi", "do ", "done",
+                "case a in a) ", ";;", "esac", "f() ", "$", "{a,b}", "*", "~", "\\\n",
+                "\t"]  # fmt: skip
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(parts=st.lists(st.sampled_from(SHELL_TOKENS), min_size=1, max_size=14))
+def test_random_shell_text_that_runs_the_denied_program_is_denied_or_asks(
+    parts: list[str], tmp_path: Path
+) -> None:
+    line = "".join(parts)
+    verdict = RULES.command(line)
+    if verdict in ("deny", "ask"):
+        return
+    bin_dir, mark = _stubs(tmp_path)
+    mark.unlink(missing_ok=True)
+    _bash(line, tmp_path, bin_dir)
+    assert not mark.exists(), f"bash ran zap, the rules said {verdict!r}: {line!r}"
+
+
 def test_the_generators_do_find_allowed_lines() -> None:
     """The property above must not pass only because nothing is ever allowed."""
     assert RULES.command("ls | ls") == "allow"
