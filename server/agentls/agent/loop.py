@@ -227,7 +227,8 @@ class AgentLoop:
                     finish = outcome.call
                     break
                 yield ToolRan(outcome, step)
-                text = redact_secrets(outcome.text)  # the last check before the model
+                # The last check before the model (in a thread: a big result costs time).
+                text = await asyncio.to_thread(redact_secrets, outcome.text)
                 history.append(Message("tool", text, tool_call_id=outcome.call.id))
                 repeated = self._same_failure(failures, outcome)
                 if repeated:

@@ -13,13 +13,15 @@ requests) plus a few token formats it lacks, and hides them:
 
 Fast path: one linear-time RE2 scan over the whole text finds the few lines that
 may hold a secret (anchors derived from the plugins' own patterns); only those
-lines go through the plugins (Python ``re``), in windows of bounded length, so a
-4 MB file costs one pass and a hostile line cannot make a regex crawl.
+lines go through the plugins (Python ``re``), in windows of bounded length and within
+``SCAN_SECONDS``: a 4 MB file costs one pass, and lines built to make the plugins'
+patterns crawl are hidden unchecked once the time is up.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -57,8 +59,9 @@ from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
 from detect_secrets.util.filetype import determine_file_type
 
 MARK = "[hidden by agentls: {kind}]"
-WINDOW = 2000  # characters of a long line given to the plugins at once
-OVERLAP = 400  # shared by two windows: a token across their border is seen whole
+WINDOW = 1000  # characters of a long line given to the plugins at once
+OVERLAP = 200  # shared by two windows: a token across their border is seen from its start
+SCAN_SECONDS = 0.5  # checking lines one by one stops then; the rest are hidden unchecked
 MAX_CHECKED_LINES = 5_000  # candidate lines checked one by one; the rest are hidden
 KEY_BLOCK_LINES = 500  # a private key block without its END line ends here
 
@@ -307,12 +310,16 @@ def scan(text: str, path: str = "") -> list[Hit]:
     lines = text.split("\n")
     hits: dict[int, Hit] = {}
     groups = _keyword_groups(path)
+    deadline = time.monotonic() + SCAN_SECONDS
     for checked, n in enumerate(candidates):
         if n >= len(lines) or n in hits:
             continue
         line = lines[n]
         if checked >= MAX_CHECKED_LINES:  # too many to check one by one: hidden unread
             hits[n] = Hit(n, "not checked: too many possible secrets above", None)
+            continue
+        if time.monotonic() > deadline:  # (a line built to make the patterns crawl)
+            hits[n] = Hit(n, "not checked: the secret check ran out of time", None)
             continue
         best: tuple[str, int] | None = None  # the kind and column of the first secret
         for kind, value in _found(line, groups):

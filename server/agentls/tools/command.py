@@ -9,6 +9,7 @@ killed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -98,7 +99,8 @@ async def run_command(
         result, changed = await _run(runner, command, limit, checkpoint)
     except SandboxError as error:
         raise ToolDenied(f"{command!r} was not run: {error}") from None
-    return describe(result, limit, _changed_note(changed, checkpoint))
+    # (in a thread: hiding secrets in a long output costs time)
+    return await asyncio.to_thread(describe, result, limit, _changed_note(changed, checkpoint))
 
 
 def command_tools(

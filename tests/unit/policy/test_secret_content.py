@@ -115,3 +115,12 @@ def test_secret_content_files_reads_only_what_changed(
     assert files.holding_secrets(["a.txt", "b.py"]) == ["b.py"] and len(reads) == 2
     (tmp_path / "a.txt").write_text("password = 'x8Hq2LmZr'\n")  # changed: read again
     assert files.holding_secrets(["a.txt", "b.py"]) == ["a.txt", "b.py"] and len(reads) == 3
+
+
+def test_lines_built_to_make_the_patterns_crawl_are_hidden_unchecked() -> None:
+    """Each line makes the keyword patterns backtrack over it for every keyword in it;
+    after the check's time is up, the rest are hidden without being checked."""
+    line = ('password: "aaaa ' * 200)[:3000]
+    shown = redact("\n".join([line] * 2000))
+    assert len(shown.lines) == 2000
+    assert shown.hits[-1].kind == "not checked: the secret check ran out of time"
