@@ -136,6 +136,7 @@ def test_what_cannot_be_vetted_asks_in_every_mode(command: str) -> None:
         "ls <<E\n`touch pwned`\nE\n",
         "ls\n\\touch pwned",
         "GIT_PAGER='touch pwned' git status",
+        "ls; {}",  # tree-sitter-bash: an empty group; bash: a command named {}
         "ls\n\\\ntouch pwned",
         "sh -c \"ls \\$'a\\\\';touch pwned;#'\"",  # dash reads $'…' as $ and '…'
     ],

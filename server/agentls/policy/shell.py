@@ -201,6 +201,8 @@ class _Walker:
             kind == "compound_statement" and starts(node, "((")
         ):
             self.arithmetic(node)
+        elif kind == "compound_statement" and starts(node, "{") and not node.named_children:
+            self.unvetted("an empty { } (bash runs a command named {})")
         elif kind in ("c_style_for_statement",):
             self.arithmetic(node)
         elif kind == "test_command":
