@@ -211,3 +211,28 @@ async def test_undo_never_writes_through_a_folder_a_command_turned_into_a_link(
     assert undone["status"] == "refused", undone
     assert "app/old.py (a folder on its path is a symbolic link now" in undone["message"]
     assert (root / ".gitignore").read_text() == "build/\n"  # the rest is restored
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="still broken: snapshots follow the workspace's .gitignore, which a command can "
+    "write: files it creates under a pattern it adds are not recorded (the .gitignore "
+    "change is, and undo restores it)",
+)
+async def test_a_command_cannot_hide_new_files_from_undo_with_a_gitignore(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    root = workspace(tmp_path / "ws")
+    model.enqueue(
+        tool_call_reply(
+            [("run_command", {"command": "echo 'planted*' >> .gitignore && touch planted.sh"})]
+        ),
+        tool_call_reply([("finish", {"summary": "planted"})]),
+    )
+    settings = {**model_options(model.base_url), "agent": {"approval": "full-auto"}}
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    async with lsp_session(settings, root_uri=root.as_uri(), env=env) as (client, _):
+        result = await run(client, {"instruction": "plant"})
+        assert (root / "planted.sh").as_uri() in result["editedFiles"], result
+        await command(client, "agentls.undo", {"taskId": result["taskId"]})
+    assert not (root / "planted.sh").exists()

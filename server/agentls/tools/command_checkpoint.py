@@ -154,6 +154,8 @@ class CommandCheckpoint:
                 ("gc.auto", "0"),
             ):
                 self._git("config", key, value)
+        self.git_dir.parent.chmod(0o700)  # copies of the workspace's files: the user's alone
+        self.git_dir.chmod(0o700)
         info = self.git_dir / "info"
         info.mkdir(exist_ok=True)
         # The workspace's .gitattributes may not convert or filter what is stored.

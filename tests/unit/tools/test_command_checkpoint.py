@@ -69,3 +69,17 @@ async def test_the_workspace_git_setup_runs_nothing_and_converts_nothing(tmp_pat
     checkpoint.undo()
     assert (root / "w.txt").read_bytes() == b"one\r\ntwo\r\n"
     assert not (tmp_path / "ran").exists()
+
+
+async def test_snapshots_are_for_the_user_alone(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "a.txt").write_text("a\n")
+    checkpoint = CommandCheckpoint(root, cache=tmp_path / "cache")
+
+    async def command() -> None:
+        (root / "a.txt").write_text("b\n")
+
+    await checkpoint.around(command)
+    for folder in (checkpoint.git_dir, checkpoint.git_dir.parent):
+        assert folder.stat().st_mode & 0o077 == 0, oct(folder.stat().st_mode)
