@@ -18,6 +18,7 @@ from agentls.edits.editor import MemoryEditor
 from agentls.edits.text import Position
 from agentls.model.base import ModelError
 from agentls.model.openai_chat import OpenAIChatModel
+from agentls.policy.display import visible
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -122,12 +123,12 @@ def main(args: argparse.Namespace) -> int:
         model=model,
         editor=editor,
         settings=settings,
-        report=lambda message: print(f"… {message}", file=sys.stderr),
+        report=lambda message: print(f"… {visible(message)}", file=sys.stderr),
         trees=trees,
     )
     result, new = asyncio.run(_rewrite(rewrite, editor, uri))
     trees.shutdown()
-    sys.stdout.writelines(
+    diff = "".join(
         difflib.unified_diff(
             original.splitlines(keepends=True),
             new.splitlines(keepends=True),
@@ -135,11 +136,14 @@ def main(args: argparse.Namespace) -> int:
             f"b/{path}",
         )
     )
+    if sys.stdout.isatty():  # shown, not piped to patch: the model's bytes made visible
+        diff = "\n".join(visible(line) for line in diff.split("\n"))
+    sys.stdout.write(diff)
     if result.status == "done" and new != original and not args.dry_run:
         path.write_text(new, encoding="utf-8")
     usage = result.usage
     print(
-        f"agentls: {result.status}: {result.summary} "
+        f"agentls: {result.status}: {visible(result.summary)} "
         f"({usage.input_tokens} in, {usage.output_tokens} out tokens)",
         file=sys.stderr,
     )
