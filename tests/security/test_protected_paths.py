@@ -17,7 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agentls.policy.protected import protected_why
+from agentls.tools.workspace import ToolDenied
+from agentls.tools.write import DiskSink
 from tests.support.lsp_session import lsp_session, model_options, run
 from tests.support.model_server import ScriptedModelServer, tool_call_reply
 
@@ -197,3 +201,19 @@ def test_the_list_covers_what_tools_run_on_their_own() -> None:
     for path in ("Makefile", "src/app.py", "package.json", "conftest.py", "vscode.py"):
         assert not protected_why(path), path
     assert protected_why("Makefile", ["Makefile"]) == "listed in agent.protectedPaths"
+
+
+async def test_a_link_put_in_the_way_after_the_check_is_not_followed(tmp_path: Path) -> None:
+    """The disk sink writes only where the tool's check resolved: a folder swapped for a
+    symlink to outside (by a command between the check and the write) is refused."""
+    root, outside = tmp_path / "ws", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "app").symlink_to(outside)  # was a folder when the path was checked
+    sink = DiskSink(root.resolve())
+    with pytest.raises(ToolDenied):
+        await sink.write("app/x.txt", None, "escaped\n")
+    (outside / "victim.txt").write_text("keep\n")
+    with pytest.raises(ToolDenied):
+        await sink.delete("app/victim.txt", "keep\n")
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]

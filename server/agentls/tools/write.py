@@ -34,9 +34,17 @@ class DiskSink:
     root: Path
     originals: dict[str, str | None] = field(default_factory=dict)
 
-    async def write(self, relative: str, old: str | None, new: str) -> None:
-        self.originals.setdefault(relative, old)
+    def _path(self, relative: str) -> Path:
+        """``root/relative`` if it still resolves there (no symlink put in its way
+        since the tool checked the path), else ``ToolDenied``."""
         path = self.root / relative
+        if os.path.realpath(path) != os.path.join(os.path.realpath(self.root), relative):
+            raise ToolDenied(f"{relative}: changed into a link since it was checked; not written")
+        return path
+
+    async def write(self, relative: str, old: str | None, new: str) -> None:
+        path = self._path(relative)
+        self.originals.setdefault(relative, old)
         path.parent.mkdir(parents=True, exist_ok=True)
         before = int(path.stat().st_mtime) if path.exists() else None
         path.write_text(new, encoding="utf-8")
@@ -46,8 +54,9 @@ class DiskSink:
             os.utime(path, (before + 1, before + 1))
 
     async def delete(self, relative: str, old: str) -> None:
+        path = self._path(relative)
         self.originals.setdefault(relative, old)
-        (self.root / relative).unlink()
+        path.unlink()
 
     def diff(self) -> str:
         out: list[str] = []
