@@ -8,6 +8,7 @@ Over LSP and ``agentls exec`` (real server, real bubblewrap, scripted model serv
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -236,3 +237,31 @@ async def test_a_command_cannot_hide_new_files_from_undo_with_a_gitignore(
         assert (root / "planted.sh").as_uri() in result["editedFiles"], result
         await command(client, "agentls.undo", {"taskId": result["taskId"]})
     assert not (root / "planted.sh").exists()
+
+
+async def test_the_users_save_during_a_command_is_not_taken_for_the_commands(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """The user saves an unsaved buffer while a command runs (commands see that file
+    read-only): the save is not the command's change, and undo leaves it."""
+    root = workspace(tmp_path / "ws")
+    model.enqueue(
+        tool_call_reply([("run_command", {"command": "touch started && sleep 3"})]),
+        tool_call_reply([("finish", {"summary": "waited"})]),
+    )
+    settings = {**model_options(model.base_url), "agent": {"approval": "full-auto"}}
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    saved = "def main() -> int:\n    return 42\n"
+    async with lsp_session(settings, root_uri=root.as_uri(), env=env) as (client, editor):
+        uri = (root / "app/main.py").as_uri()
+        editor.open(uri, saved)  # unsaved in the editor
+        task = asyncio.create_task(run(client, {"instruction": "wait"}))
+        while not (root / "started").exists():
+            await asyncio.sleep(0.05)
+        (root / "app/main.py").write_text(saved)  # the user saves, mid-command
+        result = await task
+        assert result["status"] == "done", result
+        assert uri not in result["editedFiles"], result["editedFiles"]
+        await command(client, "agentls.undo", {"taskId": result["taskId"]})
+    assert (root / "app/main.py").read_text() == saved
+    assert not (root / "started").exists()

@@ -163,7 +163,9 @@ class AgentRun:
         self.report = report
         self.root = engine.root
         self.sink = LspEditSink(ls, self.root, f"agentls: {request.instruction[:50]}")
-        self.sink.commands = CommandCheckpoint(self.root, ls.settings.context.secret_patterns)
+        self.sink.commands = CommandCheckpoint(
+            self.root, ls.settings.context.secret_patterns, read_only=self._read_only
+        )
         self.ws = Workspace(engine.files, buffers=self.sink.text_of)
         self.runner: CommandRunner | None = None  # made at the start (checks bubblewrap)
         self.policy = Policy(ls.settings.agent.approval, asker(ls, task), rules_from(ls.settings))
@@ -259,6 +261,10 @@ class AgentRun:
             if text is not None:
                 texts.setdefault(relative, text)
         return texts
+
+    def _read_only(self) -> list[str]:
+        """The files commands see read-only (the editor's unsaved text)."""
+        return list(self.runner.unsaved()) if self.runner is not None else []
 
     async def _approve_command(self, command: str) -> str:
         return await self.policy.refusal_to_run(command)

@@ -101,9 +101,16 @@ def shadow_dir(root: Path, cache: Path | None = None) -> Path:
 
 class CommandCheckpoint:
     def __init__(
-        self, root: Path, secret_patterns: Iterable[str] = (), cache: Path | None = None
+        self,
+        root: Path,
+        secret_patterns: Iterable[str] = (),
+        cache: Path | None = None,
+        read_only: Callable[[], Iterable[str]] = tuple,
     ) -> None:
+        """``read_only``: the files a command will see read-only (the editor's unsaved
+        buffers): a change of theirs during it is the user's save, not the command's."""
         self.root = root.resolve()
+        self.read_only = read_only
         self.git_dir = shadow_dir(self.root, cache)
         self.secret_patterns = tuple(secret_patterns)
         self.changes: dict[str, DiskChange] = {}  # by workspace-relative path
@@ -221,14 +228,15 @@ class CommandCheckpoint:
                 self.problem = str(error)
                 log.warning("no checkpoint before a command: %s", error)
                 return await run(), []
+            saved_by_user = set(self.read_only())
             try:
                 result = await run()
             except BaseException:
-                await asyncio.shield(self._after(before))
+                await asyncio.shield(self._after(before, saved_by_user))
                 raise
-            return result, await self._after(before)
+            return result, await self._after(before, saved_by_user)
 
-    async def _after(self, before: str) -> list[str]:
+    async def _after(self, before: str, saved_by_user: set[str]) -> list[str]:
         try:
             after = await asyncio.to_thread(self.snapshot)
             changed = await asyncio.to_thread(self._diff, before, after)
@@ -237,6 +245,8 @@ class CommandCheckpoint:
             log.warning("no checkpoint after a command: %s", error)
             return []
         self.problem = ""
+        for path in set(changed) & saved_by_user:
+            del changed[path]
         for path, change in changed.items():
             known = self.changes.get(path)
             self.changes[path] = DiskChange(known.before if known else change.before, change.after)
