@@ -100,12 +100,22 @@ export const taskUi: TaskUi = {
   },
 };
 
+/** The editor a task without a selection runs on: none (the workspace) when its document
+ * is outside the workspace folders (an opened plan or answer, an untitled buffer), which
+ * the server's agent has no workspace for. */
+export function taskEditor(editor: vscode.TextEditor | undefined): vscode.TextEditor | undefined {
+  if (editor === undefined || !editor.selection.isEmpty) {
+    return editor;
+  }
+  return vscode.workspace.getWorkspaceFolder(editor.document.uri) === undefined ? undefined : editor;
+}
+
 export function commandHandlers(deps: HandlerDeps): Record<ClientCommand, () => Promise<unknown>> {
   const { server, tasks } = deps;
   const send = (args: RunArgs) => server.execute(SERVER_COMMANDS.run, args);
 
   async function runWithPrompt(mode: Mode): Promise<void> {
-    const editor = vscode.window.activeTextEditor;
+    const editor = taskEditor(vscode.window.activeTextEditor);
     const title = { plan: "Agent: Plan", ask: "Agent: Ask", edit: "Agent: Run task" }[mode];
     const verb = { plan: "plan", ask: "answer", edit: "do" }[mode];
     const instruction = await ask(title, `What should the agent ${verb} (on ${where(editor)})?`);

@@ -94,6 +94,14 @@ describe("command handlers", () => {
     expect(recorded.documents).toEqual([]);
   });
 
+  it("Run task…: on the workspace when the active document is outside it (an opened plan, an untitled buffer)", async () => {
+    const { handlers, server } = setup();
+    window.activeTextEditor = { document: { uri: vscode.Uri.parse("untitled:Untitled-1") }, selection: new vscode.Selection(new vscode.Position(0, 0), new vscode.Position(0, 0)) };
+    answers.inputBox.push("tidy up");
+    await handlers.runTask();
+    expect(server.calls[0]).toEqual({ command: "agentls.run", args: { instruction: "tidy up", mode: "edit" } });
+  });
+
   it("Ask…: mode ask on the file, the answer opens as Markdown", async () => {
     const { handlers, server } = setup(() => ({ ...done, summary: "It adds." }));
     openEditor([1, 1], [1, 1]);

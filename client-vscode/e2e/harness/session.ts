@@ -56,6 +56,7 @@ function workbenchSettings(model: Model, trusted: boolean): Record<string, unkno
     "agentls.interpreter": [VENV_PYTHON],
     "agentls.model.baseUrl": model.baseUrl,
     "agentls.model.name": "scripted-model",
+    "agentls.serverArgs": ["-v"], // the server log (in the session log folder) for failures
   };
 }
 
@@ -212,6 +213,8 @@ export class Session {
         // gone already
       }
     }
-    fs.rmSync(this.temp, { recursive: true, force: true });
+    if (process.env["AGENTLS_E2E_KEEP"] === undefined) {
+      fs.rmSync(this.temp, { recursive: true, force: true });
+    }
   }
 }

@@ -61,22 +61,33 @@ export class Workbench {
     await this.runCommand("View: Focus Active Editor Group");
   }
 
-  /** Opens the code action menu at the cursor as a user does: a click on the lightbulb. */
-  async openLightbulb(): Promise<Locator> {
-    const bulb = this.page.locator(".lightBulbWidget").first();
-    await bulb.waitFor({ state: "visible", timeout: 15_000 });
-    await bulb.click();
+  /** Opens the code action menu at the cursor as a user does: a click on the lightbulb.
+   * With `expect`, waits until the menu offers it (the bulb of the line the cursor left
+   * can still be there for a moment: then the menu is closed and opened again). */
+  async openLightbulb(expect?: string): Promise<Locator> {
     const menu = this.page.locator(".action-widget");
-    await menu.waitFor({ state: "visible" });
-    return menu;
+    for (let attempt = 0; ; attempt++) {
+      await this.page.waitForTimeout(400); // VS Code asks for code actions after a short delay
+      const bulb = this.page.locator(".lightBulbWidget").first();
+      await bulb.waitFor({ state: "visible", timeout: 15_000 });
+      await bulb.click();
+      await menu.waitFor({ state: "visible" });
+      if (expect === undefined || (await this.actionTitles(menu)).some((t) => t.startsWith(expect)) || attempt === 5) {
+        return menu;
+      }
+      await this.page.keyboard.press("Escape");
+      await menu.waitFor({ state: "hidden" });
+    }
   }
 
   /** Picks the action whose title starts with `title` from the open code action menu, with
    * the arrow keys and Enter (the menu's rows do not take Playwright's pointer actions). */
   async pickAction(menu: Locator, title: string): Promise<void> {
-    const labels = await menu
-      .locator(".monaco-list-row.action")
-      .evaluateAll((rows) => rows.map((row) => [row.getAttribute("aria-label") ?? "", row.classList.contains("focused")] as const));
+    const labels: (readonly [string, boolean])[] = [];
+    for (const row of await menu.locator(".monaco-list-row.action").all()) {
+      const classes = (await row.getAttribute("class")) ?? "";
+      labels.push([(await row.getAttribute("aria-label")) ?? "", classes.split(" ").includes("focused")]);
+    }
     const wanted = labels.findIndex(([label]) => label.startsWith(title));
     if (wanted < 0) {
       throw new Error(`no action "${title}" in the menu: ${labels.map(([label]) => label).join(" | ")}`);
@@ -93,7 +104,18 @@ export class Workbench {
 
   /** The titles of the actions in the open code action menu. */
   async actionTitles(menu: Locator): Promise<string[]> {
-    return menu.locator(".monaco-list-row.action").evaluateAll((rows) => rows.map((row) => row.getAttribute("aria-label") ?? ""));
+    const rows = await menu.locator(".monaco-list-row.action").all();
+    return Promise.all(rows.map(async (row) => (await row.getAttribute("aria-label")) ?? ""));
+  }
+
+  /** A picture of the bottom of the window: the status bar and what is above it. */
+  async screenshotBottom(name: string, height = 160): Promise<void> {
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    const size = this.page.viewportSize() ?? { width: 1280, height: 760 };
+    await this.page.screenshot({
+      path: path.join(SCREENSHOTS, `${name}.png`),
+      clip: { x: 0, y: size.height - height, width: size.width, height },
+    });
   }
 
   async screenshot(name: string): Promise<void> {

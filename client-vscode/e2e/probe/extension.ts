@@ -80,6 +80,12 @@ const methods: Record<string, (params: Params) => unknown> = {
     const document = await vscode.workspace.openTextDocument(uriOf(params));
     return document.save();
   },
+  documents() {
+    return vscode.workspace.textDocuments.map((d) => ({ uri: d.uri.toString(), text: d.getText() }));
+  },
+  tabs() {
+    return vscode.window.tabGroups.all.map((group) => group.tabs.map((tab) => tab.label));
+  },
   state() {
     const agentls = vscode.extensions.getExtension("agentls.agentls");
     const config = vscode.workspace.getConfiguration("agentls", folder());

@@ -102,11 +102,10 @@ async def pull(ls: AgentServer, uris: Sequence[str] | None = None) -> None:
         answer: Any = await asyncio.wait_for(
             ls.protocol.send_request_async(PULL_METHOD, params), PULL_TIMEOUT
         )
-        files = answer["files"] if isinstance(answer, dict) else answer.files
+        files = _plain(answer)["files"]
         now, converter = time.monotonic(), converters.get_converter()
         pulled = {}
         for item in files:
-            item = item if isinstance(item, dict) else vars(item)
             found = converter.structure(item["diagnostics"], list[types.Diagnostic])
             pulled[str(item["uri"])] = (found, now - float(item.get("ageMs", 0)) / 1000)
     except Exception as error:  # an old or broken client: keep what we have
@@ -117,3 +116,12 @@ async def pull(ls: AgentServer, uris: Sequence[str] | None = None) -> None:
         ls.diagnostics.closed(uri)
     for uri, (found, at) in pulled.items():
         ls.diagnostics.replace(uri, found, at)
+
+
+def _plain(value: Any) -> Any:
+    """pygls hands an untyped answer over as namedtuples: back to dicts and lists."""
+    if hasattr(value, "_asdict"):
+        return {key: _plain(item) for key, item in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
