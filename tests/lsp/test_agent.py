@@ -110,7 +110,7 @@ async def test_a_multi_file_task_edits_open_and_closed_files_and_undo_restores_a
         assert type(editor.resource_log[-1]).__name__ == "DeleteFile"
 
 
-async def test_undo_refuses_when_the_user_changed_an_edited_file(
+async def test_undo_refuses_where_the_user_edited_the_agents_lines_and_keeps_the_rest(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:
     root = make_workspace(tmp_path / "ws")
@@ -137,10 +137,20 @@ async def test_undo_refuses_when_the_user_changed_an_edited_file(
         editor.open(uri, TEXT)
         result = await run(client, {"instruction": "comment the import", "uri": uri})
         assert result["status"] == "done"
+        # The user edits the line the agent wrote: undo refuses, naming it.
+        editor.type(uri, 0, len("import re  # regex"), "!")
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert undone["status"] == "refused", undone
+        assert "app/text.py: line 1 was written by the task" in undone["message"]
+        assert editor.text(uri) == "import re  # regex!" + TEXT[len("import re") :]
+        # The user takes that back and adds a line of their own above: undo takes the
+        # agent's change out and keeps the user's line.
+        editor.type(uri, 0, len("import re  # regex"), "", end=(0, len("import re  # regex!")))
         editor.type(uri, 0, 0, "# mine\n")
         undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
-        assert undone["status"] == "refused" and "app/text.py changed since" in undone["message"]
-        assert editor.text(uri) == "# mine\nimport re  # regex" + TEXT[len("import re") :]
+        assert undone["status"] == "undone", undone
+        await asyncio.sleep(0.05)
+        assert editor.text(uri) == "# mine\n" + TEXT
 
 
 async def test_ask_approval_denied_changes_nothing_and_the_model_is_told(

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +30,7 @@ from lsprotocol import types
 from agentls.context.files import local_path
 from agentls.edits.diff import minimal_changes
 from agentls.edits.documents import EditorError, Snapshot
+from agentls.edits.merge import landed, merge3
 from agentls.lsp.convert import text_edits
 from agentls.tools.command_checkpoint import CommandCheckpoint, undo_message
 from agentls.tools.workspace import ToolDenied
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 DELETED = None  # an overlay entry: the file was deleted by the task
 UNDO_REPORT_GRACE = 0.5  # seconds for the didChange of a partly applied undo
+MAX_ATTEMPTS = 4  # edits of an open buffer the editor refused (stale) before giving up
 
 
 @dataclass
@@ -50,6 +52,9 @@ class FileChange:
     edited_at: float = 0.0
     deleted_on_disk: bool = False  # a delete_file removed it from the disk at some point
     disk_before: str | None = None  # the disk's text then (an open buffer may differ)
+    # Each text change the task made, (text before, text after), in order: undo reverts
+    # them one by one onto the text now, keeping what the user typed in between.
+    steps: list[tuple[str, str]] = field(default_factory=list)
 
 
 class LspEditSink:
@@ -123,11 +128,24 @@ class LspEditSink:
     # -- EditSink -------------------------------------------------------------------------
     async def write(self, relative: str, old: str | None, new: str) -> None:
         uri = self.open_uri(relative)
-        if uri is not None:
-            await self._edit_open(relative, uri, old, new)
-        else:
+        if uri is None:
             await self._edit_closed(relative, old, new)
-        self._record(relative, old, new)
+            self._record(relative, old, new)
+            self.changes[relative].steps.append((old or "", new))
+            return
+        change = self.changes.get(relative)
+        first = change is None
+        if change is None:
+            text = self.server.store.snapshot(uri).text
+            change = self.changes[relative] = FileChange(text, text)
+        try:
+            await self._edit_open(relative, uri, old, new)
+        finally:
+            if change.steps:
+                change.after = change.steps[-1][1]
+                change.edited_at = time.monotonic()
+            elif first:
+                del self.changes[relative]  # nothing of the task's there
 
     async def delete(self, relative: str, old: str) -> None:
         uri = self.uri_of(relative)
@@ -160,28 +178,52 @@ class LspEditSink:
         change.edited_at = time.monotonic()
 
     async def _edit_open(self, relative: str, uri: str, old: str | None, new: str) -> None:
-        snapshot = self.server.store.snapshot(uri)
-        if old is not None and snapshot.text != old:
-            raise ToolDenied(
-                f"{relative}: the user changed it in the editor meanwhile; nothing was "
-                "written. Read it again and redo the change on its current text"
-            )
-        changes = minimal_changes(snapshot.text, new)
-        if not changes:
-            return
-        try:
-            await self.server.editor.apply(snapshot, changes, self.label)
-        except EditorError as error:  # refused, closed meanwhile, or never reported
+        """Make the buffer hold ``new``; what the user typed since the tool read ``old``
+        stays (the tool's change is merged onto it, or refused where they overlap)."""
+        for _ in range(MAX_ATTEMPTS):
+            snapshot = self.server.store.snapshot(uri)
+            target = self._merged(relative, old, new, snapshot.text)
+            changes = minimal_changes(snapshot.text, target)
+            if not changes:
+                return
+            try:
+                await self.server.editor.apply(snapshot, changes, self.label)
+            except EditorError as error:  # refused, closed meanwhile, or never reported
+                after = self.server.store.get(uri)
+                if after is not None and after.text == target:
+                    self._step(relative, snapshot.text, target)
+                    return  # it landed after all
+                raise ToolDenied(f"{relative}: not changed: {error}") from None
             after = self.server.store.get(uri)
-            if after is not None and after.text == new:
-                return  # it landed after all
-            raise ToolDenied(f"{relative}: not changed: {error}") from None
-        after = self.server.store.get(uri)
-        if after is None or after.text != new:
+            if after is None:
+                raise ToolDenied(f"{relative}: closed in the editor meanwhile; not changed")
+            verdict = landed(snapshot.text, target, after.text)
+            if verdict:
+                self._step(relative, snapshot.text, target)
+                return
+            if verdict is None:
+                raise ToolDenied(
+                    f"{relative}: the user typed where the edit was going while it was "
+                    "sent; read the file again and check that change"
+                )
+        raise ToolDenied(f"{relative}: the editor did not take the edit; read it again")
+
+    def _merged(self, relative: str, old: str | None, new: str, now: str) -> str:
+        """``new`` (made on ``old``) on top of the buffer ``now``."""
+        if old is None or now == old:
+            return new
+        merged = merge3(old, new, now)
+        if merged.conflicts:
+            lines = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in merged.conflicts)
             raise ToolDenied(
-                f"{relative}: the editor's text after the edit is not what was sent (the edit "
-                "was refused, or the user typed meanwhile); read the file again"
+                f"{relative}: the user changed line {lines} in the editor meanwhile, where "
+                "this edit goes; nothing was written. Read it again and redo the change"
             )
+        return merged.text
+
+    def _step(self, relative: str, before: str, after: str) -> None:
+        """One change the task made to an open buffer."""
+        self.changes[relative].steps.append((before, after))
 
     async def _edit_closed(self, relative: str, old: str | None, new: str) -> None:
         uri = (self.root / relative).as_uri()
@@ -291,16 +333,12 @@ class LspEditSink:
     async def _undo_edits(self) -> str:
         """Put back every file as it was before the task, in one workspace edit."""
         await self._reported()
-        moved = [r for r, c in sorted(self.changes.items()) if self.current(r) != c.after]
-        if moved:
-            raise EditorError(
-                f"{', '.join(moved)} changed since the task; nothing was undone "
-                "(undo your own edits first, or revert by hand)"
-            )
+        targets = {r: self._undo_target(r, c) for r, c in sorted(self.changes.items())}
         ops: list[types.TextDocumentEdit | types.CreateFile | types.RenameFile | types.DeleteFile]
         ops = []
         on_disk: list[tuple[str, str | None]] = []  # what this client cannot do by edit
         waits: list[tuple[str, int]] = []
+        checks: list[tuple[str, str, str, str]] = []  # open documents: (path, uri, now, target)
         for relative, change in sorted(self.changes.items()):
             if change.before == change.after:
                 continue
@@ -313,22 +351,23 @@ class LspEditSink:
                 else:
                     on_disk.append((relative, None))
                 continue
-            now = change.after
-            if now is None:  # deleted (from the disk too): back on the disk, as it was
+            if change.after is None:  # deleted (from the disk too): back on the disk
                 on_disk.append((relative, change.before))
                 continue
+            now = self.current(relative) or ""
+            target = targets[relative]
+            assert target is not None  # None only for files the task created
             version = open_snapshot.version if open_snapshot is not None else None
             base = open_snapshot or Snapshot(uri, 0, now, -1)
             edits: list[types.TextEdit | types.AnnotatedTextEdit | types.SnippetTextEdit]
-            edits = list(
-                text_edits(base, minimal_changes(now, change.before), self.server.encoding)
-            )
+            edits = list(text_edits(base, minimal_changes(now, target), self.server.encoding))
             document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
             ops.append(types.TextDocumentEdit(text_document=document, edits=edits))
             if open_snapshot is not None:
                 waits.append((uri, open_snapshot.seq))
+                checks.append((relative, uri, now, target))
             else:
-                self.overlay[relative] = change.before
+                self.overlay[relative] = target
             if change.deleted_on_disk:  # deleted, then written again: the editor's
                 # CreateFile left it empty; the disk gets its own text back
                 disk = change.disk_before if change.disk_before is not None else change.before
@@ -352,6 +391,41 @@ class LspEditSink:
         timeout = self.server.settings.edits.apply_timeout
         for uri, seq in waits:
             await self.server.store.wait_for_change(uri, seq, timeout)
-        count = len(self.changes)
+        missed = []  # an editor that skips a stale edit still answers applied (Neovim)
+        for relative, uri, now, target in checks:
+            after = self.server.store.get(uri)
+            if after is None or not landed(now, target, after.text):
+                missed.append(relative)
+        count = len(self.changes) - len(missed)
+        kept = {r: self.changes[r] for r in missed}
         self.changes.clear()
+        self.changes.update(kept)
+        if missed:
+            raise EditorError(
+                f"the editor did not apply the undo of {', '.join(missed)} (it changed while "
+                f"the undo was sent); {count} other file(s) restored; undo again for the rest"
+            )
         return f"restored {count} file{'s' if count != 1 else ''}"
+
+    def _undo_target(self, relative: str, change: FileChange) -> str | None:
+        """The file's text with the task's changes taken out and the user's kept.
+        Raises ``EditorError`` naming the lines where both changed the same text."""
+        now = self.current(relative)
+        if now == change.after:
+            return change.before
+        if change.before is None or change.after is None or now is None:
+            raise EditorError(
+                f"{relative} changed since the task (created or deleted by it); nothing was "
+                "undone (undo your own edits first, or revert by hand)"
+            )
+        text = now
+        for before, after in reversed(change.steps):
+            merged = merge3(after, before, text)
+            if merged.conflicts:
+                lines = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in merged.conflicts)
+                raise EditorError(
+                    f"{relative}: line {lines} was written by the task and edited since; "
+                    "nothing was undone (undo your own edits there first, or revert by hand)"
+                )
+            text = merged.text
+        return text
