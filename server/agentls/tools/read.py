@@ -160,7 +160,7 @@ def search(
             if len(skipped) < SEARCH_SKIPPED_SHOWN:  # binary, too big or unreadable
                 skipped.append(str(error).split(";")[0])
             continue
-        if regex.search(text) is None:  # (a match can only be lost by hiding secrets)
+        if regex.search(text.encode("utf-8", "surrogatepass")) is None:  # (hiding only loses)
             continue
         for number, line in _matching_lines(regex, redact_secrets(text, relative)):
             if len(out) >= SEARCH_MATCHES:
