@@ -115,7 +115,6 @@ DANGEROUS_VARIABLES = {
     "PROMPT_COMMAND": "its value runs as code",
     "SHELLOPTS": "it changes how bash reads the rest",
     "BASHOPTS": "it changes how bash reads the rest",
-    "IFS": "it changes how words are split",
     "LD_PRELOAD": "it loads code into every program",
     "LD_LIBRARY_PATH": "it changes the code programs load",
     "BASH_FUNC": "it defines functions",
