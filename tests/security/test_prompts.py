@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from agentls.policy.approval import Answer, Kind, Policy, Rules
 from agentls.policy.display import quoted, visible
 from tests.support.lsp_session import lsp_session, model_options, run
 from tests.support.model_server import ScriptedModelServer, text_reply, tool_call_reply
@@ -57,6 +58,21 @@ def test_backticks_cannot_close_the_quote() -> None:
     shown = quoted(forged)
     assert shown.startswith("`` ") and shown.endswith(" ``"), shown
     assert "``" not in shown[2:-2]
+
+
+async def test_the_reasons_a_line_cannot_be_vetted_are_shown_visibly_too() -> None:
+    """The question names why a line asks in every mode; that reason quotes the line's
+    own text (a command name that is not plain text), which must not act either."""
+    asked: list[str] = []
+
+    async def user(kind: Kind, what: str) -> Answer:
+        asked.append(what)
+        return "deny"
+
+    policy = Policy("full-auto", user, Rules(deny_commands=["rm"]))
+    assert await policy.refusal_to_run("$x\x1b[8m\u202e y") == "the user did not allow it"
+    assert len(asked) == 1 and invisible(asked[0]) == [], repr(asked)
+    assert "⟨\\x1b⟩[8m⟨U+202E⟩" in asked[0]
 
 
 async def test_the_terminal_question_shows_what_runs(

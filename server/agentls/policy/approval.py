@@ -195,7 +195,7 @@ class Policy:
         if len(line.programs()) > 1 or line.unvetted:
             what += f" (programs: {programs})"
         if rule == "ask":
-            reasons = "; ".join(line.unvetted) or "a word is only known when it runs"
+            reasons = "; ".join(map(visible, line.unvetted)) or "a word is only known when it runs"
             what += f"; it cannot be checked against agent.denyCommands: {reasons}"
         return await self._decide("command", what, always=rule == "ask")
 
