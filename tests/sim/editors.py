@@ -104,6 +104,8 @@ class SimEditor:
     history: dict[int, list[int]] = field(default_factory=dict)  # version -> ids then
     unchecked_stale_edit: bool = False  # Neovim applied a stale version-0 edit
     user_in_region: bool = False  # the user typed in or at the edge of the region
+    user_touched_agent: bool = False  # the user typed in or next to the agent's text
+    region_only: bool = True  # agent edits may change only the region (a rewrite)
 
     @classmethod
     def open(
@@ -152,7 +154,7 @@ class SimEditor:
 
     def _check_removal(self, start: int, end: int, new: str) -> None:
         removed = list(zip(self.chars[start:end], self.tags[start:end], strict=True))
-        if any(tag == "o" for _, tag in removed):
+        if self.region_only and any(tag == "o" for _, tag in removed):
             self.violation(
                 f"an agent edit overwrote text outside the region: {self.text[start:end]!r} "
                 f"-> {new!r} at {start}"
@@ -200,6 +202,9 @@ class SimEditor:
         block = [i for i, t in enumerate(self.tags) if t in "Ra"]
         if block and block[0] <= end and start <= block[-1] + 1:
             self.user_in_region = True
+        near = self.tags[max(0, start - 1) : end + 1]
+        if "a" in near:
+            self.user_touched_agent = True
         self._replace(start, end, new, "u", check=False)
         self.log.append(f"{self.loop.now:.3f} user {start}-{end} {new!r} -> v{self.version}")
         self._schedule_flush()

@@ -1,7 +1,10 @@
 """Run the edit simulation from the command line.
 
-    python -m tests.sim.run --seeds 1000000 [--editor nvim] [--first 0] [--jobs 2]
-    python -m tests.sim.run --replay SEED --editor KIND     # one seed, with its log
+    python -m tests.sim.run --seeds 1000000 [--editor nvim] [--scenario agent] [--jobs 2]
+    python -m tests.sim.run --replay SEED --editor KIND [--scenario agent]  # one seed, its log
+
+Scenarios: ``rewrite`` (a focused rewrite streaming into a region: world.py) and
+``agent`` (the full agent's edits of an open buffer and their undo: agent_world.py).
 
 Prints, per editor model, the seeds run, the failures (each with its seed), the
 seeds where the editor itself garbled the text (Neovim 0.7's unchecked version-0
@@ -15,12 +18,17 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+from tests.sim import agent_world, world
 from tests.sim.editors import KINDS
-from tests.sim.world import run_seed
+
+SCENARIOS = {"rewrite": world.run_seed, "agent": agent_world.run_seed}
 
 
-def run_range(kind: str, first: int, count: int) -> tuple[list[str], int]:
+def run_range(
+    kind: str, first: int, count: int, scenario: str = "rewrite"
+) -> tuple[list[str], int]:
     failures, client_bugs = [], 0
+    run_seed = SCENARIOS[scenario]
     for seed in range(first, first + count):
         outcome = run_seed(seed, kind)
         if outcome.problems:
@@ -29,13 +37,15 @@ def run_range(kind: str, first: int, count: int) -> tuple[list[str], int]:
     return failures, client_bugs
 
 
-def run_many(kind: str, first: int, count: int, jobs: int) -> tuple[list[str], int]:
+def run_many(
+    kind: str, first: int, count: int, jobs: int, scenario: str = "rewrite"
+) -> tuple[list[str], int]:
     if jobs <= 1:
-        return run_range(kind, first, count)
+        return run_range(kind, first, count, scenario)
     size = -(-count // jobs)
     with ProcessPoolExecutor(jobs) as pool:
         parts = [
-            pool.submit(run_range, kind, start, min(size, first + count - start))
+            pool.submit(run_range, kind, start, min(size, first + count - start), scenario)
             for start in range(first, first + count, size)
         ]
         failures: list[str] = []
@@ -54,22 +64,27 @@ def main() -> int:
     parser.add_argument("--editor", choices=KINDS)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--replay", type=int)
+    parser.add_argument("--scenario", choices=SCENARIOS)
     args = parser.parse_args()
     if args.replay is not None:
-        outcome = run_seed(args.replay, args.editor or "nvim")
+        outcome = SCENARIOS[args.scenario or "rewrite"](args.replay, args.editor or "nvim")
         print(outcome.explain() if outcome.problems else f"seed {args.replay}: no problem")
         return 1 if outcome.problems else 0
-    print("| editor | seeds | failures | editor garbled (client bug) | seeds/s |")
-    print("|---|---|---|---|---|")
+    print("| scenario | editor | seeds | failures | editor garbled (client bug) | seeds/s |")
+    print("|---|---|---|---|---|---|")
     failed = False
-    for kind in [args.editor] if args.editor else KINDS:
-        began = time.perf_counter()
-        failures, bugs = run_many(kind, args.first, args.seeds, args.jobs)
-        rate = args.seeds / (time.perf_counter() - began)
-        print(f"| {kind} | {args.seeds} | {len(failures)} | {bugs} | {rate:.0f} |")
-        for failure in failures[:5]:
-            print(failure, file=sys.stderr)
-        failed = failed or bool(failures)
+    for scenario in [args.scenario] if args.scenario else list(SCENARIOS):
+        for kind in [args.editor] if args.editor else KINDS:
+            began = time.perf_counter()
+            failures, bugs = run_many(kind, args.first, args.seeds, args.jobs, scenario)
+            rate = args.seeds / (time.perf_counter() - began)
+            print(
+                f"| {scenario} | {kind} | {args.seeds} | {len(failures)} | {bugs} | {rate:.0f} |",
+                flush=True,
+            )
+            for failure in failures[:5]:
+                print(failure, file=sys.stderr)
+            failed = failed or bool(failures)
     return 1 if failed else 0
 
 

@@ -13,16 +13,17 @@ import os
 import pytest
 
 from tests.sim.editors import KINDS
-from tests.sim.run import run_many
+from tests.sim.run import SCENARIOS, run_many
 from tests.sim.world import run_seed
 
 SEEDS = int(os.environ.get("AGENTLS_SIM_SEEDS", "10000"))
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
 @pytest.mark.parametrize("kind", KINDS)
-def test_no_seed_garbles_loses_or_misreports(kind: str) -> None:
-    failures, _client_bugs = run_many(kind, 0, SEEDS, os.cpu_count() or 1)
+def test_no_seed_garbles_loses_or_misreports(kind: str, scenario: str) -> None:
+    failures, _client_bugs = run_many(kind, 0, SEEDS, os.cpu_count() or 1, scenario)
     assert not failures, f"{len(failures)} of {SEEDS} seeds failed:\n\n" + "\n\n".join(failures[:3])
 
 

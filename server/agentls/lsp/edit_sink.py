@@ -201,10 +201,11 @@ class LspEditSink:
             if verdict:
                 self._step(relative, snapshot.text, target)
                 return
-            if verdict is None:
+            if verdict is None:  # maybe in there: undo takes it out if it is
+                self._step(relative, snapshot.text, target)
                 raise ToolDenied(
                     f"{relative}: the user typed where the edit was going while it was "
-                    "sent; read the file again and check that change"
+                    "sent, so it may or may not be in the file; read the file again"
                 )
         raise ToolDenied(f"{relative}: the editor did not take the edit; read it again")
 
@@ -391,19 +392,29 @@ class LspEditSink:
         timeout = self.server.settings.edits.apply_timeout
         for uri, seq in waits:
             await self.server.store.wait_for_change(uri, seq, timeout)
-        missed = []  # an editor that skips a stale edit still answers applied (Neovim)
+        missed, unsure = [], []  # an editor skips a stale edit yet answers applied (Neovim)
         for relative, uri, now, target in checks:
             after = self.server.store.get(uri)
-            if after is None or not landed(now, target, after.text):
+            verdict = None if after is None else landed(now, target, after.text)
+            if verdict is None:
+                unsure.append(relative)
+            elif not verdict:
                 missed.append(relative)
-        count = len(self.changes) - len(missed)
-        kept = {r: self.changes[r] for r in missed}
+        count = len(self.changes) - len(missed) - len(unsure)
+        kept = {r: self.changes[r] for r in [*missed, *unsure]}
         self.changes.clear()
-        self.changes.update(kept)
-        if missed:
+        self.changes.update(kept)  # undo again: what is already back stays back
+        if missed or unsure:
+            said = []
+            if missed:
+                said.append(f"the editor did not apply the undo of {', '.join(missed)}")
+            if unsure:
+                said.append(
+                    f"{', '.join(unsure)} changed where the undo went while it was sent "
+                    "(check it: the undo may be in it)"
+                )
             raise EditorError(
-                f"the editor did not apply the undo of {', '.join(missed)} (it changed while "
-                f"the undo was sent); {count} other file(s) restored; undo again for the rest"
+                f"{'; '.join(said)}; {count} other file(s) restored; undo again for the rest"
             )
         return f"restored {count} file{'s' if count != 1 else ''}"
 
@@ -411,7 +422,7 @@ class LspEditSink:
         """The file's text with the task's changes taken out and the user's kept.
         Raises ``EditorError`` naming the lines where both changed the same text."""
         now = self.current(relative)
-        if now == change.after:
+        if now == change.after and (not change.steps or change.before is None):
             return change.before
         if change.before is None or change.after is None or now is None:
             raise EditorError(
