@@ -36,7 +36,7 @@ import pathspec
 
 from agentls.config import Approval, Settings
 from agentls.policy import shell, shell_words
-from agentls.policy.display import quoted, visible
+from agentls.policy.display import no_invisible, quoted, visible
 from agentls.policy.protected import protected_why
 from agentls.tools.workspace import ToolDenied
 from agentls.tools.write import EditSink
@@ -204,7 +204,7 @@ class Policy:
         ``always``: ask in every mode, and "for this task" covers this ``what`` only."""
         if (kind in self.free and not always) or what in self.allowed:
             return ""
-        answer = await self.ask(kind, what)
+        answer = await self.ask(kind, no_invisible(what))
         if answer == "task":
             if always:
                 self.allowed.add(what)

@@ -50,6 +50,12 @@ def _char(ch: str) -> str:
     return f"{OPEN}U+{code:04X}{CLOSE}"
 
 
+def no_invisible(text: str) -> str:
+    """A question built from parts already made ``visible``, checked once more: any
+    invisible character still in it is escaped (the brackets of the parts stay)."""
+    return "".join(ch if ch in (OPEN, CLOSE) else _char(ch) for ch in text)
+
+
 def quoted(text: str) -> str:
     """``visible(text)`` between backticks that no backtick inside can close."""
     shown = visible(text)
