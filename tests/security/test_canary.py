@@ -191,11 +191,12 @@ async def test_ignored_files_and_commands(
 ) -> None:
     """By design, commands see gitignored files that are no secrets (builds need
     build/, target/, generated code); the read tools refuse them. A user who wants one
-    hidden from commands too adds it to context.secretPatterns: then it reads as empty."""
-    token = canary()
+    hidden from commands too adds it to context.secretPatterns: then it reads as empty.
+    (The marker does not look like a key: one that does is hidden from command output.)"""
+    token = canary().removeprefix("sk-")
     root = secret_workspace(tmp_path / "ws", canary(), ignored=f"leftover {token}\n")
     model.enqueue(
-        tool_call_reply([("run_command", {"command": "grep -r sk-canary . ; true"})]),
+        tool_call_reply([("run_command", {"command": "grep -r canary- . ; true"})]),
         tool_call_reply([("finish", {"summary": "done"})]),
     )
     settings = {**model_options(model.base_url), "agent": {"approval": "full-auto"}}
