@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from agentls.policy.approval import Rules
 from agentls.policy.sandbox import sandbox_available
+from tests.support.lsp_session import lsp_session, model_options, run
 from tests.support.model_server import ScriptedModelServer, tool_call_reply
 
 RULES = Rules(allow_commands=["ls", "git status"], deny_commands=["rm", "zap", "git push"])
@@ -368,3 +369,38 @@ async def test_allow_ls_does_not_approve_the_quoting_attack_over_agentls_exec(
     assert "exit code 0" in tools[2], tools[2]  # the allowed ls ran without a question
     assert not (root / "pwned").exists()
     assert (root / "keep.txt").exists()
+
+
+async def test_full_auto_with_deny_rules_asks_for_what_it_cannot_vet_over_lsp(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """Over LSP, full-auto, ``denyCommands: ["rm"]``: a hidden ``rm`` is denied unasked,
+    a line that cannot be vetted asks (the user says no), anything else runs."""
+    check = sandbox_available()
+    assert check.available, check.reason
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "keep.txt").write_text("keep\n")
+    encoded = "cm0ga2VlcC50eHQ="  # base64 of "rm keep.txt"
+    model_server.enqueue(
+        tool_call_reply(
+            [("run_command", {"command": "if true; then ( command rm keep.txt ); fi"})]
+        ),
+        tool_call_reply([("run_command", {"command": f'eval "$(echo {encoded} | base64 -d)"'})]),
+        tool_call_reply([("run_command", {"command": "echo ok > made.txt"})]),
+        tool_call_reply([("finish", {"summary": "done"})]),
+    )
+    options = {
+        **model_options(model_server.base_url),
+        "agent": {"approval": "full-auto", "denyCommands": ["rm"], "askTimeout": 5},
+    }
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    async with lsp_session(options, root_uri=root.as_uri(), env=env) as (client, editor):
+        editor.answers = ["Deny"]
+        result = await run(client, {"instruction": "clean up"})
+        assert result["status"] == "done", result
+    assert len(editor.asked) == 1, editor.asked
+    assert "cannot be checked against agent.denyCommands" in editor.asked[0], editor.asked
+    tools = [m["content"] for m in model_server.requests[-1]["messages"] if m["role"] == "tool"]
+    assert "agent.denyCommands" in tools[0] and "the user did not allow it" in tools[1], tools
+    assert (root / "keep.txt").exists() and (root / "made.txt").read_text() == "ok\n"
