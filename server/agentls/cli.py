@@ -40,6 +40,11 @@ def parser() -> argparse.ArgumentParser:
         "(AGENTLS_TOKEN, or the file named on stderr) as initializationOptions.token",
     )
     p.add_argument("--host", default="127.0.0.1", help="address for --tcp (default 127.0.0.1)")
+    p.add_argument(
+        "--socket",
+        metavar="PATH",
+        help="serve on a unix socket at PATH (made 0600; its folder must be yours and 0700)",
+    )
     p.add_argument("--log-file", metavar="PATH", help="write the log here instead of stderr")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log (-vv: debug)")
     return p
@@ -84,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         from agentls.lsp.tcp import serve_tcp
 
         serve_tcp(server, args.host, args.tcp)  # only the client holding the token
+    elif args.socket is not None:
+        from pathlib import Path
+
+        from agentls.lsp.tcp import serve_socket
+
+        serve_socket(server, Path(args.socket))
     else:
         server.start_io()
     return 0

@@ -236,3 +236,49 @@ async def test_a_settings_change_that_sends_the_key_elsewhere_asks_first(
             assert len(evil.requests) == 1, result
     finally:
         await evil.stop()
+
+
+async def test_a_unix_socket_only_this_user_can_open(tmp_path: Path) -> None:
+    """``--socket PATH``: refused in a folder others can open; in a 0700 folder the
+    socket is 0600, the client needs no token, a second client and HTTP are refused."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTLS_"))}
+    env["AGENTLS_CACHE_DIR"] = str(tmp_path / "cache")
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    refused = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agentls", "--socket", str(shared / "agentls.sock"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(refused.communicate(), 30)
+    assert refused.returncode != 0 and b"chmod 700" in err, err
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    sock = private / "agentls.sock"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agentls", "--socket", str(sock),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        line = await asyncio.wait_for(proc.stderr.readline(), 30)
+        assert str(sock).encode() in line, line
+        assert stat.S_IMODE(sock.lstat().st_mode) == 0o600
+        reader, writer = await asyncio.open_unix_connection(str(sock))
+        user = Client(reader, writer)
+        user.send(initialize({"agent": {"approval": "ask"}}))
+        answer = await user.answer_to(1)
+        assert "agentls.run" in json.dumps(answer["result"]), answer
+        for first in (frame(initialize(None, 5)), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"):
+            other = Client(*await asyncio.open_unix_connection(str(sock)))
+            other.writer.write(first)
+            assert await other.closed_without_answer()
+        user.send({"jsonrpc": "2.0", "id": 3, "method": "shutdown"})
+        await user.answer_to(3)
+        user.send({"jsonrpc": "2.0", "method": "exit"})
+        await asyncio.wait_for(proc.wait(), 20)
+        assert not sock.exists()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()

@@ -1,4 +1,5 @@
-"""Serve LSP over TCP to the client that started the server, and nobody else.
+"""Serve LSP over TCP (or a unix socket) to the client that started the server, and
+nobody else.
 
 Any local process can open a port on 127.0.0.1, so ``agentls --tcp PORT`` asks for
 proof: a token that only the user has. It is ``AGENTLS_TOKEN`` from the server's
@@ -13,6 +14,9 @@ A connection that does not prove it is closed without touching the session: inpu
 that is not an LSP header (an HTTP request, anything else) is closed at once without
 an answer, a wrong or missing token gets one JSON-RPC error, and a second client
 while one is served is refused. Only the proven client's disconnect ends the server.
+
+``--socket PATH`` needs no token: the socket is made 0600 in a folder that must be the
+user's own and closed to others (0700); the rest is the same.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ import logging
 import os
 import re
 import secrets
+import stat
 import sys
 import tempfile
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +93,9 @@ async def read_first_message(reader: asyncio.StreamReader) -> bytes:
     return await reader.readexactly(length)
 
 
-def check(body: bytes, token: str) -> dict[str, Any]:
-    """The ``initialize`` request with its token taken out; ``Refused`` otherwise."""
+def check(body: bytes, token: str | None) -> dict[str, Any]:
+    """The ``initialize`` request with its token taken out; ``Refused`` otherwise
+    (``token`` None: no token is asked)."""
     try:
         message = json.loads(body)
     except ValueError:
@@ -101,6 +108,8 @@ def check(body: bytes, token: str) -> dict[str, Any]:
     for holder in (options, options.get("agentls") if isinstance(options, dict) else None):
         if isinstance(holder, dict) and "token" in holder:
             given = holder.pop("token")
+    if token is None:
+        return message
     if not isinstance(given, str) or not hmac.compare_digest(given.encode(), token.encode()):
         raise Refused("a missing or wrong token")
     return message
@@ -115,6 +124,50 @@ def serve_tcp(server: LanguageServer, host: str, port: int) -> None:
         file=sys.stderr,
         flush=True,
     )
+    try:
+        serve(server, lambda connected: asyncio.start_server(connected, host, port), token)
+    finally:
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def serve_socket(server: LanguageServer, path: Path) -> None:
+    """Serve on a unix socket only this user can open: its folder must be this user's
+    and closed to others (0700), the socket itself is made 0600. No token is needed."""
+    path = path.absolute()
+    info = os.lstat(path.parent)
+    if info.st_uid != os.getuid() or (info.st_mode & 0o077) or not stat.S_ISDIR(info.st_mode):
+        raise SystemExit(
+            f"agentls: {path.parent} must be a folder of this user that others cannot open "
+            "(chmod 700); not serving"
+        )
+    if path.is_socket():
+        path.unlink()  # a stale socket of an earlier run
+
+    async def listen(connected: Connected) -> asyncio.Server:
+        old = os.umask(0o177)
+        try:
+            listener = await asyncio.start_unix_server(connected, str(path))
+        finally:
+            os.umask(old)
+        print(f"agentls: serving LSP on the unix socket {path}", file=sys.stderr, flush=True)
+        return listener
+
+    try:
+        serve(server, listen, None)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+Connected = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def serve(
+    server: LanguageServer,
+    listen: Callable[[Connected], Awaitable[asyncio.Server]],
+    token: str | None,
+) -> None:
+    """One proven client (``token``: None when the socket itself is the proof)."""
     stop = server._stop_event = threading.Event()
     ended = asyncio.Event()
     served = False
@@ -128,13 +181,13 @@ def serve_tcp(server: LanguageServer, host: str, port: int) -> None:
             if served:
                 raise Refused("a client is already served")
         except (Refused, TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
-            log.warning("tcp: refused a connection: %s", error)
+            log.warning("refused a connection: %s", error)
             if isinstance(error, Refused) and "token" in str(error):
                 _answer_error(writer, body_id(body), "agentls: a missing or wrong token")
             writer.close()
             return
         served = True
-        log.info("tcp: the client proved its token")
+        log.info("serving the client")
         server.protocol.set_writer(writer)  # type: ignore[arg-type]
         server.protocol.handle_message(
             json.loads(json.dumps(message), object_hook=server.protocol.structure_message)
@@ -151,7 +204,7 @@ def serve_tcp(server: LanguageServer, host: str, port: int) -> None:
             ended.set()
 
     async def main() -> None:
-        listener = await asyncio.start_server(connected, host, port)
+        listener = await listen(connected)
         async with listener:
             await ended.wait()
         answer = getattr(server.protocol, "_shutdown_answer", None)
@@ -167,8 +220,6 @@ def serve_tcp(server: LanguageServer, host: str, port: int) -> None:
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        if path is not None:
-            path.unlink(missing_ok=True)
         server.shutdown()  # type: ignore[no-untyped-call]
 
 
