@@ -16,6 +16,8 @@ export interface SessionOptions {
   readonly name: string;
   /** Workspace files, by relative path. */
   readonly files: Record<string, string>;
+  /** Which of them are programs (mode 755). */
+  readonly executables?: readonly string[];
   /** More user settings (over the defaults below). */
   readonly userSettings?: Record<string, unknown>;
   /** false: workspace trust on, and the folder is not trusted (Restricted Mode). */
@@ -140,6 +142,9 @@ export class Session {
     for (const [name, text] of Object.entries(options.files)) {
       fs.mkdirSync(path.dirname(path.join(workspace, name)), { recursive: true });
       fs.writeFileSync(path.join(workspace, name), text);
+    }
+    for (const name of options.executables ?? []) {
+      fs.chmodSync(path.join(workspace, name), 0o755);
     }
     const model = await Model.start();
     const userData = path.join(temp, "user-data");
