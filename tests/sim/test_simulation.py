@@ -1,7 +1,8 @@
 """The edit simulation in CI: seeded runs per editor model (see tests/sim/world.py).
 
-``AGENTLS_SIM_SEEDS`` sets the seeds per editor (default 10,000, spread over the
-machine's cores); a failure prints its seed and log, and
+``AGENTLS_SIM_SEEDS`` sets the rewrite scenario's seeds per editor (default 10,000),
+``AGENTLS_SIM_AGENT_SEEDS`` the agent scenario's (2,500), spread over the machine's
+cores; a failure prints its seed and log, and
 ``python -m tests.sim.run --replay SEED --editor KIND`` replays it. The long soak:
 ``python -m tests.sim.run --seeds 1000000``.
 """
@@ -16,15 +17,19 @@ from tests.sim.editors import KINDS
 from tests.sim.run import SCENARIOS, run_many
 from tests.sim.world import run_seed
 
-SEEDS = int(os.environ.get("AGENTLS_SIM_SEEDS", "10000"))
+SEEDS = {  # per editor model
+    "rewrite": int(os.environ.get("AGENTLS_SIM_SEEDS", "10000")),
+    "agent": int(os.environ.get("AGENTLS_SIM_AGENT_SEEDS", "2500")),
+}
 
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 @pytest.mark.parametrize("kind", KINDS)
 def test_no_seed_garbles_loses_or_misreports(kind: str, scenario: str) -> None:
-    failures, _client_bugs = run_many(kind, 0, SEEDS, os.cpu_count() or 1, scenario)
-    assert not failures, f"{len(failures)} of {SEEDS} seeds failed:\n\n" + "\n\n".join(failures[:3])
+    seeds = SEEDS[scenario]
+    failures, _client_bugs = run_many(kind, 0, seeds, os.cpu_count() or 1, scenario)
+    assert not failures, f"{len(failures)} of {seeds} seeds failed:\n\n" + "\n\n".join(failures[:3])
 
 
 def test_the_simulation_catches_a_server_that_reads_old_offsets() -> None:
