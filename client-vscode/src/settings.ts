@@ -34,6 +34,8 @@ export const RESTRICTED_SETTINGS: readonly string[] = [
   "agent.allowPaths",
   "agent.allowCommands",
   "verify.commands",
+  "sandbox.readOnlyPaths",
+  "sandbox.git",
 ];
 
 export interface Inspected {

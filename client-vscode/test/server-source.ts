@@ -46,8 +46,14 @@ function classes(source: string): Map<string, RawField[]> {
   const result = new Map<string, RawField[]>();
   const lines = source.split("\n");
   let current: RawField[] | undefined;
+  let inString = false; // inside a docstring of several lines (its lines are no fields)
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? "";
+    const quotes = (line.match(/"""/g) ?? []).length;
+    if (inString || quotes % 2 === 1) {
+      inString = inString !== (quotes % 2 === 1);
+      continue;
+    }
     const header = /^class (\w+)\b.*:$/.exec(line);
     if (header) {
       current = [];
@@ -60,12 +66,31 @@ function classes(source: string): Map<string, RawField[]> {
     }
     const field = /^ {4}(\w+): ([^=]+?)(?: = (.+))?$/.exec(line);
     if (current && field) {
-      const next = (lines[i + 1] ?? "").trim();
-      const doc = next.startsWith('"""') && next.endsWith('"""') && next.length >= 6 ? next.slice(3, -3) : undefined;
-      current.push({ name: field[1] ?? "", annotation: (field[2] ?? "").trim(), value: field[3], doc });
+      current.push({ name: field[1] ?? "", annotation: (field[2] ?? "").trim(), value: field[3], doc: docstring(lines, i + 1) });
     }
   }
   return result;
+}
+
+/** The docstring that starts at `lines[at]`, on one line or several, else undefined. */
+function docstring(lines: readonly string[], at: number): string | undefined {
+  const first = (lines[at] ?? "").trim();
+  if (!first.startsWith('"""')) {
+    return undefined;
+  }
+  if (first.endsWith('"""') && first.length >= 6) {
+    return first.slice(3, -3);
+  }
+  const parts = [first.slice(3)];
+  for (let i = at + 1; i < lines.length; i++) {
+    const line = (lines[i] ?? "").trim();
+    if (line.endsWith('"""')) {
+      parts.push(line.slice(0, -3));
+      return parts.join(" ").trim();
+    }
+    parts.push(line);
+  }
+  return undefined;
 }
 
 /** Every leaf of the settings tree in config.py, with its type, default, minimum and docstring. */

@@ -178,7 +178,7 @@ describe("the tree, read by the server's own parse_settings", () => {
       if (property.default !== null) settings.user.set(key, property.default);
     }
     const defaults = serverSettings(vscode.workspace.getConfiguration("agentls"));
-    expect(Object.keys(defaults).sort()).toEqual(["agent", "context", "edits", "model", "verify"]);
+    expect(Object.keys(defaults).sort()).toEqual(["agent", "context", "edits", "model", "sandbox", "verify"]);
     expect(check(defaults)).toEqual([]);
     settings.user.set("agentls.model.baseUrl", "http://127.0.0.1:8080/v1");
     settings.user.set("agentls.model.temperature", 0.2);
