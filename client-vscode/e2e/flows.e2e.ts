@@ -4,7 +4,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { serverProcesses, status, statusText, waitIdle, waitText } from "./harness/agentls";
 import { promptText } from "./harness/model";
-import { VENV_PYTHON } from "./harness/paths";
+import * as path from "node:path";
+import { OUT, VENV_PYTHON } from "./harness/paths";
 import { ENV_API_KEY, Session, until } from "./harness/session";
 import { Workbench } from "./harness/workbench";
 
@@ -37,7 +38,7 @@ beforeAll(async () => {
 
 afterEach(async (context) => {
   if (context.task.result?.state === "fail") {
-    await bench?.screenshot(`failed-${context.task.name.replace(/\W+/g, "-")}`);
+    await bench?.screenshot(`failed-${context.task.name.replace(/\W+/g, "-")}`, path.join(OUT, "screenshots"));
   }
 });
 
@@ -176,6 +177,7 @@ describe("the full agent", () => {
     await bench.answerInput("set x to 2 in notes.py");
     const ask = /wants to/;
     await bench.notification(ask).waitFor({ state: "visible", timeout: 20_000 });
+    await session.page.waitForTimeout(800); // the toast's slide-in
     await bench.screenshot("approval");
     expect(await text("notes.py")).toBe("x = 1\n");
     await bench.clickNotificationButton(ask, "Allow once");
@@ -218,7 +220,7 @@ describe("the full agent", () => {
       expect(tool.join("\n")).toContain("notes.py:1:1: error (e2e-lint): E777 planted by another extension");
     } finally {
       await session.probe("setDiagnostics", { path: "notes.py", items: [] });
-      await bench.runCommand("View: Close All Editors");
+      await bench.runCommand("View: Revert and Close Editor"); // the answer (unsaved, active)
     }
   });
 
@@ -235,6 +237,7 @@ describe("the full agent", () => {
     await bench.answerInput("set x to 3");
     const question = /carry out this plan/;
     await bench.notification(question).waitFor({ state: "visible", timeout: 20_000 });
+    await session.page.waitForTimeout(800); // the toast's slide-in
     await bench.screenshot("plan");
     await bench.clickNotificationButton(question, "Approve plan");
     await bench.clickNotificationButton(/wants to/, "Allow once");

@@ -118,8 +118,9 @@ export class Workbench {
     });
   }
 
-  async screenshot(name: string): Promise<void> {
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    await this.page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+  /** A picture of the window, into SCREENSHOTS (or `dir`: failures stay in e2e/out). */
+  async screenshot(name: string, dir: string = SCREENSHOTS): Promise<void> {
+    fs.mkdirSync(dir, { recursive: true });
+    await this.page.screenshot({ path: path.join(dir, `${name}.png`) });
   }
 }
