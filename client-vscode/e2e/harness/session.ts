@@ -157,9 +157,16 @@ export class Session {
     const config = path.join(temp, "config.yaml");
     fs.writeFileSync(config, "auth: none\n");
     const base = ["--config", config, "--user-data-dir", userData, "--extensions-dir", extensions];
-    execFileSync(process.execPath, [CODE_SERVER, ...base, "--install-extension", VSIX], { stdio: "ignore" });
+    const env = {
+      ...process.env,
+      ...options.env,
+      OPENAI_API_KEY: ENV_API_KEY,
+      AGENTLS_E2E_PROBE_FILE: path.join(temp, "probe-port"),
+      XDG_DATA_HOME: path.join(temp, "data"), // code-server's heartbeat and logs
+    };
+    execFileSync(process.execPath, [CODE_SERVER, ...base, "--install-extension", VSIX], { stdio: "ignore", env });
     const probeDir = await buildProbe();
-    const probeFile = path.join(temp, "probe-port");
+    const probeFile = env.AGENTLS_E2E_PROBE_FILE;
     fs.mkdirSync(OUT, { recursive: true });
     const log = fs.createWriteStream(path.join(OUT, `${options.name}.code-server.log`));
     const args = [
@@ -175,12 +182,16 @@ export class Session {
       ...(trusted ? ["--disable-workspace-trust"] : []),
     ];
     const server = spawn(process.execPath, args, {
-      env: { ...process.env, ...options.env, OPENAI_API_KEY: ENV_API_KEY, AGENTLS_E2E_PROBE_FILE: probeFile },
+      env,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true, // its own process group: close() ends the extension host and agentls too
     });
     const [, port] = await waitForLine(server, /HTTP server listening on http:\/\/127\.0\.0\.1:(\d+)/, log, 30_000);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu"],
+      env: { ...process.env, XDG_CONFIG_HOME: path.join(temp, "config"), XDG_CACHE_HOME: path.join(temp, "cache") },
+    });
     const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
     const payload = JSON.stringify([["extensionDevelopmentPath", `vscode-remote://remote${probeDir}`]]);
     const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`;
