@@ -138,14 +138,14 @@ async def test_undo_refuses_where_the_user_edited_the_agents_lines_and_keeps_the
         result = await run(client, {"instruction": "comment the import", "uri": uri})
         assert result["status"] == "done"
         # The user edits the line the agent wrote: undo refuses, naming it.
-        editor.type(uri, 0, len("import re  # regex"), "!")
+        editor.type(uri, 0, len("import re  # re"), "!")
         undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
         assert undone["status"] == "refused", undone
         assert "app/text.py: line 1 was written by the task" in undone["message"]
-        assert editor.text(uri) == "import re  # regex!" + TEXT[len("import re") :]
+        assert editor.text(uri) == "import re  # re!gex" + TEXT[len("import re") :]
         # The user takes that back and adds a line of their own above: undo takes the
         # agent's change out and keeps the user's line.
-        editor.type(uri, 0, len("import re  # regex"), "", end=(0, len("import re  # regex!")))
+        editor.type(uri, 0, len("import re  # re"), "", end=(0, len("import re  # re!")))
         editor.type(uri, 0, 0, "# mine\n")
         undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
         assert undone["status"] == "undone", undone

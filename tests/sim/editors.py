@@ -202,7 +202,7 @@ class SimEditor:
         block = [i for i, t in enumerate(self.tags) if t in "Ra"]
         if block and block[0] <= end and start <= block[-1] + 1:
             self.user_in_region = True
-        near = self.tags[max(0, start - 1) : end + 1]
+        near = self.tags[max(0, start - 1) : end + 2]  # next to it counts
         if "a" in near:
             self.user_touched_agent = True
         self._replace(start, end, new, "u", check=False)

@@ -120,7 +120,7 @@ async def test_undo_restores_and_refuses_after_the_user_changed_the_text() -> No
     assert result.status == "done" and job.task.undo is not None
     # The user edits inside the rewritten function: undo must refuse.
     text = editor.store.snapshot(URI).text
-    at = text.index("math.pi")
+    at = text.index("math.pi") + 2  # inside the characters the agent wrote
     editor.store.change(URI, 99, [TextChange(at, at, "USER")])
     try:
         await job.task.undo()
@@ -128,7 +128,7 @@ async def test_undo_restores_and_refuses_after_the_user_changed_the_text() -> No
         assert "edited since" in str(error)
     else:
         raise AssertionError("undo did not refuse")
-    assert "USERmath.pi" in editor.store.snapshot(URI).text
+    assert "maUSERth.pi" in editor.store.snapshot(URI).text
 
 
 async def test_undo_after_typing_elsewhere_still_works() -> None:

@@ -324,4 +324,6 @@ class Rewrite:
                 f"Undone. The lines you typed among the agent's lines were kept after the "
                 f"restored code (line {lines})."
             )
+        if merged.text != self.writer.original:
+            return "Undone; what you typed in the region since was kept."
         return "Undone."

@@ -80,11 +80,43 @@ def _apply(out: list[str], base: list[str], start: int, end: int, hunks: list[Hu
     out.extend(base[pos:end])
 
 
+REFINE_LINES = 40  # a conflict of at most this many lines is looked at by characters
+
+
+def _by_characters(
+    base: list[str], mine: list[Hunk], users: list[Hunk], offset: int
+) -> list[str] | None:
+    """The lines ``base`` (which start at line ``offset``) merged character by character,
+    or None where the two sides change the same characters."""
+    if len(base) > REFINE_LINES:
+        return None
+    shifted = [Hunk(h.start - offset, h.end - offset, h.lines, h.ours) for h in mine + users]
+    ours: list[str] = []
+    theirs: list[str] = []
+    _apply(ours, base, 0, len(base), [h for h in shifted if h.ours])
+    _apply(theirs, base, 0, len(base), [h for h in shifted if not h.ours])
+    merged = _merge(list("".join(base)), list("".join(ours)), list("".join(theirs)), False)
+    if not merged.clean:
+        return None
+    return merged.text.splitlines(keepends=True)
+
+
 def merge3(base: str, ours: str, theirs: str) -> Merged:
-    """``theirs`` with ``ours``' changes (relative to ``base``) applied on top."""
-    base_lines = base.splitlines(keepends=True)
-    hunks = _hunks(base_lines, ours.splitlines(keepends=True), True)
-    hunks += _hunks(base_lines, theirs.splitlines(keepends=True), False)
+    """``theirs`` with ``ours``' changes (relative to ``base``) applied on top, by lines."""
+    return _merge(
+        base.splitlines(keepends=True),
+        ours.splitlines(keepends=True),
+        theirs.splitlines(keepends=True),
+    )
+
+
+def _merge(
+    base_lines: list[str], ours: list[str], theirs: list[str], by_lines: bool = True
+) -> Merged:
+    """The merge over items: lines (``by_lines``: a conflict is looked at again by
+    characters, and inserted lines may move) or characters."""
+    hunks = _hunks(base_lines, ours, True)
+    hunks += _hunks(base_lines, theirs, False)
     out: list[str] = []
     merged = Merged("")
     at = 0  # next base line not yet copied
@@ -102,7 +134,9 @@ def merge3(base: str, ours: str, theirs: str) -> Merged:
             _apply(out, base_lines, start, end, cluster)
         elif len(mine) == len(users) == 1 and _same(mine[0], users[0]):
             out.extend(mine[0].lines)  # the same change on both sides
-        elif len(mine) == 1 and all(
+        elif by_lines and (finer := _by_characters(base_lines[start:end], mine, users, start)):
+            out.extend(finer)  # both changed these lines, at different characters
+        elif by_lines and len(mine) == 1 and all(
             h.start == h.end and mine[0].start < h.start < mine[0].end for h in users
         ):
             out.extend(mine[0].lines)
@@ -121,12 +155,32 @@ def merge3(base: str, ours: str, theirs: str) -> Merged:
 
 def landed(base: str, ours: str, theirs: str) -> bool | None:
     """Whether ``theirs`` (``base`` changed by others too) already holds ``ours``' change:
-    True, False, or None when their changes overlap ours and nobody can tell."""
+    True, False, or None when their changes touch ours and nobody can tell. Compared
+    character by character, so that typing next to the change does not hide it."""
     if theirs == ours:
         return True
     if theirs == base:
         return False
-    merged = merge3(base, ours, theirs)
+    head = _common_head(base, ours, theirs)
+    tail = _common_tail(base[head:], ours[head:], theirs[head:])
+    cut = slice(head, None if tail == 0 else -tail)
+    merged = _merge(list(base[cut]), list(ours[cut]), list(theirs[cut]), by_lines=False)
     if not merged.clean or merged.moved:
         return None
-    return merged.text == theirs
+    return merged.text == theirs[cut]
+
+
+def _common_head(*texts: str) -> int:
+    n = min(len(t) for t in texts)
+    i = 0
+    while i < n and texts[0][i] == texts[1][i] == texts[2][i]:
+        i += 1
+    return i
+
+
+def _common_tail(*texts: str) -> int:
+    n = min(len(t) for t in texts)
+    i = 0
+    while i < n and texts[0][-1 - i] == texts[1][-1 - i] == texts[2][-1 - i]:
+        i += 1
+    return i

@@ -32,6 +32,7 @@ from agentls.edits.diff import minimal_changes
 from agentls.edits.documents import EditorError, Snapshot
 from agentls.edits.merge import landed, merge3
 from agentls.lsp.convert import text_edits
+from agentls.lsp.editor import REFUSAL_GRACE
 from agentls.tools.command_checkpoint import CommandCheckpoint, undo_message
 from agentls.tools.workspace import ToolDenied
 
@@ -57,6 +58,16 @@ class FileChange:
     steps: list[tuple[str, str]] = field(default_factory=list)
 
 
+class _TryAgain(Exception):
+    """The undo edit was refused or skipped: compute again if the user typed meanwhile
+    (``seqs``: each open document's change number the undo was computed on)."""
+
+    def __init__(self, message: str, seqs: dict[str, int], unsure: set[str] | None = None) -> None:
+        super().__init__(message)
+        self.seqs = seqs
+        self.unsure = unsure or set()
+
+
 class LspEditSink:
     def __init__(self, server: AgentServer, root: Path, label: str) -> None:
         self.server = server
@@ -66,6 +77,7 @@ class LspEditSink:
         self.overlay: dict[str, str | None] = {}  # text sent to unopened files
         self._opened_at: dict[str, int] = {}  # store seq when such a file was seen open
         self.commands: CommandCheckpoint | None = None  # what commands changed on the disk
+        self.restored = 0  # files an undo has put back so far
 
     # -- where a file's text is ---------------------------------------------------------
     def open_uri(self, relative: str) -> str | None:
@@ -276,7 +288,10 @@ class LspEditSink:
     def _is_back(self, relative: str, change: FileChange) -> bool:
         if change.before is None:  # created: back when gone from the editor and the disk
             return self.open_uri(relative) is None and not (self.root / relative).exists()
-        return self.current(relative) == change.before
+        try:  # none of the task's changes left in it
+            return self._undo_target(relative, change) == self.current(relative)
+        except EditorError:
+            return False
 
     async def _after_refused_undo(self, refusal: str, waits: list[tuple[str, int]]) -> str:
         """The editor refused the undo edit, maybe after applying part of it (an editor
@@ -288,6 +303,7 @@ class LspEditSink:
             except EditorError:
                 pass
         reverted = [r for r, c in self.changes.items() if self._is_back(r, c)]
+        self.restored += len(reverted)
         for relative in reverted:
             change = self.changes.pop(relative)
             if change.before is None:
@@ -332,7 +348,47 @@ class LspEditSink:
         return await undo_message(self._undo_edits if self.changes else None, disk)
 
     async def _undo_edits(self) -> str:
-        """Put back every file as it was before the task, in one workspace edit."""
+        """Put back every file as it was before the task, in one workspace edit; an edit
+        refused or skipped because the user typed meanwhile is computed again on the
+        text the editor then reports, and sent again."""
+        self.restored = 0
+        message = ""
+        unsure: set[str] = set()  # files an earlier attempt may have changed after all
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return await self._undo_once()
+            except _TryAgain as again:
+                message = str(again)
+                unsure |= again.unsure
+                if not await self._typed_meanwhile(again.seqs):
+                    break  # refused for another reason (the user said no): do not insist
+            except EditorError as error:
+                message = str(error)
+                break
+        if unsure:
+            message = message.replace("; nothing was undone", "")
+            message += (
+                f" (an undo edit of {', '.join(sorted(unsure))} was sent while you typed "
+                "there and may be in it: check it)"
+            )
+        raise EditorError(message)
+
+    async def _typed_meanwhile(self, seqs: dict[str, int]) -> bool:
+        """Whether an open document changed since the undo was computed (the user typed:
+        that is why the editor refused or skipped it), waiting briefly for the report."""
+        for uri, seq in seqs.items():
+            snapshot = self.server.store.get(uri)
+            if snapshot is not None and snapshot.seq != seq:
+                return True
+        for uri, seq in seqs.items():
+            try:
+                await self.server.store.wait_for_change(uri, seq, REFUSAL_GRACE)
+                return True
+            except EditorError:
+                continue
+        return False
+
+    async def _undo_once(self) -> str:
         await self._reported()
         targets = {r: self._undo_target(r, c) for r, c in sorted(self.changes.items())}
         ops: list[types.TextDocumentEdit | types.CreateFile | types.RenameFile | types.DeleteFile]
@@ -377,7 +433,8 @@ class LspEditSink:
             try:
                 await self._apply(types.WorkspaceEdit(document_changes=ops))
             except ToolDenied as denied:
-                raise EditorError(await self._after_refused_undo(str(denied), waits)) from None
+                message = await self._after_refused_undo(str(denied), waits)
+                raise _TryAgain(message, dict(waits)) from None
         for relative, text in on_disk:
             path = self.root / relative
             if text is None:
@@ -401,6 +458,7 @@ class LspEditSink:
             elif not verdict:
                 missed.append(relative)
         count = len(self.changes) - len(missed) - len(unsure)
+        self.restored += count
         kept = {r: self.changes[r] for r in [*missed, *unsure]}
         self.changes.clear()
         self.changes.update(kept)  # undo again: what is already back stays back
@@ -413,18 +471,25 @@ class LspEditSink:
                     f"{', '.join(unsure)} changed where the undo went while it was sent "
                     "(check it: the undo may be in it)"
                 )
-            raise EditorError(
-                f"{'; '.join(said)}; {count} other file(s) restored; undo again for the rest"
+            raise _TryAgain(
+                f"{'; '.join(said)}; {self.restored} other file(s) restored; undo again for "
+                "the rest",
+                dict(waits),
+                set(unsure),
             )
+        count = self.restored
         return f"restored {count} file{'s' if count != 1 else ''}"
 
     def _undo_target(self, relative: str, change: FileChange) -> str | None:
         """The file's text with the task's changes taken out and the user's kept.
         Raises ``EditorError`` naming the lines where both changed the same text."""
         now = self.current(relative)
-        if now == change.after and (not change.steps or change.before is None):
+        # The steps are the file's history from ``before`` (not when the task created or
+        # deleted it on the way): else only the text it left can be undone.
+        history = bool(change.steps) and change.steps[0][0] == change.before
+        if now == change.after and (not history or change.after is None):
             return change.before
-        if change.before is None or change.after is None or now is None:
+        if not history or change.before is None or change.after is None or now is None:
             raise EditorError(
                 f"{relative} changed since the task (created or deleted by it); nothing was "
                 "undone (undo your own edits first, or revert by hand)"
