@@ -221,13 +221,6 @@ async def test_a_command_transforming_secret_content_gets_nothing(
     assert leaked(model, [sample.core[::-1]]) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="still broken: a focused rewrite (agentls.run with a range) in a secret-named "
-    "file sends its text when no content pattern matches it; only the content check runs "
-    "there. Fix: lsp/commands.py (or agent/rewrite.py) refuses a rewrite whose document "
-    "the context engine's SecretMatcher calls a secret",
-)
 async def test_a_rewrite_in_a_secret_named_file_sends_nothing(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:

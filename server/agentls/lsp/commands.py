@@ -198,6 +198,16 @@ def _finished_task(ls: AgentServer, obj: dict[str, Any]) -> Task:
     return task
 
 
+def _is_secret_file(ls: AgentServer, uri: str) -> bool:
+    """Whether the workspace's secret names (and the user's patterns) cover ``uri``."""
+    engine = ls.context.engine_for(uri)
+    path = uri_to_path(uri)
+    if engine is None or path is None:
+        return False
+    relative = engine.relative(path)
+    return relative is not None and engine.files.secrets.is_secret(relative)
+
+
 def _failed(ls: AgentServer, task: Task, message: str) -> dict[str, Any]:
     task.result = TaskResult(task.id, "failed", message, usage=task.usage)
     ls.show(types.MessageType.Error, f"agentls: {message}")
@@ -269,7 +279,11 @@ async def run_task(
 
     body: Callable[[], Awaitable[TaskResult]]
     if args.mode == "edit" and args.start is not None and args.end is not None:
-        assert region is not None
+        assert region is not None and args.uri is not None
+        if _is_secret_file(ls, args.uri):
+            return _failed(
+                ls, task, "This file is a secret file (by its name): agentls sends none of it."
+            )
         body = Rewrite(
             task,
             RewriteRequest(args.instruction, region),

@@ -109,8 +109,9 @@ def command_tools(
     """``run_command {command, timeout?}`` over ``runner``, each call through ``approve``;
     ``checkpoint`` records what each command changes on the disk."""
     where = (
-        "in a sandbox: the workspace is writable, the rest of the system read-only, "
-        "no network, secret files read as empty"
+        "in a sandbox: the workspace is writable, the system's folders and toolchains "
+        "read-only, nothing else of the machine visible, .git hidden, no network, secret "
+        "files read as empty"
         if runner.sandboxed
         else "after the user approves it"
     )
