@@ -1,0 +1,273 @@
+"""Attacks on cancel, the restore after it, and undo of a focused rewrite: the user
+cancels at once, types while the restore or the undo edit is in flight, undoes twice
+at once, undoes after accept, closes and reopens the document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from lsprotocol import types
+
+from tests.support.attack_tools import (
+    AttackEditor,
+    Phase,
+    fenced,
+    one_write,
+    send_command,
+    send_run,
+    type_at,
+    until,
+)
+from tests.support.lsp_session import command, lsp_session, model_options, run
+from tests.support.model_server import ScriptedModelServer, hang_reply, text_reply
+
+URI = "file:///tmp/agentls-test/calc.py"
+SOURCE = """import math
+
+
+def area(r):
+    return 3.14 * r * r
+
+
+def other():
+    return 1
+"""
+OLD_AREA = "def area(r):\n    return 3.14 * r * r\n"
+LONG_AREA = '''def area(r):
+    """Area of a circle of radius r."""
+    if r < 0:
+        raise ValueError("negative radius")
+    squared = r * r
+    return math.pi * squared
+'''
+REGION = {
+    "start": types.Position(line=3, character=0),
+    "end": types.Position(line=5, character=0),
+}
+
+
+def ask(**extra: Any) -> dict[str, Any]:
+    return {"instruction": "docstring", "uri": URI, "range": REGION, **extra}
+
+
+def new_text() -> str:
+    return SOURCE.replace(OLD_AREA, LONG_AREA)
+
+
+async def test_cancel_sent_with_the_command_changes_nothing(model: ScriptedModelServer) -> None:
+    model.enqueue(hang_reply())
+    async with lsp_session(model_options(model.base_url)) as (client, editor):
+        editor.open(URI, SOURCE)
+        with one_write(client):
+            answer = send_run(client, ask())
+            cancelled = send_command(client, "agentls.cancel", {})
+        result = await answer
+        await cancelled
+        assert result["status"] in ("cancelled", "failed"), result
+        assert result["editedFiles"] == []
+        assert editor.text(URI) == SOURCE
+        assert not editor.log
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a cancel answers the registry's 'Cancelled.' with editedFiles [] although "
+    "edits.onCancel=keep left the agent's lines in the document (undo is possible)",
+)
+async def test_cancel_with_keep_names_the_file_and_undo_restores(
+    model: ScriptedModelServer,
+) -> None:
+    """edits.onCancel = keep: the finished lines stay after a cancel. The answer must
+    then say so: the file is edited, and agentls.undo takes the lines out."""
+    model.enqueue(text_reply(fenced(LONG_AREA), chunk="line", tokens_per_second=3))
+    options = {**model_options(model.base_url), "edits": {"onCancel": "keep"}}
+    async with lsp_session(options) as (client, editor):
+        editor.open(URI, SOURCE)
+        answer = send_run(client, ask())
+        await until(lambda: "Area of a circle" in editor.text(URI), what="a streamed line")
+        await command(client, "agentls.cancel", {})
+        result = await answer
+        assert "Area of a circle" in editor.text(URI)  # kept, as the setting asks
+        assert result["status"] == "cancelled", result
+        assert result["editedFiles"] == [URI], result
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert undone["status"] == "undone", undone
+        assert editor.text(URI) == SOURCE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the restore after the cancel is refused (the user edited an agent line), the "
+    "agent's lines stay, yet the answer is 'Cancelled.' with editedFiles []",
+)
+async def test_cancel_after_typing_in_a_written_line_tells_that_lines_stay(
+    model: ScriptedModelServer,
+) -> None:
+    """While the model is silent between two lines, the user edits a line the agent
+    wrote, then cancels. The original cannot come back without losing their edit, so
+    the agent's lines stay: the answer must say the file is edited."""
+    model.enqueue(text_reply(fenced(LONG_AREA), chunk="line", tokens_per_second=2))
+    async with lsp_session(model_options(model.base_url)) as (client, editor):
+        editor.open(URI, SOURCE)
+        answer = send_run(client, ask())
+        await until(lambda: "Area of a circle" in editor.text(URI), what="a streamed line")
+        type_at(editor, URI, "radius r.", " (metres)", after=True)
+        await command(client, "agentls.cancel", {})
+        result = await answer
+        text = editor.text(URI)
+        assert "(metres)" in text, text
+        if "Area of a circle" in text:  # the agent's line stayed: say so
+            assert result["editedFiles"] == [URI], result
+            assert result["summary"] != "Cancelled.", result
+
+
+async def test_typing_above_while_the_restore_after_cancel_is_in_flight(
+    model: ScriptedModelServer,
+) -> None:
+    """The restore edit meets a keystroke above the region (the editor refuses it as
+    stale): the restore must be redone on the new text, the keystroke kept."""
+    model.enqueue(text_reply(fenced(LONG_AREA), chunk="line", tokens_per_second=3))
+
+    def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
+        edits = [e for dc in params.edit.document_changes or [] for e in getattr(dc, "edits", [])]
+        if phase == "before" and any("3.14" in e.new_text for e in edits) and not typed:
+            typed.append(True)
+            ed.type(URI, 0, 0, "import os\n")
+
+    typed: list[bool] = []
+    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
+        client,
+        editor,
+    ):
+        editor.hook = hook
+        editor.open(URI, SOURCE)
+        answer = send_run(client, ask())
+        await until(lambda: "Area of a circle" in editor.text(URI), what="a streamed line")
+        await command(client, "agentls.cancel", {})
+        result = await answer
+        await until(lambda: "3.14" in editor.text(URI), timeout=15, what="the restore")
+        assert typed, "the restore edit was never seen"
+        assert editor.text(URI) == "import os\n" + SOURCE
+        assert result["status"] == "cancelled", result
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the editor refuses the stale undo edit, yet undo answers refused: 'the restore "
+    "was sent while the text at line 4 changed; check that function: it may hold the "
+    "restored text or not' (landed() says None when the user's line sits inside the hunk); "
+    "the docs promise such a line is kept after the restored code",
+)
+async def test_a_line_typed_inside_while_the_undo_edit_is_in_flight_is_kept(
+    model: ScriptedModelServer,
+) -> None:
+    model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
+
+    def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
+        edits = [e for dc in params.edit.document_changes or [] for e in getattr(dc, "edits", [])]
+        if phase == "before" and any("3.14" in e.new_text for e in edits) and not typed:
+            typed.append(True)
+            type_at(ed, URI, "    squared = r * r\n", "    print(r)\n")
+
+    typed: list[bool] = []
+    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
+        client,
+        editor,
+    ):
+        editor.open(URI, SOURCE)
+        result = await run(client, ask())
+        assert result["status"] == "done", result
+        assert editor.text(URI) == new_text()
+        editor.hook = hook
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert typed
+        text = editor.text(URI)
+        assert "    print(r)\n" in text, text
+        assert undone["status"] == "undone", undone
+        assert text.replace("    print(r)\n", "") == SOURCE, text
+
+
+async def test_two_undos_at_once(model: ScriptedModelServer) -> None:
+    model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
+    async with lsp_session(model_options(model.base_url)) as (client, editor):
+        editor.open(URI, SOURCE)
+        result = await run(client, ask())
+        assert result["status"] == "done", result
+        with one_write(client):
+            first = send_command(client, "agentls.undo", {"taskId": result["taskId"]})
+            second = send_command(client, "agentls.undo", {"taskId": result["taskId"]})
+        answers = [await first, await second]
+        assert editor.text(URI) == SOURCE
+        statuses = sorted(a["status"] for a in answers)
+        assert statuses in (["refused", "undone"], ["undone", "undone"]), answers
+        again = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert again["status"] == "refused", again
+        assert editor.text(URI) == SOURCE
+
+
+async def test_undo_after_accept_is_refused_and_changes_nothing(model: ScriptedModelServer) -> None:
+    model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
+    async with lsp_session(model_options(model.base_url)) as (client, editor):
+        editor.open(URI, SOURCE)
+        result = await run(client, ask())
+        accepted = await command(client, "agentls.accept", {"taskId": result["taskId"]})
+        assert accepted["status"] == "accepted"
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert undone["status"] == "refused", undone
+        assert editor.text(URI) == new_text()
+
+
+async def test_undo_after_the_user_deleted_the_whole_region_refuses(
+    model: ScriptedModelServer,
+) -> None:
+    model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
+    async with lsp_session(model_options(model.base_url)) as (client, editor):
+        editor.open(URI, SOURCE)
+        result = await run(client, ask())
+        start = editor.position_of(URI, "def area")
+        end = editor.position_of(URI, "math.pi * squared\n", after=True)
+        editor.type(URI, start.line, start.character, "", end=(end.line, end.character))
+        before = editor.text(URI)
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert undone["status"] == "refused", undone
+        assert editor.text(URI) == before
+
+
+@pytest.mark.parametrize("where", ["start", "end"])
+async def test_undo_keeps_a_line_typed_at_the_regions_exact_edge(
+    model: ScriptedModelServer, where: str
+) -> None:
+    model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
+    async with lsp_session(model_options(model.base_url)) as (client, editor):
+        editor.open(URI, SOURCE)
+        result = await run(client, ask())
+        if where == "start":
+            type_at(editor, URI, "def area", "PI = math.pi\n")
+        else:
+            type_at(editor, URI, "math.pi * squared\n", "AREA = area\n", after=True)
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert undone["status"] == "undone", undone
+        typed = "PI = math.pi\n" + OLD_AREA if where == "start" else OLD_AREA + "AREA = area\n"
+        assert editor.text(URI) == SOURCE.replace(OLD_AREA, typed)
+
+
+async def test_undo_after_the_document_was_closed_and_reopened(model: ScriptedModelServer) -> None:
+    """A language-mode switch closes and reopens the document with the same text; then
+    the user adds a line at the top and undoes the task. Undo must restore exactly or
+    refuse: never write at offsets of the text before the reopen."""
+    model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
+    async with lsp_session(model_options(model.base_url)) as (client, editor):
+        editor.open(URI, SOURCE)
+        result = await run(client, ask())
+        text = editor.text(URI)
+        editor.close(URI)
+        editor.open(URI, text, version=7)
+        editor.type(URI, 0, 0, "import os\nimport sys\nimport re\n")
+        before = editor.text(URI)
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        after = editor.text(URI)
+        if undone["status"] == "undone":
+            assert after == "import os\nimport sys\nimport re\n" + SOURCE, after
+        else:
+            assert after == before, after
