@@ -125,6 +125,8 @@ class LiveTags:
             self._definitions.sort(key=lambda d: (d.start, d.end, d.name, d.kind))
             self._imports.sort(key=lambda i: i[0])
         definitions = list(dict.fromkeys(self._definitions))
+        # Once each, like the definitions: a node inside an ERROR can be visited twice.
+        self._imports = list(dict.fromkeys(self._imports))
         # Text after an edit may parse differently than when the tree had an error:
         # partial updates only start from a clean tree.
         self._last = None if root.has_error else (definitions, self._imports, self._words, rows)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from agentls.context.languages import LANGUAGES, parser_for
@@ -71,6 +71,7 @@ def test_first_update_equals_a_fresh_tagging_and_an_edit_queries_little() -> Non
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 40), SNIPPETS), max_size=6))
+@example([(0, 40, ""), (7994, 3, "x"), (38, 0, "import sys\n")])  # an import inside an ERROR
 def test_random_edits_keep_the_tags_equal_to_a_fresh_tagging(
     edits: list[tuple[int, int, str]],
 ) -> None:
