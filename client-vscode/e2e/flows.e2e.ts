@@ -26,7 +26,8 @@ def mul(a, b):
     return a * b
 `;
 const OLD_AREA = "def area(r):\n    # agent: use math.pi and add a docstring\n    return 3.14 * r * r\n";
-const NEW_AREA = 'def area(r):\n    """Area of a circle of radius r."""\n    return math.pi * r * r\n';
+const NEW_AREA =
+  'def area(r):\n    """Area of a circle of radius r."""\n    if r < 0:\n        raise ValueError("r must not be negative")\n    return math.pi * r * r\n';
 
 let session: Session;
 let bench: Workbench;
@@ -62,8 +63,8 @@ describe("agentls in VS Code", () => {
     await session.model.enqueue({
       text: "```python\n" + NEW_AREA + "```\n",
       chunk: "line",
-      tokensPerSecond: 2,
-      firstByteDelay: 1.5,
+      tokensPerSecond: 1,
+      firstByteDelay: 3,
     });
     await session.probe("select", { path: "calc.py", line: 4, character: 6 });
     const menu = await bench.openLightbulb("Agent: use math.pi");
@@ -73,6 +74,8 @@ describe("agentls in VS Code", () => {
     await until("the model's request", 10_000, async () => (await session.model.requests()).length === 1);
     await session.page.keyboard.press("Control+Home");
     await session.page.keyboard.type("# typed before the first edit\n");
+    // The typing reached the document before any edit (the model is still silent).
+    await waitText(session, "calc.py", "# typed before the first edit\n" + SOURCE, 2_500);
     // During the stream: once the first new line is in, type at the end of the file.
     await until("the first streamed line", 10_000, async () =>
       (await session.probe<string>("text", { path: "calc.py" })).includes('"""Area of a circle'),
@@ -80,6 +83,11 @@ describe("agentls in VS Code", () => {
     await session.page.keyboard.press("Control+End");
     await session.page.keyboard.type("# typed during the stream");
     await bench.screenshot("streaming");
+    const during = await until("the typing in the document", 5_000, async () => {
+      const now = await text("calc.py");
+      return now.endsWith("# typed during the stream") ? now : undefined;
+    });
+    expect(during).not.toContain("math.pi * r * r"); // typed while the stream went on
     const expected = "# typed before the first edit\n" + SOURCE.replace(OLD_AREA, NEW_AREA) + "# typed during the stream";
     await waitText(session, "calc.py", expected);
     await waitIdle(bench);

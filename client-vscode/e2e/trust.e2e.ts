@@ -50,7 +50,10 @@ test("in Restricted Mode the workspace's restricted settings are ignored, the ot
   await bench.screenshot("restricted-mode");
 
   // The server: the user's interpreter and arguments, not the workspace's.
-  const servers = serverProcesses(session.workspace);
+  const servers = await until("one server process", 10_000, () => {
+    const found = serverProcesses(session.workspace);
+    return found.length === 1 ? found : undefined;
+  });
   expect(servers.map((s) => s.argv)).toEqual([[VENV_PYTHON, "-m", "agentls", "-v"]]);
   expect(fs.existsSync(session.file("PLANTED-PYTHON-RAN"))).toBe(false);
 

@@ -16,7 +16,7 @@ import { isBuiltinProgressFeature, TaskProgressFeature } from "./progress";
 import { type Interpreter, type PythonApi, describe, findInterpreter, versionText } from "./python";
 import { runInstall, runProbe, serverExecutable } from "./server";
 import { agentlsConfig, read } from "./config";
-import { type ConfigReader, answerConfiguration, serverSettings, traceHint } from "./settings";
+import { type ConfigReader, RESTART_SETTINGS, answerConfiguration, serverSettings, traceHint } from "./settings";
 import type { TaskStatus } from "./status";
 import { errorMessage, type Tasks } from "./tasks";
 
@@ -45,6 +45,8 @@ const STOP_TIMEOUT_MS = 2000;
 export class Server implements vscode.Disposable {
   private client: AgentClient | undefined;
   private queue: Promise<void> = Promise.resolve();
+  /** The settings the running server was started with (interpreter, arguments, key variable). */
+  private launchedWith: string | undefined;
 
   constructor(private readonly deps: ServerDeps) {}
 
@@ -54,6 +56,21 @@ export class Server implements vscode.Disposable {
       .then(() => this.start())
       .catch((error: unknown) => this.fail(`The server did not start: ${errorMessage(error)}`));
     return this.queue;
+  }
+
+  /** After a change of a setting the process depends on: a restart only when its value as
+   * read here changed (a restricted setting planted by a workspace that is not trusted
+   * changes nothing), else the server is told, as for any other setting. */
+  restartIfChanged(): Promise<void> {
+    if (this.client !== undefined && this.launchSettings() === this.launchedWith) {
+      return this.settingsChanged();
+    }
+    return this.restart();
+  }
+
+  private launchSettings(): string {
+    const config = this.configuration();
+    return JSON.stringify(RESTART_SETTINGS.map((key) => config.get(key) ?? null));
   }
 
   /** Sends `workspace/executeCommand` with the one JSON object of the contract. */
@@ -89,6 +106,7 @@ export class Server implements vscode.Disposable {
     status.serverStarting();
     const folder = this.folder();
     const config = this.configuration();
+    this.launchedWith = this.launchSettings();
     const found = await findInterpreter({
       resource: folder?.uri,
       setting: read<string[]>(config, "interpreter", []),

@@ -34,7 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidChangeConfiguration((event) => {
       const action = changeAction((section) => event.affectsConfiguration(section));
       if (action === "restart") {
-        void running.restart();
+        void running.restartIfChanged();
       } else if (action === "notify") {
         void running.settingsChanged();
       }
