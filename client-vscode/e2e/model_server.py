@@ -25,7 +25,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.support.model_server import (  # noqa: E402
+from tests.support.model_server import (
     ScriptedModelServer,
     Step,
     error_reply,
