@@ -136,8 +136,10 @@ def _merge(
             out.extend(mine[0].lines)  # the same change on both sides
         elif by_lines and (finer := _by_characters(base_lines[start:end], mine, users, start)):
             out.extend(finer)  # both changed these lines, at different characters
-        elif by_lines and len(mine) == 1 and all(
-            h.start == h.end and mine[0].start < h.start < mine[0].end for h in users
+        elif (
+            by_lines
+            and len(mine) == 1
+            and all(h.start == h.end and mine[0].start < h.start < mine[0].end for h in users)
         ):
             out.extend(mine[0].lines)
             for hunk in users:  # the user's inserted lines, after the restored hunk
