@@ -166,11 +166,12 @@ async def _scenario(loop: clock.SimLoop, kind: str, outcome: Outcome) -> None:
     sent_range = _region_now(editor)  # in the buffer as the client sends the command
     editor.send(lambda: arrived.set_result(None))
     await arrived
-    stamped = store.snapshot(URI).span(*sent_range)  # what run_task does on arrival
+    named = store.snapshot(URI)  # the text the command names, stamped on arrival
+    stamped = named.span(*sent_range)
     await asyncio.sleep(rng.uniform(0.0, 0.5))  # settings, the SDK's import: awaits
     rewrite = SimRewrite(
         task,
-        RewriteRequest("add type hints", stamped),
+        RewriteRequest("add type hints", stamped, named),
         model=model,  # type: ignore[arg-type]
         editor=lsp_editor,
         settings=settings,

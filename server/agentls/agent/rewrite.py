@@ -31,10 +31,15 @@ from agentls.model.tokens import count_tokens
 log = logging.getLogger(__name__)
 
 
+class EditedFirst(Exception):
+    """The user edited the region after asking, before the agent wrote anything."""
+
+
 @dataclass(frozen=True)
 class RewriteRequest:
     instruction: str
     span: Span  # where the request points, in the text it came with; empty: the scope
+    snapshot: Snapshot | None = None  # that text (None: the document as it is now)
 
     @property
     def uri(self) -> str:
@@ -129,21 +134,20 @@ class Rewrite:
 
     async def _prepare(self) -> None:
         """Everything before the model call, off the event loop: the prompt of a big file
-        must not stall the editor's other requests. The plan is made on one snapshot and
-        its region mapped through whatever the user typed meanwhile; typing into the
-        region itself (the prompt would show stale text) plans again."""
+        must not stall the editor's other requests. The plan is made on the text the
+        request names (what the user saw when asking) and its region mapped through
+        whatever the user typed since; typing inside the region itself stops the task
+        (``EditedFirst``): the prompt would not show it, and the reply would overwrite it."""
         store = self.editor.store
         origin = self.request.span
-        for attempt in range(4):
+        snapshot = self.request.snapshot
+        if snapshot is None or snapshot.seq != origin.seq:
             snapshot = store.snapshot(origin.uri)
             origin = store.rebase(origin)
-            if attempt == 3:  # the user keeps typing there: plan on the loop, text holds still
-                self.target, self.messages = self._plan(snapshot, origin)
-            else:
-                self.target, self.messages = await asyncio.to_thread(self._plan, snapshot, origin)
-            region = store.rebase(snapshot.span(self.target.start, self.target.end))
-            if not region.touched:
-                break
+        self.target, self.messages = await asyncio.to_thread(self._plan, snapshot, origin)
+        region = store.rebase(snapshot.span(self.target.start, self.target.end))
+        if region.touched:
+            raise EditedFirst(self.target.what)
         text = store.snapshot(origin.uri).text
         self.eol = "\r\n" if "\r\n" in text else "\n"
         self.writer = RegionWriter(self.editor, region, f"agentls: {self.request.instruction[:60]}")
@@ -158,6 +162,14 @@ class Rewrite:
             await self._prepare()
         except (EditorError, StalePosition) as error:
             return TaskResult(self.task.id, "failed", str(error), usage=self.task.usage)
+        except EditedFirst as edited:
+            return TaskResult(
+                self.task.id,
+                "cancelled",
+                f"Stopped: the {edited} was edited after you asked, before the agent wrote "
+                "anything; nothing was changed. Ask again to rewrite it as it is now.",
+                usage=self.task.usage,
+            )
         self.task.forget = self.writer.release
         try:
             return await self._run()

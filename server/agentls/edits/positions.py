@@ -14,10 +14,11 @@ server keeps across an ``await`` is therefore one of:
 
 Both move by ``move_range``, the one rule: a change before the range shifts it, a
 change after it leaves it, a change that reaches into it marks it ``touched`` and
-widens it to cover what the change wrote. The edges differ: text inserted exactly
-at a span's edge stays outside it (a line typed right above a function is not part
-of the function), while an anchor takes it in (the task's own edits add lines at
-its region's edges, and those must stay inside).
+widens it to cover what the change wrote. The edges differ: a change that only meets
+a span's edge stays outside it (a line typed or pasted right above a function is not
+part of the function; text typed at the cursor of an empty span does not become a
+selection), while an anchor takes it in (the task's own edits add lines at its
+region's edges, and those must stay inside).
 """
 
 from __future__ import annotations
@@ -42,10 +43,11 @@ def move_range(
     start: int, end: int, change: TextChange, edges: bool = True
 ) -> tuple[int, int, bool]:
     """Where ``[start, end)`` is after ``change``; True when the change touched it.
-    ``edges``: an insertion at either edge goes inside (else: outside)."""
-    if change.end < start or (not edges and change.start == change.end == start < end):
+    ``edges``: a change that only meets an edge (an insertion there, or a replacement that
+    ends where the range starts) goes inside; else it stays outside."""
+    if change.end < start or (not edges and change.end <= start):
         return start + change.delta, end + change.delta, False
-    if change.start > end or (not edges and change.start == change.end == end > start):
+    if change.start > end or (not edges and change.start >= end):
         return start, end, False
     return min(start, change.start), max(end, change.end) + change.delta, True
 

@@ -184,7 +184,7 @@ class AgentRun:
             current.uncancel()  # the cancel is handled: the revert below must run
         summary = "Cancelled."
         if self.sink.has_changes:
-            self.task.undo = self.sink.undo
+            self.task.undo = self._undo
             if self.ls.settings.edits.on_cancel == "revert":
                 try:
                     summary += f" The task's edits were reverted ({await self.sink.undo()})."
@@ -355,11 +355,18 @@ class AgentRun:
         elif isinstance(event, Verified) and event.problems:
             self.report(f"step {step}: verification found problems")
 
+    async def _undo(self) -> str:
+        """``agentls.undo``: once everything is back, there is nothing left to undo."""
+        message = await self.sink.undo()
+        if not self.sink.has_changes:
+            self.task.undo = None
+        return message
+
     def _result(
         self, end: Finished, status: Status | None = None, summary: str | None = None
     ) -> TaskResult:
         if self.sink.has_changes:
-            self.task.undo = self.sink.undo
+            self.task.undo = self._undo
         self.task.usage.cost_usd = end.cost_usd
         return TaskResult(
             self.task.id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,8 +13,8 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from agentls.agent.rewrite import Rewrite, RewriteRequest
 from agentls.agent.tasks import Task, TaskResult
-from agentls.edits.documents import DocumentClosed, EditorError
-from agentls.edits.positions import StalePosition
+from agentls.edits.documents import DocumentClosed, EditorError, Snapshot
+from agentls.edits.positions import Span, StalePosition
 from agentls.edits.region import RegionConflict
 from agentls.edits.text import Position
 from agentls.lsp.agent_run import AgentRequest, AgentRun
@@ -91,8 +91,14 @@ class RunArgs:
 
 def register(server: AgentServer) -> None:
     @server.command("agentls.run")
-    async def run(ls: AgentServer, *args: Any) -> dict[str, Any]:
-        return await run_task(ls, RunArgs.parse(_object(args)))
+    def run(ls: AgentServer, *args: Any) -> Generator[Any, Any, dict[str, Any]]:
+        # A generator: pygls runs the part before ``yield`` as it reads the request,
+        # before the messages read with it (a keystroke typed right after the command
+        # must not shift the range it names).
+        parsed = RunArgs.parse(_object(args))
+        stamp = Stamp.take(ls, parsed)
+        result: dict[str, Any] = yield run_task, (ls, parsed, None, stamp), {}
+        return result
 
     @server.command("agentls.cancel")
     def cancel(ls: AgentServer, *args: Any) -> dict[str, Any]:
@@ -228,34 +234,53 @@ async def _until_done_or_stalled(ls: AgentServer, uri: str, job: asyncio.Future[
         stop_listening()
 
 
-def _on_request_cancelled(ls: AgentServer, callback: Callable[[], object]) -> None:
+def _on_request_cancelled(outer: Any, callback: Callable[[], object]) -> None:
     """Call ``callback`` when the client sends ``$/cancelRequest`` for this request.
 
     pygls runs a command inside its builtin executeCommand handler and cancels only
     that outer future, not our coroutine, so we watch the outer future ourselves.
     """
-    outer = ls.protocol._request_futures.get(ls.protocol.msg_id) if ls.protocol.msg_id else None
     if outer is not None:
         outer.add_done_callback(lambda f: callback() if f.cancelled() else None)
 
 
+@dataclass(frozen=True)
+class Stamp:
+    """What a request names, taken the moment it is read: its range and position as
+    spans of the text the editor had then, and the request's own future."""
+
+    snapshot: Snapshot | None
+    region: Span | None  # the range
+    where: Span | None  # where the full agent starts (position, or the range's start)
+    request: Any
+
+    @classmethod
+    def take(cls, ls: AgentServer, args: RunArgs) -> Stamp:
+        snapshot = ls.store.get(args.uri) if args.uri else None
+        region = where = None
+        if snapshot is not None:
+            index = snapshot.index
+            if args.start is not None and args.end is not None:
+                start = index.offset(args.start, ls.encoding)
+                region = snapshot.span(start, max(start, index.offset(args.end, ls.encoding)))
+            point = args.position or args.start
+            if point is not None:
+                at = index.offset(point, ls.encoding)
+                where = snapshot.span(at, at)
+        msg_id = ls.protocol.msg_id
+        request = ls.protocol._request_futures.get(msg_id) if msg_id else None
+        return cls(snapshot, region, where, request)
+
+
 async def run_task(
-    ls: AgentServer, args: RunArgs, token: types.ProgressToken | None = None
+    ls: AgentServer,
+    args: RunArgs,
+    token: types.ProgressToken | None = None,
+    stamp: Stamp | None = None,
 ) -> dict[str, Any]:
     task = ls.tasks.new(args.instruction, args.uri)
-    # The range and position name the text the editor had when it sent the command:
-    # stamp them with it now, before any await (the user may type meanwhile).
-    snapshot = ls.store.get(args.uri) if args.uri else None
-    region = where = None  # the range; where the full agent starts (position, or range)
-    if snapshot is not None:
-        index = snapshot.index
-        if args.start is not None and args.end is not None:
-            start = index.offset(args.start, ls.encoding)
-            region = snapshot.span(start, max(start, index.offset(args.end, ls.encoding)))
-        point = args.position or args.start
-        if point is not None:
-            at = index.offset(point, ls.encoding)
-            where = snapshot.span(at, at)
+    stamp = stamp or Stamp.take(ls, args)
+    snapshot, region, where = stamp.snapshot, stamp.region, stamp.where
     try:  # a task sent right after start-up waits for the editor's settings
         await asyncio.wait_for(ls.settings_ready.wait(), SETTINGS_WAIT)
     except TimeoutError:
@@ -286,7 +311,7 @@ async def run_task(
             )
         body = Rewrite(
             task,
-            RewriteRequest(args.instruction, region),
+            RewriteRequest(args.instruction, region, snapshot),
             model=model,
             editor=ls.editor,
             settings=ls.settings,
@@ -317,7 +342,7 @@ async def run_task(
         ls, f"agentls: {args.instruction[:60]}", token, lambda: ls.tasks.cancel(task.id)
     )
     ls.tasks.start(task, lambda _: body())
-    _on_request_cancelled(ls, lambda: ls.tasks.cancel(task.id))
+    _on_request_cancelled(stamp.request, lambda: ls.tasks.cancel(task.id))
     runner = task.runner
     assert runner is not None
     await _until_done_or_stalled(ls, watched, runner)

@@ -198,8 +198,17 @@ class LspEditSink:
             changes = minimal_changes(snapshot.text, target)
             if not changes:
                 return
+            sent = asyncio.ensure_future(self.server.editor.apply(snapshot, changes, self.label))
             try:
-                await self.server.editor.apply(snapshot, changes, self.label)
+                await asyncio.shield(sent)
+            except asyncio.CancelledError:  # the task is cancelled: learn the edit's fate
+                await asyncio.wait([sent])  # (bounded by edits.applyTimeout)
+                if not sent.cancelled():
+                    sent.exception()
+                after = self.server.store.get(uri)
+                if after is not None and landed(snapshot.text, target, after.text) is not False:
+                    self._step(relative, snapshot.text, target)  # in there, or maybe
+                raise
             except EditorError as error:  # refused, closed meanwhile, or never reported
                 after = self.server.store.get(uri)
                 if after is not None and after.text == target:
