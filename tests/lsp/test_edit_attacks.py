@@ -3,12 +3,11 @@ server process (pytest-lsp), against the scripted model server with real SSE.
 
 Each test states the user's expectation: their typing is never lost or moved into
 other text, text outside the task's region never changes, and the result tells the
-truth. Attacks the server does not withstand yet are strict xfails naming what
-happens instead."""
+truth. Each attack here failed once and was fixed (the note of the change names them).
+"""
 
 from __future__ import annotations
 
-import pytest
 from lsprotocol import types
 
 from tests.support.attack_tools import fenced, one_write, send_run, type_at, until
@@ -41,12 +40,6 @@ def whole_lines(first: int, last: int) -> dict[str, types.Position]:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the range is read on the text after the keystroke (the server handles the "
-    "didChange before the command's coroutine stamps it): the rewrite lands one line early, "
-    "the old `return 3.14 * r * r` survives after the new function and a blank line is lost",
-)
 async def test_typing_above_sent_with_the_command_in_one_read(model: ScriptedModelServer) -> None:
     """The user runs the command on lines 4-5 and types an import at the top at once:
     the server reads both messages together. The range names the text the command was
@@ -65,13 +58,6 @@ async def test_typing_above_sent_with_the_command_in_one_read(model: ScriptedMod
         assert editor.text(URI) == expected, editor.text(URI)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the empty request span takes in text typed at its point (move_range, edges=False "
-    "only spares non-empty spans): it becomes a selection of the user's typed text, which the "
-    "reply replaces: 'def area(r):\\n    def area(r):\\n ... return math.pi * r * rreturn 3.14 "
-    "* r * r', the user's `r = abs(r)` lost",
-)
 async def test_typing_at_the_cursor_of_a_scope_request_is_not_rewritten(
     model: ScriptedModelServer,
 ) -> None:
@@ -95,13 +81,6 @@ async def test_typing_at_the_cursor_of_a_scope_request_is_not_rewritten(
         assert result["status"] in ("done", "cancelled"), result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a replacement that ends exactly at the span's start is taken into the span "
-    "(move_range treats only pure insertions at an edge as outside): the pasted lines become "
-    "part of the selection and the reply replaces them: `import sys` lost, the old `return "
-    "3.14 * r * r` left after the new function",
-)
 async def test_a_paste_over_the_line_above_a_selection_stays_the_users(
     model: ScriptedModelServer,
 ) -> None:

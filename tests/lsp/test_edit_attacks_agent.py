@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from lsprotocol import types
 
 from tests.support.attack_tools import (
@@ -181,15 +180,6 @@ async def test_a_keystroke_next_to_the_edit_right_after_it_lands(
         assert editor.text(uri) == TEXT.replace(") -> str:", ")   -> str:")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a cancel that arrives while the edit of an open buffer is in flight (applied, "
-        "didChange not yet sent) interrupts LspEditSink._edit_open before the step is "
-        "recorded: the answer is 'Cancelled.' with editedFiles [] and nothing to undo, "
-        "while the buffer holds the agent's change"
-    ),
-)
 async def test_a_cancel_while_the_edit_is_in_flight(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -276,14 +266,6 @@ async def test_two_undos_of_the_agent_at_once(model: ScriptedModelServer, tmp_pa
         assert editor.text(uri) == TEXT, again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "after a full-agent undo, task.undo stays set: a second agentls.undo answers "
-        "{'status': 'undone', 'message': 'restored 0 files'} (the rewrite path answers "
-        "refused 'Nothing to undo.')"
-    ),
-)
 async def test_undo_twice_of_the_agent(model: ScriptedModelServer, tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws")
     uri = (root / "app/text.py").as_uri()
