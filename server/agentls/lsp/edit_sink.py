@@ -32,7 +32,7 @@ from agentls.edits.diff import minimal_changes
 from agentls.edits.documents import EditorError, Snapshot
 from agentls.edits.merge import landed, merge3
 from agentls.lsp.convert import text_edits
-from agentls.lsp.editor import REFUSAL_GRACE
+from agentls.lsp.editor import REFUSAL_GRACE, settled
 from agentls.tools.command_checkpoint import CommandCheckpoint, undo_message
 from agentls.tools.workspace import ToolDenied
 
@@ -383,8 +383,11 @@ class LspEditSink:
         raise EditorError(message)
 
     async def _typed_meanwhile(self, seqs: dict[str, int]) -> bool:
-        """Whether an open document changed since the undo was computed (the user typed:
-        that is why the editor refused or skipped it), waiting briefly for the report."""
+        """Whether an open document still to undo changed since the undo was computed
+        (the user typed: that is why the editor refused or skipped it), waiting briefly
+        for the report. Documents the undo did put back do not count."""
+        left = {self.open_uri(r) for r in self.changes}
+        seqs = {uri: seq for uri, seq in seqs.items() if uri in left}
         for uri, seq in seqs.items():
             snapshot = self.server.store.get(uri)
             if snapshot is not None and snapshot.seq != seq:
@@ -457,7 +460,9 @@ class LspEditSink:
                 self.overlay[relative] = DELETED
         timeout = self.server.settings.edits.apply_timeout
         for uri, seq in waits:
-            await self.server.store.wait_for_change(uri, seq, timeout)
+            reported = await self.server.store.wait_for_change(uri, seq, timeout)
+            target = next(t for _, u, _, t in checks if u == uri)
+            await settled(self.server.store, reported, target)
         missed, unsure = [], []  # an editor skips a stale edit yet answers applied (Neovim)
         for relative, uri, now, target in checks:
             after = self.server.store.get(uri)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from agentls.edits.documents import DocumentStore, EditorError, Snapshot
-from agentls.edits.text import Encoding, TextChange
+from agentls.edits.text import Encoding, TextChange, apply_changes
 from agentls.lsp.convert import text_edits
 
 if TYPE_CHECKING:
@@ -32,8 +32,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFUSAL_GRACE = 2.0  # seconds to wait for the user's pending didChange after a refusal
+REPORT_GRACE = 0.2  # seconds to wait for the rest of an edit reported in parts
 STALL_AFTER = 1.5  # seconds without didChange after an applied edit: the client may be blocked
 ANY = ""  # ``on_stall(ANY, ...)``: told of a stall of any document
+
+
+async def settled(store: DocumentStore, after: Snapshot, expected: str) -> Snapshot:
+    """The document once the editor has reported all of an edit: an editor may report one
+    edit in several didChange (Neovim without debounce sends one per changed range), so
+    a text that is not yet ``expected`` waits a moment for the rest."""
+    while after.text != expected:
+        try:
+            after = await store.wait_for_change(after.uri, after.seq, REPORT_GRACE)
+        except EditorError:
+            break  # no more: the user typed, or the edit was not applied
+    return after
 
 
 class LspEditor:
@@ -83,7 +96,8 @@ class LspEditor:
             timeout = min(timeout, REFUSAL_GRACE)
         elif timeout > STALL_AFTER:
             try:
-                await self.store.wait_for_change(snapshot.uri, snapshot.seq, STALL_AFTER)
+                after = await self.store.wait_for_change(snapshot.uri, snapshot.seq, STALL_AFTER)
+                await settled(self.store, after, apply_changes(snapshot.text, changes))
                 return
             except EditorError:
                 if self.store.get(snapshot.uri) is None:
@@ -94,8 +108,10 @@ class LspEditor:
                     callback()
                 timeout -= STALL_AFTER
         try:
-            await self.store.wait_for_change(snapshot.uri, snapshot.seq, timeout)
+            after = await self.store.wait_for_change(snapshot.uri, snapshot.seq, timeout)
         except EditorError:
             if refusal is not None:
                 raise EditorError(f"the editor refused the edit: {refusal}") from None
             raise
+        if refusal is None:
+            await settled(self.store, after, apply_changes(snapshot.text, changes))
