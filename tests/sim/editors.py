@@ -12,7 +12,8 @@ edit writes again (undo keeps the user's lines, placed after the restored code).
   buffer's is skipped but answered ``applied=true``; an edit naming version 0 is
   applied unchecked. didChange is debounced 150 ms, the timer restarted by each
   change and shortened by the time since the last didChange (so a first keystroke
-  after a pause goes out at once); flushed before the client sends a request.
+  after a pause goes out at once, and an edit of several ranges then goes out as
+  several didChange); flushed before the client sends a request.
 - ``eglot``: eglot 1.9. Refuses an edit whose version is not the buffer's with an
   error; didChange from an idle timer 0.5 s after the last change.
 - ``vscode``: refuses stale edits (applied=false); didChange at once.
@@ -328,3 +329,5 @@ class SimEditor:
         for start, end, new in sorted(spans, reverse=True):
             self.log.append(f"{self.loop.now:.3f} agent {start}-{end} {new!r}")
             self._replace(start, end, new, "a", check=True)
+            if self.kind == "nvim":  # each changed range is a buffer event: when no
+                self._schedule_flush()  # debounce is pending, each is its own didChange

@@ -244,8 +244,13 @@ class LspEditSink:
         return merged.text
 
     def _step(self, relative: str, before: str, after: str) -> None:
-        """One change the task made to an open buffer."""
-        self.changes[relative].steps.append((before, after))
+        """One change the task made to an open buffer. The file's text before the task is
+        the text right before its first change (what the user typed while that edit was
+        being made, or sent again, belongs to the user)."""
+        change = self.changes[relative]
+        if not change.steps:
+            change.before = before
+        change.steps.append((before, after))
 
     async def _edit_closed(self, relative: str, old: str | None, new: str) -> None:
         uri = (self.root / relative).as_uri()
