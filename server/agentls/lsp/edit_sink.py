@@ -505,7 +505,11 @@ class LspEditSink:
         now = self.current(relative)
         # The steps are the file's history from ``before`` (not when the task created or
         # deleted it on the way): else only the text it left can be undone.
-        history = bool(change.steps) and change.steps[0][0] == change.before
+        history = (
+            bool(change.steps)
+            and change.steps[0][0] == change.before
+            and not change.deleted_on_disk
+        )
         if now == change.after and (not history or change.after is None):
             return change.before
         if not history or change.before is None or change.after is None or now is None:
