@@ -95,11 +95,15 @@ def stopped_text(k: int) -> str:
     return SOURCE.replace(OLD_REGION, "".join(region))
 
 
-# The undo gives back the old function and keeps the user's line where it was typed:
-# under the first line (the agent's signature becomes the old one again), and the
-# undo's message says the typing was kept.
-INSIDE_UNDONE = SOURCE.replace("def sub(a, b):\n", "def sub(a, b):\n" + NOTE + "\n", 1)
-assert INSIDE_UNDONE != SOURCE and OLD_REGION.startswith("def sub(a, b):\n")
+# The undo gives back the old function and keeps the user's line, and its message says
+# so: where it was typed (under the first line, when the merge can tell by characters),
+# or right after the restored code (line 5, named in the message) when the agent's
+# lines around it have no counterpart in the old function.
+INSIDE_UNDONE = (
+    SOURCE.replace("def sub(a, b):\n", "def sub(a, b):\n" + NOTE + "\n", 1),
+    SOURCE.replace(OLD_REGION, OLD_REGION + NOTE + "\n"),
+)
+assert OLD_REGION.startswith("def sub(a, b):\n") and SOURCE not in INSIDE_UNDONE
 
 # -- c. typing while the full agent edits the open buffer ------------------------------
 
@@ -267,8 +271,12 @@ def typing_inside_the_region_then_undo(
     undo = run.output["undo_result"]
     message = undo.get("message") or ""
     if undo["status"] == "undone":
-        assert_text(run, run.output["text_after_undo"], INSIDE_UNDONE, "agentls.undo")
+        after = run.output["text_after_undo"]
+        placed = INSIDE_UNDONE[1] if after == INSIDE_UNDONE[1] else INSIDE_UNDONE[0]
+        assert_text(run, after, placed, "agentls.undo")
         assert "kept" in message, run.explain()
+        if placed == INSIDE_UNDONE[1]:
+            assert "line 5" in message, run.explain()
     else:  # a clean refusal names the user's line and leaves the text alone
         assert undo["status"] == "refused", run.explain()
         assert NOTE.strip() in message, run.explain()
