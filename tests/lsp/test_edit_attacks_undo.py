@@ -252,6 +252,14 @@ async def test_undo_keeps_a_line_typed_at_the_regions_exact_edge(
         assert editor.text(URI) == SOURCE.replace(OLD_AREA, typed)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "after a reopen the task's anchor is not mapped (its offsets belong to the closed "
+        "document): with three lines typed above, undo refuses blaming the user: 'line "
+        "8-11 holds text this task wrote that was edited since' (nobody edited it)"
+    ),
+)
 async def test_undo_after_the_document_was_closed_and_reopened(model: ScriptedModelServer) -> None:
     """A language-mode switch closes and reopens the document with the same text; then
     the user adds a line at the top and undoes the task. Undo must restore exactly or
@@ -271,6 +279,7 @@ async def test_undo_after_the_document_was_closed_and_reopened(model: ScriptedMo
             assert after == "import os\nimport sys\nimport re\n" + SOURCE, after
         else:
             assert after == before, after
+            assert "edited since" not in undone["message"], undone  # nobody edited it
 
 
 @pytest.mark.xfail(
@@ -326,3 +335,52 @@ async def test_a_second_cancel_while_the_restore_is_in_flight(model: ScriptedMod
             assert undone["status"] == "undone", undone
             assert editor.text(URI) == restored
         assert result["status"] == "cancelled", result
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "the task's anchor belongs to the closed document (close() marks it touched; the "
+        "reopened document never moves it): undo reads the new text at its old offsets. "
+        "after-edit-1: answers 'Undone; what you typed in the region since was kept.' and "
+        "changes nothing (area() stays cut: docstring, no return); before-edit-2: refuses "
+        "with 'line 6 holds text this task wrote that was edited since' (nobody edited it)"
+    ),
+)
+@pytest.mark.parametrize("moment", ["after-edit-1", "before-edit-2"])
+async def test_close_mid_stream_then_reopen_and_type_above_then_undo(
+    model: ScriptedModelServer, moment: str
+) -> None:
+    """The user closes the document just as the second streamed edit is sent (the task
+    fails), opens it again with the text it had (an editor that restores the unsaved
+    buffer), types a line above and undoes. Undo must restore exactly, or refuse without
+    blaming an edit nobody made; and every edit names a version the editor reported."""
+    model.enqueue(text_reply(fenced(LONG_AREA), chunk="line", tokens_per_second=3))
+    left: list[str] = []
+
+    def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
+        first = moment == "after-edit-1" and phase == "after" and len(ed.edits_seen) == 1
+        second = moment == "before-edit-2" and phase == "before" and len(ed.edits_seen) == 2
+        if first or second:
+            left.append(ed.text(URI))
+            ed.close(URI)  # the edit then finds no document (and no file on disk)
+
+    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
+        client,
+        editor,
+    ):
+        editor.hook = hook
+        editor.open(URI, SOURCE)
+        result = await send_run(client, ask())
+        assert left, "the document was never closed"
+        assert result["status"] == "failed", result
+        assert result["editedFiles"] == [URI], result
+        editor.open(URI, left[0], version=9)
+        editor.type(URI, 0, 0, "import os\n")
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        if undone["status"] == "undone":
+            assert editor.text(URI) == "import os\n" + SOURCE, (undone, editor.text(URI))
+        else:
+            assert editor.text(URI) == "import os\n" + left[0]
+            assert "edited since" not in undone["message"], undone  # nobody edited it
+        assert not editor.unseen_versions

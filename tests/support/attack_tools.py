@@ -79,9 +79,25 @@ class AttackEditor(FakeEditor):
 
     hook: Callable[[AttackEditor, types.ApplyWorkspaceEditParams, Phase], None] | None = None
     edits_seen: list[types.ApplyWorkspaceEditParams] = field(default_factory=list)
+    sent_versions: dict[str, set[int]] = field(default_factory=dict)  # didOpen/didChange
+    unseen_versions: list[tuple[str, int]] = field(default_factory=list)  # edits naming others
+
+    def open(self, uri: str, text: str, language_id: str = "python", version: int = 0) -> None:
+        self.sent_versions.setdefault(uri, set()).add(version)
+        super().open(uri, text, language_id, version)
+
+    def _send_changes(self, uri: str) -> None:
+        if self._pending.get(uri):
+            self.sent_versions.setdefault(uri, set()).add(self.version(uri))
+        super()._send_changes(uri)
 
     def _apply_edit(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         self.edits_seen.append(params)
+        for change in params.edit.document_changes or []:
+            if isinstance(change, types.TextDocumentEdit):
+                uri, version = change.text_document.uri, change.text_document.version
+                if version is not None and version not in self.sent_versions.get(uri, set()):
+                    self.unseen_versions.append((uri, version))
         if self.hook is not None:
             self.hook(self, params, "before")
         result = super()._apply_edit(params)
