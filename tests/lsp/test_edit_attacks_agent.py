@@ -312,3 +312,48 @@ async def test_close_and_reopen_between_read_and_edit(
         result = await send_run(client, {"instruction": "add sep", "uri": uri})
         assert editor.text(uri) in (TEXT, EDITED), editor.text(uri)
         assert (editor.text(uri) == EDITED) == (result["editedFiles"] == [uri]), result
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "an edit of a file not open has no version: the editor applies it at positions of "
+        "the disk's text to a buffer the user just opened and typed in; it lands one line "
+        "off ('def unrelate3() -> int:\\n    return 42'), the task answers done and nothing "
+        "notices (the server sees didOpen, the user's didChange and the edit afterwards)"
+    ),
+)
+async def test_the_user_opens_the_file_and_types_as_the_agents_edit_arrives(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """The agent edits a file no buffer has open (an edit without a version); the user
+    opens that file and types a line at the top just before the edit reaches the editor.
+    The edit must not land at positions of the text without that line."""
+    root = make_workspace(tmp_path / "ws")
+    path = root / "app/service.py"
+    uri = path.as_uri()
+    edit = (
+        "edit_file",
+        {"path": "app/service.py", "old_string": "return 42", "new_string": "return 43"},
+    )
+    typed: list[bool] = []
+
+    def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
+        uris = [getattr(dc, "text_document", dc).uri for dc in params.edit.document_changes or []]
+        if phase == "before" and not typed and uri in uris:
+            typed.append(True)
+            ed.open(uri, path.read_text())
+            ed.type(uri, 0, 0, "import os\n")
+
+    model.enqueue(tool_call_reply([edit]), finish())
+    async with lsp_session(
+        options(model), root_uri=root.as_uri(), env=env_for(tmp_path), editor_class=AttackEditor
+    ) as (client, editor):
+        editor.hook = hook
+        result = await send_run(client, {"instruction": "43"})
+        assert typed
+        text = editor.text(uri)
+        assert text.startswith("import os\nfrom app.models import User\n"), text
+        assert "return 43\n" in text and "return 42" not in text, text
+        assert text == "import os\n" + path.read_text().replace("return 42", "return 43")
+        assert result["status"] == "done", result

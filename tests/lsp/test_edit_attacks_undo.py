@@ -384,3 +384,29 @@ async def test_close_mid_stream_then_reopen_and_type_above_then_undo(
             assert editor.text(URI) == "import os\n" + left[0]
             assert "edited since" not in undone["message"], undone  # nobody edited it
         assert not editor.unseen_versions
+
+
+async def test_typing_above_while_the_undo_edit_is_in_flight(model: ScriptedModelServer) -> None:
+    """The undo edit meets a keystroke above the region: it is computed again on the new
+    text; the keystroke stays; every edit names a version the editor reported."""
+    model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
+    typed: list[bool] = []
+
+    def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
+        if phase == "before" and not typed:  # armed once the task is done: the undo edit
+            typed.append(True)
+            ed.type(URI, 0, 0, "import os\r\n")
+
+    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
+        client,
+        editor,
+    ):
+        editor.open(URI, SOURCE)
+        result = await run(client, ask())
+        assert editor.text(URI) == new_text()
+        editor.hook = hook
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert typed
+        assert undone["status"] == "undone", undone
+        assert editor.text(URI) == "import os\r\n" + SOURCE
+        assert not editor.unseen_versions
