@@ -70,11 +70,6 @@ async def test_cancel_sent_with_the_command_changes_nothing(model: ScriptedModel
         assert not editor.log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a cancel answers the registry's 'Cancelled.' with editedFiles [] although "
-    "edits.onCancel=keep left the agent's lines in the document (undo is possible)",
-)
 async def test_cancel_with_keep_names_the_file_and_undo_restores(
     model: ScriptedModelServer,
 ) -> None:
@@ -252,14 +247,6 @@ async def test_undo_keeps_a_line_typed_at_the_regions_exact_edge(
         assert editor.text(URI) == SOURCE.replace(OLD_AREA, typed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "after a reopen the task's anchor is not mapped (its offsets belong to the closed "
-        "document): with three lines typed above, undo refuses blaming the user: 'line "
-        "8-11 holds text this task wrote that was edited since' (nobody edited it)"
-    ),
-)
 async def test_undo_after_the_document_was_closed_and_reopened(model: ScriptedModelServer) -> None:
     """A language-mode switch closes and reopens the document with the same text; then
     the user adds a line at the top and undoes the task. Undo must restore exactly or
@@ -337,16 +324,6 @@ async def test_a_second_cancel_while_the_restore_is_in_flight(model: ScriptedMod
         assert result["status"] == "cancelled", result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the task's anchor belongs to the closed document (close() marks it touched; the "
-        "reopened document never moves it): undo reads the new text at its old offsets. "
-        "after-edit-1: answers 'Undone; what you typed in the region since was kept.' and "
-        "changes nothing (area() stays cut: docstring, no return); before-edit-2: refuses "
-        "with 'line 6 holds text this task wrote that was edited since' (nobody edited it)"
-    ),
-)
 @pytest.mark.parametrize("moment", ["after-edit-1", "before-edit-2"])
 async def test_close_mid_stream_then_reopen_and_type_above_then_undo(
     model: ScriptedModelServer, moment: str

@@ -188,8 +188,20 @@ class Rewrite:
         except EditorError as error:
             return await self._give_up("failed", f"The editor did not take the edit: {error}")
         except asyncio.CancelledError:
-            await asyncio.shield(self._settle())
-            raise
+            if not task.cancel_requested:  # the server is going away
+                await asyncio.shield(self._settle())
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()  # the cancel is handled here: the restore must run
+            await self._settle()
+            if not self.wrote:
+                return self._result("cancelled", "Cancelled. The document was left as it was.")
+            return self._result(
+                "cancelled",
+                "Cancelled. The lines written so far stay; agentls.undo reverts them.",
+                edited=True,
+            )
         task.undo, task.anchor = self.undo, writer.anchor
         if writer.current == writer.original:
             return self._result("done", f"No change was needed to the {self.where}.")

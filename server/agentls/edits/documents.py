@@ -132,7 +132,7 @@ class DocumentStore:
         )
         if old is not None:  # reopened: whatever was anchored there is stale
             for anchor in old.anchors:
-                anchor.touched = True
+                anchor.touched = anchor.lost = True
             old.changed.set()
         self._docs[uri] = doc
         self._tell("opened", doc.snapshot)
@@ -149,7 +149,7 @@ class DocumentStore:
         doc = self._docs.pop(uri, None)
         if doc is not None:
             for anchor in doc.anchors:
-                anchor.touched = True
+                anchor.touched = anchor.lost = True
             doc.changed.set()
             self._tell("closed", uri)
 

@@ -98,6 +98,7 @@ class Anchor:
     start: int
     end: int
     touched: bool = False
+    lost: bool = False  # the document was closed or reopened: the offsets mean nothing now
 
     def move(self, change: TextChange) -> None:
         self.start, self.end, hit = move_range(self.start, self.end, change)

@@ -53,6 +53,7 @@ class RegionWriter:
         """Raise ``RegionConflict`` if the region no longer holds what we wrote."""
         if not self.anchor.touched:
             return
+        self.content()  # a lost anchor says so
         snapshot = self.editor.store.snapshot(self.uri)
         if snapshot.text[self.anchor.start : self.anchor.end] != self.current:
             raise RegionConflict("the text inside the region was changed in the editor")
@@ -87,6 +88,8 @@ class RegionWriter:
         self.pending = target
         await self.editor.apply(before, changes, self.label)  # EditorError: pending stays
         self.pending = None
+        if self.anchor.lost:
+            self.content()  # raises: the document was closed or reopened meanwhile
         after = store.snapshot(self.uri)
         if after.text == expected:  # nobody else typed: the region is exactly ours
             self.anchor.reset(start, start + len(target))
@@ -110,6 +113,11 @@ class RegionWriter:
 
     def content(self) -> str:
         """The region's text now."""
+        if self.anchor.lost:
+            raise RegionConflict(
+                "the document was closed (or reopened) since: its text can no longer be "
+                "matched to this task's, so nothing was changed"
+            )
         snapshot = self.editor.store.snapshot(self.uri)
         return snapshot.text[self.anchor.start : self.anchor.end]
 
@@ -123,6 +131,8 @@ class RegionWriter:
         neither the old text nor the edit's (the editor never told us what it did)."""
         if self.pending is None:
             return True
+        if self.anchor.lost:
+            return False
         snapshot = self.editor.store.snapshot(self.uri)
         content = snapshot.text[self.anchor.start : self.anchor.end]
         if content in (self.current, self.pending):
