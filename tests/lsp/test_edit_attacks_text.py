@@ -209,9 +209,10 @@ def by_instruction(replies: dict[str, str], tps: float) -> Any:
     strict=True,
     reason=(
         "the second task's anchor takes in the first task's lines written at their shared "
-        "edge: it ends 'cancelled' with 'Stopped: the function at line 3 was edited while "
-        "the agent was writing ... keeps what you typed' although nobody typed (the text "
-        "itself is right)"
+        "edge: it stops, 'cancelled' with 'Stopped: the function at line 3 was edited while "
+        "the agent was writing ... keeps what you typed' although nobody typed; depending on "
+        "timing other() is left cut ('def other():\\n    # the answer\\n', no return) or "
+        "whole; its undo then says 'what you typed in the region since was kept'"
     ),
 )
 async def test_two_tasks_on_adjacent_functions_at_once(model: ScriptedModelServer) -> None:

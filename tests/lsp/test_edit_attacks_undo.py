@@ -91,11 +91,6 @@ async def test_cancel_with_keep_names_the_file_and_undo_restores(
         assert editor.text(URI) == SOURCE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the restore after the cancel is refused (the user edited an agent line), the "
-    "agent's lines stay, yet the answer is 'Cancelled.' with editedFiles []",
-)
 async def test_cancel_after_typing_in_a_written_line_tells_that_lines_stay(
     model: ScriptedModelServer,
 ) -> None:
