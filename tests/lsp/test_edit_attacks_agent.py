@@ -340,7 +340,8 @@ async def test_the_user_opens_the_file_and_types_as_the_agents_edit_arrives(
     typed: list[bool] = []
 
     def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
-        uris = [getattr(dc, "text_document", dc).uri for dc in params.edit.document_changes or []]
+        changes = params.edit.document_changes or []
+        uris = [dc.text_document.uri for dc in changes if isinstance(dc, types.TextDocumentEdit)]
         if phase == "before" and not typed and uri in uris:
             typed.append(True)
             ed.open(uri, path.read_text())

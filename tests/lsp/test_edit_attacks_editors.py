@@ -4,6 +4,8 @@ edits, didChange half a second later, none while the command request is open).""
 
 from __future__ import annotations
 
+from typing import Any
+
 from lsprotocol import types
 
 from tests.support.attack_tools import fenced, send_run, type_at, until
@@ -34,7 +36,7 @@ REGION = {
     "start": types.Position(line=3, character=0),
     "end": types.Position(line=5, character=0),
 }
-NVIM = {"stale": "skip", "change_delay": 0.15, "version_step": 3}
+NVIM: dict[str, Any] = {"stale": "skip", "change_delay": 0.15, "version_step": 3}
 
 
 async def test_nvim_typing_above_and_below_between_streamed_lines(
