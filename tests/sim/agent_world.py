@@ -114,6 +114,6 @@ def run_seed(seed: int, kind: str) -> Outcome:
     outcome = Outcome(seed, kind)
     try:
         clock.run(seed, lambda loop: _scenario(loop, kind, outcome))
-    except clock.Deadlock as error:
-        outcome.problems.append(f"deadlock: {error}")
+    except (clock.Deadlock, clock.Livelock) as error:
+        outcome.problems.append(f"{type(error).__name__.lower()}: {error}")
     return outcome

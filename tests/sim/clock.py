@@ -22,16 +22,32 @@ class Deadlock(Exception):
     """Nothing is ready and no timer is set, yet tasks wait: they wait forever."""
 
 
+class Livelock(Exception):
+    """Tasks keep running (or the clock keeps moving) far past any scenario's end."""
+
+
+# A scenario lasts seconds of virtual time and some thousands of loop turns.
+TIME_LIMIT = 3600.0
+TURN_LIMIT = 2_000_000
+TURN_TIME = 1e-6  # virtual seconds one loop turn takes
+
+
 class _Selector:
     """No file descriptors: ``select`` only moves the virtual clock."""
 
     def __init__(self, loop: SimLoop) -> None:
         self.loop = loop
+        self.turns = 0
 
     def select(self, timeout: float | None = None) -> list[Any]:
         if timeout is None:
             raise Deadlock("every task waits and no timer is set")
-        self.loop.now += timeout
+        self.turns += 1
+        if self.turns > TURN_LIMIT or self.loop.now > TIME_LIMIT:
+            raise Livelock(f"still running after {self.turns} turns, {self.loop.now:.0f} s")
+        # A real loop's turn takes some time: a timer set within the clock's resolution
+        # (asyncio runs it as ready) must not leave the clock where it was forever.
+        self.loop.now += max(timeout, TURN_TIME)
         return []
 
     def close(self) -> None:

@@ -14,9 +14,10 @@ edits) and the seeds per second.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 from tests.sim import agent_world, world
 from tests.sim.editors import KINDS
@@ -43,18 +44,36 @@ def run_many(
     if jobs <= 1:
         return run_range(kind, first, count, scenario)
     size = -(-count // jobs)
-    with ProcessPoolExecutor(jobs) as pool:
-        parts = [
-            pool.submit(run_range, kind, start, min(size, first + count - start), scenario)
-            for start in range(first, first + count, size)
-        ]
-        failures: list[str] = []
-        bugs = 0
-        for part in parts:
-            f, b = part.result()
-            failures += f
-            bugs += b
+    parts = [
+        (kind, start, min(size, first + count - start), scenario)
+        for start in range(first, first + count, size)
+    ]
+    # Spawned workers, not forked: a fork of a process with threads (pytest's, asyncio's)
+    # can deadlock in the child, and a pool's exit terminates its workers, so a timeout
+    # in the parent ends the run instead of waiting forever.
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        results = pool.starmap(run_range, parts)
+    failures: list[str] = []
+    bugs = 0
+    for f, b in results:
+        failures += f
+        bugs += b
     return failures, bugs
+
+
+def cores() -> int:
+    """The cores this process may use (not the machine's: CI containers get a share)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        usable = os.cpu_count() or 1
+    try:  # a cgroup v2 CPU quota ("max 100000" or "200000 100000")
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
+        if quota != "max":
+            usable = min(usable, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, min(usable, 8))
 
 
 def main() -> int:
@@ -62,7 +81,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=10_000)
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("--editor", choices=KINDS)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=cores())
     parser.add_argument("--replay", type=int)
     parser.add_argument("--scenario", choices=SCENARIOS)
     args = parser.parse_args()

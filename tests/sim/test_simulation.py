@@ -14,7 +14,7 @@ import os
 import pytest
 
 from tests.sim.editors import KINDS
-from tests.sim.run import SCENARIOS, run_many
+from tests.sim.run import SCENARIOS, cores, run_many
 from tests.sim.world import run_seed
 
 SEEDS = {  # per editor model
@@ -28,7 +28,7 @@ SEEDS = {  # per editor model
 @pytest.mark.parametrize("kind", KINDS)
 def test_no_seed_garbles_loses_or_misreports(kind: str, scenario: str) -> None:
     seeds = SEEDS[scenario]
-    failures, _client_bugs = run_many(kind, 0, seeds, os.cpu_count() or 1, scenario)
+    failures, _client_bugs = run_many(kind, 0, seeds, cores(), scenario)
     assert not failures, f"{len(failures)} of {seeds} seeds failed:\n\n" + "\n\n".join(failures[:3])
 
 
