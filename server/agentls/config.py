@@ -109,7 +109,8 @@ class SandboxSettings:
     """What commands see of every repository's .git: "hidden" (an empty folder: git does
     not work, no history is readable) or "read-only" (history readable)."""
     max_processes: int = field(default=256, metadata=_positive(8))
-    """Processes a command may run at once (RLIMIT_NPROC; not enforced for root)."""
+    """Processes a command may run at once (RLIMIT_NPROC, and a pids cgroup where one can
+    be made: the limit that holds for root)."""
     max_memory_mb: int = field(default=4096, metadata=_positive(64))
     """Memory (RLIMIT_DATA) of each process of a command, in MiB."""
     max_file_mb: int = field(default=1024, metadata=_positive(1))

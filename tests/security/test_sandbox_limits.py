@@ -6,10 +6,7 @@ bubblewrap and ``prlimit``."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from agentls.config import SandboxSettings
-from agentls.policy import sandbox_view
 from agentls.policy.sandbox import CommandRunner
 from tests.security.sandbox_attack import require_sandbox
 
@@ -64,33 +60,17 @@ async def test_memory_file_size_and_tmpfs_are_capped(runner: CommandRunner, ws: 
     assert "Max processes             24                   24" in out, out
 
 
-async def test_a_fork_bomb_stops_at_the_process_limit(
-    runner: CommandRunner, ws: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The kernel exempts root from RLIMIT_NPROC: as root, the sandbox (the real argv
-    the runner builds) is started as ``nobody``, as an ordinary user would run it."""
+async def test_a_fork_bomb_stops_at_the_process_limit(runner: CommandRunner) -> None:
+    """As the user the server runs as, root included (the kernel exempts root from
+    RLIMIT_NPROC: the command's pids cgroup holds it). Bounded: 100 children that
+    sleep 3 s; past the limit ``fork`` fails and the count is printed."""
     bomb = (
         "python3 -c 'import os, time\nn = 0\ntry:\n for i in range(100):\n"
         "  if os.fork() == 0: time.sleep(3); os._exit(0)\n  n += 1\n"
-        "except OSError: pass\nprint(n)'"
+        "except OSError as e: print(e)\nprint(n)'"
     )
-    if os.geteuid() != 0:
-        result = await runner.run(bomb)
-        started = int(result.output.split()[0])
-    else:
-        monkeypatch.setattr(sandbox_view, "_user_home", lambda: None)  # /root: not nobody's
-        monkeypatch.setenv("PATH", "/usr/bin:/bin")
-        done = await asyncio.to_thread(_as_nobody, runner, bomb, ws.parent)
-        assert done.returncode == 0, done.stderr
-        started = int(done.stdout.split()[0])
-    assert started < 24, started
-
-
-def _as_nobody(runner: CommandRunner, command: str, base: Path) -> subprocess.CompletedProcess[str]:
-    scratch = Path(tempfile.mkdtemp(dir=base))
-    scratch.chmod(0o755)
-    argv, _, _ = runner._prepare(command, scratch)
-    setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-    return subprocess.run(
-        [*setpriv, *argv], capture_output=True, text=True, timeout=60, check=False
-    )
+    result = await runner.run(bomb, timeout=30)
+    assert result.exit_code == 0, result.output
+    started = int(result.output.split()[-1])
+    assert started < 24, result.output
+    assert "Resource temporarily unavailable" in result.output, result.output

@@ -39,6 +39,7 @@ from pathlib import Path
 from agentls.config import SandboxSettings
 from agentls.policy.capture import OutputCapture
 from agentls.policy.sandbox_git import disable_new_repositories
+from agentls.policy.sandbox_pids import PidsCgroup
 from agentls.policy.sandbox_scan import Protected, ScanError, TreeScan
 from agentls.policy.sandbox_view import HOME_TOOLCHAINS, View, bwrap_path, find_bwrap, home_folder
 from agentls.policy.secrets import SecretMatcher
@@ -251,13 +252,31 @@ class CommandRunner:
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="agentls-run-") as scratch:
             argv, unsaved, before = await asyncio.to_thread(self._prepare, command, Path(scratch))
-            result = await self._spawn(command, argv, limit, stop, started)
+            cgroup = await asyncio.to_thread(self._cgroup)
+            try:
+                if cgroup is not None:
+                    argv = cgroup.enter_argv(argv)
+                result = await self._spawn(command, argv, limit, stop, started)
+            finally:
+                if cgroup is not None:
+                    await asyncio.shield(asyncio.to_thread(cgroup.remove))
         if before is not None:
             notes = await asyncio.to_thread(self._after, before)
             if notes:
                 output = result.output + "".join(f"\nagentls: {n}" for n in notes) + "\n"
                 result = dataclasses.replace(result, output=output)
         return dataclasses.replace(result, unsaved=tuple(unsaved))
+
+    def _cgroup(self) -> PidsCgroup | None:
+        """The command's pids cgroup (``sandbox_pids.py``): the process limit that holds
+        for root too. None unsandboxed or where none can be made (then only
+        RLIMIT_NPROC limits processes, and not for root: logged)."""
+        if not self.sandboxed:
+            return None
+        cgroup = PidsCgroup.create(self.settings.max_processes)
+        if cgroup is None and os.geteuid() == 0:
+            log.warning("no pids cgroup can be made: a command's processes are not limited")
+        return cgroup
 
     def _after(self, before: Protected) -> list[str]:
         """Turn off the repositories the command created (see ``sandbox_git.py``)."""
