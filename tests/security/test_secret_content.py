@@ -10,13 +10,18 @@ engine picks those lines). No token's random part may be in any request body."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from agentls.context.files import WorkspaceFiles
 from agentls.policy.sandbox import sandbox_available
+from agentls.policy.secrets import redact
+from agentls.tools.workspace import ToolDenied, Workspace
+from agentls.tools.write import DiskSink, WriteTools
 from tests.security.secret_samples import (
     CODE_NAMES,
     CREDENTIAL_NAMES,
@@ -242,13 +247,6 @@ async def test_a_rewrite_in_a_secret_named_file_sends_nothing(
     assert leaked(model, [core]) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="still broken: edit_file matches old_string against the real text, so its "
-    "answer ('no change' / 'edited' versus 'not found') tells a guess of a hidden secret "
-    "right from wrong, without any approval for 'no change'. Fix (write.py owner): match "
-    "against the redacted text and refuse edits that touch a hidden line",
-)
 async def test_edit_file_cannot_be_used_to_guess_a_hidden_secret(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -273,4 +271,41 @@ async def test_edit_file_cannot_be_used_to_guess_a_hidden_secret(
         result = await run(client, {"instruction": "guess"})
     assert result["status"] == "done", result
     told_right, told_wrong = tool_results(model)
-    assert told_right.startswith("error:") == told_wrong.startswith("error:"), told_right
+    assert told_right.startswith("error:") and told_wrong.startswith("error:"), told_right
+    for told in (told_right, told_wrong):
+        assert "no change" not in told and "edited" not in told, told
+    # The same answer but for the quoted guess itself (and the similarity to the shown
+    # line, which holds the marker, not the secret).
+    assert _without(told_right, right) == _without(told_wrong, wrong) or (
+        "hidden as a secret" in told_right and "hidden as a secret" in told_wrong
+    ), (told_right, told_wrong)
+    assert leaked(model, [sample.core]) == []
+    assert (root / "settings.py").read_text() == python_line(sample) + "\n"
+
+
+def _without(told: str, quote: str) -> str:
+    return re.sub(r"\d+%", "N%", told.replace(quote, "QUOTE"))
+
+
+async def test_edits_around_a_hidden_line_land_and_the_hidden_line_stays(
+    tmp_path: Path,
+) -> None:
+    """Through the tools on the disk: an edit quoting the hidden line as shown (its
+    marker) is refused, an edit of the lines around it lands at the right place (the
+    hidden line above changed the offsets), a replace_all skips nothing silently."""
+    sample = token_samples()[0]
+    root = tmp_path / "ws"
+    root.mkdir()
+    secret = python_line(sample)
+    (root / "settings.py").write_text(f"A = 1\n{secret}\nB = 2\nB = 2\n")
+    tools = WriteTools(Workspace(WorkspaceFiles(root)), DiskSink(root))
+    shown = redact((root / "settings.py").read_text(), "settings.py").text.split("\n")[1]
+    assert sample.core not in shown
+    with pytest.raises(ToolDenied, match="line 2, hidden as a secret"):
+        await tools.edit_file("settings.py", shown, "AWS_KEY = None")
+    with pytest.raises(ToolDenied, match="line 2, hidden as a secret"):
+        await tools.edit_file("settings.py", "A = 1\n" + shown, "A = 3")
+    said = await tools.edit_file("settings.py", "B = 2", "B = 3", replace_all=True)
+    assert said == "settings.py: edited at 2 places", said
+    await tools.edit_file("settings.py", "A = 1", "A = 0")
+    assert (root / "settings.py").read_text() == f"A = 0\n{secret}\nB = 3\nB = 3\n"

@@ -4,18 +4,26 @@ The sink is where changes land: the editor (``workspace/applyEdit``, in the LSP
 layer) or the disk (``DiskSink``, for ``agentls exec``). The tools resolve and
 confine the path (never a secret, an ignored file or ``.git/``), match the text to
 replace in layers (``matching.py``) and say exactly what happened.
+
+``edit_file`` matches ``old_string`` against the text the model was shown: the file
+with its secret lines hidden (``policy.secrets.redact``), never the real text, and
+refuses an edit whose text touches a hidden line. Its answer so depends on nothing
+but what the model already saw: it cannot be used to guess a hidden secret (a right
+guess and a wrong one get the same answer), and a hidden line is never changed.
 """
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from agentls.policy.secrets import Redacted, redact
 from agentls.tools.box import Tool, spec
-from agentls.tools.matching import NoMatch, find_edit
+from agentls.tools.matching import Match, NoMatch, find_edit
 from agentls.tools.workspace import Resolved, ToolDenied, Workspace
 
 
@@ -77,6 +85,42 @@ class DiskSink:
         return "".join(out)
 
 
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    at = text.find("\n")
+    while at != -1:
+        starts.append(at + 1)
+        at = text.find("\n", at + 1)
+    return starts
+
+
+def _on_real_text(relative: str, text: str, shown: Redacted, found: list[Match]) -> list[Match]:
+    """Matches in the shown (redacted) text, moved to the real one; ``ToolDenied`` when
+    one touches a hidden line. Hidden lines are the only ones that differ, so a match
+    outside them has the same lines, at the same line numbers, in both texts."""
+    hidden = shown.lines
+    shown_starts, real_starts = _line_starts(shown.text), _line_starts(text)
+
+    def line_of(offset: int) -> int:
+        return max(0, bisect.bisect_right(shown_starts, offset) - 1)
+
+    out: list[Match] = []
+    for match in found:
+        first, last = line_of(match.start), line_of(max(match.start, match.end - 1))
+        touched = sorted(n + 1 for n in hidden if first <= n <= last)
+        if touched:
+            raise ToolDenied(
+                f"{relative}: the text to replace takes in line {touched[0]}, hidden as a "
+                "secret; agentls never edits a hidden line (nor tells what it holds): change "
+                "the lines around it, or ask the user to change it"
+            )
+        end_line = line_of(match.end)
+        start = real_starts[first] + match.start - shown_starts[first]
+        end = real_starts[end_line] + match.end - shown_starts[end_line]
+        out.append(Match(start, end, match.new_text, match.how))
+    return out
+
+
 class WriteTools:
     def __init__(self, ws: Workspace, sink: EditSink) -> None:
         self.ws = ws
@@ -101,9 +145,12 @@ class WriteTools:
     ) -> str:
         resolved = self.ws.resolve(path, writing=True)
         text = self.ws.read_text(resolved)
-        found = find_edit(text, old_string, new_string, replace_all)
+        shown = redact(text, resolved.relative)
+        found = find_edit(shown.text, old_string, new_string, replace_all)
         if isinstance(found, NoMatch):
             raise ToolDenied(f"{resolved.relative}: {found.message}")
+        if shown.hits:
+            found = _on_real_text(resolved.relative, text, shown, found)
         new = text
         for match in sorted(found, key=lambda m: m.start, reverse=True):
             new = new[: match.start] + match.new_text + new[match.end :]
