@@ -9,7 +9,9 @@ engine picks those lines). No token's random part may be in any request body."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
 import uuid
 from pathlib import Path
@@ -200,30 +202,52 @@ async def test_a_rewrite_of_a_region_holding_a_secret_sends_nothing(
 
 
 @needs_sandbox
-@pytest.mark.xfail(
-    strict=True,
-    reason="still broken: the sandbox masks secret files by name only; a command can "
-    "transform a file whose content holds a token (rev, base64) past the output check. "
-    "Fix: policy/sandbox_scan.py masks policy.secrets.SecretContentFiles(root)."
-    "holding_secrets(...) too",
-)
 async def test_a_command_transforming_secret_content_gets_nothing(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    sample = token_samples()[0]
+    """Commands that transform what they read (``rev``, ``base64``, Python), past the
+    output check that hides secret lines: a file whose content holds a token, a
+    secret-named file piped, a hard link to it made earlier under a harmless name, an
+    unsaved buffer holding a token, a folder renamed during the command, a copy made
+    by one command and read by the next."""
+    sample, typed = token_samples()[0], token_samples()[1]
     root = tmp_path / "ws"
     (root / "app").mkdir(parents=True)
-    (root / "app/settings.py").write_text(python_line(sample) + "\n")
+    original = python_line(sample) + "\nDEBUG = True\n"
+    (root / "app/settings.py").write_text(original)
+    region = uuid.uuid4().hex
+    (root / ".env").write_text(f"REGION=eu-{region}\n")
+    os.link(root / ".env", root / "notes.txt")
+    (root / "app/buffer.py").write_text("X = 1\n")
+    commands = [
+        "rev app/settings.py",
+        "base64 -w0 app/settings.py",
+        "python3 -c \"print(open('app/settings.py').read()[::-1])\"",
+        "cat .env | rev; rev notes.txt; base64 notes.txt",
+        "rev app/buffer.py",
+        "ln app/settings.py linked.py; mv app/settings.py moved.py; cp app/settings.py copy.py;"
+        " mv app app2 && rev app2/settings.py",
+        "rev copy.py app2/settings.py linked.py moved.py 2>&1",
+    ]
     model.enqueue(
-        tool_call_reply([("run_command", {"command": "rev app/settings.py"})]),
+        *[tool_call_reply([("run_command", {"command": c})]) for c in commands],
         tool_call_reply([("finish", {"summary": "looked"})]),
     )
     settings = {**model_options(model.base_url), "agent": {"approval": "full-auto"}}
     env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
-    async with lsp_session(settings, root_uri=root.as_uri(), env=env) as (client, _):
+    async with lsp_session(settings, root_uri=root.as_uri(), env=env) as (client, editor):
+        editor.open((root / "app/buffer.py").as_uri(), python_line(typed) + "\n")
         result = await run(client, {"instruction": "look"})
     assert result["status"] == "done", result
-    assert leaked(model, [sample.core[::-1]]) == []
+    told = tool_results(model)
+    assert len(told) == len(commands), told
+    encoded = base64.b64encode(original.encode()).decode()
+    assert leaked(model, [sample.core[::-1], encoded, region[::-1], typed.core[::-1]]) == []
+    assert leaked(model, [sample.core, region, typed.core]) == []
+    # The commands ran and saw the file as the tools show it: secret lines hidden.
+    shown = base64.b64decode(told[1].split()[0]).decode()
+    assert "[hidden by agentls" in shown and "DEBUG = True" in shown, shown
+    assert "eurT = GUBED" in told[0] and "eurT = GUBED" in told[2], told
 
 
 async def test_a_rewrite_in_a_secret_named_file_sends_nothing(

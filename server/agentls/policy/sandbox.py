@@ -40,9 +40,9 @@ from agentls.config import SandboxSettings
 from agentls.policy.capture import OutputCapture
 from agentls.policy.sandbox_git import disable_new_repositories
 from agentls.policy.sandbox_pids import PidsCgroup
-from agentls.policy.sandbox_scan import Protected, ScanError, TreeScan
+from agentls.policy.sandbox_scan import CONTENT_SCAN_BYTES, Protected, ScanError, TreeScan
 from agentls.policy.sandbox_view import HOME_TOOLCHAINS, View, bwrap_path, find_bwrap, home_folder
-from agentls.policy.secrets import SecretMatcher
+from agentls.policy.secrets import SecretContentFiles, SecretMatcher, redact
 
 __all__ = ["HOME_TOOLCHAINS", "Protected", "SecretScan", "scan_workspace"]
 
@@ -185,7 +185,8 @@ class CommandRunner:
         self.output_head, self.output_tail = output_head, output_tail
         self.shell = "/bin/bash" if os.access("/bin/bash", os.X_OK) else "/bin/sh"
         self.settings = settings or SandboxSettings()
-        self._scan = TreeScan(self.root, self.secrets)
+        content = SecretContentFiles(self.root, max_bytes=CONTENT_SCAN_BYTES)
+        self._scan = TreeScan(self.root, self.secrets, content=content)
         # The editor's unsaved texts by workspace-relative path: in the sandbox a command
         # sees them (read-only) in place of the disk's, as the user sees them.
         self.buffers: Callable[[], dict[str, str]] = dict
@@ -325,9 +326,13 @@ class CommandRunner:
         overlays: dict[str, Path] = {}
         for i, (relative, text) in enumerate(unsaved.items()):
             copy = overlays[relative] = scratch / f"buffer-{i}"
-            copy.write_text(text, encoding="utf-8")
+            copy.write_text(redact(text, relative).text, encoding="utf-8")
             stamp = self._stamp(relative, text)
             os.utime(copy, (stamp, stamp))
+        for i, path in enumerate(protected.secret_content):
+            relative = os.path.relpath(path, self.root)
+            if relative not in overlays:
+                overlays[relative] = _redacted_copy(path, relative, scratch / f"hidden-{i}", empty)
         try:
             args = self.bwrap_arguments(empty, protected, overlays)
         except ScanError as error:
@@ -425,6 +430,20 @@ def command_runner(
 def scan_workspace(root: Path, secrets: SecretMatcher) -> Protected:
     """One scan of ``root``."""
     return TreeScan(root, secrets).scan()
+
+
+def _redacted_copy(path: Path, relative: str, copy: Path, empty: Path) -> Path:
+    """What a command sees of a file holding secret content: its text with the secret
+    lines hidden, as the tools show it; ``empty`` for a file that is no UTF-8 text (a
+    compiled file holding a token) or cannot be read."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return empty
+    copy.write_text(redact(text, relative).text, encoding="utf-8")
+    info = path.stat()
+    os.utime(copy, ns=(info.st_atime_ns, info.st_mtime_ns))
+    return copy
 
 
 def _identity(path: Path) -> tuple[int, int]:

@@ -18,6 +18,18 @@ or Rust installation (100,000+ files) would take a minute.
 A folder whose modification time has not changed since the last scan (and was not
 modified just before it) is not read again: a scan before each command costs one
 ``stat`` per folder.
+
+In the workspace (``content``, a ``SecretContentFiles``), files are also checked for
+secret **content** (a token, a password assignment, a private key: detect-secrets,
+as for the tools), each read again only when its inode, size or modification time
+changed: a scan costs one ``stat`` per file. Checked: every text file (no NUL byte
+in its first 8 kB) up to ``CONTENT_SCAN_BYTES`` outside the package folders of
+``CONTENT_SKIP_NAMES`` (``node_modules``, virtualenvs, ``vendor``: a first scan of
+100,000 package files would take minutes, and their code is full of harmless
+``password=`` lines). Such a file is shown redacted (``sandbox.py``); Python's
+compiled files of it (``__pycache__/NAME.*.pyc``) are masked.
+**Hard links**: a file that shares its inode with a secret file (by name or by
+content) is masked too, whatever its name (``ln .env notes.txt`` made before).
 """
 
 from __future__ import annotations
@@ -30,11 +42,16 @@ from pathlib import Path
 
 from agentls.context.files import SKIP_DIRS
 from agentls.policy.sandbox_git import gitdir_of, is_repository
-from agentls.policy.secrets import SecretMatcher
+from agentls.policy.secrets import SecretContentFiles, SecretMatcher
 
 MAX_SCAN_FOLDERS = 200_000  # a tree with more folders is not scanned (the command fails)
 DEPENDENCY_NAMES = SKIP_DIRS | {"site-packages", "dist-packages", "venv", "vendor"}
 _CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer")
+CONTENT_SCAN_BYTES = 1 << 20  # a bigger file, or a binary one, is not checked for content
+# Package folders whose files are not checked for secret content (names still are).
+CONTENT_SKIP_NAMES = frozenset(
+    {"node_modules", ".venv", "venv", "site-packages", "dist-packages", "vendor", ".tox", ".nox"}
+)
 
 
 class ScanError(Exception):
@@ -50,6 +67,8 @@ class Protected:
     secret_dirs: list[Path]  # covered by an empty folder
     git_files: list[Path] = field(default_factory=list)  # .git files (and symlinks)
     identities: frozenset[tuple[int, int]] = frozenset()  # (device, inode) of the above
+    # Files holding secret content: shown redacted (or empty) in the sandbox.
+    secret_content: list[Path] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,7 @@ class _Folder:
     git_files: tuple[str, ...]
     secret_files: tuple[str, ...]
     secret_dirs: tuple[str, ...]
+    checked: tuple[str, ...] = ()  # regular files to check for content and hard links
 
 
 class TreeScan:
@@ -72,10 +92,12 @@ class TreeScan:
         *,
         private: bool = False,
         max_depth: int | None = None,
+        content: SecretContentFiles | None = None,
     ) -> None:
         self.root = str(root)
         self.secrets = secrets
         self.private = private
+        self.content = content  # checks files for secret content (None: names only)
         self.max_depth = max_depth  # folders deeper than this are not entered
         self._folders: dict[str, _Folder] = {}
 
@@ -87,6 +109,7 @@ class TreeScan:
         git_files: list[str] = []
         files: list[str] = []
         dirs: list[str] = []
+        checked: list[str] = []
         stack = [""]
         visited = 0
         while stack:
@@ -110,17 +133,65 @@ class TreeScan:
             git_files += folder.git_files
             files += folder.secret_files
             dirs += folder.secret_dirs
+            checked += folder.checked
             if self.max_depth is None or relative.count("/") + 1 < self.max_depth:
                 stack += folder.subfolders
         self._folders = folders
         git += self._targets(git_files)
+        content = self._content(checked, files)
         return Protected(
             git=self._absolute(set(git)),
-            secret_files=self._absolute(set(files)),
+            secret_files=self._absolute(set(files) - set(content)),
+            secret_content=self._absolute(set(content)),
             secret_dirs=self._absolute(set(dirs)),
             git_files=self._absolute(set(git_files)),
             identities=frozenset(_identity(p) for p in self._absolute(set(git + git_files))),
         )
+
+    def _content(self, checked: list[str], files: list[str]) -> list[str]:
+        """Of ``checked``: the files holding secret content, then the hard links of any
+        secret file (appended to ``files``, masked empty)."""
+        if self.content is None:
+            return []
+        small: list[str] = []
+        linked: dict[tuple[int, int], list[str]] = {}
+        for relative in checked:
+            try:
+                info = os.stat(os.path.join(self.root, relative), follow_symlinks=False)
+            except OSError:
+                continue
+            if info.st_size <= CONTENT_SCAN_BYTES:
+                small.append(relative)
+            if info.st_nlink > 1:
+                linked.setdefault((info.st_dev, info.st_ino), []).append(relative)
+        found = self.content.holding_secrets(small)
+        files += self._compiled(found)
+        if linked:
+            for relative in [*files, *found]:
+                same = linked.get(_identity(Path(self.root, relative)), [])
+                files += [p for p in same if p != relative and p not in found]
+        return found
+
+    def _compiled(self, sources: list[str]) -> list[str]:
+        """Python's compiled files of ``sources`` (``__pycache__/NAME.*.pyc``): binary,
+        so not checked, but they hold the source's strings."""
+        out: list[str] = []
+        for relative in sources:
+            folder, name = os.path.split(relative)
+            if not name.endswith(".py"):
+                continue
+            cache = os.path.join(self.root, folder, "__pycache__")
+            try:
+                names = os.listdir(cache)
+            except OSError:
+                continue
+            stem = name[:-3] + "."
+            out += [
+                os.path.join(folder, "__pycache__", n)
+                for n in names
+                if n.startswith(stem) and n.endswith(".pyc")
+            ]
+        return out
 
     def _absolute(self, paths: set[str]) -> list[Path]:
         return sorted(Path(self.root, p) for p in paths)
@@ -143,12 +214,16 @@ class TreeScan:
         git_files: list[str] = []
         files: list[str] = []
         dirs: list[str] = []
+        checked: list[str] = []
         try:
             entries = list(os.scandir(os.path.join(self.root, relative)))
         except OSError:
             entries = []
         in_dependencies = self.private or any(
             part in DEPENDENCY_NAMES for part in relative.split("/")
+        )
+        check = self.content is not None and not any(
+            part in CONTENT_SKIP_NAMES for part in relative.split("/")
         )
         for entry in entries:
             path = f"{relative}/{entry.name}" if relative else entry.name
@@ -167,12 +242,20 @@ class TreeScan:
                 elif entry.is_file():
                     if self._secret_file(path, entry, in_dependencies):
                         files.append(path)
+                    elif check:
+                        checked.append(path)
                 elif _special(entry):
                     files.append(path)  # a socket or fifo: a way out of the sandbox
             except OSError:
                 continue
         return _Folder(
-            mtime, tuple(subfolders), tuple(git), tuple(git_files), tuple(files), tuple(dirs)
+            mtime,
+            tuple(subfolders),
+            tuple(git),
+            tuple(git_files),
+            tuple(files),
+            tuple(dirs),
+            tuple(checked),
         )
 
     def _secret_file(self, path: str, entry: os.DirEntry[str], in_dependencies: bool) -> bool:

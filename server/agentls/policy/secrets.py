@@ -195,9 +195,13 @@ class SecretContentFiles:
     before each command: ``file_has_secret_content`` per file, remembered by the file's
     (inode, size, mtime) so that only files changed since are read again."""
 
-    def __init__(self, root: Path, limit: int = 100_000) -> None:
+    def __init__(self, root: Path, limit: int = 100_000, *, max_bytes: int | None = None) -> None:
+        """``max_bytes``: files bigger than that, and binary files (a NUL byte in their
+        first 8 kB), are not read and count as holding none (None: every file is read,
+        and one bigger than ``SCAN_FILE_BYTES`` counts as holding one)."""
         self.root = root
         self.limit = limit
+        self.max_bytes = max_bytes
         self._known: dict[str, tuple[tuple[int, int, int], bool]] = {}
         self._lock = threading.Lock()
 
@@ -214,7 +218,7 @@ class SecretContentFiles:
             with self._lock:
                 known = self._known.get(relative)
             if known is None or known[0] != stamp:
-                known = (stamp, file_has_secret_content(path))
+                known = (stamp, self._holds(path, st.st_size))
                 with self._lock:
                     if len(self._known) >= self.limit:
                         self._known.clear()
@@ -222,3 +226,18 @@ class SecretContentFiles:
             if known[1]:
                 found.append(relative)
         return found
+
+    def _holds(self, path: Path, size: int) -> bool:
+        if self.max_bytes is None:
+            return file_has_secret_content(path)
+        if size > self.max_bytes or _binary(path):
+            return False
+        return file_has_secret_content(path)
+
+
+def _binary(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return b"\0" in file.read(8192)
+    except OSError:
+        return False
