@@ -1,0 +1,149 @@
+"""Round-three attacks on the user's command rules (issue 12, independent pass).
+
+A hostile model writes command lines that bash runs differently from how the policy
+reads them, and a hostile repository changes which program an allowed name starts.
+Each line is first run in real bash to prove it runs the program it hides; then the
+real policy (``Policy`` with the rules as ``agentls exec --settings`` parses them)
+judges it, and, end to end, the real runner and bubblewrap run it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agentls.config import parse_settings
+from agentls.context.files import WorkspaceFiles
+from agentls.policy.approval import Answer, Kind, Policy, rules_from
+from agentls.policy.sandbox import command_runner, sandbox_available
+from agentls.tools.box import Tool
+from agentls.tools.command import command_tools
+
+# Bash evaluates an array subscript in a NAME or an arithmetic operand, and expands
+# the command substitution inside it, even when the whole word was single-quoted.
+HIDDEN_IN_SUBSCRIPTS = [
+    "[[ 'a[$(rm keep.txt)]' -eq 0 ]]",
+    "(( 'a[$(rm keep.txt)]' ))",
+    "[[ -v 'a[$(rm keep.txt)]' ]]",
+    "test -v 'a[$(rm keep.txt)]'",
+    "[ -v 'a[$(rm keep.txt)]' ]",
+    "printf -v 'a[$(rm keep.txt)]' %s x",
+    "read 'a[$(rm keep.txt)]' <<< x",
+    "declare -n r='a[$(rm keep.txt)]'; echo $r",
+]
+
+
+def _bash_runs_rm(line: str, tmp_path: Path) -> bool:
+    where = tmp_path / "proof"
+    where.mkdir(exist_ok=True)
+    (where / "keep.txt").write_text("keep\n")
+    subprocess.run(["bash", "-c", line], cwd=where, capture_output=True, timeout=5, check=False)
+    return not (where / "keep.txt").exists()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def __call__(self, kind: Kind, what: str) -> Answer:
+        self.asked.append(what)
+        return "deny"
+
+
+async def _run(tool: Tool, command: str) -> str:
+    said = tool.run({"command": command})
+    if inspect.isawaitable(said):
+        said = await said
+    assert isinstance(said, str)
+    return said
+
+
+def _policy(mode: str, settings: dict[str, object], asker: Recorder) -> Policy:
+    parsed, warnings = parse_settings(settings)
+    assert not warnings
+    return Policy(mode, asker, rules_from(parsed), commands_sandboxed=True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("line", HIDDEN_IN_SUBSCRIPTS)
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "denyCommands ['rm'] in full-auto: a command substitution inside an array subscript "
+        "of a single-quoted word that bash evaluates as a name or arithmetic ([[ -eq ]], "
+        "(( )), test/[ -v, printf -v, read, declare -n) runs `rm`; policy/shell.py reads the "
+        "quoted word as plain text, so the line is neither denied nor asked"
+    ),
+)
+async def test_a_denied_program_hidden_in_an_array_subscript_is_denied(
+    line: str, tmp_path: Path
+) -> None:
+    assert _bash_runs_rm(line, tmp_path), "the attack line must really run rm"
+    asker = Recorder()
+    policy = _policy("full-auto", {"agent": {"denyCommands": ["rm"]}}, asker)
+    refusal = await policy.refusal_to_run(line)
+    assert refusal or asker.asked, f"{line!r} runs rm unasked"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "allowCommands ['ls'] approves `ls; [[ 'a[$(touch pwned)]' -eq 0 ]]` unasked (the "
+        "conditional holds no command for the policy); bash runs `touch`, in the real "
+        "sandbox too"
+    ),
+)
+@pytest.mark.skipif(not sandbox_available().available, reason="needs a working bubblewrap")
+async def test_an_allowed_ls_does_not_carry_a_command_in_a_subscript(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "main.py").write_text("print(1)\n")
+    asker = Recorder()
+    policy = _policy("ask", {"agent": {"allowCommands": ["ls"]}}, asker)
+    files = WorkspaceFiles(root)
+    tool = command_tools(command_runner(root, files.secrets), policy.refusal_to_run)[0]
+    said = await _run(tool, "ls; [[ 'a[$(touch pwned)]' -eq 0 ]]")
+    assert not (root / "pwned").exists(), f"ran unasked: {said!r}; asked: {asker.asked}"
+
+
+async def test_a_plain_conditional_with_an_allowed_ls_still_runs(tmp_path: Path) -> None:
+    """The control: the rules still approve harmless lines of allowed commands."""
+    asker = Recorder()
+    policy = _policy("ask", {"agent": {"allowCommands": ["ls"]}}, asker)
+    assert await policy.refusal_to_run("ls; [[ x -eq 0 ]]") == ""
+    assert not asker.asked
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "the workspace's virtualenv bin folder (any top folder with a pyvenv.cfg) comes "
+        "first on the command's PATH (sandbox.py _venv/_env); a repository that ships an "
+        "executable `.venv/bin/ls` runs its own program when the user allowed `ls`, in "
+        "ask mode, with no question"
+    ),
+)
+@pytest.mark.skipif(not sandbox_available().available, reason="needs a working bubblewrap")
+async def test_an_allowed_program_name_runs_no_program_of_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = tmp_path / "cloned"
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    planted = root / ".venv" / "bin" / "ls"
+    planted.write_text("#!/bin/sh\necho HIJACKED; touch pwned\n")
+    planted.chmod(0o755)
+    asker = Recorder()
+    policy = _policy("ask", {"agent": {"allowCommands": ["ls"]}}, asker)
+    files = WorkspaceFiles(root)
+    tool = command_tools(command_runner(root, files.secrets), policy.refusal_to_run)[0]
+    said = await _run(tool, "ls")
+    assert "HIJACKED" not in said and not (root / "pwned").exists(), (
+        f"the repository's ls ran unasked: {said!r}"
+    )
