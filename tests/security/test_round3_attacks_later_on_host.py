@@ -1,0 +1,136 @@
+"""Round-three attacks: code a sandboxed command leaves for the host to run later
+(issue 12, independent pass).
+
+A full-auto command may write in the workspace; what it must not leave is a
+repository whose config the user's next ``git status`` on the host obeys (VS Code's
+git extension runs it on its own when the folder opens, also in subfolders).
+``sandbox_git.disable_new_repositories`` turns off the repositories a command made
+by renaming their ``HEAD``; these attacks make one it does not turn off. The
+``core.fsmonitor`` command writes a marker outside the workspace, in a folder the
+sandbox cannot see: the marker appears only if the host ran it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agentls.context.files import WorkspaceFiles
+from agentls.policy.sandbox import command_runner, sandbox_available
+from agentls.tools.command import command_tools
+from agentls.tools.command_checkpoint import CommandCheckpoint
+
+pytestmark = pytest.mark.skipif(
+    not sandbox_available().available, reason="needs a working bubblewrap"
+)
+
+
+async def _full_auto(root: Path, cache: Path, command: str) -> str:
+    files = WorkspaceFiles(root)
+
+    async def approve(line: str) -> str:
+        return ""  # full-auto
+
+    checkpoint = CommandCheckpoint(root, cache=cache)
+    tool = command_tools(command_runner(root, files.secrets), approve, checkpoint)[0]
+    said = tool.run({"command": command})
+    if inspect.isawaitable(said):
+        said = await said
+    assert isinstance(said, str)
+    return said
+
+
+def _host_git_status(root: Path, home: Path) -> None:
+    """The user's next ``git status`` in the folder, on the host."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    subprocess.run(
+        ["git", "status"], cwd=root, env=env, capture_output=True, timeout=10, check=False
+    )
+
+
+def _plant(head: str, marker: Path) -> str:
+    """A command that makes ``.git`` at the workspace root with the given way of
+    writing ``HEAD`` and a ``core.fsmonitor`` that writes ``marker``."""
+    config = (
+        "[core]\\n\\trepositoryformatversion = 0\\n\\tbare = false\\n"
+        f'\\tfsmonitor = "touch {marker}; false"\\n'
+    )
+    return f"mkdir -p .git/objects .git/refs/heads && {head} && printf '{config}' > .git/config"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "a command makes .git/ with HEAD as a symlink (`ln -s refs/heads/main .git/HEAD`, "
+        "which git accepts even dangling) plus core.fsmonitor; "
+        "sandbox_git._rename skips symlinks, so the new repository is not turned off and "
+        "the user's next `git status` on the host runs the fsmonitor command"
+    ),
+)
+async def test_a_repository_with_a_symlinked_head_is_turned_off(tmp_path: Path, home: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "main.py").write_text("print(1)\n")
+    marker = tmp_path / "host-ran-fsmonitor"
+    said = await _full_auto(
+        root, tmp_path / "cache", _plant("ln -s refs/heads/main .git/HEAD", marker)
+    )
+    assert "exit code 0" in said, said
+    _host_git_status(root, home)
+    assert not marker.exists(), "the host's git status ran the command's core.fsmonitor"
+
+
+async def test_a_repository_with_a_plain_head_is_turned_off(tmp_path: Path, home: Path) -> None:
+    """The control: the same attack with HEAD a regular file is turned off."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "main.py").write_text("print(1)\n")
+    marker = tmp_path / "host-ran-fsmonitor"
+    said = await _full_auto(
+        root, tmp_path / "cache", _plant("echo 'ref: refs/heads/main' > .git/HEAD", marker)
+    )
+    assert "turned off" in said, said
+    _host_git_status(root, home)
+    assert not marker.exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "the scan after a command (sandbox.py _after -> TreeScan) reuses a folder's listing "
+        "while its mtime is unchanged; a command makes .git/ (HEAD a plain file, "
+        "core.fsmonitor) and sets the workspace root's mtime back: the new repository is "
+        "never seen, never turned off, and the host's `git status` runs the fsmonitor"
+    ),
+)
+async def test_a_repository_hidden_by_an_mtime_set_back_is_turned_off(
+    tmp_path: Path, home: Path
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "main.py").write_text("print(1)\n")
+    os.utime(root, (1_600_000_000, 1_600_000_000))  # a checkout older than the task
+    marker = tmp_path / "host-ran-fsmonitor"
+    plant = _plant("echo 'ref: refs/heads/main' > .git/HEAD", marker)
+    command = f'm=$(stat -c %.9Y .) && {plant} && touch -m -d "@$m" .'
+    said = await _full_auto(root, tmp_path / "cache", command)
+    assert "exit code 0" in said, said
+    _host_git_status(root, home)
+    assert not marker.exists(), "the host's git status ran the command's core.fsmonitor"
