@@ -183,6 +183,18 @@ class DocumentStore:
         steps = (change for seq, batch in history if seq > span.seq for change in batch)
         return span.moved(now, steps)
 
+    def changes_since(self, uri: str, seq: int) -> list[TextChange] | None:
+        """Every change the editor reported since change number ``seq``, in order; None
+        when the document is closed, was reopened, or its history no longer reaches back."""
+        doc = self._docs.get(uri)
+        if doc is None:
+            return None
+        now, history = doc.snapshot.seq, doc.history
+        first = history[0][0] if history else now + 1
+        if seq > now or seq < first - 1:
+            return None
+        return [change for at, batch in history if at > seq for change in batch]
+
     def anchor(self, span: Span) -> Anchor:
         """A live anchor at ``span``, mapped to the current text first."""
         doc = self._docs.get(span.uri)

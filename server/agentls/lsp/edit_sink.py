@@ -30,7 +30,9 @@ from lsprotocol import types
 from agentls.context.files import local_path
 from agentls.edits.diff import minimal_changes
 from agentls.edits.documents import EditorError, Snapshot
+from agentls.edits.landed import found
 from agentls.edits.merge import landed, merge3
+from agentls.edits.text import TextChange
 from agentls.lsp.convert import text_edits
 from agentls.lsp.editor import REFUSAL_GRACE, settled
 from agentls.tools.command_checkpoint import CommandCheckpoint, undo_message
@@ -205,20 +207,18 @@ class LspEditSink:
                 await asyncio.wait([sent])  # (bounded by edits.applyTimeout)
                 if not sent.cancelled():
                     sent.exception()
-                after = self.server.store.get(uri)
-                if after is not None and landed(snapshot.text, target, after.text) is not False:
+                if self._landed(snapshot, changes, target) is not False:
                     self._step(relative, snapshot.text, target)  # in there, or maybe
                 raise
             except EditorError as error:  # refused, closed meanwhile, or never reported
-                after = self.server.store.get(uri)
-                if after is not None and after.text == target:
+                if self._landed(snapshot, changes, target):
                     self._step(relative, snapshot.text, target)
                     return  # it landed after all
                 raise ToolDenied(f"{relative}: not changed: {error}") from None
             after = self.server.store.get(uri)
             if after is None:
                 raise ToolDenied(f"{relative}: closed in the editor meanwhile; not changed")
-            verdict = landed(snapshot.text, target, after.text)
+            verdict = self._landed(snapshot, changes, target)
             if verdict:
                 self._step(relative, snapshot.text, target)
                 return
@@ -229,6 +229,15 @@ class LspEditSink:
                     "sent, so it may or may not be in the file; read the file again"
                 )
         raise ToolDenied(f"{relative}: the editor did not take the edit; read it again")
+
+    def _landed(self, sent: Snapshot, changes: list[TextChange], target: str) -> bool | None:
+        """Whether the edit ``changes`` of ``sent`` (making ``target``) is in the buffer:
+        found among the changes the editor reported since, or else by the texts."""
+        reported = self.server.store.changes_since(sent.uri, sent.seq)
+        if reported is not None:
+            return found(sent.text, changes, reported)
+        after = self.server.store.get(sent.uri)  # no history to tell by
+        return None if after is None else landed(sent.text, target, after.text)
 
     def _merged(self, relative: str, old: str | None, new: str, now: str) -> str:
         """``new`` (made on ``old``) on top of the buffer ``now``."""
@@ -412,7 +421,7 @@ class LspEditSink:
         ops = []
         on_disk: list[tuple[str, str | None]] = []  # what this client cannot do by edit
         waits: list[tuple[str, int]] = []
-        checks: list[tuple[str, str, str, str]] = []  # open documents: (path, uri, now, target)
+        checks: list[tuple[str, Snapshot, list[TextChange], str]] = []  # open documents
         for relative, change in sorted(self.changes.items()):
             if change.before == change.after:
                 continue
@@ -433,13 +442,14 @@ class LspEditSink:
             assert target is not None  # None only for files the task created
             version = open_snapshot.version if open_snapshot is not None else None
             base = open_snapshot or Snapshot(uri, 0, now, -1)
+            undoing = minimal_changes(now, target)
             edits: list[types.TextEdit | types.AnnotatedTextEdit | types.SnippetTextEdit]
-            edits = list(text_edits(base, minimal_changes(now, target), self.server.encoding))
+            edits = list(text_edits(base, undoing, self.server.encoding))
             document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
             ops.append(types.TextDocumentEdit(text_document=document, edits=edits))
             if open_snapshot is not None:
                 waits.append((uri, open_snapshot.seq))
-                checks.append((relative, uri, now, target))
+                checks.append((relative, open_snapshot, undoing, target))
             else:
                 self.overlay[relative] = target
             if change.deleted_on_disk:  # deleted, then written again: the editor's
@@ -466,12 +476,11 @@ class LspEditSink:
         timeout = self.server.settings.edits.apply_timeout
         for uri, seq in waits:
             reported = await self.server.store.wait_for_change(uri, seq, timeout)
-            target = next(t for _, u, _, t in checks if u == uri)
+            target = next(t for _, sent, _, t in checks if sent.uri == uri)
             await settled(self.server.store, reported, target)
         missed, unsure = [], []  # an editor skips a stale edit yet answers applied (Neovim)
-        for relative, uri, now, target in checks:
-            after = self.server.store.get(uri)
-            verdict = None if after is None else landed(now, target, after.text)
+        for relative, sent, undoing, target in checks:
+            verdict = self._landed(sent, undoing, target)
             if verdict is None:
                 unsure.append(relative)
             elif not verdict:

@@ -1,0 +1,71 @@
+"""Did an edit we sent land? Told by the changes the editor reported, not by a diff.
+
+After an edit is sent the editor reports changes: ours (if it applied it) and the
+user's typing, in the order they happened. Comparing texts alone cannot always tell
+them apart: a character diff of ``"(a, b):\\n    return"`` against
+``"(a, b):  # agent\\nturn"`` may align the inserted spaces with the deleted
+indentation, and then "our insertion is in there" looks false and the edit is sent
+twice. The reported changes are exact, so we look for ours among them: each of our
+changes is followed through the changes before it; a reported change with the same
+effect on the text at that moment is ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from agentls.edits.positions import move_range
+from agentls.edits.text import TextChange
+
+
+@dataclass(slots=True)
+class _Pending:
+    start: int
+    end: int
+    new_text: str
+    touched: bool = False
+    found: bool = False
+
+
+def _same_effect(text: str, ours: _Pending, reported: TextChange) -> bool:
+    """Whether the two changes turn ``text`` into the same text (an editor may report
+    an insertion next to where it was asked, when the text there repeats)."""
+    if ours.end - ours.start - len(ours.new_text) != -reported.delta:
+        return False
+    lo, hi = min(ours.start, reported.start), max(ours.end, reported.end)
+    mine = text[lo : ours.start] + ours.new_text + text[ours.end : hi]
+    theirs = text[lo : reported.start] + reported.new_text + text[reported.end : hi]
+    return mine == theirs
+
+
+def found(base: str, ours: Iterable[TextChange], reported: Iterable[TextChange]) -> bool | None:
+    """Whether ``ours`` (changes of ``base``, as sent) is among ``reported`` (every change
+    the editor reported since ``base``, in order): True, False, or None when the user's
+    changes reached into ours and nobody can tell (or only part of ours is there)."""
+    pending = [_Pending(c.start, c.end, c.new_text) for c in ours]
+    if not pending:
+        return True
+    text = base
+    for change in reported:
+        match = next((p for p in pending if not p.found and _same_effect(text, p, change)), None)
+        if match is not None:
+            match.found = True
+        for p in pending:
+            if p is match or p.found:
+                continue
+            if match is not None:  # our edits are disjoint: the others only shift
+                if p.start >= change.end:
+                    p.start, p.end = p.start + change.delta, p.end + change.delta
+                elif p.end > change.start:
+                    p.touched = True
+                continue
+            p.start, p.end, touched = move_range(p.start, p.end, change)
+            p.touched = p.touched or touched
+        text = "".join((text[: change.start], change.new_text, text[change.end :]))
+    hits = sum(p.found for p in pending)
+    if hits == len(pending):
+        return True
+    if hits == 0 and not any(p.touched for p in pending):
+        return False
+    return None
