@@ -39,14 +39,6 @@ def scope(line: int, character: int) -> dict[str, Any]:
     return {"start": at(line, character), "end": at(line, character)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "line_bounds() widens to '\\n' only: in a lone-CR file the 'function' is the whole "
-        "file; the reply replaces everything: 'import math' and other() are gone, the file "
-        'becomes \'def area(r):\\n    """Area..."""\\n    return math.pi * r * r\''
-    ),
-)
 async def test_a_scope_request_in_a_lone_cr_file_rewrites_the_function_only(
     model: ScriptedModelServer,
 ) -> None:
@@ -63,14 +55,6 @@ async def test_a_scope_request_in_a_lone_cr_file_rewrites_the_function_only(
         assert result["status"] == "done", result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "_compose joins with '\\n' (eol is CRLF or LF only) and drops the final line break "
-        "(original.endswith('\\n') is False for '\\r'): got 'def area(r):\\n    ...\\n    "
-        "return math.pi * r * r\\r\\rdef other' (mixed endings, one blank line lost)"
-    ),
-)
 async def test_a_selection_in_a_lone_cr_file_keeps_its_line_break(
     model: ScriptedModelServer,
 ) -> None:
@@ -311,14 +295,6 @@ async def test_a_reply_of_one_line_repeated_thousands_of_times_does_not_stall(
         assert editor.text(URI) == source.replace(region, reply), "the final text"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "reindent() cannot map a 4-space reply onto a tab-indented region: it prefixes a "
-        "tab, giving '\\t    return math.pi * r * r' (mixed tabs and spaces) instead of "
-        "'\\t\\treturn'"
-    ),
-)
 async def test_a_tab_indented_method_gets_the_reply_in_tabs(model: ScriptedModelServer) -> None:
     source = "class Shape:\n\tdef area(self, r):\n\t\treturn 3.14 * r * r\n"
     reply = "def area(self, r):\n    return math.pi * r * r\n"
@@ -333,14 +309,6 @@ async def test_a_tab_indented_method_gets_the_reply_in_tabs(model: ScriptedModel
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "streaming_text() writes each finished line with its line break, also into a "
-        "selection that ends mid-line; kept on cancel, the line is split: "
-        "'    return math.pi\\n * r * r' (the same split shows while it streams)"
-    ),
-)
 async def test_keep_on_cancel_of_a_mid_line_selection_keeps_the_line_whole(
     model: ScriptedModelServer,
 ) -> None:

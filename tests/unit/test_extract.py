@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentls.agent.extract import CodeExtractor, reindent
+from agentls.agent.extract import CodeExtractor, indent_unit, reindent
 
 CODE = "def f(x):\n    return x + 1"
 
@@ -56,3 +56,32 @@ def test_reindent_to_the_regions_indentation() -> None:
     ]
     assert reindent(["        x = 1", "        y = 2"], "    ") == ["    x = 1", "    y = 2"]
     assert reindent(["\tx = 1"], "\t") == ["\tx = 1"]
+
+
+def test_reindent_maps_levels_onto_a_tab_indented_region() -> None:
+    reply = ["def area(self, r):", "    if r < 0:", "        return 0", "    return r * r"]
+    assert reindent(reply, "\t", "\t") == [
+        "\tdef area(self, r):",
+        "\t\tif r < 0:",
+        "\t\t\treturn 0",
+        "\t\treturn r * r",
+    ]
+    # no unit known from the region: a tab-indented region takes tabs
+    assert reindent(reply[:2], "\t") == ["\tdef area(self, r):", "\t\tif r < 0:"]
+
+
+def test_reindent_maps_tabs_and_steps_onto_spaces() -> None:
+    assert reindent(["def f():", "\tx = 1", "\t\ty = 2"], "  ", "  ") == [
+        "  def f():",
+        "    x = 1",
+        "      y = 2",
+    ]
+    # a 4-space reply onto a 2-space region
+    reply = ["def f(a):", "    if a:", "        return a"]
+    assert reindent(reply, "", "  ") == ["def f(a):", "  if a:", "    return a"]
+
+
+def test_indent_unit() -> None:
+    assert indent_unit(["\tdef f():", "\t\treturn 1"]) == "\t"
+    assert indent_unit(["def f():", "", "  return 1"]) == "  "
+    assert indent_unit(["x = 1", "y = 2"]) is None

@@ -102,6 +102,13 @@ def test_streaming_text_keeps_the_unreplaced_rest_of_the_original() -> None:
     assert streaming_text(original, "a\nb\nc\nd\ne\n") == "a\nb\nc\nd\ne\n"
 
 
+def test_streaming_text_of_a_region_inside_a_line_adds_no_line_break() -> None:
+    assert streaming_text("3.14", "math.pi\n") == "math.pi"
+    assert streaming_text("3.14", "a\r\nb\r\n") == "a\r\nb"
+    assert streaming_text("x = 1\ny", "X = 1\n") == "X = 1\ny"  # the rest goes on
+    assert streaming_text("x = 1\ny", "X = 1\nY\n") == "X = 1\nY"
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.tuples(st.booleans(), st.integers(0, 10_000), st.integers(1, 3)), max_size=8),

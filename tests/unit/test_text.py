@@ -1,7 +1,15 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentls.edits.text import LineIndex, Position, TextChange, apply_changes, line_bounds
+from agentls.edits.text import (
+    LineIndex,
+    Position,
+    TextChange,
+    apply_changes,
+    line_bounds,
+    line_break,
+    split_lines,
+)
 
 ALPHABET = st.sampled_from([*list("ab \t\n\r"), "é", "中", "😀", "\r\n"])
 
@@ -59,6 +67,43 @@ def test_line_bounds() -> None:
     assert line_bounds(text, 5, 5) == (4, 8)
     assert line_bounds(text, 9, 10) == (8, 13)
     assert line_bounds(text, 0, 4) == (0, 4)
+
+
+def test_line_bounds_with_lone_cr_and_crlf() -> None:
+    text = "one\rtwo\r\nthree\rfour"
+    assert line_bounds(text, 5, 5) == (4, 9)  # "two\r\n"
+    assert line_bounds(text, 10, 11) == (9, 15)  # "three\r"
+    assert line_bounds(text, 0, 4) == (0, 4)  # ends with the lone CR
+    assert line_bounds(text, 4, 8) == (4, 9)  # ends at the CR of a CRLF: takes the LF
+    assert line_bounds(text, 16, 16) == (15, 19)
+
+
+@given(st.lists(ALPHABET, max_size=40).map("".join), st.data())
+def test_line_bounds_agree_with_the_line_index(text: str, data: st.DataObject) -> None:
+    index = LineIndex(text)
+    offset = data.draw(st.integers(0, len(text)))
+    if 0 < offset < len(text) and text[offset - 1] == "\r" and text[offset] == "\n":
+        offset -= 1
+    line = index.line_of(offset)
+    start, end = line_bounds(text, offset, offset)
+    assert start == index.line_start(line)
+    assert end == (index.line_start(line + 1) if line + 1 < index.line_count else len(text))
+
+
+@given(st.lists(ALPHABET, max_size=40).map("".join))
+def test_split_lines_are_the_line_index_lines(text: str) -> None:
+    lines = split_lines(text)
+    assert "".join(lines) == text
+    index = LineIndex(text)
+    expected = index.line_count - (1 if text and text[-1] in "\r\n" else 0)
+    assert len(lines) == (expected if text else 0)
+    assert all(line.rstrip("\r\n") == index.line_text(i) for i, line in enumerate(lines))
+
+
+def test_line_break() -> None:
+    assert line_break("a\rb\r") == "\r"
+    assert line_break("a\r\nb") == "\r\n"
+    assert line_break("ab") == "\n"
 
 
 def same_index(derived: LineIndex, text: str) -> None:

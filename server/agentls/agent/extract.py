@@ -98,20 +98,51 @@ class CodeExtractor:
                 lines.pop()
 
 
-def reindent(lines: list[str], indent: str) -> list[str]:
-    """Shift ``lines`` so that the first non-blank one starts with ``indent``."""
+def _lead(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def indent_unit(lines: list[str]) -> str | None:
+    """One level of indentation in ``lines``: a tab, or the fewest spaces a line adds to
+    the first non-blank line's indentation; None when no line shows it."""
+    leads = [_lead(ln) for ln in lines if ln.strip()]
+    if any("\t" in lead for lead in leads):
+        return "\t"
+    if not leads:
+        return None
+    steps = [len(lead) - len(leads[0]) for lead in leads if len(lead) > len(leads[0])]
+    return " " * min(steps) if steps else None
+
+
+def reindent(lines: list[str], indent: str, unit: str | None = None) -> list[str]:
+    """Shift ``lines`` so that the first non-blank one starts with ``indent``, each level
+    of the lines' own indentation becoming one ``unit`` (the region's: a tab, or some
+    spaces; None: a tab if ``indent`` has one, else the lines' own step)."""
     first = next((ln for ln in lines if ln.strip()), None)
     if first is None:
         return lines
-    have = first[: len(first) - len(first.lstrip())]
-    if have == indent:
-        return lines
-    if indent.startswith(have):
-        extra = indent[len(have) :]
-        return [extra + ln if ln.strip() else ln for ln in lines]
-    if have.startswith(indent):
-        cut = len(have) - len(indent)
-        return [
-            ln[cut:] if ln[:cut].isspace() else ln.lstrip() if ln.strip() else ln for ln in lines
-        ]
-    return lines
+    have = _lead(first)
+    theirs = indent_unit(lines) or unit or "    "
+    tab = len(theirs) if theirs != "\t" else 4  # a tab in the lines is one level
+    if unit is None:
+        unit = "\t" if "\t" in indent else theirs
+    if have == indent and theirs == unit:
+        return lines  # already as the region writes them
+
+    def width(lead: str) -> int:
+        return len(lead.expandtabs(tab)) if theirs == "\t" else len(lead.replace("\t", theirs))
+
+    step = tab if theirs == "\t" else len(theirs)
+    out = []
+    for line in lines:
+        if not line.strip():
+            out.append(line)
+            continue
+        rel = width(_lead(line)) - width(have)
+        base = indent
+        while rel < 0 and base:  # less indented than the first line: levels out of indent
+            base = base[: -len(unit)] if base.endswith(unit) else base[:-1]
+            rel += step
+        levels, rest = divmod(max(rel, 0), step)
+        out.append(base + unit * levels + " " * rest + line.lstrip())
+    return out

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from agentls.agent.extract import CodeExtractor, reindent
+from agentls.agent.extract import CodeExtractor, indent_unit, reindent
 from agentls.agent.prompts import file_window, template
 from agentls.agent.tasks import Status, Task, TaskResult
 from agentls.config import Settings
@@ -25,6 +25,7 @@ from agentls.edits.documents import EditorError, Snapshot
 from agentls.edits.editor import Editor
 from agentls.edits.positions import Span, StalePosition
 from agentls.edits.region import RegionConflict, RegionWriter, streaming_text
+from agentls.edits.text import LineIndex, line_break, split_lines
 from agentls.model.base import Message, Model, ModelError, StreamEnd, TextDelta, UsageReport
 from agentls.model.tokens import count_tokens
 
@@ -59,9 +60,9 @@ def build_messages(
     budget: int,
     related: str = "",
 ) -> list[Message]:
-    region = text[target.start : target.end]
-    first = text.count("\n", 0, target.start) + 1
-    last = first + region.rstrip("\n").count("\n")
+    region = text[target.start : target.end].rstrip("\r\n")
+    first = LineIndex(text).line_of(target.start) + 1
+    last = first + len(split_lines(region)) - 1 if region else first
     user = template("rewrite_user.md").substitute(
         path=PurePosixPath(uri).name,
         language=language,
@@ -74,7 +75,7 @@ def build_messages(
         what=target.what,
         first_line=first,
         last_line=last,
-        region=region.rstrip("\n"),
+        region=region,
         instruction=instruction,
     )
     return [Message("system", template("rewrite_system.md").template), Message("user", user)]
@@ -149,13 +150,16 @@ class Rewrite:
         if region.touched:
             raise EditedFirst(self.target.what)
         text = store.snapshot(origin.uri).text
-        self.eol = "\r\n" if "\r\n" in text else "\n"
         self.writer = RegionWriter(self.editor, region, f"agentls: {self.request.instruction[:60]}")
         original = self.writer.original
+        # New lines end as the region's lines do (else as the file's): LF, CRLF or CR.
+        self.eol = line_break(original if ("\n" in original or "\r" in original) else text)
         start = self.writer.start
-        at_line_start = start == 0 or text[start - 1] == "\n"
+        at_line_start = start == 0 or text[start - 1] in "\r\n"
         first = next((ln for ln in original.splitlines() if ln.strip()), "")
         self.indent = first[: len(first) - len(first.lstrip())] if at_line_start else None
+        # One level of the region's indentation (else the file's): a tab, or some spaces.
+        self.unit = indent_unit(split_lines(original)) or indent_unit(text.splitlines())
 
     async def run(self) -> TaskResult:
         try:
@@ -294,11 +298,11 @@ class Rewrite:
             comment = self.target.comment_line.strip()
             lines = [ln for ln in lines if ln.strip() != comment]
         if self.indent is not None:
-            lines = reindent(lines, self.indent)
+            lines = reindent(lines, self.indent, self.unit)
         if not lines:
             return ""
         text = self.eol.join(lines)
-        if not final or self.writer.original.endswith("\n"):
+        if not final or self.writer.original.endswith(("\n", "\r")):
             text += self.eol
         return text
 

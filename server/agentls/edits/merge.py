@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from agentls.edits.text import split_lines
+
 
 @dataclass(frozen=True)
 class Hunk:
@@ -98,15 +100,15 @@ def _by_characters(
     merged = _merge(list("".join(base)), list("".join(ours)), list("".join(theirs)), False)
     if not merged.clean:
         return None
-    return merged.text.splitlines(keepends=True)
+    return split_lines(merged.text)
 
 
 def merge3(base: str, ours: str, theirs: str) -> Merged:
     """``theirs`` with ``ours``' changes (relative to ``base``) applied on top, by lines."""
     return _merge(
-        base.splitlines(keepends=True),
-        ours.splitlines(keepends=True),
-        theirs.splitlines(keepends=True),
+        split_lines(base),
+        split_lines(ours),
+        split_lines(theirs),
     )
 
 

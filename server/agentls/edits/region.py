@@ -17,7 +17,7 @@ from agentls.edits.documents import EditorError
 from agentls.edits.editor import Editor
 from agentls.edits.merge import Merged, landed, merge3
 from agentls.edits.positions import Span
-from agentls.edits.text import apply_changes
+from agentls.edits.text import apply_changes, line_break, split_lines
 
 MAX_ATTEMPTS = 8
 
@@ -146,8 +146,8 @@ class RegionWriter:
 
     def line(self) -> int:
         """The 1-based line the region starts on now."""
-        text = self.editor.store.snapshot(self.uri).text
-        return text.count("\n", 0, self.anchor.start) + 1
+        snapshot = self.editor.store.snapshot(self.uri)
+        return snapshot.index.line_of(self.anchor.start) + 1
 
     async def revert(self) -> Merged:
         """Put the original text back, keeping what the user typed in the region since
@@ -200,16 +200,17 @@ class RegionWriter:
 def _likeness(a: str, b: str) -> float:
     """How close two texts are, by lines (the base nearest the text now is the one
     the user's few keystrokes were made on)."""
-    return SequenceMatcher(None, a.splitlines(), b.splitlines(), autojunk=False).ratio()
+    return SequenceMatcher(None, split_lines(a), split_lines(b), autojunk=False).ratio()
 
 
 def streaming_text(original: str, done: str) -> str:
     """What the region shows while new text streams in: the finished new lines,
-    then the part of the original they have not yet replaced."""
+    then the part of the original they have not yet replaced (a region without a final
+    line break never gets one: a selection inside a line stays inside it)."""
     if not done:
         return original
-    old_lines = original.splitlines(keepends=True)
-    new_lines = done.splitlines(keepends=True)
+    old_lines = split_lines(original)
+    new_lines = split_lines(done)
     matcher = SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     blocks = [b for b in matcher.get_matching_blocks() if b.size]
     if blocks:
@@ -217,4 +218,9 @@ def streaming_text(original: str, done: str) -> str:
         consumed = last.a + last.size + (len(new_lines) - (last.b + last.size))
     else:
         consumed = len(new_lines)
-    return done + "".join(old_lines[min(consumed, len(old_lines)) :])
+    rest = "".join(old_lines[min(consumed, len(old_lines)) :])
+    if not rest and not original.endswith(("\n", "\r")):
+        # A region that ends inside a line (a selection): the text after it stays on
+        # that line; the line break of the last finished line would split it.
+        return done[: len(done) - len(line_break(done[-2:]))] if done[-1] in "\r\n" else done
+    return done + rest

@@ -17,6 +17,7 @@ Encoding = Literal["utf-16", "utf-8", "utf-32"]
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _LF = re.compile("\n")
 _LONE_CR = re.compile("\r(?!\n)")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +158,29 @@ class LineIndex:
 
 
 def line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen ``[start, end)`` to whole lines, including the last line's ending."""
-    line_start = text.rfind("\n", 0, start) + 1
-    if end > start and text[end - 1 : end] == "\n":
-        return line_start, end
-    nl = text.find("\n", end)
-    return line_start, (len(text) if nl == -1 else nl + 1)
+    """Widen ``[start, end)`` to whole lines, including the last line's ending. Lines end
+    at ``\n``, ``\r\n`` or a lone ``\r`` (LSP)."""
+    line_start = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1
+    if end > start and text[end - 1 : end] in ("\n", "\r"):
+        return line_start, line_end_after(text, end - 1)
+    found = _NEWLINE.search(text, end)
+    return line_start, (len(text) if found is None else found.end())
+
+
+def line_end_after(text: str, at: int) -> int:
+    """Where the line break starting at ``text[at]`` ends (a CR takes its LF along)."""
+    if text[at : at + 2] == "\r\n":
+        return at + 2
+    return at + 1
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` with their endings (``\n``, ``\r\n`` or a lone ``\r``, as
+    LSP counts them; unlike ``str.splitlines``, no other character ends a line)."""
+    return _LINE.findall(text)
+
+
+def line_break(text: str) -> str:
+    """The line break ``text`` uses: that of its first line, else ``\n``."""
+    found = _NEWLINE.search(text)
+    return found.group() if found else "\n"
