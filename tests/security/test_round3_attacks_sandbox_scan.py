@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from agentls.config import SandboxSettings
 from agentls.context.files import WorkspaceFiles
 from agentls.policy.sandbox import command_runner, sandbox_available
 from agentls.tools.command import command_tools
@@ -34,9 +35,9 @@ OLD = 1_600_000_000  # a repository checked out long before the task (seconds)
 class Agent:
     """The tools a full-auto task offers, called with a hostile model's arguments."""
 
-    def __init__(self, root: Path, cache: Path) -> None:
+    def __init__(self, root: Path, cache: Path, settings: SandboxSettings | None = None) -> None:
         files = WorkspaceFiles(root)
-        runner = command_runner(root, files.secrets)
+        runner = command_runner(root, files.secrets, settings)
 
         async def approve(command: str) -> str:
             return ""  # full-auto: every sandboxed command runs unasked
@@ -139,6 +140,29 @@ async def test_moving_a_folder_holding_env_is_masked_when_nothing_is_set_back(
     seen = await agent.run("cat app/.env; mv app zz; echo ok")
     seen += await agent.run("cat zz/.env; cat app/.env")
     assert "ok" in seen
+    assert "ENV-CANARY" not in seen
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "with sandbox.git 'read-only', a command makes the folder holding `.env` look like a "
+        "repository (objects/, refs/, HEAD a symlink to a file there): "
+        "disable_new_repositories skips a symlinked HEAD, the next scan takes the folder "
+        "for a repository, binds it read-only whole and never enters it, so `.env` "
+        "(never committed) is printed"
+    ),
+)
+async def test_a_folder_dressed_as_a_repository_keeps_its_secrets_masked(
+    tmp_path: Path, home: Path
+) -> None:
+    root = tmp_path / "project"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / ".env").write_text("DEPLOY_REGION=ENV-CANARY-5521\n")
+    (root / "app" / "main.py").write_text("print(1)\n")
+    agent = Agent(root, tmp_path / "checkpoints", SandboxSettings(git="read-only"))
+    seen = await agent.run("cat app/.env; mkdir app/objects app/refs; ln -s main.py app/HEAD")
+    seen += await agent.run("cat app/.env")
     assert "ENV-CANARY" not in seen
 
 
