@@ -33,6 +33,15 @@ HIDDEN_IN_SUBSCRIPTS = [
     "printf -v 'a[$(rm keep.txt)]' %s x",
     "read 'a[$(rm keep.txt)]' <<< x",
     "declare -n r='a[$(rm keep.txt)]'; echo $r",
+    "x='a[$(rm keep.txt)]'; echo ${!x}",
+    "ls $(( 'a[$(rm keep.txt)]' ))",
+    "ls \"${a['$(rm keep.txt)']}\"",
+    ": ${a[$'\\x24(rm keep.txt)']}",
+]
+# Bash's command hash table and exported functions choose what a plain name runs.
+HIDDEN_IN_LOOKUP = [
+    "BASH_CMDS[ls]=/bin/rm; ls keep.txt",
+    "env 'BASH_FUNC_ls%%=() { rm keep.txt; }' bash -c ls",
 ]
 
 
@@ -85,6 +94,47 @@ async def test_a_denied_program_hidden_in_an_array_subscript_is_denied(
     policy = _policy("full-auto", {"agent": {"denyCommands": ["rm"]}}, asker)
     refusal = await policy.refusal_to_run(line)
     assert refusal or asker.asked, f"{line!r} runs rm unasked"
+
+
+@pytest.mark.parametrize("line", HIDDEN_IN_LOOKUP)
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "denyCommands ['rm'] in full-auto: an assignment to BASH_CMDS[ls] (bash's command "
+        "hash table) or an exported function in the environment (`BASH_FUNC_ls%%`) makes "
+        "`ls` run `rm`; the policy sees only `ls` (and `env`, `bash -c ls`) and lets it run"
+    ),
+)
+async def test_a_denied_program_behind_an_allowed_name_is_denied(line: str, tmp_path: Path) -> None:
+    assert _bash_runs_rm(line, tmp_path), "the attack line must really run rm"
+    asker = Recorder()
+    policy = _policy("full-auto", {"agent": {"denyCommands": ["rm"]}}, asker)
+    refusal = await policy.refusal_to_run(line)
+    assert refusal or asker.asked, f"{line!r} runs rm unasked"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "allowCommands ['ls'] in ask mode approves `BASH_CMDS[ls]=/bin/bash; ls -c '…'` "
+        "unasked (an assignment is no command for the policy): bash runs /bin/bash -c with "
+        "the model's code under the name ls"
+    ),
+)
+@pytest.mark.skipif(not sandbox_available().available, reason="needs a working bubblewrap")
+async def test_an_allowed_ls_cannot_be_pointed_at_another_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "main.py").write_text("print(1)\n")
+    asker = Recorder()
+    policy = _policy("ask", {"agent": {"allowCommands": ["ls"]}}, asker)
+    files = WorkspaceFiles(root)
+    tool = command_tools(command_runner(root, files.secrets), policy.refusal_to_run)[0]
+    said = await _run(tool, "BASH_CMDS[ls]=/bin/bash; ls -c 'touch pwned'")
+    assert not (root / "pwned").exists(), f"ran unasked: {said!r}; asked: {asker.asked}"
 
 
 @pytest.mark.xfail(
