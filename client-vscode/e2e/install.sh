@@ -29,10 +29,26 @@ debian_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
 }
 
+# The install is usable: the stamp of a finished install, and native modules that load in
+# this Node (they are built against its headers: a new Node needs them built again).
+installed() {
+  [ -f "$STAMP" ] && node -e "require('./$PREFIX/node_modules/argon2');
+    require('./$PREFIX/node_modules/code-server/lib/vscode/node_modules/node-pty')" 2>/dev/null
+}
+
+failed() {
+  echo "e2e/install.sh: installing code-server $VERSION failed (the error is above; npm needs" \
+    "its registry, or its cache from an earlier install). The partial install in $PREFIX is" \
+    "removed; run e2e/install.sh again." >&2
+  rm -rf "$PREFIX"
+}
+
 debian_packages
-[ -f "$STAMP" ] && exit 0
+installed && exit 0
+[ -f "$STAMP" ] && echo "code-server in $PREFIX does not load in Node $(node --version): installing again" >&2
 
 echo "installing code-server $VERSION into $PREFIX (once)" >&2
+trap failed ERR
 rm -rf "$PREFIX"
 mkdir -p "$PREFIX"
 export npm_config_nodedir=/usr npm_config_loglevel=error npm_config_fund=false npm_config_audit=false
@@ -52,4 +68,5 @@ npm install --prefix "$PREFIX" --no-save --ignore-scripts "code-server@$VERSION"
   cd extensions
   npm install --omit=dev --ignore-scripts >&2
 )
+trap - ERR
 touch "$STAMP"

@@ -13,7 +13,7 @@ import { API_KEY_SECRET, CLIENT_ID, CLIENT_NAME } from "./constants";
 import { type DiagnosticTimes, DiagnosticsFeature } from "./diagnostics";
 import type { ServerMessages } from "./messages";
 import { isBuiltinProgressFeature, TaskProgressFeature } from "./progress";
-import { type Interpreter, type PythonApi, describe, findInterpreter, versionText } from "./python";
+import { type Interpreter, type PythonApi, describe, findInterpreter, partInFolders, versionText } from "./python";
 import { runInstall, runProbe, serverExecutable } from "./server";
 import { agentlsConfig, read } from "./config";
 import { type ConfigReader, RESTART_SETTINGS, answerConfiguration, serverSettings, traceHint } from "./settings";
@@ -116,6 +116,14 @@ export class Server implements vscode.Disposable {
       return this.fail(found.reason);
     }
     const interpreter = found.interpreter;
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+    const inside = vscode.workspace.isTrusted ? undefined : partInFolders(interpreter, folders, folder?.uri.fsPath);
+    if (inside !== undefined) {
+      return this.fail(
+        `In Restricted Mode, agentls does not run a Python from the workspace (${inside}, from the ${interpreter.source}). ` +
+          "Trust the folder, or choose an interpreter outside it.",
+      );
+    }
     let ready = await runProbe(interpreter);
     if (ready.kind === "missing") {
       log.warn(ready.message);
@@ -152,8 +160,14 @@ export class Server implements vscode.Disposable {
     client.onNotification(ShowMessageNotification.type, (params) => this.deps.messages.show(params));
     client.onRequest(ShowMessageRequest.type, (params) => this.deps.messages.request(params));
     client.onDidChangeState((event) => {
-      if (event.newState === State.Stopped && this.client === client) {
+      if (this.client !== client) {
+        return;
+      }
+      if (event.newState === State.Stopped) {
         status.serverStopped("The server stopped.");
+      } else if (event.newState === State.Running) {
+        // also after vscode-languageclient restarted a server that crashed
+        status.serverRunning(describe(interpreter));
       }
     });
     this.client = client;

@@ -1,7 +1,9 @@
 /** Which Python runs the server: the `agentls.interpreter` setting, else the Python
  * extension's selected environment, else `python3` on PATH. */
 
+import * as fs from "node:fs";
 import * as os from "node:os";
+import * as path from "node:path";
 import * as vscode from "vscode";
 import type { PythonExtension } from "@vscode/python-extension";
 import { PYTHON_EXTENSION_ID } from "./constants";
@@ -128,4 +130,52 @@ async function fromPythonExtension(api: PythonApi, resource: vscode.Uri | undefi
 
 export function describe(interpreter: Interpreter): string {
   return [interpreter.command, ...interpreter.args].join(" ");
+}
+
+/** The path a part of the interpreter's command line names, absolute: an absolute path, or
+ * one with a separator taken from `cwd` (where the server runs); a bare name is looked up
+ * on PATH and names no path here. Symbolic links are followed when the path exists. */
+function namedPath(part: string, cwd: string | undefined): string | undefined {
+  const named = path.isAbsolute(part)
+    ? part
+    : (part.includes("/") || part.includes(path.sep)) && cwd !== undefined
+      ? path.resolve(cwd, part)
+      : undefined;
+  return named === undefined ? undefined : path.resolve(named);
+}
+
+/** The path with symbolic links resolved as far as it exists. */
+function realOrSelf(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    const parent = path.dirname(file);
+    return parent === file ? file : path.join(realOrSelf(parent), path.basename(file));
+  }
+}
+
+function isWithin(file: string, folder: string): boolean {
+  const relative = path.relative(folder, file);
+  return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative));
+}
+
+/**
+ * The first part of the interpreter's command line (the program or an argument before
+ * `-m`) that lies in one of the folders, or undefined. In Restricted Mode such an
+ * interpreter (a `.venv` of the workspace, through `${workspaceFolder}` in a user setting
+ * or the Python extension's choice) is the workspace's code, and is not run.
+ */
+export function partInFolders(interpreter: Interpreter, folders: readonly string[], cwd: string | undefined): string | undefined {
+  for (const part of [interpreter.command, ...interpreter.args]) {
+    const named = namedPath(part, cwd);
+    if (named === undefined) {
+      continue;
+    }
+    const candidates = [named, realOrSelf(named)];
+    const roots = folders.flatMap((folder) => [path.resolve(folder), realOrSelf(path.resolve(folder))]);
+    if (candidates.some((file) => roots.some((root) => isWithin(file, root)))) {
+      return part;
+    }
+  }
+  return undefined;
 }

@@ -8,6 +8,24 @@ import { type Interpreter, describe, isSupported, MIN_PYTHON, versionText } from
 export const SERVER_MODULE = "agentls";
 export const DEFAULT_API_KEY_ENV = "OPENAI_API_KEY";
 
+/**
+ * The environment of every Python the extension starts (the probe, pip, the server).
+ * `PYTHONSAFEPATH` (Python 3.11+, as `-P`) keeps the working directory off `sys.path`:
+ * `python -m agentls` in the workspace folder would otherwise import a workspace's own
+ * `agentls/` package or `json.py` before the installed ones, running a hostile folder's
+ * code even in Restricted Mode.
+ */
+export function pythonEnv(base: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (value !== undefined) {
+      env[key] = value;
+    }
+  }
+  env["PYTHONSAFEPATH"] = "1";
+  return env;
+}
+
 /** Python source that prints one JSON line: the version, and whether `module` imports. */
 export function probeScript(module: string = SERVER_MODULE): string {
   return [
@@ -97,7 +115,7 @@ export function runProbe(interpreter: Interpreter, timeoutMs = 20_000): Promise<
     execFile(
       interpreter.command,
       [...interpreter.args, "-c", probeScript()],
-      { timeout: timeoutMs, windowsHide: true },
+      { timeout: timeoutMs, windowsHide: true, env: pythonEnv(process.env) },
       (error, stdout, stderr) => {
         const probe = error ? undefined : parseProbe(stdout);
         const detail = error ? (stderr.trim().split("\n").pop() ?? error.message) : undefined;
@@ -121,7 +139,7 @@ export function runInstall(
   const { command, args } = installCommand(interpreter, spec);
   write(`> ${[command, ...args].join(" ")}\n`);
   return new Promise((resolve) => {
-    const child = spawn(command, args, { windowsHide: true });
+    const child = spawn(command, args, { windowsHide: true, env: pythonEnv(process.env) });
     child.stdout.on("data", (chunk: Buffer) => write(chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => write(chunk.toString()));
     child.on("error", (error) => {
@@ -151,12 +169,7 @@ export interface ServerProcess extends Executable {
 
 /** The server process: `<python> [args] -m agentls [serverArgs]` on stdio. */
 export function serverExecutable(interpreter: Interpreter, options: StartOptions): ServerProcess {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(options.env)) {
-    if (value !== undefined) {
-      env[key] = value;
-    }
-  }
+  const env = pythonEnv(options.env);
   env["PYTHONUNBUFFERED"] = "1";
   if (options.apiKey) {
     const name = options.apiKeyEnv?.trim() || DEFAULT_API_KEY_ENV;

@@ -38,6 +38,40 @@ export const RESTRICTED_SETTINGS: readonly string[] = [
   "sandbox.git",
 ];
 
+/**
+ * Lists that only take away (files never written or read, commands never run): in a
+ * workspace that is not trusted, the workspace's and folder's entries are added to the
+ * user's, never put in their place (an empty list there would lift the user's denials).
+ */
+export const NARROWING_LISTS: readonly string[] = [
+  "agent.denyPaths",
+  "agent.denyCommands",
+  "agent.protectedPaths",
+  "context.secretPatterns",
+];
+
+/**
+ * Budgets and limits (null: none): in a workspace that is not trusted, the workspace may
+ * lower them, never raise or remove them (they spend the user's money and machine).
+ */
+export const LIMIT_SETTINGS: readonly string[] = [
+  "agent.maxSteps",
+  "agent.maxCostUsd",
+  "agent.maxTokens",
+  "agent.maxSeconds",
+  "agent.subagentMaxSteps",
+  "agent.maxExplorersPerTurn",
+  "agent.maxExplorers",
+  "model.maxOutputTokens",
+  "sandbox.maxProcesses",
+  "sandbox.maxMemoryMb",
+  "sandbox.maxFileMb",
+  "sandbox.tmpMb",
+];
+
+/** Switches a workspace that is not trusted may turn on, never off. */
+export const STRICTER_WHEN_ON: readonly string[] = ["edits.review"];
+
 export interface Inspected {
   defaultValue?: unknown;
   globalValue?: unknown;
@@ -54,26 +88,49 @@ export interface ConfigReader {
 /**
  * The configuration as the window may use it: in a workspace that is not trusted, each
  * restricted setting has its user (global) value or its default, whatever the
- * workspace's or folder's settings say.
+ * workspace's or folder's settings say; the workspace adds to the lists that deny, lowers
+ * limits and turns on review, but cannot undo the user's choices of them.
  */
 export function trustedView(config: ConfigReader, trusted: boolean): ConfigReader {
   if (trusted) {
     return config;
   }
-  const userOnly = (key: string): Inspected | undefined => {
+  const untrustedValue = (key: string): Inspected | undefined => {
     const info = config.inspect(key);
-    return info === undefined ? undefined : { defaultValue: info.defaultValue, globalValue: info.globalValue };
+    if (info === undefined) {
+      return undefined;
+    }
+    const user = { defaultValue: info.defaultValue, globalValue: info.globalValue };
+    const planted = [info.workspaceValue, info.workspaceFolderValue].filter((v) => v !== undefined);
+    if (RESTRICTED_SETTINGS.includes(key) || planted.length === 0) {
+      return user;
+    }
+    const mine = info.globalValue !== undefined ? info.globalValue : info.defaultValue;
+    if (NARROWING_LISTS.includes(key)) {
+      const items = [mine, ...planted].flatMap((v) => (Array.isArray(v) ? (v as unknown[]) : []));
+      return { ...user, globalValue: [...new Set(items)] };
+    }
+    if (LIMIT_SETTINGS.includes(key)) {
+      const numbers = [mine, ...planted].filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+      return numbers.length === 0 ? user : { ...user, globalValue: Math.min(...numbers) };
+    }
+    if (STRICTER_WHEN_ON.includes(key)) {
+      return { ...user, globalValue: mine === true || planted.includes(true) };
+    }
+    return info;
   };
+  const guarded = (key: string): boolean =>
+    [RESTRICTED_SETTINGS, NARROWING_LISTS, LIMIT_SETTINGS, STRICTER_WHEN_ON].some((list) => list.includes(key));
   return {
     get(key) {
-      if (!RESTRICTED_SETTINGS.includes(key)) {
+      if (!guarded(key)) {
         return config.get(key);
       }
-      const info = userOnly(key);
+      const info = untrustedValue(key);
       return info?.globalValue !== undefined ? info.globalValue : info?.defaultValue;
     },
     inspect(key) {
-      return RESTRICTED_SETTINGS.includes(key) ? userOnly(key) : config.inspect(key);
+      return guarded(key) ? untrustedValue(key) : config.inspect(key);
     },
   };
 }

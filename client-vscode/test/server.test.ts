@@ -17,7 +17,7 @@ describe("serverExecutable (the server's start arguments)", () => {
     expect(exe.command).toBe("/w/.venv/bin/python");
     expect(exe.args).toEqual(["-m", "agentls"]);
     expect(exe.options?.cwd).toBe("/w");
-    expect(exe.options?.env).toEqual({ PATH: "/bin", PYTHONUNBUFFERED: "1" });
+    expect(exe.options?.env).toEqual({ PATH: "/bin", PYTHONUNBUFFERED: "1", PYTHONSAFEPATH: "1" });
     expect("transport" in exe).toBe(false); // stdio, the default
   });
 
@@ -40,7 +40,7 @@ describe("serverExecutable (the server's start arguments)", () => {
 
   it("leaves the environment's key alone when none is stored, and has no cwd without a folder", () => {
     const exe = serverExecutable(venv, { ...base, apiKey: undefined, env: { OPENAI_API_KEY: "from-shell", UNSET: undefined }, cwd: undefined });
-    expect(exe.options?.env).toEqual({ OPENAI_API_KEY: "from-shell", PYTHONUNBUFFERED: "1" });
+    expect(exe.options?.env).toEqual({ OPENAI_API_KEY: "from-shell", PYTHONUNBUFFERED: "1", PYTHONSAFEPATH: "1" });
     expect(exe.options && "cwd" in exe.options).toBe(false);
   });
 });

@@ -14,6 +14,8 @@ import { CHROMIUM, CLIENT, CODE_SERVER, OUT, VENV_PYTHON, VSIX } from "./paths";
 export interface SessionOptions {
   /** Names the temporary folder and the log. */
   readonly name: string;
+  /** The workspace folder's name (default "workspace"). */
+  readonly folderName?: string;
   /** Workspace files, by relative path. */
   readonly files: Record<string, string>;
   /** Which of them are programs (mode 755). */
@@ -138,7 +140,7 @@ export class Session {
     }
     const trusted = options.trusted ?? true;
     const temp = fs.mkdtempSync(path.join(os.tmpdir(), `agentls-e2e-${options.name}-`));
-    const workspace = path.join(temp, "workspace");
+    const workspace = path.join(temp, options.folderName ?? "workspace");
     for (const [name, text] of Object.entries(options.files)) {
       fs.mkdirSync(path.dirname(path.join(workspace, name)), { recursive: true });
       fs.writeFileSync(path.join(workspace, name), text);

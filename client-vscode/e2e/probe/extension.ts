@@ -86,6 +86,12 @@ const methods: Record<string, (params: Params) => unknown> = {
   tabs() {
     return vscode.window.tabGroups.all.map((group) => group.tabs.map((tab) => tab.label));
   },
+  /** Sets an agentls user setting (as the user would in the Settings editor). */
+  async configure(params) {
+    const config = vscode.workspace.getConfiguration("agentls");
+    await config.update(String(params["key"]), params["value"] ?? undefined, vscode.ConfigurationTarget.Global);
+    return true;
+  },
   state() {
     const agentls = vscode.extensions.getExtension("agentls.agentls");
     const config = vscode.workspace.getConfiguration("agentls", folder());
