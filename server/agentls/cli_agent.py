@@ -96,7 +96,9 @@ def main(args: argparse.Namespace) -> int:
     engine.build()
     ws = Workspace(engine.files)
     tools = read_only_tools(ws, engine.index.definitions)
-    runner = command_runner(root, engine.files.secrets, settings.sandbox)
+    runner = command_runner(
+        root, engine.files.secrets, settings.sandbox, settings.agent.protected_paths
+    )
     policy = Policy(
         args.approval, _asker, rules_from(settings), commands_sandboxed=runner.sandboxed
     )

@@ -67,7 +67,8 @@ def attack(
         shutil.rmtree(config.parent, ignore_errors=True)
     assert done.returncode == 0, done.stderr
     assert "without a sandbox" not in done.stderr
-    assert "settings" not in done.stderr, done.stderr  # taken as written
+    said = [line for line in done.stderr.splitlines() if not line.startswith("· ")]
+    assert not [line for line in said if "settings" in line], done.stderr  # taken as written
     last = model.requests[-1]["messages"]
     results = [m["content"] for m in last if m.get("role") == "tool"]
     assert len(results) == len(commands), results

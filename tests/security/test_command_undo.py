@@ -184,9 +184,11 @@ def test_agentls_exec_prints_what_commands_changed(
 async def test_undo_never_writes_through_a_folder_a_command_turned_into_a_link(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    """A command deletes files, another hides their folder from the snapshots (via
-    .gitignore) and puts a link to a folder outside in its place: undo (run on the host,
-    outside the sandbox) would have written the deleted files out there."""
+    """A command deletes files, another tries to hide their folder from the snapshots
+    (via .gitignore: read-only to commands now) and puts a link to a folder outside in
+    its place: undo (run on the host, outside the sandbox) must not write the deleted
+    files out there; it removes the link first (a change the snapshots recorded) and
+    restores the folder, or refuses."""
     root = workspace(tmp_path / "ws")
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -196,7 +198,7 @@ async def test_undo_never_writes_through_a_folder_a_command_turned_into_a_link(
             [
                 (
                     "run_command",
-                    {"command": f"echo app >> .gitignore && rm -rf app && ln -s {outside} app"},
+                    {"command": f"echo app >> .gitignore; rm -rf app && ln -s {outside} app"},
                 )
             ]
         ),
@@ -209,9 +211,11 @@ async def test_undo_never_writes_through_a_folder_a_command_turned_into_a_link(
         assert result["status"] == "done", result
         undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
     assert list(outside.iterdir()) == []
-    assert undone["status"] == "refused", undone
-    assert "app/old.py (a folder on its path is a symbolic link now" in undone["message"]
-    assert (root / ".gitignore").read_text() == "build/\n"  # the rest is restored
+    assert (root / ".gitignore").read_text() == "build/\n"
+    if undone["status"] == "refused":
+        assert "(a folder on its path is a symbolic link now" in undone["message"], undone
+    else:
+        assert not (root / "app").is_symlink() and (root / "app/old.py").is_file(), undone
 
 
 @pytest.mark.xfail(

@@ -232,7 +232,11 @@ class AgentRun:
         """The command runner, sandboxed when bubblewrap works here; without it every
         command asks, and the user is told why (once)."""
         self.runner = await asyncio.to_thread(
-            command_runner, self.root, self.engine.files.secrets, self.ls.settings.sandbox
+            command_runner,
+            self.root,
+            self.engine.files.secrets,
+            self.ls.settings.sandbox,
+            self.ls.settings.agent.protected_paths,
         )
         self.runner.buffers = self._unsaved
         if not self.runner.sandboxed:

@@ -4,12 +4,14 @@ What a command sees is a default-deny view (``sandbox_view.py``): the system's
 folders and the toolchains the machine or the user's settings declare, read-only;
 the workspace, writable; nothing else of the host (no home folder, no folder above
 the workspace, no sibling project, no socket of the host). Repositories are
-hidden or read-only (setting ``sandbox.git``), secret files, sockets and fifos are
-covered by an empty file, secret folders by an empty one, at any depth
-(``sandbox_scan.py``). A repository a command creates is turned off after it
-(``sandbox_git.py``). No network, no process of the host in sight, limits on
-processes, memory, file size and the size of ``/tmp`` and the home folder. The
-environment is an allow-list (never the server's keys or tokens).
+hidden or read-only (setting ``sandbox.git``), protected paths (editor settings,
+``.envrc``, ...) read-only; secret files, sockets and fifos are covered by an empty
+file, secret folders by an empty one, files holding secret content by a redacted
+copy, at any depth (``sandbox_scan.py``). A repository or protected path a command
+creates is turned off after it (``sandbox_git.py``, ``sandbox_protect.py``). No
+network, no process of the host in sight, limits on processes (a pids cgroup:
+``sandbox_pids.py``), memory, file size and the size of ``/tmp`` and the home
+folder. The environment is an allow-list (never the server's keys or tokens).
 
 Each run has a timeout; on timeout, ``stop`` or cancellation the whole process
 tree is killed (the sandbox's own PID namespace dies with it). Output
@@ -32,14 +34,16 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from agentls.config import SandboxSettings
 from agentls.policy.capture import OutputCapture
+from agentls.policy.protected import ProtectedMatcher
 from agentls.policy.sandbox_git import disable_new_repositories
 from agentls.policy.sandbox_pids import PidsCgroup
+from agentls.policy.sandbox_protect import Before, turn_off_new
 from agentls.policy.sandbox_scan import CONTENT_SCAN_BYTES, Protected, ScanError, TreeScan
 from agentls.policy.sandbox_view import HOME_TOOLCHAINS, View, bwrap_path, find_bwrap, home_folder
 from agentls.policy.secrets import SecretContentFiles, SecretMatcher, redact
@@ -175,7 +179,10 @@ class CommandRunner:
         output_head: int = OUTPUT_HEAD,
         output_tail: int = OUTPUT_TAIL,
         settings: SandboxSettings | None = None,
+        protected_paths: Sequence[str] = (),
     ) -> None:
+        """``protected_paths``: ``agent.protectedPaths``, read-only to commands as the
+        defaults of ``policy/protected.py`` are."""
         self.root = Path(os.path.realpath(root))
         self.secrets = secrets or SecretMatcher()
         self.sandboxed = sandboxed
@@ -186,7 +193,8 @@ class CommandRunner:
         self.shell = "/bin/bash" if os.access("/bin/bash", os.X_OK) else "/bin/sh"
         self.settings = settings or SandboxSettings()
         content = SecretContentFiles(self.root, max_bytes=CONTENT_SCAN_BYTES)
-        self._scan = TreeScan(self.root, self.secrets, content=content)
+        guard = ProtectedMatcher(tuple(protected_paths))
+        self._scan = TreeScan(self.root, self.secrets, content=content, protected=guard)
         # The editor's unsaved texts by workspace-relative path: in the sandbox a command
         # sees them (read-only) in place of the disk's, as the user sees them.
         self.buffers: Callable[[], dict[str, str]] = dict
@@ -262,7 +270,7 @@ class CommandRunner:
                 if cgroup is not None:
                     await asyncio.shield(asyncio.to_thread(cgroup.remove))
         if before is not None:
-            notes = await asyncio.to_thread(self._after, before)
+            notes = await asyncio.to_thread(self._after, *before)
             if notes:
                 output = result.output + "".join(f"\nagentls: {n}" for n in notes) + "\n"
                 result = dataclasses.replace(result, output=output)
@@ -279,15 +287,16 @@ class CommandRunner:
             log.warning("no pids cgroup can be made: a command's processes are not limited")
         return cgroup
 
-    def _after(self, before: Protected) -> list[str]:
-        """Turn off the repositories the command created (see ``sandbox_git.py``)."""
+    def _after(self, before: Protected, guarded: Before) -> list[str]:
+        """Turn off the repositories and protected paths the command created (see
+        ``sandbox_git.py``, ``sandbox_protect.py``)."""
         try:
             now = self._scan.scan()
         except ScanError:
             return []
         new = [p for p in now.git if _identity(p) not in before.identities]
         files = [p for p in now.git_files if _identity(p) not in before.identities]
-        return disable_new_repositories(new, files)
+        return disable_new_repositories(new, files) + turn_off_new(guarded, now)
 
     def _stamp(self, relative: str, text: str) -> int:
         """The modification time a buffer's copy shows: the same for the same text, a
@@ -310,7 +319,7 @@ class CommandRunner:
 
     def _prepare(
         self, command: str, scratch: Path
-    ) -> tuple[list[str], list[str], Protected | None]:
+    ) -> tuple[list[str], list[str], tuple[Protected, Before] | None]:
         """The command line, the files shown with the editor's unsaved text, and what
         the scan found (in a thread: it scans the workspace and writes the buffers'
         copies to ``scratch``)."""
@@ -338,7 +347,8 @@ class CommandRunner:
         except ScanError as error:
             raise SandboxError(str(error)) from error
         limits = View(self.root, self.secrets, self.settings).limits()
-        return [*args, "--", *limits, self.shell, "-c", command], list(unsaved), protected
+        argv = [*args, "--", *limits, self.shell, "-c", command]
+        return argv, list(unsaved), (protected, Before.of(protected))
 
     async def _spawn(
         self,
@@ -411,7 +421,10 @@ async def _reap(proc: asyncio.subprocess.Process, reader: asyncio.Future[None]) 
 
 
 def command_runner(
-    root: Path, secrets: SecretMatcher | None = None, settings: SandboxSettings | None = None
+    root: Path,
+    secrets: SecretMatcher | None = None,
+    settings: SandboxSettings | None = None,
+    protected_paths: Sequence[str] = (),
 ) -> CommandRunner:
     """A runner for ``root``: sandboxed when bubblewrap works here, else unsandboxed with
     the reason (``runner.unsandboxed_reason``) to tell the user."""
@@ -424,6 +437,7 @@ def command_runner(
         sandboxed=check.available,
         unsandboxed_reason=check.reason,
         settings=settings,
+        protected_paths=protected_paths,
     )
 
 

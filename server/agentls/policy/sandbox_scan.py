@@ -37,10 +37,12 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentls.context.files import SKIP_DIRS
+from agentls.policy.protected import ProtectedMatcher
 from agentls.policy.sandbox_git import gitdir_of, is_repository
 from agentls.policy.secrets import SecretContentFiles, SecretMatcher
 
@@ -69,6 +71,10 @@ class Protected:
     identities: frozenset[tuple[int, int]] = frozenset()  # (device, inode) of the above
     # Files holding secret content: shown redacted (or empty) in the sandbox.
     secret_content: list[Path] = field(default_factory=list)
+    # Protected paths (``policy/protected.py``: editor settings, .envrc, ...), symlinks
+    # included; and what those symlinks point to inside the tree.
+    protected: list[Path] = field(default_factory=list)
+    protected_targets: list[Path] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class _Folder:
     secret_files: tuple[str, ...]
     secret_dirs: tuple[str, ...]
     checked: tuple[str, ...] = ()  # regular files to check for content and hard links
+    protected: tuple[str, ...] = ()  # protected paths (symlinks included)
 
 
 class TreeScan:
@@ -93,11 +100,13 @@ class TreeScan:
         private: bool = False,
         max_depth: int | None = None,
         content: SecretContentFiles | None = None,
+        protected: ProtectedMatcher | None = None,
     ) -> None:
         self.root = str(root)
         self.secrets = secrets
         self.private = private
         self.content = content  # checks files for secret content (None: names only)
+        self.protected = protected  # finds protected paths (None: none looked for)
         self.max_depth = max_depth  # folders deeper than this are not entered
         self._folders: dict[str, _Folder] = {}
 
@@ -110,6 +119,7 @@ class TreeScan:
         files: list[str] = []
         dirs: list[str] = []
         checked: list[str] = []
+        guarded: list[str] = []
         stack = [""]
         visited = 0
         while stack:
@@ -134,18 +144,24 @@ class TreeScan:
             files += folder.secret_files
             dirs += folder.secret_dirs
             checked += folder.checked
+            guarded += folder.protected
             if self.max_depth is None or relative.count("/") + 1 < self.max_depth:
                 stack += folder.subfolders
         self._folders = folders
         git += self._targets(git_files)
         content = self._content(checked, files)
+        targets = self._inside_targets(p for p in guarded if os.path.islink(self._full(p)))
         return Protected(
             git=self._absolute(set(git)),
             secret_files=self._absolute(set(files) - set(content)),
             secret_content=self._absolute(set(content)),
             secret_dirs=self._absolute(set(dirs)),
             git_files=self._absolute(set(git_files)),
-            identities=frozenset(_identity(p) for p in self._absolute(set(git + git_files))),
+            identities=frozenset(
+                _identity(p) for p in self._absolute(set(git + git_files + guarded))
+            ),
+            protected=self._absolute(set(guarded)),
+            protected_targets=self._absolute(set(targets)),
         )
 
     def _content(self, checked: list[str], files: list[str]) -> list[str]:
@@ -193,6 +209,18 @@ class TreeScan:
             ]
         return out
 
+    def _full(self, relative: str) -> str:
+        return os.path.join(self.root, relative)
+
+    def _inside_targets(self, links: Iterable[str]) -> list[str]:
+        """Where ``links`` (relative) point, when that is inside the tree."""
+        out: list[str] = []
+        for relative in links:
+            real = os.path.realpath(self._full(relative))
+            if real.startswith(self.root + os.sep) and os.path.exists(real):
+                out.append(os.path.relpath(real, self.root))
+        return out
+
     def _absolute(self, paths: set[str]) -> list[Path]:
         return sorted(Path(self.root, p) for p in paths)
 
@@ -225,9 +253,13 @@ class TreeScan:
         check = self.content is not None and not any(
             part in CONTENT_SKIP_NAMES for part in relative.split("/")
         )
+        guard = self.protected if not in_dependencies else None
+        guarded: list[str] = []
         for entry in entries:
             path = f"{relative}/{entry.name}" if relative else entry.name
             try:
+                if guard is not None and entry.name != ".git" and _guarded(guard, path, entry):
+                    guarded.append(path)
                 if entry.name == ".git" and not entry.is_dir(follow_symlinks=False):
                     git_files.append(path)  # a gitdir file, or a symlink to a repository
                 elif entry.is_symlink():
@@ -256,6 +288,7 @@ class TreeScan:
             tuple(files),
             tuple(dirs),
             tuple(checked),
+            tuple(guarded),
         )
 
     def _secret_file(self, path: str, entry: os.DirEntry[str], in_dependencies: bool) -> bool:
@@ -270,6 +303,15 @@ class TreeScan:
             return False
         mode = entry.stat(follow_symlinks=False).st_mode
         return not mode & stat.S_IROTH
+
+
+def _guarded(guard: ProtectedMatcher, path: str, entry: os.DirEntry[str]) -> bool:
+    """Whether ``entry`` is a protected path (a symlink: under either reading)."""
+    if entry.is_symlink():
+        return guard.matches(path) or guard.matches(path, is_dir=True)
+    if entry.is_dir() and is_repository(entry.path):
+        return False  # a repository: sandbox_git's part
+    return guard.matches(path, is_dir=entry.is_dir())
 
 
 def _special(entry: os.DirEntry[str]) -> bool:

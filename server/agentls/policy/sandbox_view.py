@@ -14,7 +14,9 @@ Visible, in this order (a later mount covers an earlier one):
 3. If the workspace's parent folder is visible by then, it is replaced by an empty
    one: the folder above the workspace and sibling projects are never visible.
 4. The user's ``sandbox.readOnlyPaths``, read-only, secrets masked (as deep).
-5. The workspace, writable; the editor's unsaved buffers over their files
+5. The workspace, writable; its protected paths (editor settings, ``.envrc``,
+   ``.git*`` files, ..., see ``sandbox_protect.py``) read-only; the editor's unsaved
+   buffers and redacted copies of files holding secret content over their files
    (read-only); every repository folder and ``.git`` file read-only
    (``sandbox.git: "read-only"``: credentials in configs and included files
    masked) or hidden (``"hidden"``, the default); ``core.hooksPath`` folders
@@ -218,6 +220,9 @@ class View:
         """The workspace and what shields it (step 5)."""
         root = self.root
         args = ["--bind", root, root]
+        guarded = [str(p) for p in protected.protected if not p.is_symlink()]
+        for path in _outermost([*guarded, *(str(p) for p in protected.protected_targets)]):
+            args += ["--ro-bind", path, path]  # protected paths (``sandbox_protect.py``)
         for relative, copy in sorted((overlays or {}).items()):
             args += ["--ro-bind", str(copy), os.path.join(root, relative)]
         hidden = self.settings.git == "hidden"
