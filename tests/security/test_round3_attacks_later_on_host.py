@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import inspect
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+import agentls
 from agentls.context.files import WorkspaceFiles
 from agentls.policy.sandbox import command_runner, sandbox_available
 from agentls.tools.command import command_tools
@@ -134,3 +138,76 @@ async def test_a_repository_hidden_by_an_mtime_set_back_is_turned_off(
     assert "exit code 0" in said, said
     _host_git_status(root, home)
     assert not marker.exists(), "the host's git status ran the command's core.fsmonitor"
+
+
+FLOW = """
+import asyncio, os, sys
+from pathlib import Path
+base = Path(sys.argv[1])
+os.environ["HOME"] = str(base / "home")
+from agentls.context.files import WorkspaceFiles
+from agentls.policy.sandbox import command_runner
+from agentls.tools.command import command_tools
+from agentls.tools.command_checkpoint import CommandCheckpoint
+root = base / "project"
+async def main() -> None:
+    files = WorkspaceFiles(root)
+    async def approve(line: str) -> str:
+        return ""
+    checkpoint = CommandCheckpoint(root, cache=base / "cache")
+    tool = command_tools(command_runner(root, files.secrets), approve, checkpoint)[0]
+    print(await tool.run({"command": sys.argv[2]}))
+asyncio.run(main())
+"""
+
+
+def _as_ordinary_user(argv: list[str]) -> list[str]:
+    """``argv`` run as nobody when the tests run as root (the kernel lets root rename
+    in a folder without write access)."""
+    if os.getuid() != 0:
+        return argv
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "as an ordinary user: a command makes .git/ (plain HEAD, core.fsmonitor) and "
+        "`chmod a-w .git`; disable_new_repositories cannot rename HEAD (EACCES), only logs "
+        "a warning, and the user's next `git status` on the host runs the fsmonitor"
+    ),
+)
+def test_a_repository_made_read_only_is_still_turned_off() -> None:
+    base = Path(tempfile.mkdtemp(prefix="agentls-round3-"))
+    try:
+        for folder in (base, base / "home", base / "project"):
+            folder.mkdir(exist_ok=True)
+            if os.getuid() == 0:
+                os.chown(folder, 65534, 65534)
+        (base / "project" / "main.py").write_text("print(1)\n")
+        if os.getuid() == 0:
+            os.chown(base / "project" / "main.py", 65534, 65534)
+        marker = base / "host-ran-fsmonitor"
+        command = _plant("echo 'ref: refs/heads/main' > .git/HEAD", marker) + " && chmod a-w .git"
+        done = subprocess.run(
+            _as_ordinary_user([sys.executable, "-c", FLOW, str(base), command]),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "PYTHONPATH": str(Path(agentls.__file__).parent.parent)},
+            check=False,
+        )
+        assert "exit code 0" in done.stdout, done.stdout + done.stderr
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(base / "home"), "GIT_CONFIG_NOSYSTEM": "1"}
+        subprocess.run(
+            _as_ordinary_user(["git", "status"]),
+            cwd=base / "project",
+            env=env,
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+        assert not marker.exists(), "the host's git status ran the command's core.fsmonitor"
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
+        shutil.rmtree(base, ignore_errors=True)
