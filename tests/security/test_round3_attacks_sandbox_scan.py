@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import stat
+import subprocess
+import sys
+import tempfile
 from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
 
+import agentls
 from agentls.config import SandboxSettings
 from agentls.context.files import WorkspaceFiles
 from agentls.policy.sandbox import command_runner, sandbox_available
@@ -201,3 +206,95 @@ def _release(fifo: Path) -> None:
         except OSError:
             return  # no reader waits (ENXIO) or no fifo: nothing to release
         os.close(fd)
+
+
+FLOW = """
+import asyncio, os, sys
+from pathlib import Path
+base = Path(sys.argv[1])
+os.environ["HOME"] = str(base / "home")
+from agentls.context.files import WorkspaceFiles
+from agentls.policy.sandbox import command_runner
+from agentls.tools.command import command_tools
+root = base / "project"
+async def main() -> None:
+    files = WorkspaceFiles(root)
+    async def approve(line: str) -> str:
+        return ""
+    tool = command_tools(command_runner(root, files.secrets), approve)[0]
+    for command in sys.argv[2:]:
+        try:
+            print(await tool.run({"command": command}))
+        except Exception as error:  # what Toolbox.run answers the model
+            print(f"error: run_command failed: {error}")
+asyncio.run(main())
+"""
+
+
+def _as_ordinary_user(argv: list[str]) -> list[str]:
+    """``argv`` as nobody when the tests run as root (root reads any folder)."""
+    if os.getuid() != 0:
+        return argv
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+
+
+def _commands_as_a_user(commands: list[str], secret: str) -> str:
+    """A workspace with ``app/.env`` owned by an ordinary user; the commands run in a
+    row as that user, through the real tools; what the model reads."""
+    base = Path(tempfile.mkdtemp(prefix="agentls-round3-"))
+    try:
+        (base / "home").mkdir()
+        (base / "project" / "app").mkdir(parents=True)
+        (base / "project" / "app" / ".env").write_text(f"DEPLOY_REGION={secret}\n")
+        if os.getuid() == 0:
+            for folder, dirs, files in os.walk(base):
+                for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+                    os.chown(name, 65534, 65534)
+        done = subprocess.run(
+            _as_ordinary_user([sys.executable, "-c", FLOW, str(base), *commands]),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "PYTHONPATH": str(Path(agentls.__file__).parent.parent)},
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+    finally:
+        subprocess.run(["chmod", "-R", "u+rwx", str(base)], check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "as an ordinary user: `chmod 000 app` makes the next scan's os.scandir(app) fail "
+        "(TreeScan._read takes an OSError for an empty folder), so `app/.env` is not "
+        "masked; that command restores the mode and prints `.env` (a `.venv/pyvenv.cfg` "
+        "keeps sandbox._venv from stat-ing app/ first)"
+    ),
+)
+def test_a_folder_made_unreadable_is_not_left_unscanned() -> None:
+    seen = _commands_as_a_user(
+        [
+            "cat app/.env; mkdir -p .venv && touch .venv/pyvenv.cfg && chmod 000 app; echo ok",
+            "chmod 755 app && cat app/.env",
+        ],
+        "ENV-CANARY-0007",
+    )
+    assert "ok" in seen
+    assert "ENV-CANARY" not in seen
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "as an ordinary user: after `chmod 000 app`, sandbox._venv stats app/pyvenv.cfg "
+        "and raises PermissionError before bubblewrap starts: every later run_command "
+        "fails ('run_command failed: [Errno 13] …'), so not even a chmod can undo it"
+    ),
+)
+def test_an_unreadable_folder_does_not_stop_every_later_command() -> None:
+    seen = _commands_as_a_user(["chmod 000 app; echo locked", "echo alive"], "x")
+    assert "locked" in seen
+    assert "alive" in seen, seen
