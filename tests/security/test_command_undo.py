@@ -218,19 +218,29 @@ async def test_undo_never_writes_through_a_folder_a_command_turned_into_a_link(
         assert not (root / "app").is_symlink() and (root / "app/old.py").is_file(), undone
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="still broken: snapshots follow the workspace's .gitignore, which a command can "
-    "write: files it creates under a pattern it adds are not recorded (the .gitignore "
-    "change is, and undo restores it)",
-)
-async def test_a_command_cannot_hide_new_files_from_undo_with_a_gitignore(
+async def test_a_command_cannot_hide_its_changes_from_undo_in_ignored_files(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:
+    """Ignored files (``build/`` in the workspace's .gitignore) were not snapshotted: a
+    command could change, plant or delete them there and undo left them. A new
+    ignore pattern is no way out either: .gitignore is read-only to commands, a new
+    one is turned off."""
     root = workspace(tmp_path / "ws")
+    (root / "build/app.js").write_text("console.log('built')\n")
+    (root / "build/keep.txt").write_text("keep\n")
+    before = tree(root)
     model.enqueue(
         tool_call_reply(
-            [("run_command", {"command": "echo 'planted*' >> .gitignore && touch planted.sh"})]
+            [
+                (
+                    "run_command",
+                    {
+                        "command": "echo 'fetch(evil)' >> build/app.js && touch build/planted.sh"
+                        " && rm build/keep.txt; echo 'planted*' >> .gitignore;"
+                        " echo 'hidden*' > app/.gitignore; touch app/hidden.sh planted.sh"
+                    },
+                )
+            ]
         ),
         tool_call_reply([("finish", {"summary": "planted"})]),
     )
@@ -238,9 +248,11 @@ async def test_a_command_cannot_hide_new_files_from_undo_with_a_gitignore(
     env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
     async with lsp_session(settings, root_uri=root.as_uri(), env=env) as (client, _):
         result = await run(client, {"instruction": "plant"})
-        assert (root / "planted.sh").as_uri() in result["editedFiles"], result
-        await command(client, "agentls.undo", {"taskId": result["taskId"]})
-    assert not (root / "planted.sh").exists()
+        for planted in ("build/app.js", "build/planted.sh", "build/keep.txt", "planted.sh"):
+            assert (root / planted).as_uri() in result["editedFiles"], result
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+    assert undone["status"] == "undone", undone
+    assert tree(root) == before, undone
 
 
 async def test_the_users_save_during_a_command_is_not_taken_for_the_commands(

@@ -45,12 +45,20 @@ def _changed_note(changed: list[str], checkpoint: CommandCheckpoint | None) -> s
         return (
             f"\n[what it changed was not recorded ({checkpoint.problem}): undo cannot restore it]"
         )
-    if not changed:
-        return ""
-    names = ", ".join(changed[:10]) + (
-        f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+    missed = checkpoint.unrecorded if checkpoint is not None else []
+    note = (
+        f"\n[changed but not recorded, too big for the checkpoint (32 MB a file, 10,000 "
+        f"ignored files or 100 MB of them): undo cannot restore {_names(missed)}]"
+        if missed
+        else ""
     )
-    return f"\n[files it changed: {names}]"
+    if not changed:
+        return note
+    return f"\n[files it changed: {_names(changed)}]{note}"
+
+
+def _names(paths: list[str]) -> str:
+    return ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
 
 
 def describe(result: CommandResult, timeout: float, changed: str = "") -> str:

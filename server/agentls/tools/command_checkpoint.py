@@ -2,7 +2,8 @@
 
 A command (``run_command``, ``verify.commands``) writes to the disk directly, past the
 editor. Around each one, ``CommandCheckpoint.around`` snapshots the workspace's
-files (tracked and untracked, as ``.gitignore`` allows; secret files left out) into
+files (tracked, untracked and **ignored** alike: the workspace's ``.gitignore``,
+which a command could write, decides nothing; secret files left out) into
 a shadow git repository kept OUTSIDE the workspace, under the user's cache folder
 (``<cache>/checkpoints/<hash of the root>``, as Cline's checkpoints do), and diffs
 the snapshots after it. Git stores each content once, so a snapshot after the first
@@ -15,10 +16,17 @@ any command, its last after one); ``undo`` puts each back on the disk, refusing
 per file, clearly, when the file changed again since (by the user, the editor or
 anything else). ``diff`` is the unified diff for a terminal.
 
+Size caps: a file over ``MAX_FILE_BYTES`` (32 MB) is not snapshotted; nor are the
+ignored files past ``MAX_IGNORED_FILES`` / ``MAX_IGNORED_BYTES`` (build output and
+packages: ``node_modules`` would fill the cache), taken in path order, files outside
+package folders first. A file left out before a command stays out after it; when
+the command changed, created or deleted one, ``unrecorded`` names it and the tool
+result says that undo cannot restore it.
+
 Not covered: files in nested repositories (git keeps only their commit), empty
-folders (created ones are left after an undo), files the sandbox hides, new or
-changed files over ``MAX_FILE_BYTES`` (32 MB). Undo never writes through a folder
-that is a symbolic link now.
+folders (created ones are left after an undo), files the sandbox hides, and what
+the caps leave out (named). Undo never writes through a folder that is a symbolic
+link now.
 """
 
 from __future__ import annotations
@@ -42,6 +50,11 @@ log = logging.getLogger(__name__)
 
 GIT_TIMEOUT = 120.0  # seconds for one snapshot (the first of a big workspace is slowest)
 MAX_FILE_BYTES = 32 << 20  # a new or changed file bigger than this is not snapshotted
+MAX_IGNORED_FILES = 10_000  # ignored files snapshotted at most (the rest: named if changed)
+MAX_IGNORED_BYTES = 100 << 20  # and their bytes at most
+PACKAGE_FOLDERS = frozenset(
+    {"node_modules", ".venv", "venv", "site-packages", "target", "build", "dist", ".tox"}
+)
 _LOCKS: dict[str, asyncio.Lock] = {}  # one per shadow repository: snapshots in turn
 T = TypeVar("T")
 _SYMLINK = "120000"
@@ -90,6 +103,24 @@ async def undo_message(edits: Callable[[], Awaitable[str]] | None, disk: UndoRep
     return text
 
 
+Stamp = tuple[int, int, int]  # size, modification time, inode of a file (0s: none)
+
+
+def _stamp(path: Path) -> tuple[int, Stamp]:
+    """A file's size (0 for anything but a regular file) and its stamp."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return 0, (0, 0, 0)
+    size = info.st_size if stat.S_ISREG(info.st_mode) else 0
+    return size, (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def _package_last(relative: str) -> tuple[bool, str]:
+    """Files outside package and build folders first, then by path."""
+    return any(part in PACKAGE_FOLDERS for part in relative.split("/")[:-1]), relative
+
+
 class SnapshotError(Exception):
     """The workspace could not be snapshotted; ``str(error)`` says why."""
 
@@ -115,9 +146,13 @@ class CommandCheckpoint:
         self.secret_patterns = tuple(secret_patterns)
         self.changes: dict[str, DiskChange] = {}  # by workspace-relative path
         self.problem = ""  # why the last snapshot failed ("" when it worked)
+        # Files the last command changed that the caps kept out of the snapshots.
+        self.unrecorded: list[str] = []
 
     # -- git --------------------------------------------------------------------------
-    def _git(self, *args: str, input: bytes | None = None, init: bool = False) -> bytes:
+    def _git(
+        self, *args: str, input: bytes | None = None, init: bool = False, literal: bool = False
+    ) -> bytes:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.git_dir),
@@ -130,6 +165,8 @@ class CommandCheckpoint:
         }
         if init:
             del env["GIT_DIR"], env["GIT_WORK_TREE"]
+        if literal:
+            env["GIT_LITERAL_PATHSPECS"] = "1"
         try:
             done = subprocess.run(
                 ["git", *args],
@@ -169,34 +206,49 @@ class CommandCheckpoint:
         (info / "attributes").write_text("* -text -filter -diff -merge -ident\n")
         (info / "exclude").write_text("\n".join([".git", *self._secret_lines()]) + "\n")
 
-    def _exclude_big_files(self) -> None:
-        """New or changed files over ``MAX_FILE_BYTES`` stay out of the snapshot (a
-        command writing gigabytes must not fill the user's cache folder)."""
-        listed = self._git("ls-files", "-z", "--others", "--modified", "--exclude-standard")
-        big = []
-        for raw in listed.split(b"\0"):
-            relative = raw.decode("utf-8", "surrogateescape")
-            try:
-                st = os.lstat(self.root / relative) if relative else None
-            except OSError:
-                continue
-            if st is not None and stat.S_ISREG(st.st_mode) and st.st_size > MAX_FILE_BYTES:
-                big.append("/" + "".join("\\" + c if c in "*?[]\\!# " else c for c in relative))
-        if big:
-            with (self.git_dir / "info" / "exclude").open("a") as f:
-                f.write("\n".join(big) + "\n")
-
     def _secret_lines(self) -> list[str]:
         from agentls.policy.secrets import DEFAULT_SECRET_PATTERNS
 
         return [*DEFAULT_SECRET_PATTERNS, *self.secret_patterns]
 
-    def snapshot(self) -> str:
-        """The tree id of the workspace's files now (blocking: run it in a thread)."""
+    def _listed(self, *args: str) -> list[str]:
+        raw = self._git("ls-files", "-z", *args)
+        return [p.decode("utf-8", "surrogateescape") for p in raw.split(b"\0") if p]
+
+    def snapshot(self, skip: Iterable[str] = ()) -> tuple[str, dict[str, Stamp]]:
+        """The tree id of the workspace's files now, and the files left out by the caps
+        (with their size and time), ``skip`` included (blocking: run it in a thread)."""
         self._prepare()
-        self._exclude_big_files()
-        self._git("add", "--all", "--ignore-errors", "--", ".")
-        return self._git("write-tree").decode().strip()
+        exclude = str(self.git_dir / "info" / "exclude")
+        tracked = self._listed("--modified", "--deleted")
+        untracked = self._listed("--others", f"--exclude-from={exclude}")
+        ignored = set(self._listed("--others", "--ignored", "--exclude-standard"))
+        # The caps count the ignored files snapshotted already, then new ones.
+        kept = self._listed("--cached", "--ignored", "--exclude-standard")
+        budget = [MAX_IGNORED_FILES - len(kept), MAX_IGNORED_BYTES]
+        budget[1] -= sum(_stamp(self.root / p)[0] for p in kept)
+        left_out: dict[str, Stamp] = {}
+        skipped = set(skip)
+        adding: list[str] = []
+        known = set(tracked)
+        for relative in sorted(dict.fromkeys(tracked + untracked), key=_package_last):
+            size, stamp = _stamp(self.root / relative)
+            over = size > MAX_FILE_BYTES or relative in skipped
+            if not over and relative in ignored and relative not in known:
+                over = budget[0] < 1 or budget[1] < size
+                if not over:
+                    budget[0], budget[1] = budget[0] - 1, budget[1] - size
+            if over:
+                left_out[relative] = stamp
+            else:
+                adding.append(relative)
+        if adding:
+            listed = "\0".join(adding).encode("utf-8", "surrogateescape")
+            self._git(
+                "add", "--all", "--force", "--ignore-errors", "--pathspec-from-file=-",
+                "--pathspec-file-nul", input=listed, literal=True,
+            )  # fmt: skip
+        return self._git("write-tree").decode().strip(), left_out
 
     def _diff(self, before: str, after: str) -> dict[str, DiskChange]:
         raw = self._git("diff-tree", "-r", "-z", "--no-renames", before, after)
@@ -223,7 +275,7 @@ class CommandCheckpoint:
         lock = _LOCKS.setdefault(str(self.git_dir), asyncio.Lock())
         async with lock:
             try:
-                before = await asyncio.to_thread(self.snapshot)
+                before, left_out = await asyncio.to_thread(self.snapshot)
             except SnapshotError as error:
                 self.problem = str(error)
                 log.warning("no checkpoint before a command: %s", error)
@@ -232,19 +284,24 @@ class CommandCheckpoint:
             try:
                 result = await run()
             except BaseException:
-                await asyncio.shield(self._after(before, saved_by_user))
+                await asyncio.shield(self._after(before, left_out, saved_by_user))
                 raise
-            return result, await self._after(before, saved_by_user)
+            return result, await self._after(before, left_out, saved_by_user)
 
-    async def _after(self, before: str, saved_by_user: set[str]) -> list[str]:
+    async def _after(
+        self, before: str, left_out: dict[str, Stamp], saved_by_user: set[str]
+    ) -> list[str]:
         try:
-            after = await asyncio.to_thread(self.snapshot)
+            after, still_out = await asyncio.to_thread(self.snapshot, left_out)
             changed = await asyncio.to_thread(self._diff, before, after)
         except SnapshotError as error:
             self.problem = str(error)
             log.warning("no checkpoint after a command: %s", error)
             return []
         self.problem = ""
+        self.unrecorded = sorted(
+            p for p, stamp in still_out.items() if left_out.get(p) != stamp
+        ) + sorted(p for p in left_out if p not in still_out)
         for path in set(changed) & saved_by_user:
             del changed[path]
         for path, change in changed.items():

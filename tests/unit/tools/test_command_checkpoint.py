@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from agentls.tools import command_checkpoint
 from agentls.tools.command_checkpoint import MAX_FILE_BYTES, CommandCheckpoint
 
 
@@ -83,3 +84,32 @@ async def test_snapshots_are_for_the_user_alone(tmp_path: Path) -> None:
     await checkpoint.around(command)
     for folder in (checkpoint.git_dir, checkpoint.git_dir.parent):
         assert folder.stat().st_mode & 0o077 == 0, oct(folder.stat().st_mode)
+
+
+async def test_ignored_files_are_recorded_within_the_caps_and_the_rest_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ignored files are snapshotted (the workspace's .gitignore decides nothing), up to
+    the caps, files outside package folders first; a left-out file the command
+    changes, or one it creates past the caps, is named in ``unrecorded``."""
+    monkeypatch.setattr(command_checkpoint, "MAX_IGNORED_FILES", 3)
+    root = tmp_path / "ws"
+    (root / "node_modules").mkdir(parents=True)
+    (root / ".gitignore").write_text("*.log\nnode_modules/\n")
+    (root / "a.log").write_text("a\n")
+    for name in ("p1", "p2", "p3"):
+        (root / "node_modules" / name).write_text(f"{name}\n")
+    checkpoint = CommandCheckpoint(root, cache=tmp_path / "cache")
+
+    async def command() -> None:
+        (root / "a.log").write_text("changed\n")
+        (root / "node_modules/p1").write_text("changed\n")
+        (root / "node_modules/p3").write_text("changed\n")
+        (root / "node_modules/p4").write_text("new\n")
+
+    _, changed = await checkpoint.around(command)
+    assert changed == ["a.log", "node_modules/p1"]
+    assert checkpoint.unrecorded == ["node_modules/p3", "node_modules/p4"]
+    assert checkpoint.undo().restored == ["a.log", "node_modules/p1"]
+    assert (root / "a.log").read_text() == "a\n"
+    assert (root / "node_modules/p1").read_text() == "p1\n"
