@@ -298,3 +298,26 @@ def test_an_unreadable_folder_does_not_stop_every_later_command() -> None:
     seen = _commands_as_a_user(["chmod 000 app; echo locked", "echo alive"], "x")
     assert "locked" in seen
     assert "alive" in seen, seen
+
+
+async def test_a_fifo_named_gitignore_does_not_stall_the_command(
+    tmp_path: Path, home: Path
+) -> None:
+    """Held: a fifo named .gitignore would block the checkpoint's host `git add` (git
+    opens it and waits for a writer; so does the user's own `git status`); the
+    protected-path rename after the command takes it out of the way."""
+    root = tmp_path / "project"
+    (root / "sub").mkdir(parents=True)
+    (root / "main.py").write_text("print(1)\n")
+    agent = Agent(root, tmp_path / "checkpoints")
+    fifo = root / "sub" / ".gitignore"
+    try:
+        said = await asyncio.wait_for(agent.run("mkfifo sub/.gitignore; echo made"), 4)
+        assert "made" in said
+        said = await asyncio.wait_for(agent.run("echo again"), 4)
+        assert "again" in said
+        assert not stat.S_ISFIFO(os.lstat(fifo).st_mode) if fifo.exists() else True
+    finally:
+        for _ in range(50):  # every git blocked on it (one per snapshot) gets EOF
+            _release(fifo)
+            await asyncio.sleep(0.02)
