@@ -321,3 +321,28 @@ async def test_a_fifo_named_gitignore_does_not_stall_the_command(
         for _ in range(50):  # every git blocked on it (one per snapshot) gets EOF
             _release(fifo)
             await asyncio.sleep(0.02)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "~/go is a HOME_TOOLCHAINS folder, mounted whole; it is GOPATH, whose src/ holds the "
+        "user's other projects (sibling code is readable), and toolchains are scanned for "
+        "secrets only 4 folders deep (OUTSIDE_SCAN_DEPTH): "
+        "~/go/src/github.com/me/other/deploy/.env is printed"
+    ),
+)
+async def test_projects_under_gopath_keep_their_env_files_masked(
+    tmp_path: Path, home: Path
+) -> None:
+    other = home / "go" / "src" / "github.com" / "me" / "other"
+    (other / "deploy").mkdir(parents=True)
+    (other / "main.go").write_text("package main\n")
+    (other / "deploy" / ".env").write_text("DB_URL=GOPATH-CANARY-0042\n")
+    (home / "go" / "bin").mkdir()
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "main.py").write_text("print(1)\n")
+    agent = Agent(root, tmp_path / "checkpoints")
+    seen = await agent.run("cat ~/go/src/github.com/me/other/deploy/.env")
+    assert "GOPATH-CANARY" not in seen
