@@ -169,15 +169,22 @@ def _as_ordinary_user(argv: list[str]) -> list[str]:
     return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
 
 
+@pytest.mark.parametrize(
+    "hide",
+    ["chmod a-w .git", "chmod 311 ."],
+    ids=["git-folder-read-only", "root-unreadable"],
+)
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "as an ordinary user: a command makes .git/ (plain HEAD, core.fsmonitor) and "
-        "`chmod a-w .git`; disable_new_repositories cannot rename HEAD (EACCES), only logs "
-        "a warning, and the user's next `git status` on the host runs the fsmonitor"
+        "as an ordinary user: a command makes .git/ (plain HEAD, core.fsmonitor), then "
+        "`chmod a-w .git` (disable_new_repositories cannot rename HEAD: EACCES, only a log "
+        "warning) or `chmod 311 .` (the scan after the command cannot list the root and "
+        "takes it for empty: the new .git is never seen); the user's next `git status` on "
+        "the host (git finds .git by name) runs the fsmonitor"
     ),
 )
-def test_a_repository_made_read_only_is_still_turned_off() -> None:
+def test_a_repository_a_command_hides_from_the_owner_is_still_turned_off(hide: str) -> None:
     base = Path(tempfile.mkdtemp(prefix="agentls-round3-"))
     try:
         for folder in (base, base / "home", base / "project"):
@@ -188,7 +195,7 @@ def test_a_repository_made_read_only_is_still_turned_off() -> None:
         if os.getuid() == 0:
             os.chown(base / "project" / "main.py", 65534, 65534)
         marker = base / "host-ran-fsmonitor"
-        command = _plant("echo 'ref: refs/heads/main' > .git/HEAD", marker) + " && chmod a-w .git"
+        command = _plant("echo 'ref: refs/heads/main' > .git/HEAD", marker) + f" && {hide}"
         done = subprocess.run(
             _as_ordinary_user([sys.executable, "-c", FLOW, str(base), command]),
             capture_output=True,
@@ -199,9 +206,8 @@ def test_a_repository_made_read_only_is_still_turned_off() -> None:
         )
         assert "exit code 0" in done.stdout, done.stdout + done.stderr
         env = {"PATH": "/usr/bin:/bin", "HOME": str(base / "home"), "GIT_CONFIG_NOSYSTEM": "1"}
-        subprocess.run(
-            _as_ordinary_user(["git", "status"]),
-            cwd=base / "project",
+        subprocess.run(  # the user's next git status in the project, on the host
+            _as_ordinary_user(["git", "-C", str(base / "project"), "status"]),
             env=env,
             capture_output=True,
             timeout=10,
@@ -209,7 +215,7 @@ def test_a_repository_made_read_only_is_still_turned_off() -> None:
         )
         assert not marker.exists(), "the host's git status ran the command's core.fsmonitor"
     finally:
-        subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
+        subprocess.run(["chmod", "-R", "u+rwx", str(base)], check=False)
         shutil.rmtree(base, ignore_errors=True)
 
 
