@@ -21,7 +21,7 @@ export default defineConfig({
         test: { name: "vsix", include: ["test/vsix.test.ts"], environment: "node" },
       },
       {
-        // The packaged agentls.vsix in real VS Code (code-server + Chromium; see e2e/README.md).
+        // The packaged agentls.vsix in real VS Code (code-server + Chromium; see README.md).
         test: {
           name: "e2e",
           include: ["e2e/**/*.e2e.ts"],

@@ -1,10 +1,16 @@
 /** Restricted Mode: a workspace that is not trusted cannot name the program agentls starts,
  * its arguments, the model's URL, the variable the key is read from, or the approval mode.
- * Its .vscode/settings.json plants all of them; the user's settings must win. */
+ * Its .vscode/settings.json plants all of them; the user's settings must win.
+ *
+ * Then the attack pass's tests, in the same window (one VS Code start less): the folder's
+ * name has spaces and non-ASCII letters; it plants Python modules (`agentls/`, `json.py`)
+ * and a virtual environment of its own; a missing Python; the server killed under the
+ * extension; the stored API key looked for in every file VS Code and the server write. */
 
 import * as fs from "node:fs";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { serverProcesses, waitIdle, waitText } from "./harness/agentls";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
+import { serverProcesses, status, waitIdle, waitText } from "./harness/agentls";
 import { VENV_PYTHON } from "./harness/paths";
 import { ENV_API_KEY, Session, until } from "./harness/session";
 import { Workbench } from "./harness/workbench";
@@ -20,22 +26,45 @@ const PLANTED = {
 };
 const PLANTED_PYTHON = `#!/bin/sh\ntouch "$(dirname "$0")/PLANTED-PYTHON-RAN"\nexec ${VENV_PYTHON} "$@"\n`;
 
+const FOLDER = "hostile wörk space ü";
+const KEY = "sk-attack-e2e-0123456789abcdef";
+
+/** A Python module that leaves a marker next to the workspace when it is imported. */
+function marker(name: string, depth: number): string {
+  return `import pathlib\npathlib.Path(__file__).resolve().parents[${depth}].joinpath(${JSON.stringify(name)}).write_text("ran")\n`;
+}
+
+const ATTACK_FILES: Record<string, string> = {
+  // `python -m agentls` with the workspace as its working directory and first on sys.path
+  // would run these instead of the installed server and the standard library.
+  "agentls/__init__.py": marker("pwned-agentls", 2),
+  "agentls/__main__.py": `${marker("pwned-agentls", 2)}raise SystemExit(7)\n`,
+  "json.py": marker("pwned-json", 1),
+  // A virtual environment of the workspace's: a user setting naming
+  // ${workspaceFolder}/.venv/bin/python (as the README suggests) would run it.
+  ".venv/bin/python": `#!/bin/sh\necho ran > "$(dirname "$0")/../../../pwned-venv"\nexec ${VENV_PYTHON} "$@"\n`,
+};
+
 let session: Session;
 let bench: Workbench;
+let temp: string;
 
 beforeAll(async () => {
   session = await Session.start({
     name: "trust",
+    folderName: FOLDER,
     trusted: false,
     files: {
       "calc.py": "def f():\n    return 1\n",
       ".vscode/settings.json": JSON.stringify(PLANTED, null, 2),
       "planted-python.sh": PLANTED_PYTHON,
+      ...ATTACK_FILES,
     },
-    executables: ["planted-python.sh"],
+    executables: ["planted-python.sh", ".venv/bin/python"],
     env: { E2E_PLANTED_SECRET: "planted-secret-value" },
   });
   bench = new Workbench(session.page);
+  temp = path.dirname(session.workspace);
 });
 
 afterAll(async () => {
@@ -73,4 +102,84 @@ test("in Restricted Mode the workspace's restricted settings are ignored, the ot
   const [first] = await session.model.requests();
   expect(first?.body.model).toBe("planted-model");
   expect(first?.authorization).toBe(`Bearer ${ENV_API_KEY}`);
+});
+
+function planted(): string[] {
+  return ["pwned-agentls", "pwned-json", "pwned-venv"].filter((name) => fs.existsSync(path.join(temp, name)));
+}
+
+describe("a hostile folder in Restricted Mode", () => {
+  it("the server that ran is the installed one, not the workspace's agentls package or json module", () => {
+    expect(planted()).toEqual([]);
+  });
+});
+
+describe("the interpreter", () => {
+  it("a user setting naming the workspace's own .venv is not run in Restricted Mode", async () => {
+    await session.probe("configure", { key: "interpreter", value: ["${workspaceFolder}/.venv/bin/python"] });
+    await bench.notification(/does not run a Python from the workspace/).waitFor({ state: "visible", timeout: 20_000 });
+    expect(planted()).toEqual([]);
+    expect((await status(bench)).icon).toBe("error");
+  });
+
+  it("a missing Python says so, and a good one brings the server back", async () => {
+    await session.probe("configure", { key: "interpreter", value: ["/nonexistent/python3"] });
+    await bench.notification(/Could not run the Python interpreter "\/nonexistent\/python3"/).waitFor({ state: "visible", timeout: 20_000 });
+    expect((await status(bench)).icon).toBe("error");
+    await session.probe("configure", { key: "interpreter", value: [VENV_PYTHON] });
+    await waitIdle(bench);
+    await bench.clearNotifications();
+  });
+});
+
+describe("the server", () => {
+  it("killed, it comes back", async () => {
+    const [before] = serverProcesses(session.workspace);
+    expect(before).toBeDefined();
+    process.kill(before!.pid, "SIGKILL");
+    // vscode-languageclient starts it again; the status bar must not stay "stopped"
+    await until("a new server", 20_000, () => serverProcesses(session.workspace).some((p) => p.pid !== before!.pid));
+    await waitIdle(bench, 20_000);
+    await bench.clearNotifications();
+  });
+});
+
+describe("the API key", () => {
+  it("reaches the model and is written to no file", async () => {
+    await bench.runCommand("Agent: Set API Key");
+    // the key is typed into a password box
+    const input = session.page.locator(".quick-input-widget input[type=password]");
+    await input.waitFor({ state: "visible" });
+    const [before] = serverProcesses(session.workspace);
+    await bench.answerInput(KEY);
+    await until("the server restarted with the key", 20_000, () => serverProcesses(session.workspace).some((p) => p.pid !== before?.pid));
+    await waitIdle(bench);
+    await session.model.clear();
+    await session.model.enqueue({ text: "It returns 1." });
+    await bench.runCommand("Agent: Ask…");
+    await bench.answerInput("what does f return?");
+    await until("the model's request", 20_000, async () => (await session.model.requests()).length > 0);
+    const [request] = await session.model.requests();
+    expect(request!.authorization).toBe(`Bearer ${KEY}`);
+    // The answer opens read-only: closing it asks nothing, and it is no document of the
+    // server's (an untitled buffer with content is dirty and synced to the server).
+    const answer = await until("the answer's document", 20_000, async () =>
+      (await session.probe<{ uri: string; text: string; isDirty: boolean }[]>("documents")).find((d) => d.text.includes("It returns 1.")),
+    );
+    expect(answer).toMatchObject({ isDirty: false });
+    expect(answer.uri).toMatch(/^agentls-doc:/);
+    const leaks: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          walk(file);
+        } else if (entry.isFile() && fs.readFileSync(file).includes(KEY)) {
+          leaks.push(path.relative(temp, file));
+        }
+      }
+    };
+    walk(temp);
+    expect(leaks).toEqual([]);
+  });
 });

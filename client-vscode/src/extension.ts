@@ -6,6 +6,7 @@ import { Server } from "./client";
 import { agentlsConfig } from "./config";
 import { API_KEY_SECRET, CLIENT_COMMANDS, CLIENT_NAME } from "./constants";
 import { DiagnosticTimes } from "./diagnostics";
+import { registerDocuments } from "./documents";
 import { commandHandlers, messageUi, registerCommands, taskUi } from "./handlers";
 import { ServerMessages } from "./messages";
 import { loadPythonApi } from "./python";
@@ -21,7 +22,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const messages = new ServerMessages(messageUi);
   const tasks = new Tasks(status, taskUi, messages);
   const diagnosticTimes = new DiagnosticTimes();
-  context.subscriptions.push(log, new StatusBar(status), diagnosticTimes);
+  context.subscriptions.push(log, new StatusBar(status), diagnosticTimes, registerDocuments());
 
   const pythonApi = await loadPythonApi();
   log.info(pythonApi ? "Using the Python extension's interpreter." : "The Python extension is not available.");

@@ -17,6 +17,7 @@ import {
   undoTarget,
 } from "./commands";
 import { renderContext } from "./context";
+import { openMarkdown } from "./documents";
 import type { MessageUi } from "./messages";
 import { DEFAULT_API_KEY_ENV } from "./server";
 import type { TaskUi, Tasks } from "./tasks";
@@ -58,10 +59,6 @@ function ask(title: string, prompt: string): Thenable<string | undefined> {
   });
 }
 
-export async function openMarkdown(content: string): Promise<void> {
-  const document = await vscode.workspace.openTextDocument({ language: "markdown", content });
-  await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: true });
-}
 
 /** How the server's messages are shown (messages.ts). */
 export const messageUi: MessageUi = {

@@ -1,10 +1,16 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as vscode from "vscode";
 import { CLIENT_COMMANDS } from "../src/constants";
+import { registerDocuments } from "../src/documents";
 import { commandHandlers, registerCommands, taskUi } from "../src/handlers";
 import { TaskStatus } from "../src/status";
 import { Tasks } from "../src/tasks";
 import { answers, folders, recorded, reset, settings, window } from "./vscode-stub";
+
+// the read-only documents (answers, the context) come from the extension's content provider
+beforeAll(() => {
+  registerDocuments();
+});
 
 type Call = { command: string; args: object | undefined };
 

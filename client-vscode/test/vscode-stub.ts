@@ -15,6 +15,10 @@ export class Uri {
     return new Uri("file", fsPath.replace(/\\/g, "/"));
   }
 
+  static from(parts: { scheme: string; path?: string }): Uri {
+    return new Uri(parts.scheme, parts.path ?? "");
+  }
+
   static parse(value: string): Uri {
     const match = /^([a-z][\w+.-]*):(?:\/\/[^/]*)?(.*)$/i.exec(value);
     if (match === null) {
@@ -278,6 +282,8 @@ function configuration(section: string) {
   };
 }
 
+const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri): string }>();
+
 export const workspace = {
   get workspaceFolders() {
     return folders.length ? folders : undefined;
@@ -315,7 +321,22 @@ export const workspace = {
   onWillDeleteFiles: never,
   createFileSystemWatcher: () => ({ onDidCreate: never, onDidChange: never, onDidDelete: never, dispose: () => undefined }),
   applyEdit: vi.fn(() => Promise.resolve(true)),
-  async openTextDocument(options: { language?: string; content?: string }) {
+  registerTextDocumentContentProvider(scheme: string, provider: { provideTextDocumentContent(uri: Uri): string }) {
+    contentProviders.set(scheme, provider);
+    return new Disposable(() => contentProviders.delete(scheme));
+  },
+  /** An untitled document from its text, or a document of a registered content provider
+   * (VS Code fails for a scheme nobody provides). */
+  async openTextDocument(options: { language?: string; content?: string } | Uri) {
+    if (options instanceof Uri) {
+      const provider = contentProviders.get(options.scheme);
+      if (provider === undefined) {
+        throw new Error(`no content provider for ${options.toString()}`);
+      }
+      const document = { language: options.path.endsWith(".md") ? "markdown" : undefined, content: provider.provideTextDocumentContent(options) };
+      recorded.documents.push(document);
+      return { uri: options, ...document };
+    }
     recorded.documents.push(options);
     return { uri: Uri.parse("untitled:Untitled-1"), ...options };
   },

@@ -81,7 +81,7 @@ const methods: Record<string, (params: Params) => unknown> = {
     return document.save();
   },
   documents() {
-    return vscode.workspace.textDocuments.map((d) => ({ uri: d.uri.toString(), text: d.getText() }));
+    return vscode.workspace.textDocuments.map((d) => ({ uri: d.uri.toString(), text: d.getText(), isDirty: d.isDirty }));
   },
   tabs() {
     return vscode.window.tabGroups.all.map((group) => group.tabs.map((tab) => tab.label));
