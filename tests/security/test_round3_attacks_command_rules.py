@@ -37,6 +37,9 @@ HIDDEN_IN_SUBSCRIPTS = [
     "ls $(( 'a[$(rm keep.txt)]' ))",
     "ls \"${a['$(rm keep.txt)']}\"",
     ": ${a[$'\\x24(rm keep.txt)']}",
+    "let 'a[$(rm keep.txt)]'",
+    "declare -i n='a[$(rm keep.txt)]'",
+    "a=(1 2); echo ${a['a[$(rm keep.txt)]']}",
 ]
 # Bash's command hash table and exported functions choose what a plain name runs.
 HIDDEN_IN_LOOKUP = [
