@@ -12,15 +12,18 @@ and removed when the command ends.
 
 The command enters it before bubblewrap starts: ``enter_argv`` puts a tiny
 ``/bin/sh`` in front that writes its own pid into ``cgroup.procs`` and then
-``exec``s bubblewrap (a failure to enter stops the command: exit 125).
+``exec``s bubblewrap (a failure to enter stops the command: exit 125; whether a
+process can enter one is tried once per parent folder before the first command).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -59,6 +62,8 @@ class PidsCgroup:
     def create(cls, limit: int) -> PidsCgroup | None:
         """A new pids cgroup with ``pids.max`` = ``limit``; None where none can be made."""
         for parent in _own_paths():
+            if not _usable(parent):
+                continue
             folder = parent / f"agentls-{os.getpid()}-{next(_COUNTER)}"
             try:
                 folder.mkdir()
@@ -95,6 +100,27 @@ class PidsCgroup:
             if _rmdir(self.folder) or time.monotonic() > deadline:
                 return
             time.sleep(0.02)
+
+
+@functools.cache
+def _usable(parent: Path) -> bool:
+    """Whether a process can enter a child cgroup of ``parent`` (tried once: cgroup v2
+    refuses processes in a folder that delegates controllers, say)."""
+    folder = parent / f"agentls-{os.getpid()}-probe"
+    try:
+        folder.mkdir()
+    except OSError:
+        return False
+    try:
+        if not (folder / "pids.max").exists():
+            return False
+        probe = PidsCgroup(folder).enter_argv(["true"])
+        done = subprocess.run(probe, capture_output=True, timeout=10, check=False)
+        return done.returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    finally:
+        PidsCgroup(folder).remove()
 
 
 def _rmdir(folder: Path) -> bool:

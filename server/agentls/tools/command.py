@@ -119,7 +119,8 @@ def command_tools(
     where = (
         "in a sandbox: the workspace is writable, the system's folders and toolchains "
         "read-only, nothing else of the machine visible, .git hidden, no network, secret "
-        "files read as empty"
+        "files read as empty and secret lines hidden, editor and tool settings (.vscode/, "
+        ".envrc, .git* files, ...) read-only (new ones are renamed *.agentls-disabled)"
         if runner.sandboxed
         else "after the user approves it"
     )
