@@ -29,10 +29,12 @@ from lsprotocol import types
 
 from agentls.context.files import local_path
 from agentls.edits.diff import minimal_changes
-from agentls.edits.documents import EditorError, Snapshot
-from agentls.edits.landed import found
+from agentls.edits.documents import DocumentClosed, EditorError, Snapshot
+from agentls.edits.landed import trace
 from agentls.edits.merge import landed, merge3
-from agentls.edits.text import TextChange
+from agentls.edits.placed import Placed, placed_at, undone
+from agentls.edits.positions import StalePosition
+from agentls.edits.text import TextChange, apply_changes
 from agentls.lsp.convert import text_edits
 from agentls.lsp.editor import REFUSAL_GRACE, settled
 from agentls.tools.command_checkpoint import CommandCheckpoint, undo_message
@@ -58,6 +60,9 @@ class FileChange:
     # Each text change the task made, (text before, text after), in order: undo reverts
     # them one by one onto the text now, keeping what the user typed in between.
     steps: list[tuple[str, str]] = field(default_factory=list)
+    # Where each step's text went in the open buffer (None: not known), for an undo by
+    # position (``edits/placed.py``) that cannot take the user's typing with it.
+    placed: list[Placed | None] = field(default_factory=list)
 
 
 class _TryAgain(Exception):
@@ -77,6 +82,8 @@ class LspEditSink:
         self.label = label
         self.changes: dict[str, FileChange] = {}  # by workspace-relative path
         self.overlay: dict[str, str | None] = {}  # text sent to unopened files
+        # the undo by position of an open file: (its change number, the changes)
+        self.undo_pieces: dict[str, tuple[int, list[TextChange]]] = {}
         self._opened_at: dict[str, int] = {}  # store seq when such a file was seen open
         self.commands: CommandCheckpoint | None = None  # what commands changed on the disk
         self.restored = 0  # files an undo has put back so far
@@ -146,6 +153,7 @@ class LspEditSink:
             await self._edit_closed(relative, old, new)
             self._record(relative, old, new)
             self.changes[relative].steps.append((old or "", new))
+            self.changes[relative].placed.append(None)
             return
         change = self.changes.get(relative)
         first = change is None
@@ -207,37 +215,47 @@ class LspEditSink:
                 await asyncio.wait([sent])  # (bounded by edits.applyTimeout)
                 if not sent.cancelled():
                     sent.exception()
-                if self._landed(snapshot, changes, target) is not False:
-                    self._step(relative, snapshot.text, target)  # in there, or maybe
+                verdict, placed = self._landed(snapshot, changes, target)
+                if verdict is not False:
+                    self._step(relative, snapshot.text, target, placed)  # in there, or maybe
                 raise
             except EditorError as error:  # refused, closed meanwhile, or never reported
-                if self._landed(snapshot, changes, target):
-                    self._step(relative, snapshot.text, target)
+                verdict, placed = self._landed(snapshot, changes, target)
+                if verdict:
+                    self._step(relative, snapshot.text, target, placed)
                     return  # it landed after all
                 raise ToolDenied(f"{relative}: not changed: {error}") from None
             after = self.server.store.get(uri)
             if after is None:
                 raise ToolDenied(f"{relative}: closed in the editor meanwhile; not changed")
-            verdict = self._landed(snapshot, changes, target)
+            verdict, placed = self._landed(snapshot, changes, target)
             if verdict:
-                self._step(relative, snapshot.text, target)
+                self._step(relative, snapshot.text, target, placed)
                 return
             if verdict is None:  # maybe in there: undo takes it out if it is
-                self._step(relative, snapshot.text, target)
+                self._step(relative, snapshot.text, target, None)
                 raise ToolDenied(
                     f"{relative}: the user typed where the edit was going while it was "
                     "sent, so it may or may not be in the file; read the file again"
                 )
         raise ToolDenied(f"{relative}: the editor did not take the edit; read it again")
 
-    def _landed(self, sent: Snapshot, changes: list[TextChange], target: str) -> bool | None:
+    def _landed(
+        self, sent: Snapshot, changes: list[TextChange], target: str
+    ) -> tuple[bool | None, Placed | None]:
         """Whether the edit ``changes`` of ``sent`` (making ``target``) is in the buffer:
-        found among the changes the editor reported since, or else by the texts."""
-        reported = self.server.store.changes_since(sent.uri, sent.seq)
-        if reported is not None:
-            return found(sent.text, changes, reported)
-        after = self.server.store.get(sent.uri)  # no history to tell by
-        return None if after is None else landed(sent.text, target, after.text)
+        found among the changes the editor reported since (then also where it is), or
+        else by the texts."""
+        store = self.server.store
+        reported = store.changes_since(sent.uri, sent.seq)
+        now = store.get(sent.uri)
+        if reported is None or now is None:  # no history to tell by
+            return (None if now is None else landed(sent.text, target, now.text)), None
+        verdict, where = trace(sent.text, changes, reported)
+        if not verdict:
+            return verdict, None
+        olds = [sent.text[c.start : c.end] for c in changes]
+        return True, placed_at(sent.uri, now.seq, where, olds, [c.new_text for c in changes])
 
     def _merged(self, relative: str, old: str | None, new: str, now: str) -> str:
         """``new`` (made on ``old``) on top of the buffer ``now``."""
@@ -252,7 +270,7 @@ class LspEditSink:
             )
         return merged.text
 
-    def _step(self, relative: str, before: str, after: str) -> None:
+    def _step(self, relative: str, before: str, after: str, placed: Placed | None) -> None:
         """One change the task made to an open buffer. The file's text before the task is
         the text right before its first change (what the user typed while that edit was
         being made, or sent again, belongs to the user)."""
@@ -260,6 +278,7 @@ class LspEditSink:
         if not change.steps:
             change.before = before
         change.steps.append((before, after))
+        change.placed.append(placed)
 
     async def _edit_closed(self, relative: str, old: str | None, new: str) -> None:
         uri = (self.root / relative).as_uri()
@@ -442,7 +461,7 @@ class LspEditSink:
             assert target is not None  # None only for files the task created
             version = open_snapshot.version if open_snapshot is not None else None
             base = open_snapshot or Snapshot(uri, 0, now, -1)
-            undoing = minimal_changes(now, target)
+            undoing = self._undoing(relative, open_snapshot, now, target)
             edits: list[types.TextEdit | types.AnnotatedTextEdit | types.SnippetTextEdit]
             edits = list(text_edits(base, undoing, self.server.encoding))
             document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
@@ -480,7 +499,7 @@ class LspEditSink:
             await settled(self.server.store, reported, target)
         missed, unsure = [], []  # an editor skips a stale edit yet answers applied (Neovim)
         for relative, sent, undoing, target in checks:
-            verdict = self._landed(sent, undoing, target)
+            verdict = self._landed(sent, undoing, target)[0]
             if verdict is None:
                 unsure.append(relative)
             elif not verdict:
@@ -508,6 +527,17 @@ class LspEditSink:
         count = self.restored
         return f"restored {count} file{'s' if count != 1 else ''}"
 
+    def _undoing(
+        self, relative: str, snapshot: Snapshot | None, now: str, target: str
+    ) -> list[TextChange]:
+        """The undo's changes of ``now``: exactly the pieces put back when the undo was
+        computed by position on this very text, else a diff of the texts."""
+        seq, pieces = self.undo_pieces.pop(relative, (None, []))
+        if snapshot is not None and seq == snapshot.seq and snapshot.text == now:
+            if apply_changes(now, pieces) == target:
+                return pieces
+        return minimal_changes(now, target)
+
     def _undo_target(self, relative: str, change: FileChange) -> str | None:
         """The file's text with the task's changes taken out and the user's kept.
         Raises ``EditorError`` naming the lines where both changed the same text."""
@@ -526,6 +556,16 @@ class LspEditSink:
                 f"{relative} changed since the task (created or deleted by it); nothing was "
                 "undone (undo your own edits first, or revert by hand)"
             )
+        uri = self.open_uri(relative)
+        placed = [p for p in change.placed if p is not None]
+        if uri is not None and len(placed) == len(change.steps):
+            try:  # by position: exact, whatever the user typed next to the task's text
+                target, pieces = undone(self.server.store, uri, placed, relative)
+                if pieces is not None:
+                    self.undo_pieces[relative] = (self.server.store.snapshot(uri).seq, pieces)
+                return target
+            except (StalePosition, DocumentClosed):
+                pass  # reopened, or its history is gone: compare the texts instead
         text = now
         for before, after in reversed(change.steps):
             merged = merge3(after, before, text)
