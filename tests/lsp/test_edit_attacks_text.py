@@ -150,15 +150,6 @@ async def test_no_final_newline_and_typing_at_the_end_while_streaming(
             )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the task's anchor takes in a line typed at its start edge: the task stops "
-        "('Stopped: the function at line 1 was edited while the agent was writing') and "
-        'leaves area() cut: \'import math\\ndef area(r):\\n    """Area of a circle of '
-        'radius r."""\\n\\n\\ndef other\' (no return line)'
-    ),
-)
 async def test_a_line_typed_right_above_a_function_at_the_start_of_the_file(
     model: ScriptedModelServer,
 ) -> None:
@@ -188,16 +179,6 @@ def by_instruction(replies: dict[str, str], tps: float) -> Any:
     return step
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the second task's anchor takes in the first task's lines written at their shared "
-        "edge: it stops, 'cancelled' with 'Stopped: the function at line 3 was edited while "
-        "the agent was writing ... keeps what you typed' although nobody typed; depending on "
-        "timing other() is left cut ('def other():\\n    # the answer\\n', no return) or "
-        "whole; its undo then says 'what you typed in the region since was kept'"
-    ),
-)
 async def test_two_tasks_on_adjacent_functions_at_once(model: ScriptedModelServer) -> None:
     """Two rewrites of two functions with no blank line between them, streaming at
     the same time: each must end in its own function."""

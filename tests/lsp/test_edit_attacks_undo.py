@@ -114,16 +114,6 @@ async def test_cancel_after_typing_in_a_written_line_tells_that_lines_stay(
             assert "left as it was" not in result["summary"], result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the keystroke lands with the edit, the cancel right after: the edit's fate is "
-        "unknown (pending), and revert() also tries the original as the base, which "
-        "merges vacuously (merged == the text now): it counts as restored and the answer "
-        "is 'Cancelled. The document was left as it was.' with editedFiles [] while the "
-        "agent's docstring line stays in place of 'return 3.14 * r * r'"
-    ),
-)
 async def test_cancel_right_after_typing_into_the_line_just_written(
     model: ScriptedModelServer,
 ) -> None:
@@ -150,9 +140,17 @@ async def test_cancel_right_after_typing_into_the_line_just_written(
         await cancels[0]
         text = editor.text(URI)
         assert "(metres)" in text, text
-        if "Area of a circle" in text:  # the agent's line stayed: say so
+        if "Area of a circle" in text:  # the agent's line stayed: say so, and why
             assert result["editedFiles"] == [URI], (result, text)
             assert "left as it was" not in result["summary"], (result, text)
+            assert "could not be restored" in result["summary"], (result, text)
+            # The user's edit is in the agent's line: undo cannot restore without losing
+            # it, so it refuses, naming the line, and changes nothing.
+            undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+            assert undone["status"] == "refused", undone
+            line = 1 + text[: text.index("(metres)")].count("\n")
+            assert f"line {line} " in undone["message"], (undone, text)
+            assert editor.text(URI) == text
 
 
 async def test_typing_above_while_the_restore_after_cancel_is_in_flight(
@@ -185,13 +183,6 @@ async def test_typing_above_while_the_restore_after_cancel_is_in_flight(
         assert result["status"] == "cancelled", result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the editor refuses the stale undo edit, yet undo answers refused: 'the restore "
-    "was sent while the text at line 4 changed; check that function: it may hold the "
-    "restored text or not' (landed() says None when the user's line sits inside the hunk); "
-    "the docs promise such a line is kept after the restored code",
-)
 async def test_a_line_typed_inside_while_the_undo_edit_is_in_flight_is_kept(
     model: ScriptedModelServer,
 ) -> None:
@@ -219,6 +210,9 @@ async def test_a_line_typed_inside_while_the_undo_edit_is_in_flight_is_kept(
         assert "    print(r)\n" in text, text
         assert undone["status"] == "undone", undone
         assert text.replace("    print(r)\n", "") == SOURCE, text
+        line = 1 + text[: text.index("    print(r)")].count("\n")  # kept after the code
+        assert f"(line {line})" in undone["message"], (undone, text)
+        assert text.index("    print(r)") > text.index("return 3.14"), text
 
 
 async def test_two_undos_at_once(model: ScriptedModelServer) -> None:
@@ -307,16 +301,6 @@ async def test_undo_after_the_document_was_closed_and_reopened(model: ScriptedMo
             assert "edited since" not in undone["message"], undone  # nobody edited it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the second cancel interrupts the shielded restore: run() releases the anchor and "
-        "answers 'Cancelled.' with editedFiles []; the restore, retried after the refusal, "
-        "reads the released (no longer moved) anchor and gives up, leaving area() cut "
-        '(\'def area(r):\\n    """Area of a circle of radius r."""\\n\\n\\ndef other\'); '
-        "undo then refuses falsely: 'line 7 holds text this task wrote that was edited since'"
-    ),
-)
 async def test_a_second_cancel_while_the_restore_is_in_flight(model: ScriptedModelServer) -> None:
     """The impatient user presses Cancel twice: the second arrives while the restore
     after the first is in flight (and the editor refuses that edit as stale), then they
@@ -359,6 +343,9 @@ async def test_a_second_cancel_while_the_restore_is_in_flight(model: ScriptedMod
             undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
             assert undone["status"] == "undone", undone
             assert editor.text(URI) == restored
+        else:  # restored: the answer says nothing stays
+            assert result["editedFiles"] == [], result
+            assert "left as it was" in result["summary"], result
         assert result["status"] == "cancelled", result
 
 

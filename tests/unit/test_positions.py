@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentls.edits.documents import DocumentStore
-from agentls.edits.positions import StalePosition
+from agentls.edits.positions import StalePosition, follow
 from agentls.edits.text import TextChange
 from agentls.lsp.convert import addressable
 
@@ -81,3 +81,30 @@ def test_edits_never_split_a_crlf(text: str, a: int, b: int) -> None:
     # The result is the same text.
     before = text[:start] + "Z" + text[end:]
     assert text[: change.start] + change.new_text + text[change.end :] == before
+
+
+def test_follow_takes_our_changes_in_at_the_edges_and_no_one_elses() -> None:
+    text = "head\nbody\ntail\n"
+    ours = [TextChange(10, 10, "more\n")]  # at the region's end edge
+    reported = [TextChange(5, 5, "# typed\n"), TextChange(18, 18, "more\n")]
+    followed = follow(text, 5, 10, ours, reported)
+    after = "head\n# typed\nbody\nmore\ntail\n"
+    assert after[followed.start : followed.end] == "body\nmore\n"
+    assert not followed.touched and followed.landed is True
+
+
+def test_follow_knows_our_insertion_reported_next_to_where_it_was_asked() -> None:
+    text = "a\nx\nx\nb\n"
+    ours = [TextChange(4, 4, "x\n")]  # the region is "x\n" at 2: a line after it
+    reported = [TextChange(6, 6, "x\n")]  # the editor put it after the next "x\n"
+    followed = follow(text, 2, 4, ours, reported)
+    assert (followed.start, followed.end, followed.landed) == (2, 6, True)
+
+
+def test_follow_tells_an_edit_not_there_from_one_nobody_can_tell() -> None:
+    text = "head\nbody\ntail\n"
+    ours = [TextChange(5, 9, "BODY")]
+    elsewhere = follow(text, 5, 10, ours, [TextChange(0, 0, "x")])
+    assert elsewhere.landed is False and (elsewhere.start, elsewhere.end) == (6, 11)
+    across = follow(text, 5, 10, ours, [TextChange(7, 7, "USER")])
+    assert across.landed is None and across.touched

@@ -141,3 +141,54 @@ async def test_random_typing_outside_never_garbles(
     assert text.count("§") == sum(count for _, _, count in typing[: writer.edits_sent])
     assert text.replace("§", "") == TEXT[:START] + steps[-1] + TEXT[END:]
     assert text[writer.start : writer.end] == steps[-1]
+
+
+async def test_typing_at_the_regions_edges_while_it_writes_stays_outside() -> None:
+    """A line typed at the region's very start and one at its very end, each right
+    after an edit of ours that added lines at that edge: the user's lines are not the
+    region's (the writer goes on), the writer's lines are."""
+
+    def at_start(text: str) -> TextChange:
+        return TextChange(5, 5, "# above\n")
+
+    def at_end(text: str) -> TextChange:
+        at = text.index("tail")
+        return TextChange(at, at, "# below\n")
+
+    editor = TypingEditor([at_start, at_end])
+    writer = make(editor)
+    await writer.write("new 0\nold 1\nold 2\n")  # a line at the start edge
+    await writer.write("new 0\nold 1\nold 2\nnew 3\n")  # and at the end edge
+    await writer.write("final\n")
+    text = editor.store.snapshot(URI).text
+    assert text == "head\n# above\nfinal\n# below\ntail\n", text
+
+
+async def test_two_writers_on_adjacent_regions_keep_to_their_own() -> None:
+    """Two regions that meet (no line between them): each writer's lines added at the
+    shared edge stay in its own region."""
+    editor = MemoryEditor()
+    editor.store.open(URI, 0, "a1\nb1\n")
+    snapshot = editor.store.snapshot(URI)
+    first = RegionWriter(editor, snapshot.span(0, 3), "a")
+    second = RegionWriter(editor, snapshot.span(3, 6), "b")
+    await first.write("a1\na2\n")  # inserted where the second region starts
+    await second.write("b0\nb1\n")  # inserted where the first region ends
+    await first.write("A\n")
+    await second.write("B\n")
+    assert editor.store.snapshot(URI).text == "A\nB\n"
+
+
+async def test_revert_of_an_edit_of_unknown_fate_does_not_claim_the_original() -> None:
+    """The edit's fate is unknown and the user typed next to the line it wrote: the text
+    holds the agent's line, so the original as a base (which merges to the text as it
+    is) must not count as a restore: the agent's line is restored, the typing kept."""
+    editor = MemoryEditor()
+    writer = make(editor)
+    await writer.write("new 1\nold 2\n")
+    text = editor.store.snapshot(URI).text
+    at = text.index("new 1") + 5
+    editor.store.change(URI, 9, [TextChange(at, at, " (edited)")])
+    writer.current, writer.pending = writer.original, "new 1\nold 2\n"  # fate unknown
+    await writer.revert()
+    assert editor.store.snapshot(URI).text == "head\nold 1 (edited)\nold 2\ntail\n"

@@ -105,6 +105,7 @@ class Rewrite:
         self.extractor = CodeExtractor()
         self.usage_reported = False
         self.reverted = False  # the original was put back after a failure or cancel
+        self.unrestored: str | None = None  # why the original could not be put back
 
     def _plan(self, snapshot: Snapshot, origin: Span) -> tuple[Target, list[Message]]:
         """Find the region and build the prompt (runs in a worker thread) on ``snapshot``:
@@ -198,14 +199,10 @@ class Rewrite:
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()  # the cancel is handled here: the restore must run
-            await self._settle()
+            await self._settle_through_cancels()
             if not self.wrote:
                 return self._result("cancelled", "Cancelled. The document was left as it was.")
-            return self._result(
-                "cancelled",
-                "Cancelled. The lines written so far stay; agentls.undo reverts them.",
-                edited=True,
-            )
+            return self._result("cancelled", "Cancelled. " + self._kept(), edited=True)
         task.undo, task.anchor = self.undo, writer.anchor
         if writer.current == writer.original:
             return self._result("done", f"No change was needed to the {self.where}.")
@@ -306,6 +303,30 @@ class Rewrite:
             text += self.eol
         return text
 
+    async def _settle_through_cancels(self) -> None:
+        """``_settle`` to its end: a second Cancel while the restore is in flight asks
+        for what is being done already (stopping the restore halfway would leave the
+        region cut, and the anchor it needs released)."""
+        settle = asyncio.ensure_future(self._settle())
+        while True:
+            try:
+                await asyncio.shield(settle)
+                return
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if settle.done() or not self.task.cancel_requested or current is None:
+                    raise  # the restore itself was cancelled: the server is going away
+                current.uncancel()
+
+    def _kept(self) -> str:
+        """What a stop that could not (or was not to) restore the original leaves."""
+        if self.unrestored is None:
+            return "The lines written so far were kept; agentls.undo reverts them."
+        return (
+            "The lines written so far were kept: they could not be restored "
+            f"({self.unrestored}); agentls.undo tries again."
+        )
+
     async def _settle(self) -> None:
         """After a cancel or failure: restore the original (keeping what the user typed),
         or keep the finished lines, by setting; what stays can be undone."""
@@ -317,10 +338,11 @@ class Rewrite:
             self.reverted = True
         except (RegionConflict, EditorError) as error:
             log.info("could not restore the region: %s", error)
+            self.unrestored = str(error)
             self.task.undo, self.task.anchor = self.undo, self.writer.anchor
 
     async def _give_up(self, status: Status, reason: str) -> TaskResult:
-        await self._settle()
+        await self._settle_through_cancels()
         if not self.wrote:
             return self._result(status, reason + " The document was left as it was.")
         if self.writer.pending is not None:
@@ -329,7 +351,7 @@ class Rewrite:
                 "of the new text; agentls.undo restores it once the editor reports it."
             )
         else:
-            reason += " The lines written so far were kept; agentls.undo reverts them."
+            reason += " " + self._kept()
         return self._result(status, reason, edited=True)
 
     def _result(self, status: Status, summary: str, edited: bool = False) -> TaskResult:

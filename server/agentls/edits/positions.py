@@ -14,17 +14,22 @@ server keeps across an ``await`` is therefore one of:
 
 Both move by ``move_range``, the one rule: a change before the range shifts it, a
 change after it leaves it, a change that reaches into it marks it ``touched`` and
-widens it to cover what the change wrote. The edges differ: a change that only meets
-a span's edge stays outside it (a line typed or pasted right above a function is not
-part of the function; text typed at the cursor of an empty span does not become a
-selection), while an anchor takes it in (the task's own edits add lines at its
-region's edges, and those must stay inside).
+widens it to cover what the change wrote; a change that only meets an edge stays
+outside (a line typed or pasted right above a function is not part of the function;
+text typed at the cursor of an empty span does not become a selection; a line another
+task writes at the end of the function above is that task's).
+
+Which text is whose decides the one exception: the task's own edits add lines at its
+region's edges, and those belong inside. ``follow`` tells them apart by the changes the
+editor reported since an edit was sent: a reported change with the same effect as one
+of ours is ours (taken in at an edge), every other one is the user's (or another
+task's), moved by the rule above.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from agentls.edits.text import TextChange
@@ -93,16 +98,106 @@ def span_of(snapshot: Snapshot, start: int, end: int) -> Span:
 @dataclass(eq=False)
 class Anchor:
     """A live region ``[start, end)`` of a document, moved by every change as it is
-    applied (the document store does that); ``touched`` once a change reached into it."""
+    applied (the document store does that); ``touched`` once a change reached into it.
+    The changes its owner has in flight (``ours``, set before sending them) are taken
+    in as they come back, even at an edge, when the editor reports them as sent; its
+    owner puts the rest right with ``follow`` once the editor has reported its edit."""
 
     start: int
     end: int
     touched: bool = False
     lost: bool = False  # the document was closed or reopened: the offsets mean nothing now
+    ours: list[TextChange] = field(default_factory=list)  # in flight, as they apply now
 
     def move(self, change: TextChange) -> None:
-        self.start, self.end, hit = move_range(self.start, self.end, change)
-        self.touched = self.touched or hit
+        mine = change in self.ours
+        if mine:
+            self.ours.remove(change)
+        self.start, self.end, hit = move_range(self.start, self.end, change, edges=mine)
+        self.touched = self.touched or (hit and not mine)
+        self.ours = [_shifted(c, change, mine) for c in self.ours]
 
     def reset(self, start: int, end: int) -> None:
         self.start, self.end, self.touched = start, end, False
+
+
+def _shifted(ours: TextChange, change: TextChange, mine: bool) -> TextChange:
+    """One of our changes in flight, after ``change`` (another of ours: they are disjoint)."""
+    if mine:
+        if ours.start < change.end:
+            return ours
+        return TextChange(ours.start + change.delta, ours.end + change.delta, ours.new_text)
+    start, end, _ = move_range(ours.start, ours.end, change, edges=False)
+    return TextChange(start, end, ours.new_text)
+
+
+@dataclass(slots=True)
+class _Ours:
+    start: int
+    end: int
+    new_text: str
+    found: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """A region after the changes an editor reported since one of our edits was sent."""
+
+    start: int
+    end: int
+    touched: bool  # a change not ours reached into the region
+    found: int  # how many of our changes were among the reported ones
+    sent: int  # how many we sent
+    crossed: bool  # a change not ours reached into one of ours not (yet) found
+
+    @property
+    def landed(self) -> bool | None:
+        """All of our edit is there (True), none of it and nothing crossed it (False),
+        or nobody can tell (None)."""
+        if self.found == self.sent:
+            return True
+        return False if self.found == 0 and not self.crossed else None
+
+
+def _same_effect(text: str, ours: _Ours, reported: TextChange) -> bool:
+    """Whether the two changes make the same text of ``text`` (an editor may report an
+    insertion next to where it was asked, where the text repeats)."""
+    if ours.end - ours.start - len(ours.new_text) != -reported.delta:
+        return False
+    lo, hi = min(ours.start, reported.start), max(ours.end, reported.end)
+    mine = text[lo : ours.start] + ours.new_text + text[ours.end : hi]
+    theirs = text[lo : reported.start] + reported.new_text + text[reported.end : hi]
+    return mine == theirs
+
+
+def follow(
+    text: str, start: int, end: int, ours: list[TextChange], reported: list[TextChange]
+) -> Followed:
+    """Where ``[start, end)`` of ``text`` is after ``reported`` (every change the editor
+    reported since ``text``, in order), ``ours`` being the changes of ``text`` we sent
+    (inside the region): each reported change with the same effect as one of ours is
+    ours and is taken in even at an edge; any other change moves the region by
+    ``move_range``'s rule (an edge stays outside)."""
+    pending = [_Ours(c.start, c.end, c.new_text) for c in ours]
+    touched = crossed = False
+    for change in reported:
+        mine = next((p for p in pending if not p.found and _same_effect(text, p, change)), None)
+        if mine is not None:  # apply it where we asked (the same text results)
+            change = TextChange(mine.start, mine.end, mine.new_text)
+            start, end, _ = move_range(start, end, change, edges=True)
+            for p in pending:  # our changes are disjoint: the others only shift
+                if p is not mine and p.start >= change.end:
+                    p.start, p.end = p.start + change.delta, p.end + change.delta
+            mine.found, mine.end = True, mine.start + len(mine.new_text)
+        else:
+            start, end, hit = move_range(start, end, change, edges=False)
+            touched = touched or hit
+            for p in pending:
+                if p.found:
+                    p.start, p.end, _ = move_range(p.start, p.end, change, edges=False)
+                else:
+                    p.start, p.end, hit = move_range(p.start, p.end, change, edges=True)
+                    crossed = crossed or hit
+        text = "".join((text[: change.start], change.new_text, text[change.end :]))
+    found = sum(p.found for p in pending)
+    return Followed(start, end, touched, found, len(pending), crossed)

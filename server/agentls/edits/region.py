@@ -4,7 +4,10 @@
 versioned edit, then waits for the editor to report the new version before it
 returns: the next edit is always computed against text the editor really has.
 If the user typed inside the region meanwhile, it stops (``RegionConflict``) and
-leaves their text alone; typing elsewhere only moves the region.
+leaves their text alone; typing elsewhere only moves the region, and typing at its
+very edges stays outside it. What is the task's own is read from the changes the
+editor reported since the edit was sent (``positions.follow``): its lines added at
+the region's edges are taken in, nobody else's.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ import asyncio
 from difflib import SequenceMatcher
 
 from agentls.edits.diff import minimal_changes
-from agentls.edits.documents import EditorError
+from agentls.edits.documents import EditorError, Snapshot
 from agentls.edits.editor import Editor
 from agentls.edits.merge import Merged, landed, merge3
-from agentls.edits.positions import Span
-from agentls.edits.text import apply_changes, line_break, split_lines
+from agentls.edits.positions import Followed, Span, follow
+from agentls.edits.text import TextChange, apply_changes, line_break, split_lines
 
 MAX_ATTEMPTS = 8
 
@@ -40,6 +43,10 @@ class RegionWriter:
         self.current = self.original
         self.edits_sent = 0
         self.pending: str | None = None  # the target of an edit the editor never confirmed
+        # The last edit sent, not yet all seen among the reported changes: the text it was
+        # made on, the region there, and its changes.
+        self.sent: tuple[Snapshot, int, int, list[TextChange]] | None = None
+        self.verdict: bool | None = True  # did the last edit land (None: cannot tell)
 
     @property
     def start(self) -> int:
@@ -49,8 +56,26 @@ class RegionWriter:
     def end(self) -> int:
         return self.anchor.end
 
+    def _follow(self) -> Followed | None:
+        """Put the region where the changes reported since the last edit was sent say:
+        our changes inside (even at its edges), anyone else's at its edges outside.
+        None when there is no such edit, or no history to tell by."""
+        if self.sent is None or self.anchor.lost:
+            return None
+        before, start, end, changes = self.sent
+        reported = self.editor.store.changes_since(self.uri, before.seq)
+        if reported is None:
+            return None
+        followed = follow(before.text, start, end, changes, reported)
+        self.anchor.start, self.anchor.end = followed.start, followed.end
+        self.anchor.touched = followed.touched
+        if followed.found == followed.sent:
+            self.sent = None  # all of it is in: the anchor's own rule suffices from now on
+        return followed
+
     def check(self) -> None:
         """Raise ``RegionConflict`` if the region no longer holds what we wrote."""
+        self._follow()  # an edit of ours reported late is ours
         if not self.anchor.touched:
             return
         self.content()  # a lost anchor says so
@@ -81,30 +106,40 @@ class RegionWriter:
     async def _step(self, target: str) -> bool:
         store = self.editor.store
         before = store.snapshot(self.uri)
-        start = self.anchor.start
+        start, end = self.anchor.start, self.anchor.end
         changes = minimal_changes(self.current, target, offset=start)
         expected = apply_changes(before.text, changes)
         self.edits_sent += 1
         self.pending = target
-        await self.editor.apply(before, changes, self.label)  # EditorError: pending stays
+        self.sent = (before, start, end, changes)
+        self.verdict = None
+        self.anchor.ours = list(changes)  # taken in as they come back
+        try:
+            await self.editor.apply(before, changes, self.label)  # EditorError: pending stays
+        finally:
+            self.anchor.ours = []  # what is still out there is for ``follow`` to find
         self.pending = None
         if self.anchor.lost:
             self.content()  # raises: the document was closed or reopened meanwhile
         after = store.snapshot(self.uri)
         if after.text == expected:  # nobody else typed: the region is exactly ours
             self.anchor.reset(start, start + len(target))
-            self.current = target
+            self.current, self.sent, self.verdict = target, None, True
             return True
+        followed = self._follow()
         content = after.text[self.anchor.start : self.anchor.end]
+        # Whether our edit is in: told by the changes the editor reported, else by the texts.
+        verdict = followed.landed if followed else landed(self.current, target, content)
+        self.verdict = verdict
         if content == target:  # applied, and the user typed outside the region
             self.current = target
             self.anchor.touched = False
             return True
-        if content == self.current:  # not applied (stale version, refused): try again
+        if content == self.current and not verdict:  # not applied (stale, refused): again
             self.anchor.touched = False
+            self.verdict = False
             return False
-        # The user typed inside the region too: learn whether our edit is in there.
-        verdict = landed(self.current, target, content)
+        # The user typed inside the region too.
         if verdict:
             self.current = target
         elif verdict is None:
@@ -118,6 +153,7 @@ class RegionWriter:
                 "the document was closed (or reopened) since: its text can no longer be "
                 "matched to this task's, so nothing was changed"
             )
+        self._follow()
         snapshot = self.editor.store.snapshot(self.uri)
         return snapshot.text[self.anchor.start : self.anchor.end]
 
@@ -155,8 +191,12 @@ class RegionWriter:
         the region). Raises ``RegionConflict`` naming the lines it cannot restore
         without losing the user's edit; then nothing is changed."""
         # What this task wrote: its last confirmed text, or the edit it never learned the
-        # fate of. Fixed for every attempt: the user's edits are never part of it.
+        # fate of. Fixed for every attempt: the user's edits are never part of it. The
+        # original as a base merges to the text as it is, whatever is there: it tells
+        # nothing when the other text may be in the document.
         written = [self.current] if self.pending is None else [self.current, self.pending]
+        if len(written) > 1 and self.original in written:
+            written.remove(self.original)
         saved = self.current, self.pending
         for _ in range(MAX_ATTEMPTS):
             content = self.content()
@@ -181,17 +221,15 @@ class RegionWriter:
             try:
                 await self.write(merged.text)
             except RegionConflict:
-                verdict = landed(content, merged.text, self.content())
-                if verdict:
+                if self.anchor.lost:
+                    raise
+                if self.verdict:
                     self.adopt(self.content())
                     return merged  # it landed; the user typed after it
-                if verdict is None:
-                    self.pending = None
-                    raise RegionConflict(
-                        f"the restore was sent while the text at line {self.line()} changed; "
-                        "check that function: it may hold the restored text or not"
-                    ) from None
-                continue  # the user typed before it landed: merge again
+                # Not in (the user typed first), or part of it may be (they typed where it
+                # was going): merge again from what this task wrote, which restores what
+                # is still its text or refuses, naming the lines.
+                continue
             return merged
         self.current, self.pending = saved
         raise RegionConflict("the region kept changing while it was being restored")
