@@ -133,13 +133,22 @@ describe("the interpreter", () => {
 });
 
 describe("the server", () => {
-  it("killed, it comes back", async () => {
+  it("killed during a task, it comes back; the task's progress goes away", async () => {
+    await session.model.clear();
+    await session.model.enqueue({ hang: true });
+    await bench.runCommand("Agent: Ask…");
+    await bench.answerInput("what does f return?");
+    const progress = bench.notification(/agentls: what does f return\?/);
+    await progress.waitFor({ state: "visible", timeout: 20_000 });
     const [before] = serverProcesses(session.workspace);
     expect(before).toBeDefined();
     process.kill(before!.pid, "SIGKILL");
-    // vscode-languageclient starts it again; the status bar must not stay "stopped"
+    await progress.waitFor({ state: "hidden", timeout: 10_000 });
+    // the task's failure says what happened, not vscode-jsonrpc's "Pending response rejected"
+    await bench.notification(/the server stopped during the task/).waitFor({ state: "visible", timeout: 10_000 });
+    // vscode-languageclient starts it again; the status bar follows (not "stopped")
     await until("a new server", 20_000, () => serverProcesses(session.workspace).some((p) => p.pid !== before!.pid));
-    await waitIdle(bench, 20_000);
+    await until("the status bar: running, the last task failed", 20_000, async () => (await status(bench)).text === "agentls: failed");
     await bench.clearNotifications();
   });
 });

@@ -75,6 +75,7 @@ export class TaskStatus {
   serverStarting(): void {
     this.server = "starting";
     this.serverMessage = "";
+    this.failure = undefined; // a task's failure belongs to the server that ran it
     this.tasks.clear();
     this.changed();
   }

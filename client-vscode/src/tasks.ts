@@ -26,6 +26,22 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** vscode-jsonrpc's words for a request whose server went away (it crashed, was killed or
+ * restarted) while the request was open. */
+const CONNECTION_GONE = /connection got disposed|connection is closed|connection is disposed/i;
+
+/** What to tell the user about a task whose request failed. */
+export function taskFailure(error: unknown): Error {
+  const message = errorMessage(error);
+  if (!CONNECTION_GONE.test(message)) {
+    return error instanceof Error ? error : new Error(message);
+  }
+  return new Error(
+    "the server stopped during the task (see the log); what it had written stays in the editor, " +
+      "where Undo (Ctrl+Z) takes it back: Agent: Undo last task cannot, the new server does not know the task",
+  );
+}
+
 export class Tasks {
   lastTaskId: string | undefined;
 
@@ -65,8 +81,9 @@ export class Tasks {
     try {
       result = await send(full);
     } catch (error) {
-      this.status.requestEnded(undefined, errorMessage(error));
-      throw error;
+      const failure = taskFailure(error);
+      this.status.requestEnded(undefined, failure.message);
+      throw failure;
     } finally {
       if (asking) {
         this.asks?.askEnded(isRunResult(result) && result.status === "done" ? result.summary : undefined);
