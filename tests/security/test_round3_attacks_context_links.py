@@ -49,14 +49,6 @@ def test_the_context_of_an_untouched_workspace_is_its_own(layout: tuple[Path, Pa
     assert "def helper" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "lib.py, indexed as a regular file, is replaced by a symlink to a file outside the "
-        "workspace; ContextEngine.lines_of stats and reads `root / path` following the link "
-        "(context/engine.py read_text), so the selection packs the outside file's lines"
-    ),
-)
 def test_a_file_swapped_for_a_link_does_not_bring_outside_text_into_the_context(
     layout: tuple[Path, Path],
 ) -> None:
@@ -68,14 +60,6 @@ def test_a_file_swapped_for_a_link_does_not_bring_outside_text_into_the_context(
     assert "OUTSIDE" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "on a watched-file event WorkspaceIndex.update checks `full.is_file()` and opens "
-        "the path, both following the link: the outside file is tagged and indexed under "
-        "the workspace's name lib.py"
-    ),
-)
 def test_a_watched_file_event_does_not_index_a_link_to_outside(
     layout: tuple[Path, Path],
 ) -> None:

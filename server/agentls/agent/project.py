@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agentls.context.regular import read_regular_text
+
 NAMES = ("AGENTS.md", "CLAUDE.md")
 MAX_CHARS = 16_000  # all instruction files together; the nearest folder's are kept first
 
@@ -22,14 +24,13 @@ def project_instructions(root: Path, folder: Path | None = None, cap: int = MAX_
     found: list[tuple[str, str]] = []  # (relative path, text), nearest first
     for place in chain:
         for name in NAMES:
-            path = place / name
-            if path.is_file() and not path.is_symlink():
-                try:
-                    text = path.read_text(encoding="utf-8", errors="replace").strip()
-                except OSError:
-                    continue
-                if text:
-                    found.append((path.relative_to(root).as_posix(), text))
+            relative = (place / name).relative_to(root).as_posix()
+            try:  # a regular file only, no link on the way, never more than the cap
+                text = read_regular_text(root, relative, cap * 4, cut=True).strip()
+            except OSError:  # missing, a link, a fifo, a device
+                continue
+            if text:
+                found.append((relative, text))
     kept: list[tuple[str, str]] = []
     left = cap
     for relative, text in found:  # nearest first: they win the space

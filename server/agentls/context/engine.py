@@ -17,9 +17,10 @@ from pathlib import Path
 
 from agentls.context.files import WorkspaceFiles, local_path
 from agentls.context.imports import ModuleMap
-from agentls.context.index import IndexStats, WorkspaceIndex
+from agentls.context.index import IndexStats, WorkspaceIndex, read_source
 from agentls.context.languages import language_for
 from agentls.context.live import LiveTags
+from agentls.context.regular import read_regular
 from agentls.context.select import Here, Selection, Selector
 from agentls.context.tags import FileTags, tag_source
 from agentls.context.trees import ParsedDocument
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 _LINE_CACHE = 256  # files whose lines are kept
 _RECENT = 16  # recently edited places remembered
+_TASK_FILE_BYTES = 4 << 20  # the file a task is about, read from the disk, at most
 
 
 _CLEAN = (-1, -1)  # no change yet
@@ -209,16 +211,23 @@ class ContextEngine:
         text = local_path(str(path))
         return self.files.relative(text) if text is not None else None
 
+    def _disk_text(self, relative: str) -> str | None:
+        """A workspace file's text on the disk, read as the index reads it: a regular
+        file reached through no link (a command may have swapped an indexed file for a
+        link to outside the workspace), text, within the size cap; else None."""
+        read = read_source(str(self.root), relative)
+        return read[0].decode("utf-8", errors="replace") if read is not None else None
+
     def lines_of(self, path: str) -> list[str] | None:
         buffer = self.buffers.get(path)
         if buffer is not None:
             stamp: object = ("buffer", buffer[0])
         else:
             try:
-                st = os.stat(self.root / path)
+                st = os.stat(self.root / path, follow_symlinks=False)
             except OSError:
                 return None
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode)
         cached = self._lines.get(path)
         if cached is not None and cached[0] == stamp:
             self._lines.move_to_end(path)
@@ -226,15 +235,29 @@ class ContextEngine:
         if buffer is not None:
             text = buffer[1]
         else:
-            try:
-                text = (self.root / path).read_text(encoding="utf-8", errors="replace")
-            except OSError:
+            found = self._disk_text(path)
+            if found is None:
                 return None
+            text = found
         lines = text.split("\n")
         self._lines[path] = (stamp, lines)
         if len(self._lines) > _LINE_CACHE:
             self._lines.popitem(last=False)
         return lines
+
+    def _task_file_text(self, relative: str | None, shown: str) -> str:
+        """The text of the file a task is about, from the disk, if it is a regular file
+        within the cap: a workspace file reached through no link; a file outside the
+        workspace (the editor named it) wherever its links lead."""
+        if relative is not None:
+            root, name = str(self.root), relative
+        else:
+            root, name = "/", os.path.realpath(self.root / shown)
+        try:
+            data, _ = read_regular(root, name, _TASK_FILE_BYTES)
+        except OSError:
+            return ""
+        return data.decode("utf-8", errors="replace")
 
     def select(
         self, path: str, line: int, column: int, budget: int, text: str | None = None
@@ -253,10 +276,7 @@ class ContextEngine:
             if buffer is not None:
                 text = buffer[1]
             else:
-                try:
-                    text = Path(self.root / shown).read_text(encoding="utf-8", errors="replace")
-                except OSError:
-                    text = ""
+                text = self._task_file_text(relative, shown)
         with self.lock:
             self._sync_buffers()
             buffer = self.buffers.get(relative) if relative else None

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 import pathspec
 
 from agentls.context.languages import language_for
+from agentls.context.regular import Skipped, read_regular_text
 from agentls.policy.secrets import SecretMatcher
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def is_test_path(path: str) -> bool:
 
 MAX_FILE_BYTES = 1 << 20  # bigger source files are generated, not written
 MAX_FILES = 200_000  # a workspace bigger than this is indexed in part (and the log says so)
+MAX_IGNORE_BYTES = 1 << 20  # an ignore file bigger than this is skipped (and the log says so)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +86,19 @@ class WorkspaceFiles:
         self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
 
     def _spec(self, folder: str) -> pathspec.GitIgnoreSpec | None:
-        """The ignore rules written in ``folder`` (relative, "" for the root)."""
+        """The ignore rules written in ``folder`` (relative, "" for the root). Only a
+        regular file is read (``regular.read_regular``): an ignore file that is a link,
+        a fifo or a device, or is over the cap, is skipped and the log says so."""
         if folder in self._specs:
             return self._specs[folder]
         lines: list[str] = []
-        base = self.root / folder
         names = [*IGNORE_FILES, ".git/info/exclude"] if folder == "" else IGNORE_FILES
         for name in names:
+            relative = f"{folder}/{name}" if folder else name
             try:
-                lines += (base / name).read_text(encoding="utf-8", errors="replace").splitlines()
+                lines += read_regular_text(self.root, relative, MAX_IGNORE_BYTES).splitlines()
+            except Skipped as skipped:
+                log.warning("%s: ignore file skipped: %s", self.root, skipped)
             except OSError:
                 pass
         spec = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None

@@ -30,6 +30,7 @@ from typing import NamedTuple
 from agentls import __version__
 from agentls.context.files import MAX_FILE_BYTES, SourceFile, WorkspaceFiles
 from agentls.context.languages import LANGUAGES, language_for
+from agentls.context.regular import read_regular
 from agentls.context.tags import Definition, FileTags, tag_source
 
 log = logging.getLogger(__name__)
@@ -81,15 +82,19 @@ def tags_from_row(row: str) -> FileTags:
     )
 
 
-def tag_file(root: str, path: str, language: str) -> FileTags | None:
+def read_source(root: str, path: str) -> tuple[bytes, os.stat_result] | None:
+    """A source file's bytes and stat, if it is a regular file in the workspace (no
+    link, fifo or device: ``regular.read_regular``), of text, within the size cap."""
     try:
-        with open(os.path.join(root, path), "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
+        data, info = read_regular(root, path, MAX_FILE_BYTES)
     except OSError:
         return None
-    if len(data) > MAX_FILE_BYTES or b"\0" in data[:8192]:
-        return None
-    return tag_source(LANGUAGES[language], data)
+    return None if b"\0" in data[:8192] else (data, info)
+
+
+def tag_file(root: str, path: str, language: str) -> FileTags | None:
+    read = read_source(root, path)
+    return tag_source(LANGUAGES[language], read[0]) if read is not None else None
 
 
 def tag_chunk(root: str, chunk: list[tuple[str, str]]) -> list[tuple[str, str | None]]:
@@ -191,7 +196,7 @@ class WorkspaceIndex:
         self.files = files or WorkspaceFiles(self.root)
         self.workers = workers or min(4, os.cpu_count() or 1)
         cache_dir = cache_dir or default_cache_dir()
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(cache_dir)
         key = hashlib.sha256(str(self.root).encode()).hexdigest()[:16]
         self.db_path = cache_dir / f"index-{key}.sqlite"
         self.tags: dict[str, FileTags] = {}
@@ -200,6 +205,9 @@ class WorkspaceIndex:
 
     # -- persistence --------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
+        # The index holds every word of the source, secret-looking ones too: 0600, and
+        # SQLite gives its -wal and -shm files the database file's mode.
+        private_file(self.db_path)
         db = sqlite3.connect(self.db_path)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -310,13 +318,15 @@ class WorkspaceIndex:
     def update(self, path: str) -> bool:
         """Re-tag one file from disk (after didSave / a watched-file event)."""
         language = _language(path)
-        full = self.root / path
-        if language is None or not self.files.allowed(path) or not full.is_file():
+        if language is None or not self.files.allowed(path):
             return self.remove(path)
-        stat = full.stat()
-        tags = tag_file(str(self.root), path, language)
-        if tags is None:
+        # Read as the walk finds files: a regular file, no link on the way (a command
+        # may have swapped the file for a link to outside the workspace).
+        read = read_source(str(self.root), path)
+        if read is None:
             return self.remove(path)
+        data, stat = read
+        tags = tag_source(LANGUAGES[language], data)
         self._replace(path, tags)
         with closing(self._connect()) as db, db:
             db.execute(
@@ -391,6 +401,35 @@ class WorkspaceIndex:
 def _language(path: str) -> str | None:
     lang = language_for(path)
     return lang.name if lang else None
+
+
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (and its parents) if need be; the folder itself 0700. An existing
+    folder of this user that others may enter is tightened (the log says so)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        info = os.stat(folder)
+        if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+            os.chmod(folder, 0o700)
+            log.info("%s: cache folder made private (0700)", folder)
+    except OSError as error:
+        log.warning("%s: cannot make the cache folder private: %s", folder, error)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` 0600 if missing; tighten it (and SQLite's -wal/-shm beside it)
+    if others may read it."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+    except OSError as error:
+        log.warning("%s: cannot create the cache file: %s", path, error)
+        return
+    for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if os.lstat(each).st_mode & 0o077:
+                os.chmod(each, 0o600)
+        except OSError:
+            pass
 
 
 def default_cache_dir() -> Path:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentls.context.files import WorkspaceFiles, local_path
+from agentls.context.regular import Skipped, read_regular
 from agentls.policy.protected import version_control_internals
 
 MAX_READ_BYTES = 4 << 20  # a file bigger than this is not read whole
@@ -134,16 +135,20 @@ class Workspace:
         buffer = self.buffers(resolved.relative)
         if buffer is not None:
             return buffer
-        path = resolved.path
-        if not path.is_file():
-            raise ToolDenied(f"{resolved.relative or '.'}: no such file")
-        size = path.stat().st_size
-        if size > MAX_READ_BYTES:
-            raise ToolDenied(
-                f"{resolved.relative}: {size / 1e6:.1f} MB is too big to read whole; "
-                "use search to find the part you need"
-            )
-        data = path.read_bytes()
+        # A regular file only, reached through no link (``resolve`` judged the real
+        # path: a link swapped in since then is not followed), never over the cap.
+        try:
+            data, info = read_regular(self.root, resolved.relative, MAX_READ_BYTES)
+        except Skipped as skipped:
+            if skipped.size is not None:
+                raise ToolDenied(
+                    f"{resolved.relative}: {skipped.size / 1e6:.1f} MB is too big to read "
+                    "whole; use search to find the part you need"
+                ) from None
+            raise ToolDenied(f"{resolved.relative or '.'}: {skipped.reason}; not read") from None
+        except OSError:
+            raise ToolDenied(f"{resolved.relative or '.'}: no such file") from None
+        size = info.st_size
         if b"\0" in data[:8192]:
             raise ToolDenied(f"{resolved.relative}: a binary file ({size} bytes)")
         try:
