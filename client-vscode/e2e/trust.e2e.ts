@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
 import { serverProcesses, status, waitIdle, waitText } from "./harness/agentls";
 import { VENV_PYTHON } from "./harness/paths";
 import { ENV_API_KEY, Session, until } from "./harness/session";
+import { promptText } from "./harness/model";
 import { Workbench } from "./harness/workbench";
 
 const PLANTED = {
@@ -127,6 +128,24 @@ describe("the interpreter", () => {
     await bench.notification(/Could not run the Python interpreter "\/nonexistent\/python3"/).waitFor({ state: "visible", timeout: 20_000 });
     expect((await status(bench)).icon).toBe("error");
     await session.probe("configure", { key: "interpreter", value: [VENV_PYTHON] });
+    await waitIdle(bench);
+    await bench.clearNotifications();
+  });
+});
+
+describe("get_diagnostics", () => {
+  it("sees the workspace's diagnostics, not those of a file outside it", async () => {
+    fs.writeFileSync(path.join(temp, "outside.ini"), "[default]\naws_secret_access_key = e2e-outside-secret\n");
+    await session.probe("setDiagnostics", { path: "../outside.ini", items: [{ line: 1, message: "E1 near 'e2e-outside-secret'" }] });
+    await session.probe("setDiagnostics", { path: "calc.py", items: [{ line: 0, message: "E2 planted in calc.py" }] });
+    await session.model.clear();
+    await session.model.enqueue({ tools: [["get_diagnostics", {}]] }, { text: "One problem." });
+    await bench.runCommand("Agent: Ask…");
+    await bench.answerInput("what problems are there?");
+    await until("the model's second request", 20_000, async () => (await session.model.requests()).length === 2);
+    const seen = promptText((await session.model.requests())[1]!);
+    expect(seen).toContain("E2 planted in calc.py");
+    expect(seen).not.toContain("e2e-outside-secret");
     await waitIdle(bench);
     await bench.clearNotifications();
   });

@@ -51,15 +51,19 @@ export class DiagnosticTimes implements vscode.Disposable {
   }
 }
 
-/** The files and diagnostics to answer with: only files on disk (`file:`), only those asked. */
+/** The files and diagnostics to answer with: only files on disk (`file:`) inside the
+ * workspace folders (`inWorkspace`: the agent reads nothing outside them, and a linter's
+ * message can quote a line of any file VS Code has open, `~/.aws/credentials` or a
+ * dotfile elsewhere), only those asked. */
 export function selectDiagnostics(
   all: readonly [vscode.Uri, readonly vscode.Diagnostic[]][],
   params: DiagnosticsParams | null | undefined,
+  inWorkspace: (uri: vscode.Uri) => boolean = (uri) => vscode.workspace.getWorkspaceFolder(uri) !== undefined,
 ): [vscode.Uri, vscode.Diagnostic[]][] {
   const wanted = params?.uris === undefined ? undefined : new Set(params.uris.map((u) => vscode.Uri.parse(u).toString()));
   const chosen: [vscode.Uri, vscode.Diagnostic[]][] = [];
   for (const [uri, diagnostics] of all) {
-    if (uri.scheme !== "file" || (wanted !== undefined && !wanted.has(uri.toString()))) {
+    if (uri.scheme !== "file" || !inWorkspace(uri) || (wanted !== undefined && !wanted.has(uri.toString()))) {
       continue;
     }
     if (diagnostics.length > 0 || wanted !== undefined) {

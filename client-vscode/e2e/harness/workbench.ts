@@ -18,6 +18,7 @@ export class Workbench {
     await input.fill(`>${title}`);
     await this.page
       .locator(".quick-input-widget .monaco-list-row", { hasText: title })
+      .filter({ visible: true }) // a row of the list before it was filtered can linger hidden
       .first()
       .waitFor({ state: "visible" });
     await this.page.keyboard.press("Enter");
