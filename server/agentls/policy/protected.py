@@ -138,7 +138,8 @@ def _is_git_dir(folder: Path) -> bool:
     """As git decides: ``HEAD``, and ``objects`` + ``refs`` (or a ``commondir`` /
     ``gitdir`` file, for a worktree's folder)."""
     try:
-        if not (folder / "HEAD").is_file():
+        head = folder / "HEAD"
+        if not (head.is_file() or head.is_symlink()):  # git takes a linked HEAD
             return False
         if (folder / "commondir").is_file() or (folder / "gitdir").is_file():
             return True

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -33,21 +34,31 @@ _KEY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$")
 
 
 def is_repository(folder: str) -> bool:
-    """Whether git would take ``folder`` for a repository's own folder (bare or not)."""
+    """Whether git would take ``folder`` for a repository's own folder (bare or not);
+    a ``HEAD`` that is a symbolic link counts (git takes one, even dangling)."""
+    head = os.path.join(folder, "HEAD")
     return (
-        os.path.isfile(os.path.join(folder, "HEAD"))
+        (os.path.isfile(head) or os.path.islink(head))
         and os.path.isdir(os.path.join(folder, "objects"))
         and os.path.isdir(os.path.join(folder, "refs"))
     )
 
 
 def gitdir_of(git_file: str) -> str | None:
-    """The folder a ``.git`` file points to (``gitdir: PATH``), absolute."""
+    """The folder a ``.git`` file points to (``gitdir: PATH``), absolute. Only a
+    regular file is read (a fifo named ``.git`` would block the read)."""
     try:
-        with open(git_file, "rb") as file:
-            first = file.read(4096).decode(errors="replace").splitlines()
+        fd = os.open(git_file, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        first = os.read(fd, 4096).decode(errors="replace").splitlines()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     if not first or not first[0].startswith("gitdir:"):
         return None
     target = first[0][len("gitdir:") :].strip()
@@ -156,7 +167,8 @@ def disable_new_repositories(repositories: list[Path], git_files: list[Path]) ->
 
 
 def _rename(path: Path) -> bool:
-    if not path.is_file() or path.is_symlink():
+    """Rename a regular file or a symbolic link (a ``HEAD`` may be one)."""
+    if not (path.is_symlink() or path.is_file()):
         return False
     target = path.with_name(path.name + DISABLED)
     n = 1
@@ -165,6 +177,13 @@ def _rename(path: Path) -> bool:
         target = path.with_name(f"{path.name}{DISABLED}-{n}")
     try:
         path.rename(target)
+    except PermissionError:
+        try:  # a folder the command made read-only (``chmod a-w .git``): ours to undo
+            os.chmod(path.parent, os.stat(path.parent).st_mode | 0o700)
+            path.rename(target)
+        except OSError as error:
+            log.warning("could not turn off %s: %s", path, error)
+            return False
     except OSError as error:
         log.warning("could not turn off %s: %s", path, error)
         return False

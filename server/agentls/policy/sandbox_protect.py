@@ -89,7 +89,7 @@ def turn_off_new(before: Before, now: Protected) -> list[str]:
             continue
         target = _free(path)
         try:
-            path.rename(target)
+            _rename(path, target)
         except OSError as error:
             log.warning("could not turn off %s: %s", path, error)
             notes.append(f"{path}: a protected path this command made could not be renamed")
@@ -101,6 +101,14 @@ def turn_off_new(before: Before, now: Protected) -> list[str]:
             "with write_file (the user is asked) if it is needed"
         )
     return notes
+
+
+def _rename(path: Path, target: Path) -> None:
+    try:
+        path.rename(target)
+    except PermissionError:  # a folder the command made read-only: ours to undo
+        os.chmod(path.parent, os.stat(path.parent).st_mode | 0o700)
+        path.rename(target)
 
 
 def _free(path: Path) -> Path:

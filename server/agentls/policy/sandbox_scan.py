@@ -15,9 +15,10 @@ are scanned to a depth (``max_depth``): their credential stores sit near the top
 (``~/.local/share/uv/credentials/credentials.toml``), and a full scan of a Python
 or Rust installation (100,000+ files) would take a minute.
 
-A folder whose modification time has not changed since the last scan (and was not
-modified just before it) is not read again: a scan before each command costs one
-``stat`` per folder.
+A folder whose change time (ctime: a command can set the mtime back, never the
+ctime) has not changed since the last scan (and not just before it) is not read
+again: a scan before each command costs one ``stat`` per folder. A folder that
+cannot be listed is masked whole (an empty folder).
 
 In the workspace (``content``, a ``SecretContentFiles``), files are also checked for
 secret **content** (a token, a password assignment, a private key: detect-secrets,
@@ -79,7 +80,7 @@ class Protected:
 
 @dataclass(frozen=True)
 class _Folder:
-    mtime_ns: int
+    mtime_ns: int  # the folder's change time (ctime) when it was read
     subfolders: tuple[str, ...]  # relative paths of the folders to enter
     git: tuple[str, ...]
     git_files: tuple[str, ...]
@@ -126,12 +127,21 @@ class TreeScan:
             relative = stack.pop()
             visited += 1
             try:
-                mtime = os.stat(os.path.join(self.root, relative)).st_mtime_ns
+                # The change time, not the modification time: a command can set a
+                # folder's mtime back (touch -d) to hide what it made there; nobody
+                # but the kernel sets the ctime, and any change of the folder sets it.
+                ctime = os.stat(os.path.join(self.root, relative)).st_ctime_ns
             except OSError:
                 continue
             folder = self._folders.get(relative)
-            if folder is None or folder.mtime_ns != mtime:
-                folder = self._read(relative, mtime)
+            if folder is None or folder.mtime_ns != ctime:
+                folder = self._read(relative, ctime)
+            if folder is None and not relative and not self.private:
+                folder = self._read_root_again()  # the workspace made unreadable
+            if folder is None:  # unreadable: shown as an empty folder
+                if relative:
+                    dirs.append(relative)
+                continue
             if folder.mtime_ns < racy:
                 folders[relative] = folder
             if visited > MAX_SCAN_FOLDERS:
@@ -236,7 +246,19 @@ class TreeScan:
                 out.append(os.path.relpath(real, self.root))
         return out
 
-    def _read(self, relative: str, mtime: int) -> _Folder:
+    def _read_root_again(self) -> _Folder | None:
+        """The workspace's own folder, made listable again (``chmod 311 .`` by a command
+        would hide from the scan everything it made there)."""
+        try:
+            os.chmod(self.root, os.stat(self.root).st_mode | 0o700)
+            return self._read("", os.stat(self.root).st_ctime_ns)
+        except OSError:
+            return None
+
+    def _read(self, relative: str, mtime: int) -> _Folder | None:
+        """None for a folder that cannot be listed (``chmod 000`` by a command, to hide
+        what is in it from this scan and open it in the next command): it is masked
+        whole."""
         subfolders: list[str] = []
         git: list[str] = []
         git_files: list[str] = []
@@ -245,8 +267,10 @@ class TreeScan:
         checked: list[str] = []
         try:
             entries = list(os.scandir(os.path.join(self.root, relative)))
-        except OSError:
+        except FileNotFoundError:
             entries = []
+        except OSError:
+            return None
         in_dependencies = self.private or any(
             part in DEPENDENCY_NAMES for part in relative.split("/")
         )
