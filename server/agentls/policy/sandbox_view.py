@@ -66,7 +66,8 @@ HOME_TOOLCHAINS = (
     ".deno",
     ".asdf",
     ".sdkman",
-    "go",
+    "go/bin",  # not go/ whole: GOPATH's src/ holds the user's other projects
+    "go/pkg/mod",
     ".elan",
     ".ghcup",
 )
