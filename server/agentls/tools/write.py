@@ -14,6 +14,8 @@ guess and a wrong one get the same answer), and a hidden line is never changed.
 
 from __future__ import annotations
 
+import asyncio
+import asyncio
 import bisect
 import difflib
 import os
@@ -23,8 +25,28 @@ from typing import Protocol
 
 from agentls.policy.secrets import Redacted, redact
 from agentls.tools.box import Tool, spec
-from agentls.tools.matching import Match, NoMatch, find_edit
+from agentls.tools.matching import FUZZY_SECONDS, Match, NoMatch, find_edit
 from agentls.tools.workspace import Resolved, ToolDenied, Workspace
+
+
+MATCH_SECONDS = FUZZY_SECONDS + 8.0  # the whole match, off the event loop, at most
+
+
+async def _find_edit_off_loop(
+    relative: str, text: str, old: str, new: str, replace_all: bool
+) -> list[Match] | NoMatch:
+    """``find_edit`` in a worker thread (its work is bounded, but it is CPU work: the
+    event loop keeps serving keystrokes, cancels and other tasks meanwhile), with a
+    deadline past its own."""
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(find_edit, text, old, new, replace_all), MATCH_SECONDS
+        )
+    except TimeoutError:
+        raise ToolDenied(
+            f"{relative}: old_string could not be matched within {MATCH_SECONDS:g} s; "
+            "quote the text exactly as read_file shows it"
+        ) from None
 
 
 class EditSink(Protocol):
@@ -83,6 +105,13 @@ class DiskSink:
                 )
             )
         return "".join(out)
+
+
+def _shown_and_found(
+    text: str, relative: str, old: str, new: str, replace_all: bool
+) -> tuple[Redacted, list[Match] | NoMatch]:
+    shown = redact(text, relative)
+    return shown, find_edit(shown.text, old, new, replace_all)
 
 
 def _line_starts(text: str) -> list[int]:
@@ -144,9 +173,18 @@ class WriteTools:
         self, path: str, old_string: str, new_string: str, replace_all: bool = False
     ) -> str:
         resolved = self.ws.resolve(path, writing=True)
+        # Off the event loop: the secret check and the fuzzy layer of a long near-miss
+        # quote take seconds over a big file. Matched again if the text changed meanwhile
+        # (the user typing in the buffer): the edit applies to the text as it is now.
         text = self.ws.read_text(resolved)
-        shown = redact(text, resolved.relative)
-        found = find_edit(shown.text, old_string, new_string, replace_all)
+        while True:
+            shown, found = await asyncio.to_thread(
+                _shown_and_found, text, resolved.relative, old_string, new_string, replace_all
+            )
+            now = self.ws.read_text(resolved)
+            if now == text:
+                break
+            text = now
         if isinstance(found, NoMatch):
             raise ToolDenied(f"{resolved.relative}: {found.message}")
         if shown.hits:
