@@ -315,21 +315,13 @@ async def test_close_and_reopen_between_read_and_edit(
         assert (editor.text(uri) == EDITED) == (result["editedFiles"] == [uri]), result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "an edit of a file not open has no version: the editor applies it at positions of "
-        "the disk's text to a buffer the user just opened and typed in; it lands one line "
-        "off ('def unrelate3() -> int:\\n    return 42'), the task answers done and nothing "
-        "notices (the server sees didOpen, the user's didChange and the edit afterwards)"
-    ),
-)
 async def test_the_user_opens_the_file_and_types_as_the_agents_edit_arrives(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:
     """The agent edits a file no buffer has open (an edit without a version); the user
     opens that file and types a line at the top just before the edit reaches the editor.
-    The edit must not land at positions of the text without that line."""
+    The edit must not land at positions of the text without that line (the server sees
+    it land there and puts it right); undo then keeps the user's line."""
     root = make_workspace(tmp_path / "ws")
     path = root / "app/service.py"
     uri = path.as_uri()
@@ -359,3 +351,6 @@ async def test_the_user_opens_the_file_and_types_as_the_agents_edit_arrives(
         assert "return 43\n" in text and "return 42" not in text, text
         assert text == "import os\n" + path.read_text().replace("return 42", "return 43")
         assert result["status"] == "done", result
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        assert undone["status"] == "undone", undone
+        assert editor.text(uri) == "import os\n" + path.read_text(), editor.text(uri)

@@ -1,7 +1,7 @@
 """The edit simulation in CI: seeded runs per editor model (see tests/sim/world.py).
 
 ``AGENTLS_SIM_SEEDS`` sets the rewrite scenario's seeds per editor (default 10,000),
-``AGENTLS_SIM_AGENT_SEEDS`` the agent scenario's (2,500), spread over the machine's
+``AGENTLS_SIM_AGENT_SEEDS`` the agent scenario's (5,000), spread over the machine's
 cores; a failure prints its seed and log, and
 ``python -m tests.sim.run --replay SEED --editor KIND`` replays it. The long soak:
 ``python -m tests.sim.run --seeds 1000000``.
@@ -19,7 +19,7 @@ from tests.sim.world import run_seed
 
 SEEDS = {  # per editor model
     "rewrite": int(os.environ.get("AGENTLS_SIM_SEEDS", "10000")),
-    "agent": int(os.environ.get("AGENTLS_SIM_AGENT_SEEDS", "2500")),
+    "agent": int(os.environ.get("AGENTLS_SIM_AGENT_SEEDS", "5000")),
 }
 
 

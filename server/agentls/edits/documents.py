@@ -76,6 +76,7 @@ class Document:
     snapshot: Snapshot
     anchors: list[Anchor] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    first: Snapshot | None = None  # as opened
     # (seq after, the changes that made it), oldest first; see ``DocumentStore.rebase``.
     history: deque[tuple[int, list[TextChange]]] = field(
         default_factory=lambda: deque(maxlen=HISTORY)
@@ -127,9 +128,8 @@ class DocumentStore:
 
     def open(self, uri: str, version: int, text: str, language_id: str = "") -> None:
         old = self._docs.get(uri)
-        doc = Document(
-            Snapshot(uri, version, text, old.snapshot.seq + 1 if old else 0, language_id)
-        )
+        snapshot = Snapshot(uri, version, text, old.snapshot.seq + 1 if old else 0, language_id)
+        doc = Document(snapshot, first=snapshot)
         if old is not None:  # reopened: whatever was anchored there is stale
             for anchor in old.anchors:
                 anchor.touched = anchor.lost = True
@@ -182,6 +182,16 @@ class DocumentStore:
             raise StalePosition(f"{span.uri}: no history from change {span.seq} to {now}")
         steps = (change for seq, batch in history if seq > span.seq for change in batch)
         return span.moved(now, steps)
+
+    def opened(self, uri: str) -> Snapshot | None:
+        """The document as the editor opened it, while its history still reaches back to
+        then (None: not open, or too many changes since)."""
+        doc = self._docs.get(uri)
+        if doc is None or doc.first is None:
+            return None
+        if self.changes_since(uri, doc.first.seq) is None:
+            return None
+        return doc.first
 
     def changes_since(self, uri: str, seq: int) -> list[TextChange] | None:
         """Every change the editor reported since change number ``seq``, in order; None

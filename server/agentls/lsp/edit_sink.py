@@ -37,6 +37,7 @@ from agentls.edits.positions import StalePosition
 from agentls.edits.text import TextChange, apply_changes
 from agentls.lsp.convert import text_edits
 from agentls.lsp.editor import REFUSAL_GRACE, settled
+from agentls.lsp.opened_race import opened_meanwhile
 from agentls.tools.command_checkpoint import CommandCheckpoint, undo_message
 from agentls.tools.workspace import ToolDenied
 
@@ -84,7 +85,6 @@ class LspEditSink:
         self.overlay: dict[str, str | None] = {}  # text sent to unopened files
         # the undo by position of an open file: (its change number, the changes)
         self.undo_pieces: dict[str, tuple[int, list[TextChange]]] = {}
-        self._opened_at: dict[str, int] = {}  # store seq when such a file was seen open
         self.commands: CommandCheckpoint | None = None  # what commands changed on the disk
         self.restored = 0  # files an undo has put back so far
 
@@ -114,11 +114,10 @@ class LspEditSink:
             # Opened by our edit: its didOpen holds the disk's text, and the editor may
             # report the edit itself a moment later (Neovim's debounce). Until a change
             # comes after the didOpen, what we sent is the text.
-            opened = self._opened_at.setdefault(relative, snapshot.seq)
-            if snapshot.seq == opened:
+            opened = self.server.store.opened(uri)
+            if opened is not None and snapshot.seq == opened.seq:
                 return sent
             self.overlay.pop(relative, None)
-            self._opened_at.pop(relative, None)
             return snapshot.text
         if relative in self.overlay:
             text = self.overlay[relative]
@@ -151,8 +150,14 @@ class LspEditSink:
         uri = self.open_uri(relative)
         if uri is None:
             await self._edit_closed(relative, old, new)
-            self._record(relative, old, new)
-            self.changes[relative].steps.append((old or "", new))
+            step = None
+            if old is not None:  # the user may have opened it meanwhile
+                step = await opened_meanwhile(self, relative, self.uri_of(relative), old, new)
+            before, after = step or (old, new)
+            if step is not None:  # opened meanwhile: the buffer is the truth now
+                self.overlay.pop(relative, None)
+            self._record(relative, before, after)
+            self.changes[relative].steps.append((before or "", after))
             self.changes[relative].placed.append(None)
             return
         change = self.changes.get(relative)
@@ -256,6 +261,19 @@ class LspEditSink:
             return verdict, None
         olds = [sent.text[c.start : c.end] for c in changes]
         return True, placed_at(sent.uri, now.seq, where, olds, [c.new_text for c in changes])
+
+    async def put_right(self, relative: str, uri: str, now: str, target: str) -> None:
+        """Make the open buffer ``target`` where it holds ``now`` (keeping what the user
+        types meanwhile): a repair, not a step of the task's own (see opened_race.py)."""
+        created = relative not in self.changes
+        change = self.changes.setdefault(relative, FileChange(now, now))
+        count = len(change.steps)
+        try:
+            await self._edit_open(relative, uri, now, target)
+        finally:
+            del change.steps[count:], change.placed[count:]
+            if created:
+                del self.changes[relative]
 
     def _merged(self, relative: str, old: str | None, new: str, now: str) -> str:
         """``new`` (made on ``old``) on top of the buffer ``now``."""
@@ -457,6 +475,12 @@ class LspEditSink:
                 on_disk.append((relative, change.before))
                 continue
             now = self.current(relative) or ""
+            if open_snapshot is not None and now != open_snapshot.text:
+                # never offsets of one text sent against another: wait for the report
+                raise EditorError(
+                    f"{relative}: the editor has not reported this task's edit of it yet; "
+                    "nothing was undone (undo again in a moment)"
+                )
             target = targets[relative]
             assert target is not None  # None only for files the task created
             version = open_snapshot.version if open_snapshot is not None else None
