@@ -10,8 +10,10 @@ about the text:
 3. the same ignoring indentation, where the file's indentation is then carried over
    to the new text;
 4. an elided middle: the lines before and after ``...`` found exactly once, in order;
-5. a bounded fuzzy match (difflib) over windows of the same number of lines, taken
-   only when the best is clearly better than the second best.
+5. a bounded fuzzy match (difflib, ``fuzzy.py``) over windows of the same number of
+   lines, taken only when the best is clearly better than the second best, and when no
+   window left uncompared (at most ``FUZZY_WINDOWS`` are compared, before a deadline)
+   could rival it.
 
 A layer that finds the text twice refuses (it names the lines), and a miss returns
 the closest real lines, so the model can correct itself on the next turn.
@@ -20,12 +22,21 @@ the closest real lines, so the model can correct itself on the next turn.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from agentls.tools.fuzzy import anchor_counts, quick_bound, similarity
+
 FUZZY_MIN = 0.90  # similarity a fuzzy match needs
 FUZZY_MARGIN = 0.05  # ... and its lead over the second best window
+FUZZY_WINDOWS = 64  # windows compared in full at most (``fuzzy.py``: bounded work)
+FUZZY_SECONDS = 2.0  # ... and for at most this long
+_SLACK = 0.01  # the bound counts newlines a little differently from the comparison
+_NEAR = 8  # windows compared to show the closest lines of a miss
 
 _STRAIGHT = {"‘": "'", "’": "'", "“": '"', "”": '"'}
 _QUOTES = str.maketrans({**_STRAIGHT, "\t": "    "})  # for comparing lines
@@ -47,6 +58,7 @@ class NoMatch:
     message: str  # for the model: why, and the closest real lines
 
 
+@functools.lru_cache(maxsize=1 << 16)  # each layer and the fuzzy one key lines by it
 def _norm(line: str) -> str:
     """Tabs as four spaces, curly quotes straight, runs of blanks inside the line as one,
     no trailing blanks; the indentation itself is kept (the next layer ignores it)."""
@@ -168,8 +180,13 @@ def _where(lines: list[str], hits: list[int]) -> str:
     return ", ".join(f"line {h + 1}" for h in hits[:5]) + (" …" if len(hits) > 5 else "")
 
 
-def find_edit(text: str, old: str, new: str, replace_all: bool = False) -> list[Match] | NoMatch:
-    """The places ``old`` stands for in ``text``, or why there is none to trust."""
+def find_edit(
+    text: str, old: str, new: str, replace_all: bool = False, seconds: float = FUZZY_SECONDS
+) -> list[Match] | NoMatch:
+    """The places ``old`` stands for in ``text``, or why there is none to trust. Its
+    work is bounded (the fuzzy layer compares at most ``FUZZY_WINDOWS`` windows, for at
+    most ``seconds``), but it is CPU work: call it off the event loop."""
+    deadline = time.monotonic() + seconds
     if not old:
         return NoMatch("old_string is empty: quote the exact text to replace")
     count = text.count(old)
@@ -206,7 +223,7 @@ def find_edit(text: str, old: str, new: str, replace_all: bool = False) -> list[
     elided = _elision(lines, starts, quoted, new)
     if elided is not None:
         return elided
-    return _fuzzy(lines, starts, quoted, new)
+    return _fuzzy(lines, starts, quoted, new, deadline)
 
 
 def _line_hits(
@@ -282,49 +299,62 @@ def _elision(
 
 
 def _fuzzy(
-    lines: list[str], starts: list[int], quoted: list[str], new: str
+    lines: list[str], starts: list[int], quoted: list[str], new: str, deadline: float
 ) -> list[Match] | NoMatch:
+    """The window of ``len(quoted)`` lines clearly most like the quote, with bounded work
+    (``fuzzy.py``): the best ranked windows, at most ``FUZZY_WINDOWS``, before
+    ``deadline``."""
     size = len(quoted)
-    target = "\n".join(_norm(line) for line in quoted)
-    scored: list[tuple[float, int]] = []
+    want = [_norm(line) for line in quoted]
     normed = [_norm(line) for line in lines]
-    for first in range(0, max(1, len(lines) - size + 1)):
-        window = "\n".join(normed[first : first + size])
-        matcher = difflib.SequenceMatcher(None, target, window, autojunk=False)
-        if matcher.real_quick_ratio() < FUZZY_MIN or matcher.quick_ratio() < FUZZY_MIN:
-            scored.append((0.0, first))
-            continue
-        scored.append((matcher.ratio(), first))
+    windows = range(max(1, len(lines) - size + 1))
+    rank: list[float]
+    if sum(1 for line in want if line.strip()) >= 3:  # line anchors
+        rank = [float(n) for n in anchor_counts(want, normed, size)]
+        left = [i for i in windows if rank[i] > 0]
+    else:  # windows of one or two lines: their characters
+        target = "\n".join(want)
+        chars = Counter(target)
+        rank = [quick_bound(target, "\n".join(normed[i : i + size]), chars) for i in windows]
+        left = [i for i in windows if rank[i] + _SLACK >= FUZZY_MIN]
+    left.sort(key=lambda i: (-rank[i], i))
+    scored: list[tuple[float, int]] = []
+    while left and len(scored) < FUZZY_WINDOWS and time.monotonic() < deadline:
+        first = left.pop(0)
+        scored.append((similarity(want, normed[first : first + size]), first))
     scored.sort(key=lambda item: (-item[0], item[1]))
     best = scored[0] if scored else (0.0, 0)
     second = next((s for s in scored[1:] if abs(s[1] - best[1]) >= size), (0.0, 0))
-    if best[0] >= FUZZY_MIN and best[0] - second[0] >= FUZZY_MARGIN:
+    # A window left uncompared (over the cap, past the deadline) ranked as high as the
+    # best: the best cannot be shown to be the only match.
+    top = rank[best[1]] if scored else 0.0
+    unproven = any(abs(i - best[1]) >= size and rank[i] >= top - _SLACK for i in left)
+    if best[0] >= FUZZY_MIN and best[0] - second[0] >= FUZZY_MARGIN and not unproven:
         first, last = best[1], min(len(lines) - 1, best[1] + size - 1)
         start, end = _span(starts, lines, first, last)
         replacement = _reindent(
             "\n".join(_strip_blank_edges(new.split("\n"))), quoted, lines[first : last + 1]
         )
         return [Match(start, end, replacement, "fuzzy")]
+    if not scored:  # the closest real lines, by length and characters, a few compared
+        target = "\n".join(want)
+        sample = windows[:: max(1, len(windows) // 400)]
+        rough = sorted(sample, key=lambda i: -quick_bound(target, "\n".join(normed[i : i + size])))
+        scored = [(similarity(want, normed[i : i + size]), i) for i in rough[:_NEAR]]
     near = max(scored, key=lambda item: (item[0], -item[1]), default=(0.0, 0))
-    # The closest real lines, by a plain ratio when the quick filters said "far".
-    if near[0] == 0.0:
-        near = max(
-            (
-                (difflib.SequenceMatcher(None, target, "\n".join(normed[i : i + size])).ratio(), i)
-                for i in range(0, max(1, len(lines) - size + 1), max(1, len(lines) // 400))
-            ),
-            key=lambda item: (item[0], -item[1]),
-            default=(0.0, 0),
-        )
     first = near[1]
     shown = "\n".join(
         f"{n + 1:6}\t{lines[n]}" for n in range(first, min(len(lines), first + size + 2))
     )
-    why = (
-        "two places match about as well"
-        if best[0] >= FUZZY_MIN
-        else f"nothing matches closely enough (best {near[0]:.0%})"
-    )
+    if unproven:
+        why = (
+            "too many places look alike to match it loosely (agentls compares at most "
+            f"{FUZZY_WINDOWS} of them, for {FUZZY_SECONDS:g} s)"
+        )
+    elif best[0] >= FUZZY_MIN:
+        why = "two places match about as well"
+    else:
+        why = f"nothing matches closely enough (best {near[0]:.0%})"
     return NoMatch(
         f"old_string was not found ({why}); the closest lines of the file are:\n{shown}\n"
         "Quote the text exactly as it is there (read_file shows it)."

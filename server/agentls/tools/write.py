@@ -15,7 +15,6 @@ guess and a wrong one get the same answer), and a hidden line is never changed.
 from __future__ import annotations
 
 import asyncio
-import asyncio
 import bisect
 import difflib
 import os
@@ -28,25 +27,8 @@ from agentls.tools.box import Tool, spec
 from agentls.tools.matching import FUZZY_SECONDS, Match, NoMatch, find_edit
 from agentls.tools.workspace import Resolved, ToolDenied, Workspace
 
-
-MATCH_SECONDS = FUZZY_SECONDS + 8.0  # the whole match, off the event loop, at most
-
-
-async def _find_edit_off_loop(
-    relative: str, text: str, old: str, new: str, replace_all: bool
-) -> list[Match] | NoMatch:
-    """``find_edit`` in a worker thread (its work is bounded, but it is CPU work: the
-    event loop keeps serving keystrokes, cancels and other tasks meanwhile), with a
-    deadline past its own."""
-    try:
-        return await asyncio.wait_for(
-            asyncio.to_thread(find_edit, text, old, new, replace_all), MATCH_SECONDS
-        )
-    except TimeoutError:
-        raise ToolDenied(
-            f"{relative}: old_string could not be matched within {MATCH_SECONDS:g} s; "
-            "quote the text exactly as read_file shows it"
-        ) from None
+MATCH_SECONDS = FUZZY_SECONDS + 8.0  # one match (secret check included), at most
+MATCH_TRIES = 3  # matched again at most this often when the text changes meanwhile
 
 
 class EditSink(Protocol):
@@ -114,6 +96,25 @@ def _shown_and_found(
     return shown, find_edit(shown.text, old, new, replace_all)
 
 
+async def _match_off_loop(
+    relative: str, text: str, old: str, new: str, replace_all: bool
+) -> tuple[Redacted, list[Match] | NoMatch]:
+    """``_shown_and_found`` in a worker thread, so that the event loop keeps serving
+    keystrokes, cancels and other tasks meanwhile. Its work is bounded (``matching``'s
+    fuzzy layer compares a capped number of windows before its own deadline); past
+    ``MATCH_SECONDS`` the tool answers an error and the thread's result is dropped."""
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(_shown_and_found, text, relative, old, new, replace_all),
+            MATCH_SECONDS,
+        )
+    except TimeoutError:
+        raise ToolDenied(
+            f"{relative}: old_string could not be matched within {MATCH_SECONDS:g} s; "
+            "quote the text exactly as read_file shows it"
+        ) from None
+
+
 def _line_starts(text: str) -> list[int]:
     starts = [0]
     at = text.find("\n")
@@ -177,14 +178,19 @@ class WriteTools:
         # quote take seconds over a big file. Matched again if the text changed meanwhile
         # (the user typing in the buffer): the edit applies to the text as it is now.
         text = self.ws.read_text(resolved)
-        while True:
-            shown, found = await asyncio.to_thread(
-                _shown_and_found, text, resolved.relative, old_string, new_string, replace_all
+        for _ in range(MATCH_TRIES):
+            shown, found = await _match_off_loop(
+                resolved.relative, text, old_string, new_string, replace_all
             )
             now = self.ws.read_text(resolved)
             if now == text:
                 break
             text = now
+        else:
+            raise ToolDenied(
+                f"{resolved.relative}: the text kept changing while old_string was matched "
+                f"({MATCH_TRIES} tries); read it again and retry"
+            )
         if isinstance(found, NoMatch):
             raise ToolDenied(f"{resolved.relative}: {found.message}")
         if shown.hits:

@@ -153,3 +153,40 @@ def test_an_elision_with_a_common_head_needs_a_unique_tail() -> None:
     unique_tail = find_edit(text, "    Doc b.\n    ...\n    return 2", "    Doc b.\n    return 3")
     assert isinstance(unique_tail, list) and unique_tail[0].how == "elision"
     assert apply(text, unique_tail).endswith('    """\n    Doc b.\n    return 3\n')
+
+
+REPEATED = "value = compute(1)\n"
+
+
+def test_a_near_miss_over_repeated_lines_asks_for_an_exact_quote() -> None:
+    """Every window looks alike: the fuzzy layer compares at most FUZZY_WINDOWS of them
+    and, since the others could match as well, refuses instead of guessing."""
+    quote = REPEATED * 50 + "value = compute(2)\n"
+    miss = find_edit(REPEATED * 5000, quote, "value = 3\n")
+    assert isinstance(miss, NoMatch)
+    assert "too many places look alike" in miss.message
+    assert "Quote the text exactly" in miss.message
+
+
+def test_a_typo_in_a_big_file_is_still_matched_loosely() -> None:
+    lines = [f"    value_{i} = compute({i}, 'x{i}')" for i in range(5000)]
+    text = "\n".join(lines) + "\n"
+    quote = "\n".join(lines[3000:3030]).replace("value_3010 ", "valeu_3010 ")
+    result = find_edit(text, quote, "    pass")
+    assert isinstance(result, list) and result[0].how == "fuzzy"
+    assert result[0].start == text.index(lines[3000])
+    lines[4000] = "    raise ValueError('the configuration file is missing')"
+    text = "\n".join(lines) + "\n"
+    quote = "raise ValueErorr('the configuration file is missing')"
+    short = find_edit(text, quote, "    pass")
+    assert isinstance(short, list) and short[0].start == text.index(lines[4000])
+
+
+def test_past_the_deadline_nothing_is_guessed() -> None:
+    typo = (
+        "        if item is None:\n"
+        '            raise ValueErorr("no item")\n'
+        "        self.items.append(item)"
+    )
+    late = find_edit(FILE, typo, "        pass", seconds=0.0)
+    assert isinstance(late, NoMatch) and "too many places look alike" in late.message
