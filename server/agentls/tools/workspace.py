@@ -86,23 +86,21 @@ class Workspace:
                 "node_modules); agentls does not read it"
             )
         if writing and relative:
-            self._refuse_to_write_over_bytes(real, relative)
+            self._refuse_to_write_over_bytes(relative)
         return Resolved(real, relative)
 
-    def _refuse_to_write_over_bytes(self, real: Path, relative: str) -> None:
+    def _refuse_to_write_over_bytes(self, relative: str) -> None:
         """A binary file or one not in UTF-8 on the disk (not open in the editor) is not
         edited: its text would be written back as UTF-8, changing its other bytes."""
-        if not real.is_file():
-            return
         try:
             if self.buffers(relative) is not None:
                 return
         except ToolDenied:
             return
-        with real.open("rb") as f:
-            data = f.read(MAX_READ_BYTES + 1)
-        if len(data) > MAX_READ_BYTES:
-            return  # read_text refuses it
+        try:
+            data, _ = read_regular(self.root, relative, MAX_READ_BYTES)
+        except OSError:
+            return  # not there, not a regular file, too big: read_text says so if it matters
         if b"\0" in data[:8192]:
             raise ToolDenied(f"{relative}: a binary file; agentls does not write over it")
         try:
