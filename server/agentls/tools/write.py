@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from agentls.context.regular import Skipped, read_regular
 from agentls.policy.secrets import Redacted, redact
 from agentls.tools.box import Tool, spec
 from agentls.tools.matching import FUZZY_SECONDS, Match, NoMatch, find_edit
-from agentls.tools.workspace import Resolved, ToolDenied, Workspace
+from agentls.tools.workspace import MAX_READ_BYTES, Resolved, ToolDenied, Workspace
 
 MATCH_SECONDS = FUZZY_SECONDS + 8.0  # one match (secret check included), at most
 MATCH_TRIES = 3  # matched again at most this often when the text changes meanwhile
@@ -70,12 +71,23 @@ class DiskSink:
         self.originals.setdefault(relative, old)
         path.unlink()
 
+    def _text_now(self, relative: str) -> str | None:
+        """The file's text on the disk for the diff (None: gone). A command may have left
+        a link (to /dev/zero, to a file outside the workspace) or a fifo in its place:
+        read as a regular file only, within the cap (``context/regular.py``)."""
+        try:
+            data, _ = read_regular(self.root, relative, MAX_READ_BYTES)
+        except Skipped as skipped:
+            return f"(agentls: now {skipped.reason}; not shown)\n"
+        except OSError:
+            return None
+        return data.decode("utf-8", errors="replace")
+
     def diff(self) -> str:
         out: list[str] = []
         for relative in sorted(self.originals):
             before = self.originals[relative]
-            path = self.root / relative
-            after = path.read_text(encoding="utf-8") if path.exists() else None
+            after = self._text_now(relative)
             if before == after:
                 continue
             out.extend(

@@ -83,3 +83,20 @@ async def test_a_file_changed_since_the_model_read_it_is_not_overwritten(
     assert "def mine()" in (tools.ws.root / "app/text.py").read_text()
     read_file(tools.ws, "app/text.py")  # read again: now it may rewrite it
     assert "rewrote" in await tools.write_file("app/text.py", "X = 1\n")
+
+
+async def test_the_diff_does_not_follow_a_link_a_command_left(tools: WriteTools) -> None:
+    """A command replaced an edited file with a link to /dev/zero (read without end) and
+    another with a link to a file outside the workspace: the diff reads neither."""
+    root = tools.ws.root
+    outside = root.parent / "private.txt"
+    outside.write_text("OUTSIDE-CANARY\n")
+    await tools.write_file("app/extra.py", "X = 1\n")
+    await tools.write_file("app/other.py", "Y = 2\n")
+    (root / "app/extra.py").unlink()
+    (root / "app/extra.py").symlink_to("/dev/zero")
+    (root / "app/other.py").unlink()
+    (root / "app/other.py").symlink_to(outside)
+    diff = tools.sink.diff()  # type: ignore[attr-defined]
+    assert "OUTSIDE-CANARY" not in diff
+    assert "+(agentls: now a symbolic link; not shown)" in diff
