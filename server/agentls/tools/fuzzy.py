@@ -9,9 +9,10 @@ minutes. So the work is bounded in three ways:
   anchors, counted for every window in one pass), the most first; a shorter quote's
   windows are few lines each and are ranked by ``quick_bound`` (lengths, then
   characters as multisets);
-- ``similarity``: a window is compared line by line (difflib over lines, which are
-  few), and only lines that differ are compared by character, pair by pair, each cut
-  to ``LINE_CHARS``;
+- ``similarity``: a window is compared line by line (difflib over lines: a quote of
+  more than ``matching.FUZZY_LINES`` lines is not matched loosely), and only lines
+  that differ are compared by character, pair by pair, each cut to ``LINE_CHARS``,
+  until the deadline;
 - at most ``matching.FUZZY_WINDOWS`` windows are compared, the best ranked first,
   before a deadline; when windows left uncompared could still match about as well,
   the answer is "quote it exactly", never a guess. (A quote whose every line has a
@@ -21,9 +22,10 @@ minutes. So the work is bounded in three ways:
 from __future__ import annotations
 
 import difflib
+import time
 from collections import Counter
 
-LINE_CHARS = 400  # a line compared by character is cut to this many characters
+LINE_CHARS = 200  # a line compared by character is cut to this many characters
 FUZZY_FLOOR = 0.85  # windows whose length alone keeps them below this are not looked at
 
 
@@ -75,10 +77,11 @@ def _shared_chars(a: str, b: str) -> int:
     return sum(block.size for block in blocks)
 
 
-def similarity(quoted: list[str], window: list[str]) -> float:
+def similarity(quoted: list[str], window: list[str], deadline: float) -> float | None:
     """How alike two runs of (normalized) lines are, 0..1, as ``SequenceMatcher.ratio``
     of their texts would roughly say: equal lines count whole, lines replaced by others
-    count the characters they share, pair by pair."""
+    count the characters they share, pair by pair. None when ``deadline`` passed before
+    every pair was compared (the window is then not judged at all)."""
     total = sum(len(line) + 1 for line in quoted) + sum(len(line) + 1 for line in window) - 2
     if total <= 0:
         return 1.0
@@ -89,5 +92,7 @@ def similarity(quoted: list[str], window: list[str]) -> float:
             shared += sum(len(line) + 1 for line in quoted[i1:i2])
         elif op == "replace":
             for k in range(min(i2 - i1, j2 - j1)):
+                if time.monotonic() > deadline:
+                    return None
                 shared += _shared_chars(quoted[i1 + k], window[j1 + k])
     return min(1.0, 2.0 * shared / total)

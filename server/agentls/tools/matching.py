@@ -35,8 +35,11 @@ FUZZY_MIN = 0.90  # similarity a fuzzy match needs
 FUZZY_MARGIN = 0.05  # ... and its lead over the second best window
 FUZZY_WINDOWS = 64  # windows compared in full at most (``fuzzy.py``: bounded work)
 FUZZY_SECONDS = 2.0  # ... and for at most this long
+FUZZY_LINES = 200  # a longer quote is not matched loosely (difflib over its lines)
 _SLACK = 0.01  # the bound counts newlines a little differently from the comparison
 _NEAR = 8  # windows compared to show the closest lines of a miss
+_NEAR_SECONDS = 0.05  # ... each for at most this long
+_NEAR_SAMPLE = 32  # windows looked at (by characters) to pick those, when no line matched
 
 _STRAIGHT = {"‘": "'", "’": "'", "“": '"', "”": '"'}
 _QUOTES = str.maketrans({**_STRAIGHT, "\t": "    "})  # for comparing lines
@@ -305,6 +308,12 @@ def _fuzzy(
     (``fuzzy.py``): the best ranked windows, at most ``FUZZY_WINDOWS``, before
     ``deadline``."""
     size = len(quoted)
+    if size > FUZZY_LINES:
+        return NoMatch(
+            f"old_string ({size} lines) was not found as it is, and agentls matches loosely "
+            f"only quotes of at most {FUZZY_LINES} lines: quote the text exactly as read_file "
+            "shows it, or a shorter part of it"
+        )
     want = [_norm(line) for line in quoted]
     normed = [_norm(line) for line in lines]
     windows = range(max(1, len(lines) - size + 1))
@@ -320,8 +329,10 @@ def _fuzzy(
     left.sort(key=lambda i: (-rank[i], i))
     scored: list[tuple[float, int]] = []
     while left and len(scored) < FUZZY_WINDOWS and time.monotonic() < deadline:
-        first = left.pop(0)
-        scored.append((similarity(want, normed[first : first + size]), first))
+        score = similarity(want, normed[left[0] : left[0] + size], deadline)
+        if score is None:  # the deadline passed inside: this window stays uncompared
+            break
+        scored.append((score, left.pop(0)))
     scored.sort(key=lambda item: (-item[0], item[1]))
     best = scored[0] if scored else (0.0, 0)
     second = next((s for s in scored[1:] if abs(s[1] - best[1]) >= size), (0.0, 0))
@@ -338,9 +349,14 @@ def _fuzzy(
         return [Match(start, end, replacement, "fuzzy")]
     if not scored:  # the closest real lines, by length and characters, a few compared
         target = "\n".join(want)
-        sample = windows[:: max(1, len(windows) // 400)]
-        rough = sorted(sample, key=lambda i: -quick_bound(target, "\n".join(normed[i : i + size])))
-        scored = [(similarity(want, normed[i : i + size]), i) for i in rough[:_NEAR]]
+        chars = Counter(target)
+        sample = windows[:: max(1, len(windows) // _NEAR_SAMPLE)]
+        rough = sorted(
+            sample, key=lambda i: -quick_bound(target, "\n".join(normed[i : i + size]), chars)
+        )
+        for i in rough[:_NEAR]:
+            score = similarity(want, normed[i : i + size], time.monotonic() + _NEAR_SECONDS)
+            scored.append((score or 0.0, i))
     near = max(scored, key=lambda item: (item[0], -item[1]), default=(0.0, 0))
     first = near[1]
     shown = "\n".join(

@@ -190,3 +190,10 @@ def test_past_the_deadline_nothing_is_guessed() -> None:
     )
     late = find_edit(FILE, typo, "        pass", seconds=0.0)
     assert isinstance(late, NoMatch) and "too many places look alike" in late.message
+
+
+def test_a_quote_too_long_to_match_loosely_is_refused_with_the_reason() -> None:
+    quote = "".join(f"line_{i} = {i}\n" for i in range(250))
+    text = quote.replace("line_7 = 7", "line_7 = 8")
+    miss = find_edit(text, quote, "x = 1\n")
+    assert isinstance(miss, NoMatch) and "at most 200 lines" in miss.message
