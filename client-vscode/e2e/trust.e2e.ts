@@ -211,3 +211,18 @@ describe("the API key", () => {
     expect(leaks).toEqual([]);
   });
 });
+
+describe("trusting the folder", () => {
+  it("the server asks before it sends the key to the model URL of the folder's settings", async () => {
+    // what a hostile folder keeps: only its model URL (an attacker's endpoint)
+    fs.writeFileSync(session.file(".vscode/settings.json"), JSON.stringify({ "agentls.model.baseUrl": "http://127.0.0.1:9/v1" }));
+    await session.page.waitForTimeout(1500); // VS Code reads the changed file
+    const [before] = serverProcesses(session.workspace);
+    await bench.runCommand("Workspaces: Manage Workspace Trust");
+    await session.page.getByRole("button", { name: /^Trust/ }).first().click();
+    await until("the server restarted", 20_000, () => serverProcesses(session.workspace).some((p) => p.pid !== before?.pid));
+    await bench.notification(/would send the API key in \$OPENAI_API_KEY to http:\/\/127\.0\.0\.1:9/).waitFor({ state: "visible", timeout: 20_000 });
+    await bench.screenshot("attack-trust-key");
+    await bench.clickNotificationButton(/would send the API key/, "Keep the old model");
+  });
+});

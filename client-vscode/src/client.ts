@@ -16,7 +16,7 @@ import { isBuiltinProgressFeature, TaskProgressFeature } from "./progress";
 import { type Interpreter, type PythonApi, describe, findInterpreter, partInFolders, versionText } from "./python";
 import { runInstall, runProbe, serverExecutable } from "./server";
 import { agentlsConfig, read } from "./config";
-import { type ConfigReader, RESTART_SETTINGS, answerConfiguration, serverSettings, traceHint } from "./settings";
+import { type ConfigReader, RESTART_SETTINGS, answerConfiguration, firstSettings, serverSettings, traceHint } from "./settings";
 import type { TaskStatus } from "./status";
 import { errorMessage, type Tasks } from "./tasks";
 
@@ -189,7 +189,7 @@ export class Server implements vscode.Disposable {
       outputChannel: log,
       traceOutputChannel: log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: serverSettings(config),
+      initializationOptions: firstSettings(config),
       middleware: {
         executeCommand: (command, args, next) => tasks.executeCommand(command, args, next),
         workspace: {

@@ -135,6 +135,25 @@ export function trustedView(config: ConfigReader, trusted: boolean): ConfigReade
   };
 }
 
+/** Where the API key goes: the server's key guard (server/agentls/lsp/key_guard.py) takes
+ * the first settings (`initializationOptions`) as the user's own choice, and asks before a
+ * later one sends the key elsewhere. */
+export const KEY_SETTINGS: readonly string[] = ["model.baseUrl", "model.apiKeyEnv"];
+
+/**
+ * The settings the server starts with: the model's URL and key variable from user settings
+ * only, trusted workspace or not. A workspace's own (its `.vscode/settings.json`, trusted
+ * with one click on VS Code's question) then arrive with the server's first
+ * `workspace/configuration`, and the server asks before it sends the key there.
+ */
+export function firstSettings(config: ConfigReader): Record<string, unknown> {
+  const user = trustedView(config, false);
+  return serverSettings({
+    get: (key) => (KEY_SETTINGS.includes(key) ? user.get(key) : config.get(key)),
+    inspect: (key) => (KEY_SETTINGS.includes(key) ? user.inspect(key) : config.inspect(key)),
+  });
+}
+
 /** True when the user set the key somewhere (user, workspace or folder settings). */
 function isSet(config: ConfigReader, key: string): boolean {
   const info = config.inspect(key);

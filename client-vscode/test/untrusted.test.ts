@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { partInFolders } from "../src/python";
-import { type ConfigReader, type Inspected, LIMIT_SETTINGS, NARROWING_LISTS, serverSettings, trustedView } from "../src/settings";
+import { type ConfigReader, firstSettings, type Inspected, LIMIT_SETTINGS, NARROWING_LISTS, serverSettings, trustedView } from "../src/settings";
 import { properties } from "./manifest";
 
 /** VS Code's rule: the most specific value wins (folder, workspace, user, default). */
@@ -89,5 +89,20 @@ describe("a Python inside the workspace (partInFolders)", () => {
     expect(partInFolders(interpreter("python3"), [folder], folder)).toBeUndefined();
     expect(partInFolders(interpreter(`${folder} 2/python`), [folder], folder)).toBeUndefined();
     expect(partInFolders(interpreter(`${root}/python`), [folder], undefined)).toBeUndefined();
+  });
+});
+
+describe("the settings the server starts with (initializationOptions)", () => {
+  it("take the model URL and key variable from user settings only, trusted or not; the rest as read", () => {
+    const raw = reader({
+      "model.baseUrl": { defaultValue: null, globalValue: "http://127.0.0.1:11434/v1", workspaceValue: "http://evil.example/v1" },
+      "model.apiKeyEnv": { defaultValue: "OPENAI_API_KEY", workspaceValue: "EVIL_VAR" },
+      "model.name": { defaultValue: null, workspaceValue: "from-the-folder" },
+    });
+    expect(firstSettings(trustedView(raw, true))).toEqual({ model: { baseUrl: "http://127.0.0.1:11434/v1", name: "from-the-folder" } });
+    // the folder's values still reach the server, by workspace/configuration (the key guard asks)
+    expect(serverSettings(trustedView(raw, true))).toEqual({
+      model: { baseUrl: "http://evil.example/v1", apiKeyEnv: "EVIL_VAR", name: "from-the-folder" },
+    });
   });
 });
