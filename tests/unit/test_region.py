@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -192,3 +193,18 @@ async def test_revert_of_an_edit_of_unknown_fate_does_not_claim_the_original() -
     writer.current, writer.pending = writer.original, "new 1\nold 2\n"  # fate unknown
     await writer.revert()
     assert editor.store.snapshot(URI).text == "head\nold 1 (edited)\nold 2\ntail\n"
+
+
+async def test_typing_right_before_the_edit_is_computed_stops_the_writer() -> None:
+    """The user types inside the region after ``write`` looked and before its edit is
+    computed (the edit runs as a task of its own, a loop turn later): the edit must not
+    be made on the text without their typing (sim rewrite, vscode seed 3715)."""
+    editor = MemoryEditor()
+    writer = make(editor)
+    await writer.write("new 1\n")
+    at = editor.store.snapshot(URI).text.index("new 1") + 3
+    loop = asyncio.get_running_loop()
+    loop.call_soon(lambda: editor.store.change(URI, 7, [TextChange(at, at, "USER")]))
+    with pytest.raises(RegionConflict):
+        await writer.write("changed\n")
+    assert editor.store.snapshot(URI).text == "head\nnewUSER 1\ntail\n"

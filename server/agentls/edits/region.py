@@ -23,6 +23,7 @@ from agentls.edits.positions import Followed, Span, follow
 from agentls.edits.text import TextChange, apply_changes, line_break, split_lines
 
 MAX_ATTEMPTS = 8
+FOLLOW_LIMIT = 512  # reported changes an unconfirmed edit is looked for among
 
 
 class RegionConflict(Exception):
@@ -64,7 +65,8 @@ class RegionWriter:
             return None
         before, start, end, changes = self.sent
         reported = self.editor.store.changes_since(self.uri, before.seq)
-        if reported is None:
+        if reported is None or len(reported) > FOLLOW_LIMIT:
+            self.sent = None  # too long ago to tell by (each step copies the text)
             return None
         followed = follow(before.text, start, end, changes, reported)
         self.anchor.start, self.anchor.end = followed.start, followed.end
@@ -104,6 +106,7 @@ class RegionWriter:
         raise EditorError(f"the editor did not take the edit after {MAX_ATTEMPTS} attempts")
 
     async def _step(self, target: str) -> bool:
+        self.check()  # the user may have typed since ``write`` looked (a task starts later)
         store = self.editor.store
         before = store.snapshot(self.uri)
         start, end = self.anchor.start, self.anchor.end
