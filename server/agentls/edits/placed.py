@@ -18,7 +18,7 @@ from itertools import pairwise
 
 from agentls.edits.documents import DocumentStore, EditorError
 from agentls.edits.merge import merge3
-from agentls.edits.positions import Span, move_range
+from agentls.edits.positions import Span, StalePosition, move_range
 from agentls.edits.text import TextChange, apply_changes
 
 
@@ -43,9 +43,9 @@ def undone(
     """The document's text now with ``steps`` (oldest first) undone, newest first, and
     everything else kept; and, when the pieces do not overlap, the undo as changes of the
     text now (to send exactly those, not a diff of the texts). Raises ``StalePosition``
-    when a span cannot be mapped to the text now (the caller then falls back to comparing
-    texts) and ``EditorError`` when the user changed the agent's text so that it cannot
-    be put back."""
+    when a span cannot be mapped to the text now or the task's own edits meet (the caller
+    then falls back to comparing texts), and ``EditorError`` when the user changed the
+    agent's text so that it cannot be put back."""
     snapshot = store.snapshot(uri)
     text = snapshot.text
     done: list[TextChange] = []  # the undo's own changes so far, in order
@@ -56,6 +56,10 @@ def undone(
             first, last = store.rebase(span).offsets(snapshot)
             start, end = first, last
             for change in done:
+                if move_range(start, end, change)[2]:
+                    # a later edit of the task met this one's text (the agent edited its
+                    # own lines): positions cannot say which text is whose there
+                    raise StalePosition(f"{name}: the task's edits meet; undo by text")
                 start, end, _ = move_range(start, end, change, edges=False)
             pieces.append((start, end, old, new, first, last))
         changes = []
