@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from lsprotocol import types
 
 from tests.support.attack_tools import (

@@ -44,3 +44,20 @@ def test_unchanged_lines_between_changes_are_not_rewritten() -> None:
 
 def test_equal_texts_need_no_change() -> None:
     assert minimal_changes("same", "same") == []
+
+
+def test_a_big_block_of_changes_is_diffed_line_by_line_without_difflib() -> None:
+    """Above DIFF_LINES the line matching is skipped (it took 40 s for 10,000 lines with
+    every other one changed, on the event loop): equal line counts give one change per
+    changed line, and no unchanged line is rewritten."""
+    from agentls.edits.diff import DIFF_LINES
+
+    count = DIFF_LINES * 2
+    old = "".join(f"line {i} = {i}\n" for i in range(count))
+    new = "".join(f"line {i} = {i + (i % 2 == 0)}\n" for i in range(count))
+    changes = minimal_changes(old, new)
+    assert apply_changes(old, changes) == new
+    assert len(changes) == count // 2
+    assert all(len(c.new_text) <= 2 and c.end - c.start <= 2 for c in changes)
+    grown = new + "one more\n"
+    assert apply_changes(old, minimal_changes(old, grown)) == grown

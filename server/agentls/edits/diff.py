@@ -48,6 +48,27 @@ def _trimmed(old: str, new: str, offset: int) -> TextChange | None:
     return TextChange(offset + p, offset + len(old) - s, new[p : len(new) - s])
 
 
+# difflib's line matching grows with the square of the lines between the first and the
+# last difference (40 s for 10,000 lines with every other one changed, on the event
+# loop): above this, a cheaper diff that still never rewrites an unchanged line when
+# the line count stays the same.
+DIFF_LINES = 2000
+
+
+def _coarse(old_lines: list[str], new_lines: list[str], offset: int) -> list[TextChange]:
+    """Line by line when both sides have as many lines, else one change of the block."""
+    if len(old_lines) != len(new_lines):
+        change = _trimmed("".join(old_lines), "".join(new_lines), offset)
+        return [change] if change else []
+    changes, at = [], offset
+    for old, new in zip(old_lines, new_lines, strict=True):
+        change = _trimmed(old, new, at)
+        if change:
+            changes.append(change)
+        at += len(old)
+    return changes
+
+
 def minimal_changes(old: str, new: str, offset: int = 0) -> list[TextChange]:
     """Changes that turn ``old`` into ``new``; offsets are shifted by ``offset``."""
     if old == new:
@@ -62,6 +83,8 @@ def minimal_changes(old: str, new: str, offset: int = 0) -> list[TextChange]:
     if len(old_lines) <= 1 or len(new_lines) <= 1:
         change = _trimmed(old_mid, new_mid, offset + p)
         return [change] if change else []
+    if max(len(old_lines), len(new_lines)) > DIFF_LINES:
+        return _coarse(old_lines, new_lines, offset + p)
     changes: list[TextChange] = []
     old_pos = [0]
     for line in old_lines:
