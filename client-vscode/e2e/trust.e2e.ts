@@ -146,6 +146,9 @@ describe("get_diagnostics", () => {
     const seen = promptText((await session.model.requests())[1]!);
     expect(seen).toContain("E2 planted in calc.py");
     expect(seen).not.toContain("e2e-outside-secret");
+    await until("the answer's document", 20_000, async () =>
+      (await session.probe<{ text: string }[]>("documents")).some((d) => d.text.includes("One problem.")),
+    );
     await waitIdle(bench);
     await bench.clearNotifications();
   });

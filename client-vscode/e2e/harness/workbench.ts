@@ -11,16 +11,27 @@ export class Workbench {
 
   /** F1, the command's title, Enter: as a user runs "Agent: Set API Key". */
   async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press("Escape"); // whatever menu is open
-    await this.page.keyboard.press("F1");
-    const input = this.page.locator(".quick-input-widget input");
-    await input.waitFor({ state: "visible" });
-    await input.fill(`>${title}`);
-    await this.page
-      .locator(".quick-input-widget .monaco-list-row", { hasText: title })
-      .filter({ visible: true }) // a row of the list before it was filtered can linger hidden
-      .first()
-      .waitFor({ state: "visible" });
+    // A document opening with focus (an answer, a plan) closes the palette as it opens:
+    // then it is opened again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.page.keyboard.press("Escape"); // whatever menu is open
+        await this.page.keyboard.press("F1");
+        const input = this.page.locator(".quick-input-widget input");
+        await input.waitFor({ state: "visible" });
+        await input.fill(`>${title}`, { timeout: 5_000 });
+        await this.page
+          .locator(".quick-input-widget .monaco-list-row", { hasText: title })
+          .filter({ visible: true }) // a row of the list before it was filtered can linger hidden
+          .first()
+          .waitFor({ state: "visible", timeout: 10_000 });
+        break;
+      } catch (error) {
+        if (attempt === 2) {
+          throw error;
+        }
+      }
+    }
     await this.page.keyboard.press("Enter");
   }
 
