@@ -79,15 +79,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a command makes .git/ with HEAD as a symlink (`ln -s refs/heads/main .git/HEAD`, "
-        "which git accepts even dangling) plus core.fsmonitor; "
-        "sandbox_git._rename skips symlinks, so the new repository is not turned off and "
-        "the user's next `git status` on the host runs the fsmonitor command"
-    ),
-)
 async def test_a_repository_with_a_symlinked_head_is_turned_off(tmp_path: Path, home: Path) -> None:
     root = tmp_path / "project"
     root.mkdir()
@@ -115,15 +106,6 @@ async def test_a_repository_with_a_plain_head_is_turned_off(tmp_path: Path, home
     assert not marker.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the scan after a command (sandbox.py _after -> TreeScan) reuses a folder's listing "
-        "while its mtime is unchanged; a command makes .git/ (HEAD a plain file, "
-        "core.fsmonitor) and sets the workspace root's mtime back: the new repository is "
-        "never seen, never turned off, and the host's `git status` runs the fsmonitor"
-    ),
-)
 async def test_a_repository_hidden_by_an_mtime_set_back_is_turned_off(
     tmp_path: Path, home: Path
 ) -> None:
@@ -174,16 +156,6 @@ def _as_ordinary_user(argv: list[str]) -> list[str]:
     ["chmod a-w .git", "chmod 311 ."],
     ids=["git-folder-read-only", "root-unreadable"],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "as an ordinary user: a command makes .git/ (plain HEAD, core.fsmonitor), then "
-        "`chmod a-w .git` (disable_new_repositories cannot rename HEAD: EACCES, only a log "
-        "warning) or `chmod 311 .` (the scan after the command cannot list the root and "
-        "takes it for empty: the new .git is never seen); the user's next `git status` on "
-        "the host (git finds .git by name) runs the fsmonitor"
-    ),
-)
 def test_a_repository_a_command_hides_from_the_owner_is_still_turned_off(hide: str) -> None:
     base = Path(tempfile.mkdtemp(prefix="agentls-round3-"))
     try:
@@ -219,15 +191,6 @@ def test_a_repository_a_command_hides_from_the_owner_is_still_turned_off(hide: s
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the protected paths a command makes are found by the scan after it, which reuses "
-        "a folder's listing while its mtime is unchanged: `.envrc` and .vscode/settings.json "
-        "made with the root's mtime set back are not renamed; when this is the task's last "
-        "command they stay for direnv and VS Code on the host"
-    ),
-)
 async def test_protected_files_made_with_an_mtime_set_back_are_renamed(
     tmp_path: Path, home: Path
 ) -> None:

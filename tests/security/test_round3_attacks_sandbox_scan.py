@@ -108,15 +108,6 @@ async def test_renaming_the_folder_above_a_path_pattern_secret_unmasks_it(
     assert "GH-HOSTS-CANARY" not in seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "TreeScan keeps a folder's listing while its mtime is unchanged; a command renames "
-        "`app/` (holding `.env`) to `zz/` and sets the workspace root's mtime back "
-        "(`touch -d @<old ns>`): the next scan reuses the old root listing, never enters "
-        "`zz/`, and the next command prints `zz/.env`"
-    ),
-)
 async def test_a_folder_mtime_set_back_hides_a_moved_env_from_the_scan(
     tmp_path: Path, home: Path
 ) -> None:
@@ -148,16 +139,6 @@ async def test_moving_a_folder_holding_env_is_masked_when_nothing_is_set_back(
     assert "ENV-CANARY" not in seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "with sandbox.git 'read-only', a command makes the folder holding `.env` look like a "
-        "repository (objects/, refs/, HEAD a symlink to a file there): "
-        "disable_new_repositories skips a symlinked HEAD, the next scan takes the folder "
-        "for a repository, binds it read-only whole and never enters it, so `.env` "
-        "(never committed) is printed"
-    ),
-)
 async def test_a_folder_dressed_as_a_repository_keeps_its_secrets_masked(
     tmp_path: Path, home: Path
 ) -> None:
@@ -171,15 +152,6 @@ async def test_a_folder_dressed_as_a_repository_keeps_its_secrets_masked(
     assert "ENV-CANARY" not in seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a command makes a fifo named `.git` (`mkfifo sub/.git`); the scan after the "
-        "command (sandbox_git.gitdir_of) opens it with a blocking open(): the run_command "
-        "call never returns, its worker thread is stuck for good, and every later command "
-        "scans and hangs the same way"
-    ),
-)
 async def test_a_fifo_named_git_does_not_hang_the_command(tmp_path: Path, home: Path) -> None:
     root = tmp_path / "project"
     (root / "sub").mkdir(parents=True)
@@ -265,15 +237,6 @@ def _commands_as_a_user(commands: list[str], secret: str) -> str:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "as an ordinary user: `chmod 000 app` makes the next scan's os.scandir(app) fail "
-        "(TreeScan._read takes an OSError for an empty folder), so `app/.env` is not "
-        "masked; that command restores the mode and prints `.env` (a `.venv/pyvenv.cfg` "
-        "keeps sandbox._venv from stat-ing app/ first)"
-    ),
-)
 def test_a_folder_made_unreadable_is_not_left_unscanned() -> None:
     seen = _commands_as_a_user(
         [
@@ -323,15 +286,6 @@ async def test_a_fifo_named_gitignore_does_not_stall_the_command(
             await asyncio.sleep(0.02)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "~/go is a HOME_TOOLCHAINS folder, mounted whole; it is GOPATH, whose src/ holds the "
-        "user's other projects (sibling code is readable), and toolchains are scanned for "
-        "secrets only 4 folders deep (OUTSIDE_SCAN_DEPTH): "
-        "~/go/src/github.com/me/other/deploy/.env is printed"
-    ),
-)
 async def test_projects_under_gopath_keep_their_env_files_masked(
     tmp_path: Path, home: Path
 ) -> None:
