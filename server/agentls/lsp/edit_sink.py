@@ -21,7 +21,6 @@ import asyncio
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,14 +28,14 @@ from lsprotocol import types
 
 from agentls.context.files import local_path
 from agentls.edits.diff import minimal_changes
-from agentls.edits.documents import DocumentClosed, EditorError, Snapshot
+from agentls.edits.documents import EditorError, Snapshot
 from agentls.edits.landed import trace
 from agentls.edits.merge import landed, merge3
-from agentls.edits.placed import Placed, placed_at, undone
-from agentls.edits.positions import StalePosition
-from agentls.edits.text import TextChange, apply_changes
+from agentls.edits.placed import Placed, placed_at
+from agentls.edits.text import TextChange
 from agentls.lsp.convert import text_edits
 from agentls.lsp.editor import REFUSAL_GRACE, settled
+from agentls.lsp.file_change import FileChange, changes_to, undo_target
 from agentls.lsp.opened_race import opened_meanwhile
 from agentls.tools.command_checkpoint import CommandCheckpoint, undo_message
 from agentls.tools.workspace import ToolDenied
@@ -49,21 +48,6 @@ log = logging.getLogger(__name__)
 DELETED = None  # an overlay entry: the file was deleted by the task
 UNDO_REPORT_GRACE = 0.5  # seconds for the didChange of a partly applied undo
 MAX_ATTEMPTS = 4  # edits of an open buffer the editor refused (stale) before giving up
-
-
-@dataclass
-class FileChange:
-    before: str | None  # None: the task created the file
-    after: str | None  # None: the task deleted it
-    edited_at: float = 0.0
-    deleted_on_disk: bool = False  # a delete_file removed it from the disk at some point
-    disk_before: str | None = None  # the disk's text then (an open buffer may differ)
-    # Each text change the task made, (text before, text after), in order: undo reverts
-    # them one by one onto the text now, keeping what the user typed in between.
-    steps: list[tuple[str, str]] = field(default_factory=list)
-    # Where each step's text went in the open buffer (None: not known), for an undo by
-    # position (``edits/placed.py``) that cannot take the user's typing with it.
-    placed: list[Placed | None] = field(default_factory=list)
 
 
 class _TryAgain(Exception):
@@ -558,46 +542,16 @@ class LspEditSink:
         computed by position on this very text, else a diff of the texts."""
         seq, pieces = self.undo_pieces.pop(relative, (None, []))
         if snapshot is not None and seq == snapshot.seq and snapshot.text == now:
-            if apply_changes(now, pieces) == target:
-                return pieces
-        return minimal_changes(now, target)
+            return changes_to(now, target, pieces)
+        return changes_to(now, target, None)
 
     def _undo_target(self, relative: str, change: FileChange) -> str | None:
         """The file's text with the task's changes taken out and the user's kept.
         Raises ``EditorError`` naming the lines where both changed the same text."""
-        now = self.current(relative)
-        # The steps are the file's history from ``before`` (not when the task created or
-        # deleted it on the way): else only the text it left can be undone.
-        history = (
-            bool(change.steps)
-            and change.steps[0][0] == change.before
-            and not change.deleted_on_disk
-        )
-        if now == change.after and (not history or change.after is None):
-            return change.before
-        if not history or change.before is None or change.after is None or now is None:
-            raise EditorError(
-                f"{relative} changed since the task (created or deleted by it); nothing was "
-                "undone (undo your own edits first, or revert by hand)"
-            )
         uri = self.open_uri(relative)
-        placed = [p for p in change.placed if p is not None]
-        if uri is not None and len(placed) == len(change.steps):
-            try:  # by position: exact, whatever the user typed next to the task's text
-                target, pieces = undone(self.server.store, uri, placed, relative)
-                if pieces is not None:
-                    self.undo_pieces[relative] = (self.server.store.snapshot(uri).seq, pieces)
-                return target
-            except (StalePosition, DocumentClosed):
-                pass  # reopened, or its history is gone: compare the texts instead
-        text = now
-        for before, after in reversed(change.steps):
-            merged = merge3(after, before, text)
-            if merged.conflicts:
-                lines = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in merged.conflicts)
-                raise EditorError(
-                    f"{relative}: line {lines} was written by the task and edited since; "
-                    "nothing was undone (undo your own edits there first, or revert by hand)"
-                )
-            text = merged.text
-        return text
+        target, pieces = undo_target(
+            self.server.store, relative, uri, change, self.current(relative)
+        )
+        if pieces is not None and uri is not None:
+            self.undo_pieces[relative] = (self.server.store.snapshot(uri).seq, pieces)
+        return target
