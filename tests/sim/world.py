@@ -40,8 +40,11 @@ def _source(rng: clock.random.Random) -> tuple[str, tuple[int, int], str]:
     head = "import math\n\n\ndef first(a):\n    return a\n\n\n"
     region = f"def diff(a, b):\n{body}"
     tail = "\n\ndef last(c):\n    return c * 2\n"
-    if rng.random() < 0.3:
-        head, region, tail = (part.replace("\n", "\r\n") for part in (head, region, tail))
+    if rng.random() < 0.15:  # indented with tabs (the reply has 4 spaces)
+        region = region.replace("    ", "\t")
+    eol = rng.choices(["\n", "\r\n", "\r"], weights=[6, 3, 1])[0]
+    if eol != "\n":
+        head, region, tail = (part.replace("\n", eol) for part in (head, region, tail))
     new_lines = [
         "def diff(a: float, b: float) -> float:",
         '    """The difference a - b."""',
