@@ -490,3 +490,46 @@ async def test_an_editor_that_never_answers_an_edit_does_not_hang_the_task(
         assert result["status"] == "done" and result["editedFiles"] == []
         said = tool_results(model, 1)[-1]
         assert "app/new.py" in said and "did not answer the edit in 0.5 s" in said, said
+
+
+async def test_get_diagnostics_shows_no_secret_file_and_nothing_outside_the_workspace(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """A linter's message on .env (or on a file outside the workspace) may quote a key:
+    get_diagnostics leaves those files out; the workspace's own files stay in."""
+    root = make_workspace(tmp_path / "ws")
+    outside = tmp_path / "other" / "deploy.py"
+    outside.parent.mkdir()
+    outside.write_text("TOKEN = 'outside-token-123'\n")
+    model.enqueue(
+        tool_call_reply([("get_diagnostics", {})]),
+        tool_call_reply([("finish", {"summary": "looked"})]),
+    )
+    spot = types.Range(start=types.Position(0, 0), end=types.Position(0, 1))
+    texts = {p.as_uri(): p.read_text() for p in (root / ".env", outside, root / "app/text.py")}
+    shown = {
+        (root / ".env").as_uri(): f"API_KEY={SECRET} looks unused",
+        outside.as_uri(): "TOKEN = 'outside-token-123' is never read",
+        (root / "app/text.py").as_uri(): "import re is unused",
+    }
+    async with lsp_session(options(model), root_uri=root.as_uri(), env=env_for(tmp_path)) as (
+        client,
+        editor,
+    ):
+        for uri, message in shown.items():
+            editor.open(uri, texts[uri])
+            await client.text_document_code_action_async(
+                types.CodeActionParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    range=spot,
+                    context=types.CodeActionContext(
+                        diagnostics=[types.Diagnostic(range=spot, message=message)]
+                    ),
+                )
+            )
+        result = await run(client, {"instruction": "what is wrong?", "mode": "ask"})
+        assert result["status"] == "done", result
+        [answer] = tool_results(model, 1)
+        assert "import re is unused" in answer
+        assert SECRET not in answer and "outside-token-123" not in answer
+        assert SECRET not in json.dumps(model.requests)

@@ -47,7 +47,7 @@ from agentls.tools.box import Tool, Toolbox, spec
 from agentls.tools.command import command_tools, verify_failures
 from agentls.tools.command_checkpoint import CommandCheckpoint
 from agentls.tools.read import read_only_tools
-from agentls.tools.workspace import Workspace
+from agentls.tools.workspace import ToolDenied, Workspace
 from agentls.tools.write import WriteTools
 
 if TYPE_CHECKING:
@@ -113,8 +113,9 @@ def diagnostics_tool(ls: AgentServer, ws: Workspace) -> Tool:
             uris = sorted(ls.diagnostics.by_uri)
         lines = []
         for uri in uris:
-            relative = ws.files.relative(local_path(uri) or "") or uri
-            lines += [describe(relative, s) for s in ls.diagnostics.of(uri)]
+            relative = _shown(ws, uri)
+            if relative is not None:
+                lines += [describe(relative, s) for s in ls.diagnostics.of(uri)]
         if not lines:
             where = f" for {raw}" if raw else ""
             return (
@@ -132,6 +133,18 @@ def diagnostics_tool(ls: AgentServer, ws: Workspace) -> Tool:
         ),
         run,
     )
+
+
+def _shown(ws: Workspace, uri: str) -> str | None:
+    """The workspace path whose diagnostics the model may see: none for a file outside
+    the workspace, a secret file or an ignored one (a linter's message may quote it)."""
+    path = local_path(uri)
+    if path is None:
+        return None
+    try:
+        return ws.resolve(path).relative
+    except ToolDenied:
+        return None
 
 
 def _uri_in(ls: AgentServer, ws: Workspace, relative: str) -> str:
