@@ -133,10 +133,44 @@ DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
 )
 
 
+# Names editors and tools give a copy of a file: Emacs's ``name~`` and ``#name#``,
+# Vim's swap files (``.name.swp``), and the usual backup endings. A copy of a secret
+# file is one too.
+_BACKUP_ENDINGS = ("~", ".bak", ".backup", ".old", ".orig", ".save", ".sav", ".tmp", ".copy")
+_SWAP_ENDINGS = (".swp", ".swo", ".swn", ".swx")
+
+
+def _original_names(name: str) -> set[str]:
+    """``name`` and the names it is a backup, swap or autosave copy of."""
+    found = {name}
+    todo = [name]
+    while todo and len(found) < 32:
+        current = todo.pop()
+        later = []
+        if len(current) > 2 and current.startswith("#") and current.endswith("#"):
+            later.append(current[1:-1])
+        if current.startswith(".#"):
+            later.append(current[2:])
+        for ending in _BACKUP_ENDINGS + _SWAP_ENDINGS:
+            if current.endswith(ending) and len(current) > len(ending):
+                later.append(current[: -len(ending)])
+                if ending in _SWAP_ENDINGS and current.startswith("."):
+                    later.append(current[1 : -len(ending)])  # Vim: .name.swp of name
+        for candidate in later:
+            if candidate and candidate not in found:
+                found.add(candidate)
+                todo.append(candidate)
+    return found
+
+
 class SecretMatcher:
+    """Matches lower-cased paths (a case-insensitive file system opens ``.env`` as
+    ``.ENV``; ``Credentials.json`` is what Windows tools write), the last name also
+    with backup and swap endings taken off (``.env~``, ``#.env#``, ``.npmrc.bak``)."""
+
     def __init__(self, extra: Iterable[str] = ()) -> None:
         self.patterns = (*DEFAULT_SECRET_PATTERNS, *extra)
-        self._spec = pathspec.GitIgnoreSpec.from_lines(self.patterns)
+        self._spec = pathspec.GitIgnoreSpec.from_lines([p.lower() for p in self.patterns])
         # Without negations ("!pattern") a path is a secret when any pattern matches:
         # one combined regular expression instead of a loop over every pattern.
         regexes = [getattr(p, "regex", None) for p in self._spec.patterns]
@@ -147,9 +181,15 @@ class SecretMatcher:
             self._combined = re.compile("|".join(f"(?:{p})" for p in parts))
 
     def is_secret(self, relative_path: str, is_dir: bool = False) -> bool:
-        path = relative_path.replace("\\", "/").strip("/")
-        if is_dir:
-            path += "/"
+        path = relative_path.replace("\\", "/").strip("/").lower()
+        folder, _, name = path.rpartition("/")
+        prefix = folder + "/" if folder else ""
+        return any(
+            self._matches(prefix + original + ("/" if is_dir else ""))
+            for original in _original_names(name)
+        )
+
+    def _matches(self, path: str) -> bool:
         if self._combined is not None:
             return self._combined.match(path) is not None
         return bool(self._spec.match_file(path))

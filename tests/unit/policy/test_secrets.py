@@ -62,3 +62,27 @@ def test_defaults_and_additions() -> None:
         assert matcher.is_secret(path), path
     for path in ("keep.pem", "src/env.py", "docs/keys.md", "app/secrets.py", "credentials.py"):
         assert not matcher.is_secret(path), path
+
+
+def test_names_in_any_case_and_their_backups_are_secret() -> None:
+    matcher = SecretMatcher(["Deploy/*.cfg"])
+    for path in (
+        ".ENV",
+        "app/PROD.ENV",
+        "Credentials.json",
+        "conf/Secrets.yaml",
+        ".env~",
+        ".env.bak",
+        ".env.swp",
+        "#.env#",
+        ".#.env",
+        ".npmrc.orig",
+        ".credentials.json.swp",
+        "prod.env.bak~",
+        "deploy/app.CFG",
+    ):
+        assert matcher.is_secret(path), path
+    assert matcher.is_secret(".AWS", is_dir=True)
+    assert matcher.is_secret("home/.SSH/config")
+    for path in ("main.py~", ".main.py.swp", "secrets.py.bak", "README.md.orig", "Env.py"):
+        assert not matcher.is_secret(path), path
