@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agentls.edits.positions import move_range
+from agentls.edits.positions import move_range, same_effect
 from agentls.edits.text import TextChange
 
 
@@ -28,17 +28,6 @@ class _Pending:
     found: bool = False
 
 
-def _same_effect(text: str, ours: _Pending, reported: TextChange) -> bool:
-    """Whether the two changes turn ``text`` into the same text (an editor may report
-    an insertion next to where it was asked, when the text there repeats)."""
-    if ours.end - ours.start - len(ours.new_text) != -reported.delta:
-        return False
-    lo, hi = min(ours.start, reported.start), max(ours.end, reported.end)
-    mine = text[lo : ours.start] + ours.new_text + text[ours.end : hi]
-    theirs = text[lo : reported.start] + reported.new_text + text[reported.end : hi]
-    return mine == theirs
-
-
 def trace(
     base: str, ours: Iterable[TextChange], reported: Iterable[TextChange]
 ) -> tuple[bool | None, list[tuple[int, int]]]:
@@ -49,7 +38,14 @@ def trace(
         return True, []
     text = base
     for change in reported:
-        match = next((p for p in pending if not p.found and _same_effect(text, p, change)), None)
+        match = next(
+            (
+                p
+                for p in pending
+                if not p.found and same_effect(text, p.start, p.end, p.new_text, change)
+            ),
+            None,
+        )
         for p in pending:
             if p is match:  # from now on: where our new text is
                 p.found, p.start = True, change.start

@@ -159,13 +159,14 @@ class Followed:
         return False if self.found == 0 and not self.crossed else None
 
 
-def _same_effect(text: str, ours: _Ours, reported: TextChange) -> bool:
-    """Whether the two changes make the same text of ``text`` (an editor may report an
-    insertion next to where it was asked, where the text repeats)."""
-    if ours.end - ours.start - len(ours.new_text) != -reported.delta:
+def same_effect(text: str, start: int, end: int, new_text: str, reported: TextChange) -> bool:
+    """Whether replacing ``text[start:end]`` by ``new_text`` and the ``reported`` change
+    make the same text (an editor may report an insertion next to where it was asked,
+    where the text repeats): how an edit of ours is told among the reported changes."""
+    if end - start - len(new_text) != -reported.delta:
         return False
-    lo, hi = min(ours.start, reported.start), max(ours.end, reported.end)
-    mine = text[lo : ours.start] + ours.new_text + text[ours.end : hi]
+    lo, hi = min(start, reported.start), max(end, reported.end)
+    mine = text[lo:start] + new_text + text[end:hi]
     theirs = text[lo : reported.start] + reported.new_text + text[reported.end : hi]
     return mine == theirs
 
@@ -181,7 +182,14 @@ def follow(
     pending = [_Ours(c.start, c.end, c.new_text) for c in ours]
     touched = crossed = False
     for change in reported:
-        mine = next((p for p in pending if not p.found and _same_effect(text, p, change)), None)
+        mine = next(
+            (
+                p
+                for p in pending
+                if not p.found and same_effect(text, p.start, p.end, p.new_text, change)
+            ),
+            None,
+        )
         if mine is not None:  # apply it where we asked (the same text results)
             change = TextChange(mine.start, mine.end, mine.new_text)
             start, end, _ = move_range(start, end, change, edges=True)
