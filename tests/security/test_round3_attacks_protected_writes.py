@@ -27,6 +27,8 @@ import pytest
 from agentls.config import parse_settings
 from agentls.context.files import WorkspaceFiles
 from agentls.policy.approval import Answer, ApprovingSink, Kind, Policy, rules_from
+from agentls.policy.sandbox import command_runner, sandbox_available
+from agentls.tools.command import command_tools
 from agentls.tools.workspace import Workspace
 from agentls.tools.write import DiskSink, WriteTools
 
@@ -36,6 +38,15 @@ RUN_BY_THE_EDITOR = {
     "eslint.config.js": 'require("child_process").execSync("id");\nmodule.exports = [];\n',
     ".eslintrc.cjs": 'require("child_process").execSync("id");\nmodule.exports = {};\n',
     "prettier.config.js": 'require("child_process").execSync("id");\nmodule.exports = {};\n',
+    ".cargo/config": '[build]\nrustc-wrapper = "/bin/sh"\n',
+    "crates/x/build.rs": "fn main() {}\n",
+    "rust-toolchain.toml": '[toolchain]\npath = "/tmp/x"\n',
+    "eslint.config.mjs": "export default [];\n",
+    ".eslintrc.json": '{"parser": "./evil.js"}\n',
+    ".prettierrc": '{"plugins": ["./evil.js"]}\n',
+    ".prettierrc.cjs": "module.exports = {};\n",
+    "tailwind.config.ts": "export default {};\n",
+    ".pylintrc": "[MAIN]\ninit-hook='import os; os.system(\"id\")'\n",
 }
 
 
@@ -60,15 +71,6 @@ async def _write_in_auto_edit(root: Path, relative: str, content: str) -> tuple[
 
 
 @pytest.mark.parametrize("relative", sorted(RUN_BY_THE_EDITOR))
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "not in policy/protected.py PROTECTED: in auto-edit write_file creates it unasked, "
-        "and the user's editor runs it on the host when the folder is next opened "
-        "(rust-analyzer: cargo check with rustc-wrapper, build scripts; ESLint/Prettier "
-        "extensions: the JS config)"
-    ),
-)
 async def test_a_file_the_editor_runs_on_its_own_asks_before_it_is_written(
     relative: str, tmp_path: Path
 ) -> None:
@@ -87,3 +89,30 @@ async def test_vscode_settings_ask_in_auto_edit(tmp_path: Path) -> None:
     said, asked = await _write_in_auto_edit(root, ".vscode/settings.json", "{}\n")
     assert asked, said
     assert not (root / ".vscode" / "settings.json").exists()
+
+
+@pytest.mark.skipif(not sandbox_available().available, reason="needs a working bubblewrap")
+async def test_commands_cannot_change_or_leave_them_either(tmp_path: Path) -> None:
+    """The sandbox takes the same list: an existing one is read-only to a command, a new
+    one is turned off when the command ends."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "eslint.config.js").write_text("module.exports = [];\n")
+
+    async def approve(line: str) -> str:
+        return ""  # full-auto
+
+    files = WorkspaceFiles(root)
+    tool = command_tools(command_runner(root, files.secrets), approve)[0]
+    said = tool.run(
+        {
+            "command": "echo 'require(1)' >> eslint.config.js; mkdir -p .cargo && "
+            "echo '[build]' > .cargo/config.toml; echo 'fn main(){}' > build.rs; echo done"
+        }
+    )
+    if inspect.isawaitable(said):
+        said = await said
+    assert "done" in str(said), said
+    assert (root / "eslint.config.js").read_text() == "module.exports = [];\n"
+    assert not (root / ".cargo" / "config.toml").exists(), said
+    assert not (root / "build.rs").exists(), said
