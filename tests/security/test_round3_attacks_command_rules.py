@@ -21,6 +21,7 @@ from agentls.policy.approval import Answer, Kind, Policy, rules_from
 from agentls.policy.sandbox import command_runner, sandbox_available
 from agentls.tools.box import Tool
 from agentls.tools.command import command_tools
+from agentls.tools.workspace import ToolDenied
 
 # Bash evaluates an array subscript in a NAME or an arithmetic operand, and expands
 # the command substitution inside it, even when the whole word was single-quoted.
@@ -40,6 +41,11 @@ HIDDEN_IN_SUBSCRIPTS = [
     "let 'a[$(rm keep.txt)]'",
     "declare -i n='a[$(rm keep.txt)]'",
     "a=(1 2); echo ${a['a[$(rm keep.txt)]']}",
+    # a name in arithmetic is evaluated too: its value, set by the line or by bash
+    "x='a[$(rm keep.txt)]'; [[ x -eq 0 ]]",
+    "for x in 'a[$(rm keep.txt)]'; do [[ x -eq 0 ]]; done",
+    ": 'a[$(rm keep.txt)]'; [[ _ -eq 0 ]]",
+    "read x <<< 'a[$(rm keep.txt)]'; [[ x -lt 1 ]]",
 ]
 # Bash's command hash table and exported functions choose what a plain name runs.
 HIDDEN_IN_LOOKUP = [
@@ -66,9 +72,12 @@ class Recorder:
 
 
 async def _run(tool: Tool, command: str) -> str:
-    said = tool.run({"command": command})
-    if inspect.isawaitable(said):
-        said = await said
+    try:
+        said = tool.run({"command": command})
+        if inspect.isawaitable(said):
+            said = await said
+    except ToolDenied as error:  # refused: what Toolbox.run answers the model
+        return f"error: {error}"
     assert isinstance(said, str)
     return said
 
@@ -80,15 +89,6 @@ def _policy(mode: str, settings: dict[str, object], asker: Recorder) -> Policy:
 
 
 @pytest.mark.parametrize("line", HIDDEN_IN_SUBSCRIPTS)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "denyCommands ['rm'] in full-auto: a command substitution inside an array subscript "
-        "of a single-quoted word that bash evaluates as a name or arithmetic ([[ -eq ]], "
-        "(( )), test/[ -v, printf -v, read, declare -n) runs `rm`; policy/shell.py reads the "
-        "quoted word as plain text, so the line is neither denied nor asked"
-    ),
-)
 async def test_a_denied_program_hidden_in_an_array_subscript_is_denied(
     line: str, tmp_path: Path
 ) -> None:
@@ -100,14 +100,6 @@ async def test_a_denied_program_hidden_in_an_array_subscript_is_denied(
 
 
 @pytest.mark.parametrize("line", HIDDEN_IN_LOOKUP)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "denyCommands ['rm'] in full-auto: an assignment to BASH_CMDS[ls] (bash's command "
-        "hash table) or an exported function in the environment (`BASH_FUNC_ls%%`) makes "
-        "`ls` run `rm`; the policy sees only `ls` (and `env`, `bash -c ls`) and lets it run"
-    ),
-)
 async def test_a_denied_program_behind_an_allowed_name_is_denied(line: str, tmp_path: Path) -> None:
     assert _bash_runs_rm(line, tmp_path), "the attack line must really run rm"
     asker = Recorder()
@@ -116,14 +108,6 @@ async def test_a_denied_program_behind_an_allowed_name_is_denied(line: str, tmp_
     assert refusal or asker.asked, f"{line!r} runs rm unasked"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "allowCommands ['ls'] in ask mode approves `BASH_CMDS[ls]=/bin/bash; ls -c '…'` "
-        "unasked (an assignment is no command for the policy): bash runs /bin/bash -c with "
-        "the model's code under the name ls"
-    ),
-)
 @pytest.mark.skipif(not sandbox_available().available, reason="needs a working bubblewrap")
 async def test_an_allowed_ls_cannot_be_pointed_at_another_program(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -140,14 +124,6 @@ async def test_an_allowed_ls_cannot_be_pointed_at_another_program(
     assert not (root / "pwned").exists(), f"ran unasked: {said!r}; asked: {asker.asked}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "allowCommands ['ls'] approves `ls; [[ 'a[$(touch pwned)]' -eq 0 ]]` unasked (the "
-        "conditional holds no command for the policy); bash runs `touch`, in the real "
-        "sandbox too"
-    ),
-)
 @pytest.mark.skipif(not sandbox_available().available, reason="needs a working bubblewrap")
 async def test_an_allowed_ls_does_not_carry_a_command_in_a_subscript(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

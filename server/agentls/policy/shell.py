@@ -14,8 +14,9 @@ What cannot be vetted is said, never guessed: a parse error, a command name that
 not plain text (``$a x``, ``r?`` globs), a shell reading commands from its input
 (``… | sh``, a here-document or here-string to ``bash``), ``eval`` of a variable,
 process substitution, ``alias``/``shopt``/``hash``/``enable``, ``mapfile -C``,
-``${x@P}``, arithmetic on variables (bash evaluates their values as code), settings
-of ``PATH``/``BASH_ENV``/``ENV``/``PS4``…, control characters (tree-sitter and bash
+``${x@P}``, ``${!x}``, arithmetic on variables and names or subscripts that carry
+``$`` or a backtick (``shell_names.py``: bash evaluates them as code), settings of
+``PATH``/``BASH_ENV``/``BASH_CMDS``/``PS4``…, control characters (tree-sitter and bash
 split ``\\r`` differently). Rules then ask the user instead of deciding.
 
 What no parser can see, and rules therefore never claim: what a program does with
@@ -31,6 +32,13 @@ from dataclasses import dataclass, field
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
+from agentls.policy.shell_names import (
+    arithmetic_names,
+    names_taken,
+    set_by_bash,
+    unsafe_name,
+    unsafe_subscript,
+)
 from agentls.policy.shell_words import (
     WRAPPERS,
     Words,
@@ -84,7 +92,11 @@ class Line:
 
 def parse(command: str) -> Line:
     line = Line()
-    _Walker(line).line(command, 0)
+    walker = _Walker(line)
+    walker.line(command, 0)
+    for name in sorted(walker.in_arithmetic):
+        if set_by_bash(name) or name in walker.assigned:
+            walker.unvetted(f"arithmetic on {name}, whose value the line or bash chose")
     return line
 
 
@@ -105,6 +117,7 @@ UNVETTABLE = {
     "complete": "complete -C runs code",
     "compgen": "compgen -C runs code",
     "parallel": "parallel runs its arguments as commands",
+    "let": "let evaluates its arguments as arithmetic (names in it as code)",
 }
 DANGEROUS_VARIABLES = {
     "PATH": "it changes which program a name runs",
@@ -118,6 +131,9 @@ DANGEROUS_VARIABLES = {
     "LD_PRELOAD": "it loads code into every program",
     "LD_LIBRARY_PATH": "it changes the code programs load",
     "BASH_FUNC": "it defines functions",
+    "BASH_CMDS": "it changes which program a name runs (bash's command table)",
+    "BASH_ALIASES": "it changes what a command name runs",
+    "PS0": "its value runs as code",
 }
 CODE_VARIABLES = {
     "GIT_SSH_COMMAND", "GIT_SSH", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "PAGER", "MANPAGER",
@@ -141,6 +157,8 @@ OUTPUT_REDIRECTS = {">", ">>", "&>", "&>>", ">|", "<>", ">&"}
 class _Walker:
     def __init__(self, out: Line) -> None:
         self.out = out
+        self.assigned: set[str] = set()  # variables the line sets
+        self.in_arithmetic: set[str] = set()  # names bash may evaluate as arithmetic
 
     def unvetted(self, why: str) -> None:
         if why not in self.out.unvetted:
@@ -196,6 +214,16 @@ class _Walker:
             self.assignment(node, depth)
         elif kind == "expansion" and "@P" in text_of(node).replace(" ", ""):
             self.unvetted("${…@P} runs the value as a prompt string")
+        elif kind == "expansion" and text_of(node).startswith("${!"):
+            self.unvetted("${!…} takes a variable's value as a name (bash evaluates it)")
+        elif kind == "subscript" and unsafe_subscript(text_of(node)):
+            self.unvetted(unsafe_subscript(text_of(node)))
+        elif kind == "declaration_command":
+            self.declaration(node, depth)
+        elif kind in ("for_statement", "select_statement"):
+            variable = node.child_by_field_name("variable")
+            if variable is not None:
+                self.assigned.add(text_of(variable))
         elif kind == "arithmetic_expansion" or (
             kind == "compound_statement" and starts(node, "((")
         ):
@@ -205,8 +233,11 @@ class _Walker:
         elif kind in ("c_style_for_statement",):
             self.arithmetic(node)
         elif kind == "test_command":
-            if any(text_of(n) in ARITHMETIC_TESTS for n in descendants(node, "test_operator")):
-                self.arithmetic(node)
+            self.test(node)
+        if kind == "expansion":
+            assigning = re.match(r"\$\{([A-Za-z_]\w*):?=", text_of(node))
+            if assigning:
+                self.assigned.add(assigning.group(1))
         for child in node.children:
             self.walk(child, depth)
 
@@ -226,11 +257,72 @@ class _Walker:
         kinds = {"variable_name", "simple_expansion", "expansion"}
         if any(n.type in kinds for n in all_nodes(node)):
             self.unvetted("arithmetic on a variable (bash evaluates its value as code)")
+        self.arithmetic_text(text_of(node).removeprefix("$"))
+
+    def arithmetic_text(self, text: str) -> None:
+        """Text bash evaluates as arithmetic: a ``$`` or backtick in it (quoted or not)
+        runs; each name in it is evaluated as a variable (checked at the end)."""
+        if "$" in text or "`" in text:
+            self.unvetted("arithmetic holding $ or a backtick (bash runs what is inside)")
+        self.in_arithmetic |= arithmetic_names(text)
+
+    def test(self, node: Node) -> None:
+        """``[[ … ]]``: the operands of ``-eq`` … are arithmetic, the operand of ``-v``
+        and ``-R`` a variable name."""
+        for expression in all_nodes(node):
+            operator = expression.child_by_field_name("operator")
+            if operator is None or operator.type != "test_operator":
+                continue
+            operands = [c for c in expression.named_children if c.id != operator.id]
+            if text_of(operator) in ARITHMETIC_TESTS:
+                kinds = {"simple_expansion", "expansion", "command_substitution"}
+                if any(n.type in kinds for o in operands for n in all_nodes(o)):
+                    self.unvetted("arithmetic on a variable (bash evaluates its value as code)")
+                for operand in operands:
+                    self.arithmetic_text(text_of(operand))
+            elif text_of(operator) in ("-v", "-R"):
+                for operand in operands:
+                    self.name(static(operand))
+
+    def name(self, word: str | None, depth: int = 0) -> None:
+        """A word bash takes as a variable name (``read``, ``printf -v``, ``declare``)."""
+        why = unsafe_name(word)
+        if why or word is None:
+            self.unvetted(why)
+            return
+        base = word.split("[", 1)[0]
+        self.assigned.add(base)
+        self.variable(base, None, depth)
+
+    def declaration(self, node: Node, depth: int) -> None:
+        """``declare``/``local``/``export``…: ``-n`` and ``-i`` evaluate values later
+        (as a name, as arithmetic); a quoted argument is split into name and value by
+        bash when it runs."""
+        words = node.named_children
+        builtin = text_of(node.children[0]) if node.children else ""
+        flags = [text_of(w) for w in words if w.type == "word" and text_of(w)[:1] in "-+"]
+        if builtin in ("declare", "typeset", "local") and any(
+            "n" in f[1:] or "i" in f[1:] for f in flags
+        ):
+            self.unvetted(f"{builtin} {' '.join(flags)} evaluates values as names or arithmetic")
+        for word in words:
+            if word.type == "variable_name":
+                self.name(text_of(word), depth)
+            elif word.type != "variable_assignment" and text_of(word)[:1] not in "-+":
+                value = static(word)
+                if value is None:
+                    self.unvetted(f"{builtin} of a word that is not plain text")
+                    continue
+                key, equals, rest = value.partition("=")
+                self.name(key, depth)
+                if equals:
+                    self.variable(key.split("[", 1)[0], rest, depth)
 
     def assignment(self, node: Node, depth: int) -> None:
         name = node.child_by_field_name("name")
         value = node.child_by_field_name("value")
         text = text_of(name) if name is not None else ""
+        self.assigned.add(text.split("[", 1)[0].rstrip("+"))
         self.variable(text.split("[", 1)[0], static(value) if value is not None else "", depth)
 
     def variable(self, name: str, value: str | None, depth: int) -> None:
@@ -322,6 +414,8 @@ class _Walker:
         if name in UNVETTABLE:
             self.unvetted(UNVETTABLE[name])
             return None
+        for taken in names_taken(name, argv) or ():
+            self.name(taken, depth)
         if name == "coproc":  # coproc [NAME] { …; }: the words after "{" or NAME run
             self.unvetted("coproc")
             words = argv[1:]
@@ -373,7 +467,7 @@ class _Walker:
             return self.dynamic()
         if name in ("sudo", "doas"):
             for word in rest:
-                if word is None or not is_assignment(word):
+                if word is None or "=" not in word:
                     break
                 key, _, value = word.partition("=")
                 self.variable(key, value, depth)
@@ -449,8 +543,10 @@ class _Walker:
                 break
             elif word.startswith("-"):
                 i += 1
-            elif is_assignment(word):
+            elif "=" in word:  # env takes every NAME=VALUE before the program
                 name, _, value = word.partition("=")
+                if not is_assignment(word) and not name.startswith("BASH_FUNC"):
+                    self.unvetted(f"env sets {name!r}, which no shell can name")
                 self.variable(name, value, depth)
                 i += 1
             else:

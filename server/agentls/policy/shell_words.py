@@ -218,6 +218,6 @@ def is_assignment(word: str) -> bool:
 
 def skip_assignments(words: Words) -> Words:
     i = 0
-    while i < len(words) and words[i] is not None and is_assignment(words[i] or ""):
+    while i < len(words) and words[i] is not None and "=" in (words[i] or "")[1:]:
         i += 1
     return words[i:]
