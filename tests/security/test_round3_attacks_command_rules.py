@@ -148,15 +148,6 @@ async def test_a_plain_conditional_with_an_allowed_ls_still_runs(tmp_path: Path)
     assert not asker.asked
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the workspace's virtualenv bin folder (any top folder with a pyvenv.cfg) comes "
-        "first on the command's PATH (sandbox.py _venv/_env); a repository that ships an "
-        "executable `.venv/bin/ls` runs its own program when the user allowed `ls`, in "
-        "ask mode, with no question"
-    ),
-)
 @pytest.mark.skipif(not sandbox_available().available, reason="needs a working bubblewrap")
 async def test_an_allowed_program_name_runs_no_program_of_the_repository(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -176,3 +167,33 @@ async def test_an_allowed_program_name_runs_no_program_of_the_repository(
     assert "HIJACKED" not in said and not (root / "pwned").exists(), (
         f"the repository's ls ran unasked: {said!r}"
     )
+
+
+@pytest.mark.skipif(not sandbox_available().available, reason="needs a working bubblewrap")
+async def test_an_allowed_program_only_the_virtualenv_has_still_runs_from_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision's other side: a rule-approved line finds the virtualenv's ``bin``
+    last on PATH (a name only it has still runs); a line the user approved finds it
+    first (the project's own ``python``, ``pytest``)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = tmp_path / "project"
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    for name, text in (("only-in-venv", "ONLY-VENV"), ("ls", "VENV-LS")):
+        program = root / ".venv" / "bin" / name
+        program.write_text(f"#!/bin/sh\necho {text}\n")
+        program.chmod(0o755)
+    asker = Recorder()
+    policy = _policy("ask", {"agent": {"allowCommands": ["only-in-venv"]}}, asker)
+    files = WorkspaceFiles(root)
+    tool = command_tools(command_runner(root, files.secrets), policy.refusal_to_run)[0]
+    assert "ONLY-VENV" in await _run(tool, "only-in-venv")
+    assert not asker.asked
+
+    async def user_allows(kind: Kind, what: str) -> Answer:
+        return "once"
+
+    asked = Policy("ask", user_allows, rules_from(parse_settings({})[0]))
+    tool = command_tools(command_runner(root, files.secrets), asked.refusal_to_run)[0]
+    assert "VENV-LS" in await _run(tool, "ls")  # the user saw and approved this line

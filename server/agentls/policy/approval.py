@@ -36,6 +36,7 @@ import pathspec
 
 from agentls.config import Approval, Settings
 from agentls.policy import shell, shell_words
+from agentls.policy.approved import BY_RULE
 from agentls.policy.display import no_invisible, quoted, visible
 from agentls.policy.protected import protected_why
 from agentls.tools.workspace import ToolDenied
@@ -188,7 +189,9 @@ class Policy:
             return "agent.approval is read-only"
         if rule == "deny":
             return "the user's settings forbid it (agent.denyCommands)"
+        BY_RULE.set(None)
         if rule == "allow" and self.sandboxed:
+            BY_RULE.set(command)  # the sandbox runs it with the system's PATH first
             return ""
         what = f"run {quoted(command)}"
         programs = ", ".join(visible(p) for p in line.programs()) or "none found"

@@ -35,10 +35,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
 from agentls.config import SandboxSettings
+from agentls.policy.approved import approved_by_rule
 from agentls.policy.capture import OutputCapture
 from agentls.policy.protected import ProtectedMatcher
 from agentls.policy.sandbox_git import disable_new_repositories
@@ -145,6 +147,9 @@ def _safe_env(extra: dict[str, str], home: str) -> dict[str, str]:
     return env
 
 
+_SYSTEM_FIRST: ContextVar[bool] = ContextVar("agentls_system_path_first", default=False)
+
+
 def _venv(root: Path) -> Path | None:
     """The workspace's Python virtualenv (``.venv``, ``venv`` or any top folder with a
     ``pyvenv.cfg``), if it has one."""
@@ -210,11 +215,19 @@ class CommandRunner:
         return home_folder()
 
     def _env(self) -> dict[str, str]:
+        """The command's environment. The workspace's virtualenv ``bin`` comes first on
+        ``PATH``, except for a line an allow rule approved (``approved.py``): then
+        last, so that an allowed name the system has never runs the repository's
+        program of that name (a ``.venv/bin/ls``)."""
         extra: dict[str, str] = {}
         venv = _venv(self.root)
         if venv is not None:
             extra["VIRTUAL_ENV"] = str(venv)
-            extra["PATH"] = f"{venv / 'bin'}:{os.environ.get('PATH') or '/usr/bin:/bin'}"
+            system = os.environ.get("PATH") or "/usr/bin:/bin"
+            if _SYSTEM_FIRST.get():
+                extra["PATH"] = f"{system}:{venv / 'bin'}"
+            else:
+                extra["PATH"] = f"{venv / 'bin'}:{system}"
         return _safe_env(extra, self._home())
 
     def unsaved(self) -> dict[str, str]:
@@ -258,6 +271,7 @@ class CommandRunner:
         whole process tree is killed and the result says so; cancellation kills it too
         and re-raises. Raises ``SandboxError`` when the sandbox cannot be set up."""
         limit = self.timeout_for(timeout)
+        _SYSTEM_FIRST.set(approved_by_rule(command))  # read by _env (threads copy it)
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="agentls-run-") as scratch:
             argv, unsaved, before = await asyncio.to_thread(self._prepare, command, Path(scratch))
