@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from agentls.edits.documents import DocumentStore, EditorError
+from agentls.edits.documents import DocumentStore, EditorError, Snapshot
 from agentls.edits.merge import merge3
 from agentls.edits.positions import Span, StalePosition, move_range
 from agentls.edits.text import TextChange, apply_changes
@@ -53,7 +53,7 @@ def undone(
     for step in reversed(steps):
         pieces = []
         for span, old, new in zip(step.spans, step.olds, step.news, strict=True):
-            first, last = store.rebase(span).offsets(snapshot)
+            first, last, marked = _now(store, span, new, snapshot)
             start, end = first, last
             for change in done:
                 if move_range(start, end, change)[2]:
@@ -61,20 +61,12 @@ def undone(
                     # own lines): positions cannot say which text is whose there
                     raise StalePosition(f"{name}: the task's edits meet; undo by text")
                 start, end, _ = move_range(start, end, change, edges=False)
-            pieces.append((start, end, old, new, first, last))
+            pieces.append((start, end, old, new, first, last, marked))
         changes = []
-        for start, end, old, new, first, last in sorted(pieces, reverse=True):
-            now = text[start:end]
-            if now != new and not _only_deleted(new, now):  # the user typed into it:
-                merged = merge3(new, old, now)  # merge, on this piece only
-                if merged.conflicts:
-                    line = text.count("\n", 0, start) + 1
-                    raise EditorError(
-                        f"{name}: line {line} was written by the task and edited since; "
-                        "nothing was undone (undo your own edits there first, or revert "
-                        "by hand)"
-                    )
-                old = merged.text
+        for start, end, old, _new, first, last, marked in sorted(pieces, reverse=True):
+            if text[start:end] != "".join(char for char, _ in marked):
+                raise StalePosition(f"{name}: the task's edits meet; undo by text")
+            old = _put_back(marked, old, new, text.count("\n", 0, start) + 1, name)
             change = TextChange(start, end, old)
             text = apply_changes(text, [change])
             changes.append(change)
@@ -83,12 +75,37 @@ def undone(
     return text, _disjoint(snapshot.text, at_snapshot, text)
 
 
-def _only_deleted(written: str, now: str) -> bool:
-    """Whether ``now`` is ``written`` with characters deleted and none added: the user
-    deleted some of the agent's text, and putting back what it replaced loses nothing of
-    theirs."""
-    rest = iter(written)
-    return all(char in rest for char in now)
+def _now(
+    store: DocumentStore, span: Span, new: str, snapshot: Snapshot
+) -> tuple[int, int, list[tuple[str, bool]]]:
+    """Where ``span`` (which held ``new``) is in ``snapshot``, each character there marked
+    True when it is still the agent's and False when the user wrote it since."""
+    changes = store.changes_since(span.uri, span.seq)
+    if changes is None:
+        raise StalePosition(f"{span.uri}: no history from change {span.seq}")
+    now, marked = span.followed(snapshot.seq, changes, new)
+    start, end = now.offsets(snapshot)
+    if "".join(char for char, _ in marked) != snapshot.text[start:end]:
+        raise StalePosition(f"{span.uri}: the agent's text could not be followed")
+    return start, end, marked
+
+
+def _put_back(marked: list[tuple[str, bool]], old: str, new: str, line: int, name: str) -> str:
+    """What the piece becomes: ``old`` when all that is left there is the agent's (the user
+    may have deleted some of it: putting back what it replaced loses nothing of theirs);
+    else the merge of the agent's change out of it, if that keeps every character the user
+    wrote there. Raises ``EditorError`` otherwise."""
+    users = "".join(char for char, ours in marked if not ours)
+    if not users:
+        return old
+    merged = merge3(new, old, "".join(char for char, _ in marked))
+    rest = iter(merged.text)
+    if merged.conflicts or not all(char in rest for char in users):
+        raise EditorError(
+            f"{name}: line {line} was written by the task and edited since; nothing was "
+            "undone (undo your own edits there first, or revert by hand)"
+        )
+    return merged.text
 
 
 def _disjoint(before: str, changes: list[TextChange], after: str) -> list[TextChange] | None:

@@ -79,6 +79,27 @@ class Span:
         start, end = self.offsets(snapshot)
         return snapshot.text[start:end]
 
+    def followed(
+        self, seq: int, changes: Iterable[TextChange], written: str
+    ) -> tuple[Span, list[tuple[str, bool]]]:
+        """This span after ``changes`` (which lead to change number ``seq``), with each
+        character it then holds marked True when it is of ``written`` (the text the span
+        held at its own change number) and False when a change wrote it since."""
+        start, end, touched = self._start, self._end, self.touched
+        marked = [(char, True) for char in written]
+        for change in changes:  # move_range's rule with edges=False, character by character
+            if change.end <= start:
+                start, end = start + change.delta, end + change.delta
+                continue
+            if change.start >= end:
+                continue
+            head = marked[: max(change.start - start, 0)]
+            tail = marked[len(marked) - (end - change.end) :] if change.end < end else []
+            marked = [*head, *((char, False) for char in change.new_text), *tail]
+            start, end = min(start, change.start), max(end, change.end) + change.delta
+            touched = True
+        return replace(self, seq=seq, _start=start, _end=end, touched=touched), marked
+
     def moved(self, seq: int, changes: Iterable[TextChange]) -> Span:
         """This span after ``changes`` (in order), which lead to change number ``seq``."""
         start, end, touched = self._start, self._end, self.touched

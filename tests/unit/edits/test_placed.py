@@ -85,3 +85,26 @@ def test_a_change_inside_the_agents_text_is_merged_or_refused() -> None:
     store.change(URI, 4, [TextChange(inside, inside + 5, "y = 3")])
     with pytest.raises(EditorError, match="written by the task and edited since"):
         undone(store, URI, [step], "calc.py")
+
+
+def test_a_space_typed_inside_the_agents_text_is_never_taken_out() -> None:
+    """Simulation seed 3695 (agent, vscode): the user typed a space inside the agent's
+    leading spaces, then deleted its '# '; a subsequence test took the user's space for
+    the agent's. Each character is followed now: the undo keeps it or refuses."""
+    store = _store()
+    step = _agent_writes(store, TextChange(15, 15, "  # agent"))
+    store.change(URI, 3, [TextChange(17, 17, " ")])  # "  " + " " + "# agent"
+    store.change(URI, 4, [TextChange(18, 20, "")])  # the agent's "# "
+    assert store.snapshot(URI).text.startswith("def diff(a, b):   agent\n")
+    try:
+        text, _ = undone(store, URI, [step], "calc.py")
+    except EditorError:
+        return
+    assert text == "def diff(a, b): \n    return a - b\n"
+
+
+def test_what_the_user_deleted_of_the_agents_text_is_no_obstacle() -> None:
+    store = _store()
+    step = _agent_writes(store, TextChange(15, 15, "  # agent"))
+    store.change(URI, 3, [TextChange(19, 24, "")])  # "agent"
+    assert undone(store, URI, [step], "calc.py")[0] == SOURCE
