@@ -16,10 +16,15 @@ import ctypes
 import inspect
 import os
 import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+import agentls
 from agentls.context.files import WorkspaceFiles
 from agentls.policy.sandbox import command_runner, sandbox_available
 from agentls.tools.command import command_tools
@@ -61,14 +66,6 @@ def _drop_key(key: int) -> None:
     libc.syscall(SYS_KEYCTL, KEYCTL_INVALIDATE, key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a key in the server's session keyring is read by a sandboxed command with "
-        "keyctl(KEYCTL_SEARCH) + KEYCTL_READ, as root and as an ordinary user: bubblewrap "
-        "keeps the session keyring (possession) and allows the keyctl system calls"
-    ),
-)
 async def test_a_command_cannot_read_the_servers_session_keyring(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,3 +90,52 @@ async def test_a_command_cannot_read_the_servers_session_keyring(
         assert canary not in str(said)
     finally:
         _drop_key(key)
+
+
+PROBE = (
+    "import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
+    "got = [libc.syscall(250, 0, ring, 0) for ring in (-3, -4, -5)]; "  # GET_KEYRING_ID
+    "print('keyrings', got, ctypes.get_errno())"
+)
+FLOW = """
+import asyncio, os, sys
+from pathlib import Path
+base = Path(sys.argv[1])
+os.environ["HOME"] = str(base / "home")
+from agentls.context.files import WorkspaceFiles
+from agentls.policy.sandbox import command_runner
+from agentls.tools.command import command_tools
+root = base / "project"
+async def main() -> None:
+    async def approve(line: str) -> str:
+        return ""
+    tool = command_tools(command_runner(root, WorkspaceFiles(root).secrets), approve)[0]
+    print(await tool.run({"command": sys.argv[2]}))
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("user", ["server's user", "nobody"])
+def test_no_keyring_is_reachable_from_a_command(user: str, request: pytest.FixtureRequest) -> None:
+    """Not the session keyring, nor the user's keyrings, as root and as an ordinary
+    user: every keyring system call fails with EPERM in the sandbox."""
+    base = Path(tempfile.mkdtemp(prefix="agentls-keyring-"))  # /tmp: nobody reaches it
+    request.addfinalizer(lambda: shutil.rmtree(base, ignore_errors=True))
+    for folder in (base, base / "home", base / "project"):
+        folder.mkdir(exist_ok=True)
+        if os.getuid() == 0:
+            os.chown(folder, 65534, 65534)
+    argv = [sys.executable, "-c", FLOW, str(base), f'python3 -c "{PROBE}"']
+    if user == "nobody":
+        if os.getuid() != 0:
+            pytest.skip("needs root to become nobody")
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(Path(agentls.__file__).parent.parent)},
+        check=False,
+    )
+    assert "keyrings [-1, -1, -1] 1" in done.stdout, done.stdout + done.stderr

@@ -47,6 +47,7 @@ from agentls.policy.sandbox_git import disable_new_repositories
 from agentls.policy.sandbox_pids import PidsCgroup
 from agentls.policy.sandbox_protect import Before, turn_off_new
 from agentls.policy.sandbox_scan import CONTENT_SCAN_BYTES, Protected, ScanError, TreeScan
+from agentls.policy.sandbox_seccomp import keyring_filter
 from agentls.policy.sandbox_view import HOME_TOOLCHAINS, View, bwrap_path, find_bwrap, home_folder
 from agentls.policy.secrets import SecretContentFiles, SecretMatcher, redact
 
@@ -159,6 +160,26 @@ def _venv(root: Path) -> Path | None:
     except OSError:
         pass
     return next((p for p in candidates if (p / "pyvenv.cfg").is_file()), None)
+
+
+def _keyring_filter(scratch: Path) -> list[str]:
+    """bubblewrap's ``--seccomp FD`` with the filter that closes the kernel's keyrings
+    to the command (``sandbox_seccomp.py``); the descriptor is opened here and closed
+    by ``run`` once the command started. Nothing where the machine is not known."""
+    program = keyring_filter()
+    if program is None:
+        log.warning("no keyring filter for %s: commands can reach the keyrings", os.uname())
+        return []
+    path = scratch / "keyring.bpf"
+    path.write_bytes(program)
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    return ["--seccomp", str(fd)]
+
+
+def _seccomp_fds(argv: list[str]) -> tuple[int, ...]:
+    """The descriptors ``_keyring_filter`` opened for ``argv``."""
+    options = argv[: argv.index("--")] if "--" in argv else []
+    return tuple(int(options[i + 1]) for i, w in enumerate(options[:-1]) if w == "--seccomp")
 
 
 def _kill_group(pid: int) -> None:
@@ -276,11 +297,14 @@ class CommandRunner:
         with tempfile.TemporaryDirectory(prefix="agentls-run-") as scratch:
             argv, unsaved, before = await asyncio.to_thread(self._prepare, command, Path(scratch))
             cgroup = await asyncio.to_thread(self._cgroup)
+            keep = _seccomp_fds(argv)
             try:
                 if cgroup is not None:
                     argv = cgroup.enter_argv(argv)
-                result = await self._spawn(command, argv, limit, stop, started)
+                result = await self._spawn(command, argv, limit, stop, started, keep)
             finally:
+                for fd in keep:
+                    os.close(fd)
                 if cgroup is not None:
                     await asyncio.shield(asyncio.to_thread(cgroup.remove))
         if before is not None:
@@ -361,7 +385,7 @@ class CommandRunner:
         except ScanError as error:
             raise SandboxError(str(error)) from error
         limits = View(self.root, self.secrets, self.settings).limits()
-        argv = [*args, "--", *limits, self.shell, "-c", command]
+        argv = [*args, *_keyring_filter(scratch), "--", *limits, self.shell, "-c", command]
         return argv, list(unsaved), (protected, Before.of(protected))
 
     async def _spawn(
@@ -371,9 +395,11 @@ class CommandRunner:
         limit: float,
         stop: asyncio.Event | None,
         started: float,
+        keep: tuple[int, ...] = (),
     ) -> CommandResult:
         proc = await asyncio.create_subprocess_exec(
             *argv,
+            pass_fds=keep,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
