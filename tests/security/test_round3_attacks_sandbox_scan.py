@@ -78,15 +78,6 @@ def _age(root: Path) -> None:
         os.utime(folder, (OLD, OLD))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "renaming the folder above a secret folder matched by a path pattern "
-        "(`**/.config/gh/`) is allowed in the sandbox (only the masked folder itself is a "
-        "mount point); the next scan matches `cfg/gh/` against no pattern, so the next "
-        "command and read_file print the user's GitHub CLI token"
-    ),
-)
 async def test_renaming_the_folder_above_a_path_pattern_secret_unmasks_it(
     tmp_path: Path, home: Path
 ) -> None:
@@ -101,6 +92,8 @@ async def test_renaming_the_folder_above_a_path_pattern_secret_unmasks_it(
     seen = await agent.run("cat .config/gh/hosts.yml; mv .config cfg; echo moved $?")
     assert "GH-HOSTS-CANARY" not in seen  # masked while it has its name
     seen += await agent.run("cat cfg/gh/hosts.yml")
+    seen += await agent.run("cp -r .config cfg2; mv .config/gh .config/hh; cat */*/hosts.yml")
+    seen += await agent.run("cat cfg2/gh/hosts.yml .config/hh/hosts.yml")
     try:
         seen += await agent.call("read_file", path="cfg/gh/hosts.yml")
     except Exception as error:  # ToolDenied: refused, as it should be

@@ -221,6 +221,8 @@ class View:
         """The workspace and what shields it (step 5)."""
         root = self.root
         args = ["--bind", root, root]
+        for folder in self._pinned(protected):
+            args += ["--bind", folder, folder]
         guarded = [str(p) for p in protected.protected if not p.is_symlink()]
         for path in _outermost([*guarded, *(str(p) for p in protected.protected_targets)]):
             args += ["--ro-bind", path, path]  # protected paths (``sandbox_protect.py``)
@@ -242,6 +244,26 @@ class View:
             if not any(_inside(folder, g) for g in gits):
                 args += ["--ro-bind", folder, folder]
         return args + _masks(protected, empty)
+
+    def _pinned(self, protected: Protected) -> list[str]:
+        """The folders above a secret matched by its path (``**/.config/gh/``), not its
+        name alone: each becomes a mount point (bound onto itself, before anything
+        else), which a command cannot rename (EBUSY), so ``mv .config cfg`` cannot
+        take the secret out of its pattern. First in the list: later mounts (masks,
+        read-only protected paths) cover these."""
+        out: set[str] = set()
+        for paths, is_dir in ((protected.secret_files, False), (protected.secret_dirs, True)):
+            for path in paths:
+                relative = os.path.relpath(path, self.root)
+                if relative.startswith("..") or "/" not in relative:
+                    continue
+                if self.secrets.is_secret(os.path.basename(relative), is_dir=is_dir):
+                    continue  # matched by its name: any folder above keeps it matched
+                if not self.secrets.is_secret(relative, is_dir=is_dir):
+                    continue  # a socket, a fifo: masked whatever its name
+                parts = relative.split("/")[:-1]
+                out.update(os.path.join(self.root, *parts[: i + 1]) for i in range(len(parts)))
+        return sorted(p for p in out if os.path.isdir(p) and not os.path.islink(p))
 
     def _git_secrets(self, protected: Protected, hidden: list[str]) -> list[str]:
         """Configs with credentials, and every file a config includes, in the workspace
