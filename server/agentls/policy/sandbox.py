@@ -159,7 +159,16 @@ def _venv(root: Path) -> Path | None:
         candidates += sorted(p for p in root.iterdir() if p.is_dir())
     except OSError:
         pass
-    return next((p for p in candidates if (p / "pyvenv.cfg").is_file()), None)
+    return next((p for p in candidates if _is_file(p / "pyvenv.cfg")), None)
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False where a folder cannot be entered (a command's
+    ``chmod 000``: every later command must still start)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _keyring_filter(scratch: Path) -> list[str]:
