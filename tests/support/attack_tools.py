@@ -58,7 +58,7 @@ def one_write(client: LanguageClient) -> Iterator[None]:
         real.write(b"".join(collector.data))
 
 
-async def until(check: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+async def until(check: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
