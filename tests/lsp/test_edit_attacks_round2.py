@@ -1,0 +1,172 @@
+"""Round-2 attacks on issue 11 by an engineer who had not read the other attack tests:
+the agent's undo by position (edits/placed.py), the reading of reported changes
+(edits/landed.py), odd line endings and UTF-16 positions, undo twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.support.fake_editor import FakeEditor
+from tests.support.lsp_session import command, lsp_session, model_options, run
+from tests.support.model_server import ScriptedModelServer, tool_call_reply
+
+
+def options(model: ScriptedModelServer) -> dict[str, Any]:
+    return {**model_options(model.base_url), "agent": {"approval": "auto-edit"}}
+
+
+def workspace(tmp_path: Path, text: str) -> tuple[Path, str]:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "m.py").write_bytes(text.encode())
+    return root, (root / "m.py").as_uri()
+
+
+def edit(old: str, new: str) -> tuple[str, dict[str, str]]:
+    return ("edit_file", {"path": "m.py", "old_string": old, "new_string": new})
+
+
+async def agent_then_undo(
+    model: ScriptedModelServer,
+    tmp_path: Path,
+    text: str,
+    calls: list[list[tuple[str, dict[str, str]]]],
+    between: Any = None,
+    undos: int = 1,
+) -> tuple[dict[str, Any], list[dict[str, Any]], str, str]:
+    """Run the agent with ``calls`` on an open buffer holding ``text``; ``between(editor,
+    uri)`` is the user's typing after the task; then undo ``undos`` times. Returns
+    (result, undo answers, text after the task and typing, text after undo)."""
+    root, uri = workspace(tmp_path, text)
+    model.enqueue(
+        *[tool_call_reply(c) for c in calls], tool_call_reply([("finish", {"summary": "ok"})])
+    )
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    async with lsp_session(options(model), root_uri=root.as_uri(), env=env) as (client, editor):
+        assert isinstance(editor, FakeEditor)
+        editor.open(uri, text)
+        result = await run(client, {"instruction": "do it", "uri": uri})
+        if between is not None:
+            between(editor, uri)
+        before = editor.text(uri)
+        answers = []
+        for _ in range(undos):
+            answers.append(await command(client, "agentls.undo", {"taskId": result["taskId"]}))
+        return result, answers, before, editor.text(uri)
+
+
+TEXT = "import os\n\n\ndef f(a, b):\n    return a - b\n\n\ndef g():\n    return 2\n"
+
+
+async def test_agent_edits_its_own_line_twice_user_types_between_then_undo(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """Two steps on the same line (the task edits its own text): undo goes by merging texts.
+    The user's line typed above the function after the task must survive; the original
+    function must come back."""
+    calls = [
+        [edit("    return a - b\n", "    c = a - b\n    return c\n")],
+        [edit("    c = a - b\n", "    c = b - a  # flipped\n")],
+    ]
+
+    def typing(editor: FakeEditor, uri: str) -> None:
+        editor.type(uri, 3, 0, "# user line\n")
+
+    result, answers, before, after = await agent_then_undo(model, tmp_path, TEXT, calls, typing)
+    assert result["status"] == "done", result
+    assert "c = b - a  # flipped" in before
+    assert answers[0]["status"] == "undone", answers
+    assert after == TEXT.replace("def f", "# user line\ndef f")
+
+
+async def test_user_types_the_same_text_the_agent_wrote_right_after_it(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """The agent inserts a line; the user types an identical line right after it. Undo by
+    position must take out exactly one copy (the agent's) and keep the user's."""
+    calls = [[edit("import os\n", "import os\nimport sys\n")]]
+
+    def typing(editor: FakeEditor, uri: str) -> None:
+        editor.type(uri, 2, 0, "import sys\n")
+
+    _result, answers, before, after = await agent_then_undo(model, tmp_path, TEXT, calls, typing)
+    assert before.startswith("import os\nimport sys\nimport sys\n")
+    assert answers[0]["status"] == "undone", answers
+    assert after == TEXT.replace("import os\n", "import os\nimport sys\n"), after
+
+
+async def test_user_types_same_text_right_before_the_agents_line(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    calls = [[edit("import os\n", "import os\nimport sys\n")]]
+
+    def typing(editor: FakeEditor, uri: str) -> None:
+        editor.type(uri, 1, 0, "import sys\n")
+
+    _result, answers, before, after = await agent_then_undo(model, tmp_path, TEXT, calls, typing)
+    assert before.startswith("import os\nimport sys\nimport sys\n")
+    assert answers[0]["status"] == "undone", answers
+    assert after == TEXT.replace("import os\n", "import os\nimport sys\n"), after
+
+
+async def test_undo_twice_the_second_does_not_claim_to_undo_again(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    calls = [[edit("    return 2\n", "    return 3\n")]]
+    _result, answers, _before, after = await agent_then_undo(
+        model, tmp_path, TEXT, calls, None, undos=2
+    )
+    assert answers[0]["status"] == "undone", answers
+    assert after == TEXT
+    assert answers[1]["status"] != "undone", answers
+
+
+async def test_non_bmp_before_the_agents_text_on_the_same_line(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """UTF-16 positions: emoji before the edit on the same line, the user types more
+    emoji after the agent's text on that line, then undo."""
+    text = 'x = "😀😀"  # old\ny = 1\n'
+    calls = [[edit("# old", "# new 🎉")]]
+
+    def typing(editor: FakeEditor, uri: str) -> None:
+        at = editor.position_of(uri, "🎉", after=True)
+        editor.type(uri, at.line, at.character, " 👍")
+        editor.type(uri, 0, 0, "🙂")
+
+    _result, answers, before, after = await agent_then_undo(model, tmp_path, text, calls, typing)
+    assert before == '🙂x = "😀😀"  # new 🎉 👍\ny = 1\n', before
+    assert answers[0]["status"] in ("undone", "refused"), answers
+    if answers[0]["status"] == "undone":
+        assert after == '🙂x = "😀😀"  # old 👍\ny = 1\n', after
+    else:
+        assert after == before
+
+
+async def test_crlf_file_agent_edit_and_undo_with_typing(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    text = TEXT.replace("\n", "\r\n")
+    calls = [[edit("    return 2", "    return 2 + 1")]]
+
+    def typing(editor: FakeEditor, uri: str) -> None:
+        editor.type(uri, 0, 0, "# top\r\n")
+
+    _result, answers, before, after = await agent_then_undo(model, tmp_path, text, calls, typing)
+    assert "return 2 + 1" in before
+    assert answers[0]["status"] == "undone", answers
+    assert after == "# top\r\n" + text, repr(after)
+
+
+async def test_lone_cr_file_agent_edit_and_undo(model: ScriptedModelServer, tmp_path: Path) -> None:
+    text = TEXT.replace("\n", "\r")
+    calls = [[edit("def g():\r", "def g():\r    # note\r")]]
+
+    def typing(editor: FakeEditor, uri: str) -> None:
+        editor.type(uri, 0, 0, "# top\r")
+
+    _result, answers, before, after = await agent_then_undo(model, tmp_path, text, calls, typing)
+    assert "# note" in before
+    assert answers[0]["status"] == "undone", answers
+    assert after == "# top\r" + text, repr(after)
