@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.support.attack_tools import AttackEditor, Phase, applied, fenced
 from tests.support.fake_editor import FakeEditor
 from tests.support.lsp_session import command, lsp_session, model_options, run
-from tests.support.model_server import ScriptedModelServer, tool_call_reply
+from tests.support.model_server import ScriptedModelServer, text_reply, tool_call_reply
 
 
 def options(model: ScriptedModelServer) -> dict[str, Any]:
@@ -170,3 +171,82 @@ async def test_lone_cr_file_agent_edit_and_undo(model: ScriptedModelServer, tmp_
     assert "# note" in before
     assert answers[0]["status"] == "undone", answers
     assert after == "# top\r" + text, repr(after)
+
+
+# -- the rewrite (agentls.run with a range) ------------------------------------------
+
+RURI = "file:///tmp/agentls-test/r.py"
+RSOURCE = (
+    "import os\n\n\ndef f(a, b):\n    # agent: add\n    return a - b\n\n\ndef g():\n    return 2\n"
+)
+OLD_F = "def f(a, b):\n    # agent: add\n    return a - b\n"
+NEW_F = "def f(a, b):\n    s = a + b\n    t = s * 2\n    return t\n"
+
+
+def region_args(editor: FakeEditor) -> dict[str, Any]:
+    at = editor.position_of(RURI, "# agent:")
+    return {"instruction": "add", "uri": RURI, "range": {"start": at, "end": at}}
+
+
+async def test_typing_at_the_region_end_edge_mid_stream_stays_outside(
+    model: ScriptedModelServer,
+) -> None:
+    """After the second edit of the stream, the user types a line at the first character
+    of the line right after the function (the region's end edge)."""
+    model.enqueue(text_reply(fenced(NEW_F), chunk="line", tokens_per_second=20))
+    typed: list[int] = []
+
+    def hook(editor: AttackEditor, params: Any, phase: Phase) -> None:
+        if phase == "after" and applied(editor) == 2 and not typed:
+            typed.append(1)
+            at = editor.position_of(RURI, "\n\n\ndef g")
+            editor.type(RURI, at.line + 1, 0, "# edge\n")
+
+    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
+        client,
+        editor,
+    ):
+        assert isinstance(editor, AttackEditor)
+        editor.hook = hook
+        editor.open(RURI, RSOURCE)
+        result = await run(client, region_args(editor))
+        text = editor.text(RURI)
+        assert typed
+        assert "# edge\n" in text
+        assert result["status"] == "done", (result, text)
+        assert text == RSOURCE.replace(OLD_F, NEW_F + "# edge\n"), text
+
+
+async def test_delete_across_the_region_end_mid_stream_then_undo(
+    model: ScriptedModelServer,
+) -> None:
+    """The user selects from the end of the function's last line into the blank lines
+    below and deletes it (a join across the region's end edge) while it streams."""
+    model.enqueue(text_reply(fenced(NEW_F), chunk="line", tokens_per_second=20))
+    typed: list[str] = []
+
+    def hook(editor: AttackEditor, params: Any, phase: Phase) -> None:
+        if phase == "after" and applied(editor) == 2 and not typed:
+            at = editor.position_of(RURI, "\n\n\ndef g")
+            typed.append(editor.text(RURI))
+            editor.type(RURI, at.line, at.character, "", end=(at.line + 2, 0))
+
+    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
+        client,
+        editor,
+    ):
+        assert isinstance(editor, AttackEditor)
+        editor.hook = hook
+        editor.open(RURI, RSOURCE)
+        result = await run(client, region_args(editor))
+        text = editor.text(RURI)
+        assert typed
+        assert text.endswith("\ndef g():\n    return 2\n") and "\n\n\ndef g" not in text
+        undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
+        after = editor.text(RURI)
+        if undone["status"] == "undone":
+            assert "return a - b" in after and "s = a + b" not in after, (result, undone, after)
+            assert "t = s * 2" not in after
+        else:
+            assert after == text, (undone, after)
+            assert undone.get("message"), undone
