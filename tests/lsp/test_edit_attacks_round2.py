@@ -4,10 +4,11 @@ the agent's undo by position (edits/placed.py), the reading of reported changes
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
-from tests.support.attack_tools import AttackEditor, Phase, applied, fenced
+from tests.support.attack_tools import AttackEditor, Phase, applied, fenced, send_run
 from tests.support.fake_editor import FakeEditor
 from tests.support.lsp_session import command, lsp_session, model_options, run
 from tests.support.model_server import ScriptedModelServer, text_reply, tool_call_reply
@@ -250,3 +251,77 @@ async def test_delete_across_the_region_end_mid_stream_then_undo(
         else:
             assert after == text, (undone, after)
             assert undone.get("message"), undone
+
+
+NEW_G = "def g():\n    # two\n    return 3\n"
+
+
+async def test_two_rewrites_at_once_on_adjacent_functions_with_typing_between(
+    model: ScriptedModelServer,
+) -> None:
+    """Two tasks stream into f and g of the same file at once; the user types a line
+    between them while both stream. Both functions must be whole, the user's line kept."""
+    model.enqueue(
+        text_reply(fenced(NEW_F), chunk="line", tokens_per_second=25),
+        text_reply(fenced(NEW_G), chunk="line", tokens_per_second=25),
+    )
+    typed: list[int] = []
+
+    def hook(editor: AttackEditor, params: Any, phase: Phase) -> None:
+        if phase == "after" and applied(editor) == 3 and not typed:
+            typed.append(1)
+            at = editor.position_of(RURI, "def g")
+            editor.type(RURI, at.line - 1, 0, "# between\n")
+
+    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
+        client,
+        editor,
+    ):
+        assert isinstance(editor, AttackEditor)
+        editor.hook = hook
+        editor.open(RURI, RSOURCE)
+        at_g = editor.position_of(RURI, "    return 2")
+        first = send_run(client, region_args(editor))
+        second = send_run(
+            client, {"instruction": "two", "uri": RURI, "range": {"start": at_g, "end": at_g}}
+        )
+        r1, r2 = await asyncio.wait_for(asyncio.gather(first, second), 20)
+        text = editor.text(RURI)
+        assert typed
+        assert (r1["status"], r2["status"]) == ("done", "done"), (r1, r2, text)
+        assert text == "import os\n\n\n" + NEW_F + "\n# between\n\n" + NEW_G, text
+        assert not editor.unseen_versions
+
+
+async def test_close_and_reopen_with_a_new_top_line_mid_stream(
+    model: ScriptedModelServer,
+) -> None:
+    """The user closes the buffer mid-stream and reopens it with a line added at the top
+    (another tool changed the file). Nothing after that may land at the old offsets."""
+    model.enqueue(text_reply(fenced(NEW_F), chunk="line", tokens_per_second=20))
+    done: list[str] = []
+
+    def hook(editor: AttackEditor, params: Any, phase: Phase) -> None:
+        if phase == "after" and applied(editor) == 2 and not done:
+            text = editor.text(RURI)
+            done.append(text)
+            editor.close(RURI)
+            editor.open(RURI, "# top\n" + text, version=7)
+
+    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
+        client,
+        editor,
+    ):
+        assert isinstance(editor, AttackEditor)
+        editor.hook = hook
+        editor.open(RURI, RSOURCE)
+        result = await asyncio.wait_for(run(client, region_args(editor)), 15)
+        text = editor.text(RURI)
+        assert done
+        assert text.startswith("# top\nimport os\n\n\ndef f(a, b):\n"), text
+        assert text.endswith("\n\n\ndef g():\n    return 2\n"), text
+        body = text[len("# top\nimport os\n\n\n") : -len("\n\n\ndef g():\n    return 2\n") + 1]
+        assert body in (NEW_F, done[0][len("import os\n\n\n") : done[0].index("\n\n\ndef g") + 1])
+        assert result["status"] in ("done", "cancelled", "failed"), result
+        if result["status"] == "done":
+            assert body == NEW_F, (result, text)
