@@ -474,3 +474,39 @@ async def test_opened_race_user_types_on_the_edited_line(
     assert result["editedFiles"], result
     assert undone["status"] == "undone", undone
     assert after_undo == TEXT.replace("    return 2", "x = 0;     return 2"), after_undo
+
+
+async def test_typing_as_the_agents_undo_edit_arrives(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """The user types a line at the top exactly as the undo edit arrives (it is then
+    stale: the editor refuses it); undo must recompute, keep the line, and say undone."""
+    root, uri = workspace(tmp_path, TEXT)
+    model.enqueue(
+        tool_call_reply([edit("    return 2\n", "    return 2  # agent\n    x = 1\n")]),
+        tool_call_reply([("finish", {"summary": "ok"})]),
+    )
+    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    undoing: list[int] = []
+
+    def hook(editor: AttackEditor, params: Any, phase: Phase) -> None:
+        if phase == "before" and undoing and len(undoing) == 1:
+            undoing.append(1)
+            editor.type(uri, 0, 0, "# typed\n")
+
+    async with lsp_session(
+        options(model), root_uri=root.as_uri(), env=env, editor_class=AttackEditor
+    ) as (client, editor):
+        assert isinstance(editor, AttackEditor)
+        editor.hook = hook
+        editor.open(uri, TEXT)
+        result = await asyncio.wait_for(run(client, {"instruction": "do it", "uri": uri}), 15)
+        assert result["status"] == "done", result
+        undoing.append(1)
+        undone = await asyncio.wait_for(
+            command(client, "agentls.undo", {"taskId": result["taskId"]}), 15
+        )
+        assert len(undoing) == 2
+        assert undone["status"] == "undone", undone
+        assert editor.text(uri) == "# typed\n" + TEXT, editor.text(uri)
+        assert not editor.unseen_versions
