@@ -34,7 +34,10 @@ def workspace(tmp_path: Path, text: str) -> tuple[Path, str]:
     return root, (root / "m.py").as_uri()
 
 
-def edit(old: str, new: str) -> tuple[str, dict[str, str]]:
+Call = tuple[str, dict[str, Any] | str]
+
+
+def edit(old: str, new: str) -> Call:
     return ("edit_file", {"path": "m.py", "old_string": old, "new_string": new})
 
 
@@ -42,7 +45,7 @@ async def agent_then_undo(
     model: ScriptedModelServer,
     tmp_path: Path,
     text: str,
-    calls: list[list[tuple[str, dict[str, str]]]],
+    calls: list[list[Call]],
     between: Any = None,
     undos: int = 1,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], str, str]:
