@@ -513,3 +513,22 @@ async def test_typing_as_the_agents_undo_edit_arrives(
         assert undone["status"] == "undone", undone
         assert editor.text(uri) == "# typed\n" + TEXT, editor.text(uri)
         assert not editor.unseen_versions
+
+
+async def test_huge_file_long_lines_agent_edit_at_the_end_typing_at_the_top_then_undo(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """1,000 lines of 300 characters (non-BMP among them), the agent edits the last line,
+    the user types at the top; undo takes out only the agent's change."""
+    line = "x = '" + "😀a" * 145 + "'\n"
+    text = line * 1000 + "last = 1\n"
+    calls = [[edit("last = 1\n", "last = 2  # 🎉\n")]]
+
+    def typing(editor: FakeEditor, uri: str) -> None:
+        editor.type(uri, 0, 3, "🙂")
+
+    result, answers, before, after = await agent_then_undo(model, tmp_path, text, calls, typing)
+    assert result["status"] == "done", result
+    assert before.endswith("last = 2  # 🎉\n")
+    assert answers[0]["status"] == "undone", answers
+    assert after == text[:3] + "🙂" + text[3:], after[:40]
