@@ -8,8 +8,6 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.support.attack_tools import (
     AttackEditor,
     Phase,
@@ -395,11 +393,14 @@ async def opened_race(
     )
     env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
 
+    landed: list[bool] = []
+
     def hook(editor: AttackEditor, params: Any, phase: Phase) -> None:
         if phase == "before" and uri not in editor.docs:
             editor.open(uri, text)
             user(editor, uri, "before")
-        elif phase == "after":
+        elif phase == "after" and not landed:  # right after the agent's edit lands, once
+            landed.append(True)
             user(editor, uri, "after")
 
     async with lsp_session(
@@ -415,13 +416,6 @@ async def opened_race(
         return result, after_task, undone, editor.text(uri)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the user opens the file, types '# one' at the top as the agent's unversioned "
-    "edit (return 2 -> return 3) arrives, and types '# two' right after it lands: the edit "
-    "lands a line off as 'def g():3', opened_race gives up (typed after it too), the task "
-    "says done with editedFiles [] and agentls.undo answers 'Nothing to undo.'",
-)
 async def test_opened_race_user_types_a_line_at_the_top_then_more_right_after(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:

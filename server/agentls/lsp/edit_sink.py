@@ -136,7 +136,13 @@ class LspEditSink:
             await self._edit_closed(relative, old, new)
             step = None
             if old is not None:  # the user may have opened it meanwhile
-                step = await opened_meanwhile(self, relative, self.uri_of(relative), old, new)
+                try:
+                    step = await opened_meanwhile(self, relative, self.uri_of(relative), old, new)
+                except ToolDenied as unsure:  # changed by the task, but not safely undone
+                    self._record(relative, old, new)
+                    self.changes[relative].unsure = str(unsure)
+                    self.overlay.pop(relative, None)
+                    raise
             before, after = step or (old, new)
             if step is not None:  # opened meanwhile: the buffer is the truth now
                 self.overlay.pop(relative, None)

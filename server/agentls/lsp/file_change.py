@@ -31,6 +31,8 @@ class FileChange:
     # Where each step's text went in the open buffer (None: not known), for an undo by
     # position (``edits/placed.py``) that cannot take the user's typing with it.
     placed: list[Placed | None] = field(default_factory=list)
+    # Why undo cannot tell what to put back (an edit that may have landed misplaced)
+    unsure: str | None = None
 
 
 def undo_target(
@@ -39,6 +41,8 @@ def undo_target(
     """The file's text (``now``; ``uri`` when open) with the task's changes taken out and
     the user's kept, and the undo's exact changes of ``now`` when known. Raises
     ``EditorError`` naming the lines where both changed the same text."""
+    if change.unsure is not None:
+        raise EditorError(f"{change.unsure}; nothing was undone there (revert it by hand)")
     # The steps are the file's history from ``before`` (not when the task created or
     # deleted it on the way): else only the text it left can be undone.
     history = (

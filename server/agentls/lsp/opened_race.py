@@ -20,6 +20,7 @@ from agentls.edits.diff import minimal_changes
 from agentls.edits.documents import EditorError, Snapshot
 from agentls.edits.landed import found
 from agentls.edits.merge import merge3
+from agentls.edits.positions import move_range
 from agentls.edits.text import Encoding, LineIndex, Position, TextChange, apply_changes
 from agentls.lsp.convert import text_edits
 from agentls.tools.workspace import ToolDenied
@@ -93,10 +94,21 @@ async def opened_meanwhile(
             if loop.time() >= deadline:
                 raise unsure from None
     j, m = stale
-    if m != len(texts) - 1:  # typed after it too: too tangled to put right
-        raise unsure
-    merged = merge3(base, new, texts[j])  # the edit on the text with the user's typing
+    now_text = texts[-1]
+    if m != len(texts) - 1:  # typed after it too: take the misplaced edit out where it is
+        if m != j + 1:
+            raise unsure
+        misplaced = reported[j]
+        start, end = misplaced.start, misplaced.start + len(misplaced.new_text)
+        for change in reported[m:]:
+            start, end, hit = move_range(start, end, change, edges=False)
+            if hit:  # the user typed into the misplaced text itself
+                raise unsure
+        before = now_text[:start] + texts[j][misplaced.start : misplaced.end] + now_text[end:]
+    else:
+        before = texts[j]
+    merged = merge3(base, new, before)  # the edit on the text with the user's typing
     if merged.conflicts:
         raise unsure
-    await sink.put_right(relative, uri, texts[m], merged.text)
-    return texts[j], merged.text
+    await sink.put_right(relative, uri, now_text, merged.text)
+    return before, merged.text
