@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -175,6 +175,8 @@ async def apply_and_undo(
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(st.lists(operation, min_size=1, max_size=8))
+# found in CI: the undo edit reported in another shape than sent was taken as "may be in it"
+@example([("edit", "open.py", 0, 1, "\n"), ("edit", "open.py", 1, 1, "")])
 def test_random_tool_calls_then_undo_give_back_every_file(ops: list[tuple[Any, ...]]) -> None:
     check(ops, late=False)
 
