@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return cli_context.main(context_args)
     args = parser().parse_args(argv)
     _logging(args.verbose, args.log_file)
-    from agentls.lsp.server import create_server
+    from agentls.lsp.handlers import create_server
 
     # Worker threads (parsing, prompts) hand the GIL back to the event loop every 2 ms
     # instead of 5: keeps code actions quick while a task gets ready.

@@ -251,7 +251,7 @@ class SimEditor:
     def _did_change(
         self, version: int, changes: list[types.TextDocumentContentChangePartial]
     ) -> None:
-        """The server's didChange handler (lsp/server.py), on the real store."""
+        """The server's didChange handler (lsp/handlers.py), on the real store."""
         self.seen_by_server.add(version)
         for change in changes:
             snapshot = self.store.get(self.uri)

@@ -9,7 +9,7 @@ from typing import Any
 
 from pygls.io_ import StdoutWriter
 
-from agentls.lsp.server import create_server
+from agentls.lsp.handlers import create_server
 
 
 def message(method: str, params: dict[str, Any], msg_id: int | None = None) -> Any:

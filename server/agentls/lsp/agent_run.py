@@ -51,7 +51,7 @@ from agentls.tools.workspace import ToolDenied, Workspace
 from agentls.tools.write import WriteTools
 
 if TYPE_CHECKING:
-    from agentls.lsp.agent_server import AgentServer
+    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from agentls.edits.positions import Span, StalePosition
 from agentls.edits.region import RegionConflict
 from agentls.edits.text import Position
 from agentls.lsp.agent_run import AgentRequest, AgentRun
-from agentls.lsp.agent_server import AgentServer
 from agentls.lsp.editor import ANY
 from agentls.lsp.progress import TaskProgress
+from agentls.lsp.server import AgentServer
 from agentls.lsp.workspace_context import uri_to_path
 from agentls.model.base import ModelError
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import converters, types
 
 if TYPE_CHECKING:
-    from agentls.lsp.agent_server import AgentServer
+    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 

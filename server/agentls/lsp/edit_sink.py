@@ -41,7 +41,7 @@ from agentls.tools.command_checkpoint import CommandCheckpoint, undo_message
 from agentls.tools.workspace import ToolDenied
 
 if TYPE_CHECKING:
-    from agentls.lsp.agent_server import AgentServer
+    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from agentls.edits.text import Encoding, TextChange, apply_changes
 from agentls.lsp.convert import text_edits
 
 if TYPE_CHECKING:
-    from agentls.lsp.agent_server import AgentServer
+    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 

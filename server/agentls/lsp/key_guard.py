@@ -26,7 +26,7 @@ from agentls.model.openai_chat import resolve
 from agentls.policy.display import visible
 
 if TYPE_CHECKING:
-    from agentls.lsp.agent_server import AgentServer
+    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 if TYPE_CHECKING:
-    from agentls.lsp.agent_server import AgentServer
+    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from agentls.edits.text import TextChange
 from agentls.lsp.progress import TaskProgress
 
 if TYPE_CHECKING:
-    from agentls.lsp.agent_server import AgentServer
+    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 
