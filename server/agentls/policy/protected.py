@@ -21,11 +21,12 @@ second of ``HEAD``, ``objects``, ``refs``, ``commondir``, ``packed-refs``) is re
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import pathspec
+
+from agentls.policy.path_patterns import PathPatterns
 
 PROTECTED: dict[str, str] = {
     ".vscode/": "VS Code runs its tasks and takes its settings (interpreter, agentls)",
@@ -92,24 +93,14 @@ def _extra(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
 
 
 class ProtectedMatcher:
-    """Whether a workspace path is protected (the defaults plus ``extra``), fast: one
-    combined regular expression where no pattern negates (for the command sandbox's
-    scan, which asks for every entry of the tree)."""
+    """Whether a workspace path is protected (the defaults plus ``extra``), fast (for
+    the command sandbox's scan, which asks for every entry of the tree)."""
 
     def __init__(self, extra: Sequence[str] = ()) -> None:
-        self._spec = pathspec.GitIgnoreSpec.from_lines([*PROTECTED, *extra])
-        regexes = [getattr(p, "regex", None) for p in self._spec.patterns]
-        includes = [getattr(p, "include", None) for p in self._spec.patterns]
-        self._combined: re.Pattern[str] | None = None
-        if all(r is not None for r in regexes) and all(i is True for i in includes):
-            parts = [r.pattern.replace("(?P<ps_d>", "(") for r in regexes if r is not None]
-            self._combined = re.compile("|".join(f"(?:{p})" for p in parts))
+        self._patterns = PathPatterns([*PROTECTED, *extra])
 
     def matches(self, relative: str, is_dir: bool = False) -> bool:
-        path = relative.strip("/") + ("/" if is_dir else "")
-        if self._combined is not None:
-            return self._combined.match(path) is not None
-        return bool(self._spec.match_file(path))
+        return self._patterns.matches(relative.strip("/") + ("/" if is_dir else ""))
 
 
 def protected_why(relative: str, extra: Sequence[str] = ()) -> str:

@@ -47,8 +47,16 @@ from agentls.policy.sandbox_git import disable_new_repositories
 from agentls.policy.sandbox_pids import PidsCgroup
 from agentls.policy.sandbox_protect import Before, turn_off_new
 from agentls.policy.sandbox_scan import CONTENT_SCAN_BYTES, Protected, ScanError, TreeScan
+from agentls.policy.sandbox_scan import identity as _identity
 from agentls.policy.sandbox_seccomp import keyring_filter
-from agentls.policy.sandbox_view import HOME_TOOLCHAINS, View, bwrap_path, find_bwrap, home_folder
+from agentls.policy.sandbox_view import (
+    HOME_TOOLCHAINS,
+    View,
+    bwrap_path,
+    find_bwrap,
+    home_folder,
+    no_nested_user_namespaces,
+)
 from agentls.policy.secrets import SecretContentFiles, SecretMatcher, redact
 
 __all__ = ["HOME_TOOLCHAINS", "Protected", "SecretScan", "scan_workspace"]
@@ -102,6 +110,11 @@ _ISOLATION = (
 )  # fmt: skip
 
 
+def _isolation(bwrap: str) -> list[str]:
+    """The namespaces and limits of every sandbox, no nested user namespace included."""
+    return [*_ISOLATION, *no_nested_user_namespaces(bwrap)]
+
+
 @functools.cache
 def sandbox_available() -> SandboxCheck:
     """Whether bubblewrap is installed and works here (checked once: it runs ``true``
@@ -113,7 +126,7 @@ def sandbox_available() -> SandboxCheck:
             False,
             "bubblewrap (bwrap) is not installed; on Debian or Ubuntu: apt-get install bubblewrap",
         )
-    probe = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *_ISOLATION]
+    probe = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *_isolation(bwrap)]
     try:
         done = subprocess.run(
             [*probe, "--clearenv", "--", "true"],
@@ -215,11 +228,13 @@ class CommandRunner:
         output_tail: int = OUTPUT_TAIL,
         settings: SandboxSettings | None = None,
         protected_paths: Sequence[str] = (),
+        deny_paths: Sequence[str] = (),
     ) -> None:
         """``protected_paths``: ``agent.protectedPaths``, read-only to commands as the
-        defaults of ``policy/protected.py`` are."""
+        defaults of ``policy/protected.py`` are. ``deny_paths``: ``agent.denyPaths``,
+        masked from commands as secret files are (empty, read-only)."""
         self.root = Path(os.path.realpath(root))
-        self.secrets = secrets or SecretMatcher()
+        self.secrets = (secrets or SecretMatcher()).and_denied(deny_paths)
         self.sandboxed = sandboxed
         self.unsandboxed_reason = "" if sandboxed else unsandboxed_reason
         self.default_timeout = default_timeout
@@ -284,7 +299,8 @@ class CommandRunner:
         view = View(self.root, self.secrets, self.settings)
         empty = str(empty_file)
         args = [bwrap_path(), *view.system(empty), *view.outside(empty)]
-        args += [*view.workspace(empty, protected, overlays), *_ISOLATION, "--clearenv"]
+        isolation = _isolation(args[0])
+        args += [*view.workspace(empty, protected, overlays), *isolation, "--clearenv"]
         for key, value in self._env().items():
             args += ["--setenv", key, value]
         args += ["--chdir", str(self.root)]
@@ -474,6 +490,7 @@ def command_runner(
     secrets: SecretMatcher | None = None,
     settings: SandboxSettings | None = None,
     protected_paths: Sequence[str] = (),
+    deny_paths: Sequence[str] = (),
 ) -> CommandRunner:
     """A runner for ``root``: sandboxed when bubblewrap works here, else unsandboxed with
     the reason (``runner.unsandboxed_reason``) to tell the user."""
@@ -487,6 +504,7 @@ def command_runner(
         unsandboxed_reason=check.reason,
         settings=settings,
         protected_paths=protected_paths,
+        deny_paths=deny_paths,
     )
 
 
@@ -507,11 +525,3 @@ def _redacted_copy(path: Path, relative: str, copy: Path, empty: Path) -> Path:
     info = path.stat()
     os.utime(copy, ns=(info.st_atime_ns, info.st_mtime_ns))
     return copy
-
-
-def _identity(path: Path) -> tuple[int, int]:
-    try:
-        info = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return (0, 0)
-    return (info.st_dev, info.st_ino)

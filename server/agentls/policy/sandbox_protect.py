@@ -29,16 +29,9 @@ from pathlib import Path
 
 from agentls.policy.sandbox_git import DISABLED
 from agentls.policy.sandbox_scan import Protected
+from agentls.policy.sandbox_scan import identity as _identity
 
 log = logging.getLogger(__name__)
-
-
-def _identity(path: Path) -> tuple[int, int]:
-    try:
-        info = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return (0, 0)
-    return (info.st_dev, info.st_ino)
 
 
 def _link_identity(path: Path) -> tuple[int, int, int]:

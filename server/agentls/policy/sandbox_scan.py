@@ -168,7 +168,7 @@ class TreeScan:
             secret_dirs=self._absolute(set(dirs)),
             git_files=self._absolute(set(git_files)),
             identities=frozenset(
-                _identity(p) for p in self._absolute(set(git + git_files + guarded))
+                identity(p) for p in self._absolute(set(git + git_files + guarded))
             ),
             protected=self._absolute(set(guarded)),
             protected_targets=self._absolute(set(targets)),
@@ -194,7 +194,7 @@ class TreeScan:
         files += self._compiled(found)
         if linked:
             for relative in [*files, *found]:
-                same = linked.get(_identity(Path(self.root, relative)), [])
+                same = linked.get(identity(Path(self.root, relative)), [])
                 files += [p for p in same if p != relative and p not in found]
         return found
 
@@ -355,7 +355,8 @@ def _public_certificate(entry: os.DirEntry[str]) -> bool:
     return b"-----BEGIN CERTIFICATE-----" in text and b"PRIVATE KEY" not in text
 
 
-def _identity(path: Path) -> tuple[int, int]:
+def identity(path: Path) -> tuple[int, int]:
+    """A path's (device, inode), not following a link; (0, 0) when it is gone."""
     try:
         info = os.stat(path, follow_symlinks=False)
     except OSError:

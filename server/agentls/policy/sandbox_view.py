@@ -101,15 +101,35 @@ def bwrap_path() -> str:
 
 
 @functools.cache
-def bwrap_sizes_tmpfs(bwrap: str) -> bool:
-    """Whether this bubblewrap knows ``--size`` (0.5.0 and later)."""
+def _bwrap_help(bwrap: str) -> str:
     try:
         said = subprocess.run(
             [bwrap, "--help"], capture_output=True, text=True, timeout=10, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
-        return False
-    return "--size" in said.stdout + said.stderr
+        return ""
+    return said.stdout + said.stderr
+
+
+def bwrap_knows(bwrap: str, option: str) -> bool:
+    """Whether this bubblewrap knows ``option`` (its ``--help`` names it)."""
+    return f"{option} " in _bwrap_help(bwrap)
+
+
+def bwrap_sizes_tmpfs(bwrap: str) -> bool:
+    """Whether this bubblewrap knows ``--size`` (0.5.0 and later)."""
+    return bwrap_knows(bwrap, "--size")
+
+
+def no_nested_user_namespaces(bwrap: str) -> list[str]:
+    """bubblewrap's arguments that stop a command from making a user namespace of its
+    own (``unshare -U``: every capability back inside it, and the kernel's attack
+    surface that comes with them): a user namespace of the sandbox's own in which
+    ``user.max_user_namespaces`` is 0 (0.8.0 and later; none on older ones, logged)."""
+    if not bwrap_knows(bwrap, "--disable-userns"):
+        log.warning("bubblewrap has no --disable-userns: commands can make user namespaces")
+        return []
+    return ["--unshare-user", "--disable-userns", "--assert-userns-disabled"]
 
 
 def home_folder() -> str:

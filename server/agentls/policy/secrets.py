@@ -14,13 +14,11 @@ sandbox asks ``file_has_secret_content`` which files to mask.
 from __future__ import annotations
 
 import os
-import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import pathspec
-
+from agentls.policy.path_patterns import PathPatterns
 from agentls.policy.secret_content import Redacted, has_secret_content, redact, scan
 
 __all__ = [
@@ -170,15 +168,7 @@ class SecretMatcher:
 
     def __init__(self, extra: Iterable[str] = ()) -> None:
         self.patterns = (*DEFAULT_SECRET_PATTERNS, *extra)
-        self._spec = pathspec.GitIgnoreSpec.from_lines([p.lower() for p in self.patterns])
-        # Without negations ("!pattern") a path is a secret when any pattern matches:
-        # one combined regular expression instead of a loop over every pattern.
-        regexes = [getattr(p, "regex", None) for p in self._spec.patterns]
-        includes = [getattr(p, "include", None) for p in self._spec.patterns]
-        self._combined: re.Pattern[str] | None = None
-        if all(r is not None for r in regexes) and all(i is True for i in includes):
-            parts = [r.pattern.replace("(?P<ps_d>", "(") for r in regexes if r is not None]
-            self._combined = re.compile("|".join(f"(?:{p})" for p in parts))
+        self._patterns = PathPatterns(p.lower() for p in self.patterns)
 
     def is_secret(self, relative_path: str, is_dir: bool = False) -> bool:
         path = relative_path.replace("\\", "/").strip("/").lower()
@@ -190,9 +180,31 @@ class SecretMatcher:
         )
 
     def _matches(self, path: str) -> bool:
-        if self._combined is not None:
-            return self._combined.match(path) is not None
-        return bool(self._spec.match_file(path))
+        return self._patterns.matches(path)
+
+    def and_denied(self, deny_paths: Sequence[str]) -> SecretMatcher:
+        """This matcher, also matching what ``agent.denyPaths`` names (as the policy
+        matches it: gitignore-style, case as written): for the command sandbox, which
+        masks both alike. ``self`` when there is nothing to add."""
+        return DeniedOrSecret(self, deny_paths) if deny_paths else self
+
+
+class DeniedOrSecret(SecretMatcher):
+    """A secret, or a path the user's ``agent.denyPaths`` names."""
+
+    def __init__(self, secrets: SecretMatcher, deny_paths: Sequence[str]) -> None:
+        # Not SecretMatcher's __init__: the secrets are the given matcher's.
+        self.secrets = secrets
+        self.deny_paths = tuple(deny_paths)
+        self._denied = PathPatterns(self.deny_paths)
+        # Scans of folders outside the workspace are remembered by ``patterns``.
+        self.patterns = (*secrets.patterns, *(f"agent.denyPaths:{p}" for p in self.deny_paths))
+
+    def is_secret(self, relative_path: str, is_dir: bool = False) -> bool:
+        if self.secrets.is_secret(relative_path, is_dir):
+            return True
+        path = relative_path.replace("\\", "/").strip("/") + ("/" if is_dir else "")
+        return self._denied.matches(path)
 
 
 def redact_secrets(text: str, path: str = "") -> str:

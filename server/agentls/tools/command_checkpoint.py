@@ -45,6 +45,7 @@ from typing import TypeVar
 
 from agentls.context.index import default_cache_dir
 from agentls.edits.documents import EditorError
+from agentls.policy.secrets import DEFAULT_SECRET_PATTERNS, SecretMatcher
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,7 @@ class CommandCheckpoint:
         self.problem = ""  # why the last snapshot failed ("" when it worked)
         # Files the last command changed that the caps kept out of the snapshots.
         self.unrecorded: list[str] = []
+        self._secrets: SecretMatcher | None = None
 
     # -- git --------------------------------------------------------------------------
     def _git(
@@ -207,9 +209,14 @@ class CommandCheckpoint:
         (info / "exclude").write_text("\n".join([".git", *self._secret_lines()]) + "\n")
 
     def _secret_lines(self) -> list[str]:
-        from agentls.policy.secrets import DEFAULT_SECRET_PATTERNS
-
         return [*DEFAULT_SECRET_PATTERNS, *self.secret_patterns]
+
+    def _is_secret(self, relative: str) -> bool:
+        """The secret matcher's answer (lower-cased path, backup names: ``.ENV``,
+        ``Id_RSA``, ``.env~``), which git's case-sensitive exclude list cannot give."""
+        if self._secrets is None:
+            self._secrets = SecretMatcher(self.secret_patterns)
+        return self._secrets.is_secret(relative)
 
     def _listed(self, *args: str) -> list[str]:
         raw = self._git("ls-files", "-z", *args)
@@ -231,7 +238,8 @@ class CommandCheckpoint:
         skipped = set(skip)
         adding: list[str] = []
         known = set(tracked)
-        for relative in sorted(dict.fromkeys(tracked + untracked), key=_package_last):
+        files = dict.fromkeys(p for p in tracked + untracked if not self._is_secret(p))
+        for relative in sorted(files, key=_package_last):
             size, stamp = _stamp(self.root / relative)
             over = size > MAX_FILE_BYTES or relative in skipped
             if not over and relative in ignored and relative not in known:

@@ -40,15 +40,15 @@ NAMES = st.sampled_from(
 @given(st.lists(NAMES, min_size=1, max_size=4), st.booleans())
 def test_combined_match_agrees_with_pathspec(parts: list[str], is_dir: bool) -> None:
     matcher = SecretMatcher()
-    assert matcher._combined is not None
+    assert matcher._patterns._combined is not None
     path = "/".join(parts)
-    expected = bool(matcher._spec.match_file(path + ("/" if is_dir else "")))
+    expected = bool(matcher._patterns.spec.match_file(path + ("/" if is_dir else "")))
     assert matcher.is_secret(path, is_dir) == expected
 
 
 def test_defaults_and_additions() -> None:
     matcher = SecretMatcher(["*.sqlite", "!keep.pem"])
-    assert matcher._combined is None  # a negation: pathspec decides
+    assert matcher._patterns._combined is None  # a negation: pathspec decides
     for path in (
         ".env",
         "deploy/.env.production",
