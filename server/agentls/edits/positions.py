@@ -30,12 +30,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from agentls.edits.text import TextChange
 
-if TYPE_CHECKING:
-    from agentls.edits.documents import Snapshot
+
+class Snapshot(Protocol):
+    """The text of ``uri`` at change number ``seq`` (``documents.Snapshot``)."""
+
+    @property
+    def uri(self) -> str: ...
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 class StalePosition(Exception):

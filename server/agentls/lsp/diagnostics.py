@@ -22,12 +22,10 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from lsprotocol import converters, types
-
-if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+from pygls.protocol import JsonRPCProtocol
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +89,20 @@ def describe(path: str, seen: Seen) -> str:
     return f"{at}: {severity}{source}: {d.message}"
 
 
-async def pull(ls: AgentServer, uris: Sequence[str] | None = None) -> None:
+class PullClient(Protocol):
+    """What ``pull`` needs of the server: the client's capabilities, its protocol (to
+    send the request) and the diagnostics it keeps."""
+
+    diagnostics: EditorDiagnostics
+
+    @property
+    def client_capabilities(self) -> types.ClientCapabilities: ...
+
+    @property
+    def protocol(self) -> JsonRPCProtocol: ...
+
+
+async def pull(ls: PullClient, uris: Sequence[str] | None = None) -> None:
     """Ask the client for the diagnostics it shows (``uris``, else every file) and keep
     them; a client without the capability, an error or no answer in time changes nothing."""
     experimental = ls.client_capabilities.experimental

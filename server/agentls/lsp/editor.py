@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from lsprotocol import types
 
+from agentls.config import Settings
 from agentls.edits.documents import DocumentStore, EditorError, Snapshot
 from agentls.edits.text import Encoding, TextChange, apply_changes
 from agentls.lsp.convert import text_edits
-
-if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +47,22 @@ async def settled(store: DocumentStore, after: Snapshot, expected: str) -> Snaps
     return after
 
 
+class EditClient(Protocol):
+    """What the editor seam needs of the server: positions' encoding, the settings (for
+    ``edits.applyTimeout``) and ``workspace/applyEdit``."""
+
+    settings: Settings
+
+    @property
+    def encoding(self) -> Encoding: ...
+
+    async def apply_edit(
+        self, params: types.ApplyWorkspaceEditParams
+    ) -> types.ApplyWorkspaceEditResult | None: ...
+
+
 class LspEditor:
-    def __init__(self, server: AgentServer, store: DocumentStore) -> None:
+    def __init__(self, server: EditClient, store: DocumentStore) -> None:
         self.server = server
         self.store = store
         self.stall_listeners: dict[str, list[Callable[[], object]]] = {}

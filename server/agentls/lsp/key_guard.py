@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from lsprotocol import types
@@ -24,9 +24,6 @@ from agentls.config import ModelSettings, Settings
 from agentls.model.base import ModelError
 from agentls.model.openai_chat import resolve
 from agentls.policy.display import visible
-
-if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +44,20 @@ def target(model: ModelSettings, env: dict[str, str]) -> Target | None:
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}", model.api_key_env
 
 
+class AskClient(Protocol):
+    """What the key guard needs of the server: its environment and settings, a question
+    to the user and a message."""
+
+    env: dict[str, str]
+    settings: Settings
+
+    async def window_show_message_request_async(
+        self, params: types.ShowMessageRequestParams
+    ) -> types.MessageActionItem | None: ...
+
+    def show(self, kind: types.MessageType, message: str) -> None: ...
+
+
 class KeyGuard:
     def __init__(self) -> None:
         self.trusted: set[Target] = set()
@@ -54,7 +65,7 @@ class KeyGuard:
         self.pending: ModelSettings | None = None
         self.asking: asyncio.Future[None] | None = None
 
-    def admit(self, ls: AgentServer, new: Settings) -> Settings:
+    def admit(self, ls: AskClient, new: Settings) -> Settings:
         """``new`` as it may be applied now: with the old model settings while a
         change that sends the key to a new place waits for the user's yes."""
         where = target(new.model, ls.env)
@@ -71,7 +82,7 @@ class KeyGuard:
             self.asking = asyncio.ensure_future(self._ask(ls, new.model, where))
         return replace(new, model=ls.settings.model)
 
-    async def _ask(self, ls: AgentServer, model: ModelSettings, where: Target) -> None:
+    async def _ask(self, ls: AskClient, model: ModelSettings, where: Target) -> None:
         host, variable = where
         before = target(ls.settings.model, ls.env)
         was = f" (now {visible(before[0])})" if before else ""

@@ -12,7 +12,7 @@ case it puts the user's text back with the edit where it belongs, by a versioned
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lsprotocol import types
 
@@ -26,7 +26,17 @@ from agentls.lsp.convert import text_edits
 from agentls.tools.workspace import ToolDenied
 
 if TYPE_CHECKING:
-    from agentls.lsp.edit_sink import LspEditSink
+    from agentls.lsp.server import AgentServer
+
+
+class LspEditSink(Protocol):
+    """What the race needs of ``edit_sink.LspEditSink``: the server, and its repair."""
+
+    @property
+    def server(self) -> AgentServer: ...
+
+    async def put_right(self, relative: str, uri: str, now: str, target: str) -> None: ...
+
 
 REPORT_WAIT = 0.5  # seconds between looks at what the editor reported
 

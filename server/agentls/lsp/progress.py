@@ -6,20 +6,28 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from lsprotocol import types
-
-if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+from pygls.progress import Progress
 
 log = logging.getLogger(__name__)
 
 REPORTS_PER_SECOND = 4
 
 
+class ProgressClient(Protocol):
+    """What progress needs of the server: whether the client shows it, and pygls' sender."""
+
+    @property
+    def supports_progress(self) -> bool: ...
+
+    @property
+    def work_done_progress(self) -> Progress: ...
+
+
 class TaskProgress:
-    def __init__(self, server: AgentServer, token: types.ProgressToken | None) -> None:
+    def __init__(self, server: ProgressClient, token: types.ProgressToken | None) -> None:
         self.server = server
         self.token = token
         self.active = False
@@ -28,7 +36,7 @@ class TaskProgress:
     @classmethod
     async def start(
         cls,
-        server: AgentServer,
+        server: ProgressClient,
         title: str,
         token: types.ProgressToken | None,
         on_cancel: Callable[[], object],

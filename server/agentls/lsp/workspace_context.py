@@ -15,20 +15,19 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from lsprotocol import types
 
+from agentls.config import Settings
 from agentls.context.engine import ContextEngine
 from agentls.context.files import git_root, local_path
 from agentls.context.languages import LANGUAGES
 from agentls.context.select import Selection
+from agentls.context.trees import DocumentTrees
 from agentls.edits.documents import Snapshot
 from agentls.edits.text import TextChange
-from agentls.lsp.progress import TaskProgress
-
-if TYPE_CHECKING:
-    from agentls.lsp.server import AgentServer
+from agentls.lsp.progress import ProgressClient, TaskProgress
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +45,21 @@ def _too_wide(root: Path) -> bool:
     return root == Path(root.anchor) or root == Path.home().resolve()
 
 
+class ContextClient(ProgressClient, Protocol):
+    """What the workspace context needs of the server: settings, the open documents'
+    trees, the client's capabilities and file-watch registration, progress."""
+
+    settings: Settings
+    trees: DocumentTrees
+
+    @property
+    def client_capabilities(self) -> types.ClientCapabilities: ...
+
+    async def client_register_capability_async(self, params: types.RegistrationParams) -> None: ...
+
+
 class WorkspaceContext:
-    def __init__(self, server: AgentServer) -> None:
+    def __init__(self, server: ContextClient) -> None:
         self.server = server
         self.engines: dict[Path, ContextEngine] = {}
         self.builds: dict[Path, asyncio.Future[object]] = {}
