@@ -117,6 +117,11 @@ class SandboxSettings:
     """Largest file a command may write (RLIMIT_FSIZE), in MiB."""
     tmp_mb: int = field(default=512, metadata=_positive(1))
     """Size of the command's own /tmp and home folder (each a tmpfs), in MiB."""
+    writable_envs: bool = False
+    """Whether commands may change the workspace's virtual environments (folders with
+    pyvenv.cfg or conda-meta/) and node_modules folders. Off: read-only (code there runs
+    on the host later, when you run python or the editor starts a tool); turn on for a
+    command that installs packages."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,6 +29,9 @@ in its first 8 kB) up to ``CONTENT_SCAN_BYTES`` outside the package folders of
 100,000 package files would take minutes, and their code is full of harmless
 ``password=`` lines). Such a file is shown redacted (``sandbox.py``); Python's
 compiled files of it (``__pycache__/NAME.*.pyc``) are masked.
+**Environments** (``envs``): every folder holding a ``pyvenv.cfg`` file or a
+``conda-meta`` folder, and every ``node_modules`` folder, at any depth; the marker is
+seen when the folder itself is read, so one a command makes is found by the next scan.
 **Hard links**: a file that shares its inode with a secret file (by name or by
 content) is masked too, whatever its name (``ln .env notes.txt`` made before).
 """
@@ -50,6 +53,8 @@ from agentls.policy.secrets import SecretContentFiles, SecretMatcher
 MAX_SCAN_FOLDERS = 200_000  # a tree with more folders is not scanned (the command fails)
 DEPENDENCY_NAMES = SKIP_DIRS | {"site-packages", "dist-packages", "venv", "vendor"}
 _CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer")
+# What makes a folder a virtual environment (Python's venv and virtualenv, conda).
+ENV_MARKERS = frozenset({"pyvenv.cfg", "conda-meta"})
 CONTENT_SCAN_BYTES = 1 << 20  # a bigger file, or a binary one, is not checked for content
 # Package folders whose files are not checked for secret content (names still are).
 CONTENT_SKIP_NAMES = frozenset(
@@ -76,6 +81,9 @@ class Protected:
     # included; and what those symlinks point to inside the tree.
     protected: list[Path] = field(default_factory=list)
     protected_targets: list[Path] = field(default_factory=list)
+    # Virtual environments (a ``pyvenv.cfg`` or ``conda-meta/`` in them) and
+    # ``node_modules`` folders: code the user's tools run later, on the host.
+    envs: list[Path] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,7 @@ class _Folder:
     secret_dirs: tuple[str, ...]
     checked: tuple[str, ...] = ()  # regular files to check for content and hard links
     protected: tuple[str, ...] = ()  # protected paths (symlinks included)
+    envs: tuple[str, ...] = ()  # this folder (a virtual env) or node_modules in it
 
 
 class TreeScan:
@@ -121,6 +130,7 @@ class TreeScan:
         dirs: list[str] = []
         checked: list[str] = []
         guarded: list[str] = []
+        envs: list[str] = []
         stack = [""]
         visited = 0
         while stack:
@@ -155,6 +165,7 @@ class TreeScan:
             dirs += folder.secret_dirs
             checked += folder.checked
             guarded += folder.protected
+            envs += folder.envs
             if self.max_depth is None or relative.count("/") + 1 < self.max_depth:
                 stack += folder.subfolders
         self._folders = folders
@@ -172,6 +183,7 @@ class TreeScan:
             ),
             protected=self._absolute(set(guarded)),
             protected_targets=self._absolute(set(targets)),
+            envs=self._absolute(set(envs)),
         )
 
     def _content(self, checked: list[str], files: list[str]) -> list[str]:
@@ -279,6 +291,7 @@ class TreeScan:
         )
         guard = self.protected if not in_dependencies else None
         guarded: list[str] = []
+        envs: list[str] = []
         for entry in entries:
             path = f"{relative}/{entry.name}" if relative else entry.name
             try:
@@ -289,6 +302,10 @@ class TreeScan:
                 elif entry.is_symlink():
                     continue  # judged where it points
                 elif entry.is_dir():
+                    if entry.name in ENV_MARKERS and relative:
+                        envs.append(relative)  # conda-meta/: this folder is an env
+                    if entry.name == "node_modules":
+                        envs.append(path)
                     if entry.name == ".git" or is_repository(entry.path):
                         git.append(path)
                     elif self.secrets.is_secret(path, is_dir=True) or self._owner_only(entry):
@@ -296,6 +313,8 @@ class TreeScan:
                     else:
                         subfolders.append(path)
                 elif entry.is_file():
+                    if entry.name in ENV_MARKERS and relative:
+                        envs.append(relative)  # pyvenv.cfg: this folder is a virtual env
                     if self._secret_file(path, entry, in_dependencies):
                         files.append(path)
                     elif check:
@@ -313,6 +332,7 @@ class TreeScan:
             tuple(dirs),
             tuple(checked),
             tuple(guarded),
+            tuple(envs),
         )
 
     def _secret_file(self, path: str, entry: os.DirEntry[str], in_dependencies: bool) -> bool:

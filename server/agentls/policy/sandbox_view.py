@@ -15,7 +15,8 @@ Visible, in this order (a later mount covers an earlier one):
    one: the folder above the workspace and sibling projects are never visible.
 4. The user's ``sandbox.readOnlyPaths``, read-only, secrets masked (as deep).
 5. The workspace, writable; its protected paths (editor settings, ``.envrc``,
-   ``.git*`` files, ..., see ``sandbox_protect.py``) read-only; the editor's unsaved
+   ``.git*`` files, ..., see ``sandbox_protect.py``) read-only; virtual
+   environments and ``node_modules`` read-only (``sandbox.writableEnvs`` off); the editor's unsaved
    buffers and redacted copies of files holding secret content over their files
    (read-only); every repository folder and ``.git`` file read-only
    (``sandbox.git: "read-only"``: credentials in configs and included files
@@ -246,6 +247,9 @@ class View:
         guarded = [str(p) for p in protected.protected if not p.is_symlink()]
         for path in _outermost([*guarded, *(str(p) for p in protected.protected_targets)]):
             args += ["--ro-bind", path, path]  # protected paths (``sandbox_protect.py``)
+        if not self.settings.writable_envs:
+            for env in _outermost([str(e) for e in protected.envs]):
+                args += ["--ro-bind", env, env]  # code the user's tools run later
         for relative, copy in sorted((overlays or {}).items()):
             args += ["--ro-bind", str(copy), os.path.join(root, relative)]
         hidden = self.settings.git == "hidden"
