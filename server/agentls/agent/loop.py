@@ -5,9 +5,12 @@ turns are compacted when the prompt nears the context window) -> the model answe
 with text and tool calls -> each call runs (read-only calls of one turn in parallel;
 a failure is a result the model reads) -> repeat until ``finish``. Before a task ends
 as done, ``verify`` runs (diagnostics and ``verify.commands``): failures go back to
-the model while steps remain. A limit (steps, tokens, cost, wall time), a loop of the
-same failing call, or cancellation ends it too. Every step is a typed event, so the
-LSP layer can show progress and a terminal can print it. Nothing here imports pygls.
+the model while steps remain. A limit (steps, tokens, cost, wall time), going round in
+circles (the same call, steps that learn nothing, the same verification failure: first
+a note to the model, then a stop; ``repeats.py``), or cancellation ends it too. A prompt
+the model server refuses as too long is compacted and sent once more. Every step is a
+typed event, so the LSP layer can show progress and a terminal can print it. Nothing
+here imports pygls.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from typing import Literal, TypeVar
 
 from agentls.agent.compact import compact, history_tokens
 from agentls.agent.prompts import template
+from agentls.agent.repeats import VERIFY_STOP, Repeats
 from agentls.config import Settings
 from agentls.model.base import (
+    ContextTooLong,
     Message,
     Model,
     ModelError,
@@ -41,7 +46,6 @@ FINISH = spec(
     {"summary": {"type": "string"}},
     ["summary"],
 )
-SAME_FAILURE_LIMIT = 3  # the same failing call this many times stops the task
 CUT_REPLY_LIMIT = 2  # replies in a row cut at the output limit stop the task
 MAX_SUMMARY_CHARS = 8000  # a longer summary (or plain answer) is cut for the user
 CUT_NOTE = (
@@ -52,6 +56,11 @@ CUT_NOTE = (
 _CUT_TWICE = (
     f"stopped: the model's reply was cut off at the output limit {CUT_REPLY_LIMIT} times in "
     "a row (setting model.maxOutputTokens); nothing of those replies was run"
+)
+
+UNPRICED = (
+    "Note: agent.maxCostUsd is set but the model has no prices (model.inputCostPerMtok, "
+    "model.outputCostPerMtok), so the cost limit was not enforced."
 )
 
 Verify = Callable[[], Awaitable[str]]  # "" when all is well, else what failed
@@ -160,10 +169,16 @@ class AgentLoop:
         self.steps = 0
         self.last_text = ""  # the model's last words, for a summary when a limit stops it
         self._deadline: float | None = None
+        self._refused_at: int | None = None  # prompt tokens the server refused as too long
 
     @property
     def specs(self) -> list[ToolSpec]:
         return [*self.toolbox.specs, FINISH]
+
+    @property
+    def explorer(self) -> bool:
+        """A read-only explorer of another task (which says what the task should say)."""
+        return self.system == "subagent_system.md"
 
     @property
     def cost_usd(self) -> float | None:
@@ -200,7 +215,7 @@ class AgentLoop:
             yield self._end("failed", str(limit))
 
     async def _steps(self, history: list[Message]) -> AsyncIterator[AgentEvent]:
-        failures: dict[tuple[str, str], int] = {}
+        repeats = Repeats()  # circles: steered, then stopped (agent/repeats.py)
         cut_replies = 0  # replies in a row cut at the output limit
         for step in range(1, self.limits.max_steps + 1):
             self.steps = step
@@ -208,7 +223,11 @@ class AgentLoop:
             if compacted is not None:
                 history[:], event = compacted
                 yield event
-            turn = await self._ask(history)
+            try:
+                turn = await self._ask(history)
+            except ContextTooLong as error:  # the server knows its window better than we do
+                yield await self._compact_refused(history, error)
+                turn = await self._ask_again(history)
             if turn.text:
                 self.last_text = "".join(turn.text)
                 yield ModelText(self.last_text)
@@ -229,10 +248,10 @@ class AgentLoop:
                 yield ToolRan(outcome, step)
                 # The last check before the model (in a thread: a big result costs time).
                 text = await asyncio.to_thread(redact_secrets, outcome.text)
-                history.append(Message("tool", text, tool_call_id=outcome.call.id))
-                repeated = self._same_failure(failures, outcome)
-                if repeated:
-                    yield self._end("failed", repeated)
+                note, stop = repeats.seen(outcome)
+                history.append(Message("tool", text + note, tool_call_id=outcome.call.id))
+                if stop:
+                    yield self._end("failed", stop)
                     return
             if finish is not None or not turn.calls:  # an answer without calls ends it too
                 summary = _summary(finish) if finish else "".join(turn.text).strip()
@@ -242,8 +261,19 @@ class AgentLoop:
                 if verified is None or not verified.problems or step == self.limits.max_steps:
                     yield self._end_verified(summary or "(no summary)", verified)
                     return
-                self._answer_the_rest(history, turn.calls, _verify_failed(verified.problems))
+                again, give_up = repeats.verify_failed(verified.problems)
+                if give_up:
+                    yield self._end_verified(summary or "(no summary)", verified, repeated=True)
+                    return
+                feedback = _verify_failed(verified.problems) + again
+                self._answer_the_rest(history, turn.calls, feedback)
                 continue
+            note, stop = repeats.step_done()
+            if stop:
+                yield self._end("failed", stop)
+                return
+            if note:
+                history.append(Message("user", note))
             over = self._over_a_limit()
             if over:
                 yield self._end("failed", over)
@@ -266,6 +296,8 @@ class AgentLoop:
         self, history: list[Message]
     ) -> tuple[list[Message], Compacted] | None:
         window = self.limits.context_window
+        if self._refused_at is not None:  # the server's real window is below this
+            window = min(window or self._refused_at, self._refused_at)
         if window is None:
             return None
         before = history_tokens(history)
@@ -276,6 +308,29 @@ class AgentLoop:
         if shorter is history:
             return None
         return shorter, Compacted(before, history_tokens(shorter))
+
+    async def _compact_refused(self, history: list[Message], error: ContextTooLong) -> Compacted:
+        """The server refused the prompt as too long: compact harder than near the window
+        (only the last turn stays whole), even with no ``model.contextWindow`` set."""
+        before = history_tokens(history)
+        self._refused_at = min(before, self._refused_at or before)
+        try:
+            shorter, usage = await self._in_time(compact(self.model, history, keep_recent=2))
+        except ContextTooLong:
+            shorter, usage = history, UsageReport(0, 0)
+        self.add_usage(usage.input_tokens, usage.output_tokens)
+        if shorter is history:
+            raise ModelError(_too_long(before, error, "there were no earlier turns to compact"))
+        history[:] = shorter
+        return Compacted(before, history_tokens(shorter))
+
+    async def _ask_again(self, history: list[Message]) -> _Turn:
+        try:
+            return await self._ask(history)
+        except ContextTooLong as error:
+            raise ModelError(
+                _too_long(history_tokens(history), error, "even after compaction")
+            ) from None
 
     async def _ask(self, history: Sequence[Message]) -> _Turn:
         turn = _Turn()
@@ -345,18 +400,6 @@ class AgentLoop:
                 f"stopped: the task's time limit ({self.limits.max_seconds:g} s) was reached"
             ) from None
 
-    def _same_failure(self, failures: dict[tuple[str, str], int], outcome: ToolOutcome) -> str:
-        if outcome.ok:
-            return ""
-        key = (outcome.call.name, outcome.call.arguments)
-        failures[key] = failures.get(key, 0) + 1
-        if failures[key] < SAME_FAILURE_LIMIT:
-            return ""
-        return (
-            f"stopped: the model repeated the same failing call ({outcome.call.name}) "
-            f"{failures[key]} times: {outcome.text[:200]}"
-        )
-
     def _over_a_limit(self) -> str:
         budget = self.limits.max_tokens
         if budget is not None and self.input_tokens + self.output_tokens >= budget:
@@ -374,17 +417,27 @@ class AgentLoop:
             return f"stopped: the task's time limit ({self.limits.max_seconds:g} s) was reached"
         return ""
 
-    def _end_verified(self, summary: str, verified: Verified | None) -> Finished:
+    def _end_verified(
+        self, summary: str, verified: Verified | None, *, repeated: bool = False
+    ) -> Finished:
         if verified is not None and verified.problems:
+            why = (
+                f"stopped: verification failed the same way after finish {VERIFY_STOP} times.\n\n"
+                if repeated
+                else ""
+            )
             return self._end(
-                "failed", f"{summary}\n\nVerification still fails:\n{verified.problems}"
+                "failed", f"{why}{summary}\n\nVerification still fails:\n{verified.problems}"
             )
         return self._end("done", summary)
 
     def _end(self, status: Literal["done", "failed", "cancelled"], summary: str) -> Finished:
+        summary = _short(summary)
+        if self.limits.max_cost_usd is not None and self.cost_usd is None and not self.explorer:
+            summary += f"\n\n{UNPRICED}"  # said once, at the end of the task
         return Finished(
             status,
-            _short(summary),
+            summary,
             self.steps,
             self.input_tokens,
             self.output_tokens,
@@ -405,6 +458,14 @@ def _answer_a_cut_reply(history: list[Message], turn: _Turn) -> None:
         history.append(Message("tool", f"not run: {CUT_NOTE}", tool_call_id=call.id))
     if not calls:
         history.append(Message("user", CUT_NOTE))
+
+
+def _too_long(tokens: int, error: ContextTooLong, why: str) -> str:
+    return (
+        f"stopped: the prompt (about {tokens:,} tokens) is too long for the model, {why}. "
+        "Lower context.maxTokens, set model.contextWindow to the model's real window, "
+        f"or use a model with a larger one. The server said: {error.message}"
+    )
 
 
 def _short(summary: str) -> str:

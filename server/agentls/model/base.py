@@ -65,6 +65,28 @@ class ModelError(Exception):
         self.kind = kind
 
 
+class ContextTooLong(ModelError):
+    """The server refused the prompt as longer than the model's context window."""
+
+
+# How servers word it: OpenAI's error code, vLLM, llama.cpp, Ollama, LM Studio.
+TOO_LONG_WORDS = (
+    "context_length_exceeded",
+    "maximum context length",
+    "context length exceeded",
+    "exceeds the available context size",
+    "exceed_context_size",
+    "too many tokens",
+    "prompt is too long",
+)
+
+
+def says_too_long(text: str) -> bool:
+    """Whether an error's code or message says the prompt is over the context window."""
+    text = text.lower()
+    return any(words in text for words in TOO_LONG_WORDS)
+
+
 class Model(Protocol):
     name: str
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentls.config import ModelSettings
 from agentls.model.base import (
+    ContextTooLong,
     Message,
     ModelError,
     ModelEvent,
@@ -23,6 +24,7 @@ from agentls.model.base import (
     ToolCall,
     ToolSpec,
     UsageReport,
+    says_too_long,
 )
 
 if TYPE_CHECKING:
@@ -162,7 +164,9 @@ class OpenAIChatModel:
         manager = create(**request)
         try:
             return manager, await manager.__aenter__()
-        except openai.BadRequestError:
+        except openai.BadRequestError as error:
+            if says_too_long(f"{error.code} {error.message}"):
+                raise  # the prompt itself is too long: no use asking again
             # Some servers refuse optional fields: try once with the bare minimum.
             log.info("model server refused the request; retrying without optional fields")
             needed = ("model", "messages", "stream", "tools")
@@ -206,6 +210,10 @@ class OpenAIChatModel:
             )
         if isinstance(error, openai.APIStatusError):
             detail = _first_line(error.message)
+            if error.status_code in (400, 413) and says_too_long(f"{error.code} {error.message}"):
+                return ContextTooLong(
+                    f"The prompt is too long for model {self.name!r}: {detail}", "too-long"
+                )
             return ModelError(
                 f"The model server at {where} answered {error.status_code}"
                 + (f" after {retries} retries" if error.status_code >= 500 else "")
