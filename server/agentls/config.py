@@ -117,6 +117,9 @@ class SandboxSettings:
     """Largest file a command may write (RLIMIT_FSIZE), in MiB."""
     tmp_mb: int = field(default=512, metadata=_positive(1))
     """Size of the command's own /tmp and home folder (each a tmpfs), in MiB."""
+    max_write_mb: int = field(default=16384, metadata=_positive(1))
+    """Disk space a command may use (the workspace's file system, watched while it runs:
+    past this it is stopped), in MiB."""
     writable_envs: bool = False
     """Whether commands may change the workspace's virtual environments (folders with
     pyvenv.cfg or conda-meta/) and node_modules folders. Off: read-only (code there runs

@@ -32,6 +32,10 @@ def folder() -> Iterator[Path]:
         shutil.rmtree(made, ignore_errors=True)
 
 
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*"))
+
+
 def _store(git_dir: Path) -> str:
     """Every object in the shadow repository, as text."""
     done = subprocess.run(
@@ -61,3 +65,31 @@ async def test_secret_files_under_any_case_stay_out_of_the_checkpoint(folder: Pa
     assert "x = 2" in store  # the snapshot worked
     leaked = [name for name in SECRETS if f"{TOKEN} {name}" in store]
     assert not leaked, f"copied into the checkpoint store: {leaked}"
+
+
+async def test_the_checkpoint_store_is_capped_and_undo_says_what_it_did_not_keep(
+    folder: Path,
+) -> None:
+    """A command writes 6 files of 3 MB (random: git cannot compress them), each under
+    the 32 MB file cap: without a total cap all were copied into the user's cache,
+    command after command. With a cap of 8 MB per snapshot, at most 2 are kept; the
+    tool result and the undo name the others."""
+    require_sandbox()
+    root = folder / "ws"
+    root.mkdir()
+    (root / "main.py").write_text("x = 1\n")
+    cap = 8 << 20
+    checkpoint = CommandCheckpoint(root, cache=folder / "cache", max_snapshot_bytes=cap)
+    runner = CommandRunner(root, sandboxed=True)
+    result, _ = await checkpoint.around(
+        lambda: runner.run("for i in 1 2 3 4 5 6; do head -c 3M /dev/urandom > blob$i; done")
+    )
+    assert result.exit_code == 0, result.output
+    objects = _size(checkpoint.git_dir / "objects")
+    assert objects < cap + (1 << 20), objects
+    assert len(checkpoint.unrecorded) >= 4, checkpoint.unrecorded
+    report = checkpoint.undo()
+    said = report.describe()
+    assert "too big to keep" in said, said
+    for name in checkpoint.unrecorded:
+        assert name in said, said

@@ -43,6 +43,7 @@ from agentls.config import SandboxSettings
 from agentls.policy.approved import approved_by_rule
 from agentls.policy.capture import OutputCapture
 from agentls.policy.protected import ProtectedMatcher
+from agentls.policy.sandbox_disk import DiskWatch
 from agentls.policy.sandbox_git import disable_new_repositories
 from agentls.policy.sandbox_pids import PidsCgroup
 from agentls.policy.sandbox_protect import Before, turn_off_new
@@ -437,13 +438,18 @@ class CommandRunner:
         reader = asyncio.ensure_future(capture.drain(proc.stdout))
         waiter = asyncio.ensure_future(proc.wait())
         stopper = asyncio.ensure_future(stop.wait()) if stop is not None else None
-        timed_out = cancelled = False
+        disk: asyncio.Future[str] | None = None
+        if self.sandboxed:
+            watch = DiskWatch(str(self.root), self.settings.max_write_mb)
+            disk = asyncio.ensure_future(watch.exceeded())
+        timed_out = cancelled = filled = False
         try:
-            pending = {waiter} if stopper is None else {waiter, stopper}
+            pending = {f for f in (waiter, stopper, disk) if f is not None}
             await asyncio.wait(pending, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
             if not waiter.done():
-                timed_out = stopper is None or not stopper.done()
-                cancelled = not timed_out
+                filled = disk is not None and disk.done()
+                cancelled = stopper is not None and stopper.done() and not filled
+                timed_out = not filled and not cancelled
         except asyncio.CancelledError:
             _kill_group(proc.pid)
             await _reap(proc, reader)
@@ -451,13 +457,17 @@ class CommandRunner:
         finally:
             if stopper is not None:
                 stopper.cancel()
+            if disk is not None and not disk.done():
+                disk.cancel()
             # Whatever is left of the group (background jobs of an unsandboxed command;
             # in the sandbox, its PID namespace ended with it) is killed.
             _kill_group(proc.pid)
         await _reap(proc, reader)
         output, cut = capture.text()
         duration = time.monotonic() - started
-        killed = timed_out or cancelled
+        if filled and disk is not None:
+            output += f"\nagentls: {disk.result()}\n"
+        killed = timed_out or cancelled or filled
         log.debug("ran %r in %.2f s: exit %s", command, duration, proc.returncode)
         return CommandResult(
             command=command,

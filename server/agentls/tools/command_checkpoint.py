@@ -18,10 +18,12 @@ anything else). ``diff`` is the unified diff for a terminal.
 
 Size caps: a file over ``MAX_FILE_BYTES`` (32 MB) is not snapshotted; nor are the
 ignored files past ``MAX_IGNORED_FILES`` / ``MAX_IGNORED_BYTES`` (build output and
-packages: ``node_modules`` would fill the cache), taken in path order, files outside
-package folders first. A file left out before a command stays out after it; when
-the command changed, created or deleted one, ``unrecorded`` names it and the tool
-result says that undo cannot restore it.
+packages: ``node_modules`` would fill the cache), nor new or changed files past
+``MAX_SNAPSHOT_BYTES`` (512 MB) in one snapshot or once the store holds
+``MAX_STORE_BYTES`` (4 GB), taken in path order, files outside package folders
+first. A file left out before a command stays out after it; when the command
+changed, created or deleted one, ``unrecorded`` names it and the tool result says
+that undo cannot restore it; so does the undo (``UndoReport.not_kept``).
 
 Not covered: files in nested repositories (git keeps only their commit), empty
 folders (created ones are left after an undo), files the sandbox hides, and what
@@ -53,6 +55,8 @@ GIT_TIMEOUT = 120.0  # seconds for one snapshot (the first of a big workspace is
 MAX_FILE_BYTES = 32 << 20  # a new or changed file bigger than this is not snapshotted
 MAX_IGNORED_FILES = 10_000  # ignored files snapshotted at most (the rest: named if changed)
 MAX_IGNORED_BYTES = 100 << 20  # and their bytes at most
+MAX_SNAPSHOT_BYTES = 512 << 20  # new or changed bytes one snapshot stores at most
+MAX_STORE_BYTES = 4 << 30  # the shadow repository grows no bigger (then: nothing new kept)
 PACKAGE_FOLDERS = frozenset(
     {"node_modules", ".venv", "venv", "site-packages", "target", "build", "dist", ".tox"}
 )
@@ -79,6 +83,7 @@ class DiskChange:
 class UndoReport:
     restored: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # "path: why"
+    not_kept: list[str] = field(default_factory=list)  # changed, too big to keep
 
     def describe(self) -> str:
         parts = []
@@ -86,6 +91,11 @@ class UndoReport:
             parts.append("restored what commands changed: " + ", ".join(self.restored))
         if self.refused:
             parts.append("not restored: " + "; ".join(self.refused))
+        if self.not_kept:
+            parts.append(
+                "not restored, too big to keep in the checkpoint (its size caps): "
+                + ", ".join(self.not_kept)
+            )
         return "; ".join(parts)
 
 
@@ -138,6 +148,9 @@ class CommandCheckpoint:
         secret_patterns: Iterable[str] = (),
         cache: Path | None = None,
         read_only: Callable[[], Iterable[str]] = tuple,
+        *,
+        max_snapshot_bytes: int = MAX_SNAPSHOT_BYTES,
+        max_store_bytes: int = MAX_STORE_BYTES,
     ) -> None:
         """``read_only``: the files a command will see read-only (the editor's unsaved
         buffers): a change of theirs during it is the user's save, not the command's."""
@@ -149,6 +162,9 @@ class CommandCheckpoint:
         self.problem = ""  # why the last snapshot failed ("" when it worked)
         # Files the last command changed that the caps kept out of the snapshots.
         self.unrecorded: list[str] = []
+        self.not_kept: set[str] = set()  # every file of the task the caps left out
+        self.max_snapshot_bytes = max_snapshot_bytes
+        self.max_store_bytes = max_store_bytes
         self._secrets: SecretMatcher | None = None
 
     # -- git --------------------------------------------------------------------------
@@ -235,6 +251,8 @@ class CommandCheckpoint:
         budget = [MAX_IGNORED_FILES - len(kept), MAX_IGNORED_BYTES]
         budget[1] -= sum(_stamp(self.root / p)[0] for p in kept)
         left_out: dict[str, Stamp] = {}
+        # New and changed files (those ``ls-files`` listed) are what a snapshot stores.
+        room = min(self.max_snapshot_bytes, self.max_store_bytes - self._store_bytes())
         skipped = set(skip)
         adding: list[str] = []
         known = set(tracked)
@@ -246,6 +264,9 @@ class CommandCheckpoint:
                 over = budget[0] < 1 or budget[1] < size
                 if not over:
                     budget[0], budget[1] = budget[0] - 1, budget[1] - size
+            if not over:
+                over = size > room
+                room -= 0 if over else size
             if over:
                 left_out[relative] = stamp
             else:
@@ -257,6 +278,17 @@ class CommandCheckpoint:
                 "--pathspec-file-nul", input=listed, literal=True,
             )  # fmt: skip
         return self._git("write-tree").decode().strip(), left_out
+
+    def _store_bytes(self) -> int:
+        """The shadow repository's objects, in bytes."""
+        total = 0
+        for folder, _, names in os.walk(self.git_dir / "objects"):
+            for name in names:
+                try:
+                    total += os.lstat(os.path.join(folder, name)).st_size
+                except OSError:
+                    pass
+        return total
 
     def _diff(self, before: str, after: str) -> dict[str, DiskChange]:
         raw = self._git("diff-tree", "-r", "-z", "--no-renames", before, after)
@@ -310,6 +342,7 @@ class CommandCheckpoint:
         self.unrecorded = sorted(
             p for p, stamp in still_out.items() if left_out.get(p) != stamp
         ) + sorted(p for p in left_out if p not in still_out)
+        self.not_kept.update(self.unrecorded)
         for path in set(changed) & saved_by_user:
             del changed[path]
         for path, change in changed.items():
@@ -386,6 +419,8 @@ class CommandCheckpoint:
             report.restored.append(relative)
         for relative in report.restored:
             del self.changes[relative]
+        report.not_kept = sorted(self.not_kept)
+        self.not_kept.clear()
         return report
 
     def _inside(self, relative: str) -> bool:
