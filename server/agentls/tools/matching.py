@@ -91,27 +91,45 @@ def _width(line: str) -> int:
     return len(expanded) - len(expanded.lstrip(" "))
 
 
+def _tabbed(lines: list[str]) -> bool:
+    """Whether these lines are indented with tabs (more of them than with spaces)."""
+    tabs = sum(1 for line in lines if line[:1] == "\t" and line.strip())
+    spaces = sum(1 for line in lines if line[:1] == " " and line.strip())
+    return tabs > spaces
+
+
+def _indent(width: int, tabs: bool) -> str:
+    """Indentation of ``width`` columns (a tab counted as four), in the file's style."""
+    return "\t" * (width // 4) + " " * (width % 4) if tabs else " " * width
+
+
 def _reindent(
     new: str, old_lines: list[str], real_lines: list[str], judged_by: str | None = None
 ) -> str:
     """Carry the file's indentation over to ``new``: each indentation width the model
     used in ``old`` maps to the width the real lines have (two spaces for four scale,
-    a shift moves); a new text already indented like the file is left alone."""
+    a shift moves), written with tabs where the real lines are indented with tabs; a new
+    text already indented like the file is left alone (its tabs put back)."""
     quoted = [line for line in old_lines if line.strip()]
     real = [line for line in real_lines if line.strip()]
+    tabs = _tabbed(real)
     pairs = list(zip((_width(q) for q in quoted), (_width(r) for r in real), strict=False))
     new_lines = new.split("\n")
     whole = (judged_by if judged_by is not None else new).split("\n")
     first_new = next((line for line in whole if line.strip()), "")
-    if not pairs or (_width(first_new) == pairs[0][1] != pairs[0][0]):
-        return new
     mapping: dict[int, int] = {}
-    for q, r in pairs:
-        mapping.setdefault(q, r)
-    (q1, r1), (q2, r2) = min(mapping.items()), max(mapping.items())
-    scale = (r2 - r1) / (q2 - q1) if q2 != q1 else 1.0
+    if pairs and not (_width(first_new) == pairs[0][1] != pairs[0][0]):
+        for q, r in pairs:
+            mapping.setdefault(q, r)
+    elif not tabs:
+        return new
+    if mapping:
+        (q1, r1), (q2, r2) = min(mapping.items()), max(mapping.items())
+        scale = (r2 - r1) / (q2 - q1) if q2 != q1 else 1.0
 
     def width(w: int) -> int:
+        if not mapping:  # already the file's widths: only the tabs to put back
+            return w
         return mapping[w] if w in mapping else max(0, round(r1 + (w - q1) * scale))
 
     out = []
@@ -119,8 +137,8 @@ def _reindent(
         if not line.strip():
             out.append(line)
             continue
-        body = line.replace("\t", "    ").lstrip(" ")
-        out.append(" " * width(_width(line)) + body)
+        body = line.lstrip(" \t")
+        out.append(_indent(width(_width(line)), tabs) + body)
     return "\n".join(out)
 
 
@@ -179,8 +197,22 @@ def _span(starts: list[int], lines: list[str], first: int, last: int) -> tuple[i
     return starts[first], starts[last] + len(lines[last])
 
 
-def _where(lines: list[str], hits: list[int]) -> str:
-    return ", ".join(f"line {h + 1}" for h in hits[:5]) + (" …" if len(hits) > 5 else "")
+def _excerpt(line: str, most: int = 40) -> str:
+    line = line.strip()
+    return "`" + (line if len(line) <= most else line[:most] + "…") + "`"
+
+
+def _places(lines: list[str], spans: list[tuple[int, int]]) -> str:
+    """Where each match is, with what it holds there: ``line 3 (`x`)``, or ``lines 3-9
+    (`def f():` … `return x`)`` (the first five)."""
+    out = []
+    for first, last in spans[:5]:
+        if first == last:
+            out.append(f"line {first + 1} ({_excerpt(lines[first])})")
+        else:
+            head, tail = _excerpt(lines[first]), _excerpt(lines[last])
+            out.append(f"lines {first + 1}-{last + 1} ({head} … {tail})")
+    return "; ".join(out) + (f"; and {len(spans) - 5} more" if len(spans) > 5 else "")
 
 
 def find_edit(
@@ -202,10 +234,15 @@ def find_edit(
         return out
     lines, starts = _lines_with_offsets(text)
     if count > 1:
-        hits = [text.count("\n", 0, m.start()) for m in re.finditer(re.escape(old), text)]
+        places = []
+        for hit in list(re.finditer(re.escape(old), text))[:5]:
+            line = text.count("\n", 0, hit.start())
+            column = hit.start() - starts[line] + 1
+            places.append(f"line {line + 1} column {column} ({_excerpt(lines[line])})")
+        more = f"; and {count - 5} more" if count > 5 else ""
         return NoMatch(
-            f"old_string occurs {count} times ({_where(lines, hits)}): quote more lines "
-            "around the place you mean, or set replace_all"
+            f"old_string occurs {count} times ({'; '.join(places)}{more}): quote more "
+            "lines around the place you mean, or set replace_all"
         )
     quoted = _strip_blank_edges(old.split("\n"))
     if not quoted:
@@ -255,8 +292,8 @@ def _line_match(
         return None
     if len(hits) > 1:
         return NoMatch(
-            f"old_string matches {len(hits)} places ({_where(lines, [h[0] for h in hits])}) "
-            "once whitespace is ignored: quote more lines around the place you mean"
+            f"old_string matches {len(hits)} places once whitespace is ignored: "
+            f"{_places(lines, hits)}. Quote more lines around the place you mean"
         )
     return hits[0] if hits else None
 
@@ -285,8 +322,9 @@ def _elision(
         return None
     if len(pairs) > 1:
         return NoMatch(
-            f"old_string with '...' matches {len(pairs)} places "
-            f"({_where(lines, [p[0][0] for p in pairs])}): quote more lines around it"
+            f"old_string with '...' matches {len(pairs)} places: "
+            f"{_places(lines, [(h[0], t[1]) for h, t in pairs])}. Quote more lines before "
+            "or after the '...' so that only one place fits"
         )
     (first, head_end), (tail_start, last) = pairs[0]
     new_lines = new.split("\n")
