@@ -138,3 +138,28 @@ def test_r4_20_abstract_unix_socket_of_the_host_is_unreachable(
     assert run.done.returncode == 0, run.done.stderr
     assert "CONNECTED" not in run.results[0], run.results[0]
     assert not accepted
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BREAK: the content check skips folders by name (vendor, node_modules, venv, "
+    "site-packages, ...): a command moves the folder holding a file with secret content "
+    "into one (mkdir lib/vendor; mv app lib/vendor/), and the next command reads it raw",
+)
+def test_r4_26_moving_a_folder_under_a_package_name_unmasks_its_content(
+    threaded_model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    secret = "ghp_" + token("Mv").ljust(36, "k")[:36]
+    root = workspace(tmp_path, {"app/settings.py": f'DEBUG = False\nGITHUB = "{secret}"\n'})
+    run = exec_task(
+        threaded_model,
+        root,
+        commands(
+            "rev app/settings.py",
+            "mkdir -p lib/vendor && mv app lib/vendor/app && echo moved",
+            "rev lib/vendor/app/settings.py",
+        ),
+    )
+    assert run.done.returncode == 0, run.done.stderr
+    assert "moved" in run.results[1], run.results[1]
+    assert secret[::-1] not in run.bodies and secret not in run.bodies, run.results
