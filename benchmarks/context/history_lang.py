@@ -168,6 +168,11 @@ def definitions(lang: str, data: bytes) -> list[Definition]:
                 owner = next(
                     (_text(n) for n in _walk(receiver) if n.type == "type_identifier"), owner
                 )
+            if node.type == "assignment_expression":  # res.send = function send() {...}
+                left = node.child_by_field_name("left")
+                obj = left.child_by_field_name("object") if left is not None else None
+                if obj is not None and _text(obj) not in ("exports", "module.exports"):
+                    owner = _text(obj)
             first = lines[row].decode("utf-8", "replace").strip() if row < len(lines) else ""
             out.append(
                 Definition(

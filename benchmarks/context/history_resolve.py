@@ -31,7 +31,19 @@ _JS_BUILTIN_METHODS = set(
     "parse stringify next return throw resolve reject all race any abort emit on once off "
     "write end send".split()
 )
-_GO_BUILTIN_METHODS = {"Error", "String", "Read", "Write", "Close", "Len", "Less", "Swap"}
+# Go: the standard library's common method and field names (``r.Header.Get``,
+# ``r.Method``, ``ctx.Value``), which a repository's own methods often share
+_GO_BUILTIN_METHODS = set(
+    "Error String Read Write Close Len Less Swap Get Set Add Del Value Method Header "
+    "Handle HandleFunc ServeHTTP URL Path Host WriteHeader Done Err Deadline Next Reset "
+    "Flush Hijack Push Context WithContext Clone Query Encode Lock Unlock RLock RUnlock "
+    "Load Store Name Type Kind Elem Field Call Run Start Stop Wait Println Printf Sprintf "
+    "Errorf Fatal Fatalf Log Logf Helper Parse Contains Index Join Split Trim Replace "
+    "HasPrefix HasSuffix Cookie Cookies FormValue Body Status StatusCode Cap Append Copy "
+    "Bytes Int Bool Float64 Int64 Uint Strings Time Now Since Unix Sub Before After Equal "
+    "Format Match Compile Open Create Remove Stat Sync Scan Text Pattern Key Keys Values "
+    "Delete Has Lookup Execute Print Fprintf Fprintln Fprint".split()
+)
 
 
 @cache
@@ -94,12 +106,15 @@ class TreeView:
     def top(self, path: str, name: str) -> hl.Definition | None:
         return next((d for d in self.definitions(path) if d.owner == "" and d.name == name), None)
 
-    def where(self, name: str) -> list[str]:
-        """Files (sorted) defining ``name`` at any depth."""
+    def members(self, name: str) -> list[str]:
+        """Files (sorted) defining ``name`` inside a class or type (a method, or a type
+        or function nested in one): what ``obj.name`` can mean when ``obj`` is no module."""
         if self._where is None:
             self._where = {}
             for path in sorted(self.paths):
                 for d in self.definitions(path):
+                    if not d.owner:
+                        continue
                     found = self._where.setdefault(d.name, [])
                     if not found or found[-1] != path:
                         found.append(path)
@@ -212,10 +227,15 @@ class TreeView:
             if modules:
                 found = [r for f in modules if (r := self.resolve(f, name)) is not None]
                 return found[0] if len(found) == 1 else None
+            lang = hl.language_of(path)
+            assert lang is not None
+            imported = {local for imp in hl.imports(lang, data) for _, local in imp.items}
+            if use.operand in imported:
+                return None  # ``pprof.Trace``, ``os.path``: another package's
         if builtin_method(self.family, name):
             return None
-        candidates = [f for f in self.where(name) if f != path]
-        if len(candidates) > 1:
+        candidates = [f for f in self.members(name) if f != path]
+        if len(candidates) > 1 and self.family != "go":  # Go: its own package is "related"
             related = {f for f, _, _ in bindings}
             candidates = [f for f in candidates if f in related]
         return (candidates[0], name) if len(candidates) == 1 else None

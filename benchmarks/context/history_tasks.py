@@ -25,7 +25,7 @@ from typing import Any
 from benchmarks.context import history_lang as hl
 from benchmarks.context.history_resolve import TreeView, is_source
 
-VERSION = 3  # of the extraction: bump to invalidate cached tasks
+VERSION = 6  # of the extraction: bump to invalidate cached tasks
 MAX_TASKS = 30  # per repository, newest first
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
