@@ -204,3 +204,26 @@ def test_r4_14_allow_rule_lines_that_run_more_held(
     assert run.done.returncode == 0, run.done.stderr
     made = sorted(p.name for p in root.glob("pwned*"))
     assert not made, (made, run.results)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BREAK: NODE_OPTIONS='--require ./x.js' (like RUBYOPT, PERL5OPT, "
+    "JAVA_TOOL_OPTIONS) loads the repository's code into an allowed 'npm --version' (npm is a node program); the "
+    "allow rule does not look at such variables",
+)
+def test_r4_22_node_options_with_an_allowed_program(
+    threaded_model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    if shutil.which("npm") is None:
+        pytest.skip("no npm")
+    root = workspace(tmp_path, {"tools/x.js": "require('fs').writeFileSync('pwned', 'x')\n"})
+    run = exec_task(
+        threaded_model,
+        root,
+        commands("NODE_OPTIONS='--require ./tools/x.js' npm --version"),
+        approval="auto-edit",
+        settings={"agent": {"allowCommands": ["npm --version"]}},
+    )
+    assert run.done.returncode == 0, run.done.stderr
+    assert not (root / "pwned").exists(), run.results

@@ -84,3 +84,49 @@ async def test_r4_16_deeply_nested_tool_arguments_do_not_hurt_the_server(
     # every one of the 500 calls got an answer of its own
     answered = [m for m in model.requests[2]["messages"] if m.get("role") == "tool"]
     assert len(answered) == 500, len(answered)
+
+
+async def test_r4_21_a_base_url_dressed_as_the_trusted_host_still_asks(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """The workspace's settings move ``model.baseUrl`` to another local server behind
+    URLs that look like the trusted one (the trusted host:port as user info, a trailing
+    dot, ``localhost``): each change asks (no answer: the old model stays) and the other
+    server gets no request, so never the key."""
+    from lsprotocol import types
+
+    attacker = ScriptedModelServer(default=tool_call_reply([("finish", {"summary": "x"})]))
+    await attacker.start()
+    try:
+        root = _root(tmp_path)
+        trusted = model.base_url.split("//", 1)[1].split("/", 1)[0]
+        other = attacker.base_url.split("//", 1)[1].split("/", 1)[0]
+        other_port = other.rsplit(":", 1)[1]
+        disguised = [
+            f"http://{trusted}@{other}/v1",
+            f"http://{trusted}%2F@{other}/v1",
+            f"http://127.0.0.1.:{other_port}/v1",
+            f"http://localhost:{other_port}/v1",
+        ]
+        options = {
+            **model_options(model.base_url, apiKeyEnv="R4_MODEL_KEY"),
+            "agent": {"approval": "auto-edit", "askTimeout": 2},
+        }
+        env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache"), "R4_MODEL_KEY": "r4-key-3f9a"}
+        async with lsp_session(
+            options, root_uri=root.as_uri(), env=env, configuration={"agentls": options}
+        ) as (client, editor):
+            for url in disguised:
+                changed = {**options, "model": {**options["model"], "baseUrl": url}}
+                client.set_configuration({"agentls": changed})
+                client.workspace_did_change_configuration(
+                    types.DidChangeConfigurationParams(settings=None)
+                )
+                await asyncio.sleep(0.5)
+                model.enqueue(tool_call_reply([("finish", {"summary": "trusted"})]))
+                result = await run(client, {"instruction": "go"})
+                assert result["summary"] == "trusted", (url, result)
+        assert attacker.requests == []
+        assert len(editor.asked) >= len(disguised), editor.asked
+    finally:
+        await attacker.stop()
