@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import attrs
 from lsprotocol import types
+from pytest_lsp import client_capabilities
 
 from tests.support.lsp_session import command, lsp_session, model_options, run
 from tests.support.model_server import ScriptedModelServer, text_reply
@@ -36,8 +38,15 @@ def at(line: int, character: int) -> types.Position:
     return types.Position(line=line, character=character)
 
 
+def vscode_extension() -> types.ClientCapabilities:
+    """VS Code's capabilities as the agentls extension sends them (it asks the user for
+    the instruction of "Agent: edit selection…")."""
+    caps = client_capabilities("visual-studio-code")
+    return attrs.evolve(caps, experimental={"agentlsDiagnostics": True})
+
+
 async def test_instruction_diagnostic_and_selection_actions() -> None:
-    async with lsp_session(None) as (client, editor):
+    async with lsp_session(None, capabilities=vscode_extension()) as (client, editor):
         editor.open(TS_URI, TS, language_id="typescript")
         diagnostic = types.Diagnostic(
             range=types.Range(start=at(3, 13), end=at(3, 14)),
@@ -72,7 +81,7 @@ async def test_instruction_diagnostic_and_selection_actions() -> None:
 
 
 async def test_code_actions_on_unknown_documents_and_wild_ranges_are_empty() -> None:
-    async with lsp_session(None) as (client, editor):
+    async with lsp_session(None, capabilities=vscode_extension()) as (client, editor):
         assert (
             await actions_at(
                 client, "file:///nowhere.py", types.Range(start=at(0, 0), end=at(0, 0))

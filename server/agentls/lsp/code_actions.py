@@ -1,4 +1,13 @@
-"""Code actions: cheap (no model call, no file I/O), built from the request alone."""
+"""Code actions: cheap (no model call, no file I/O), built from the request alone.
+
+"Agent: edit selection…" runs ``agentls.run`` without an instruction: only a client that
+asks the user for one before it sends the command can complete it. Such a client says
+so with the experimental capability ``agentlsInstructionPrompt: true``; the VS Code
+extension (which asks in its executeCommand middleware, client-vscode/src/tasks.ts) is
+known by its ``agentlsDiagnostics`` capability. Other clients (Neovim, Emacs, Helix)
+get "Agent: write an instruction for the selection" instead: an edit that puts an empty
+``# agent: `` comment (in the file's comment syntax) above the selection; once the user
+writes the instruction there, the comment's own action "Agent: <text>" runs it."""
 
 from __future__ import annotations
 
@@ -19,6 +28,29 @@ from agentls.edits.text import Encoding
 from agentls.lsp.convert import offset
 
 MAX_LINES = 400  # lines of a selection scanned for instruction comments
+PROMPT_CAPABILITIES = ("agentlsInstructionPrompt", "agentlsDiagnostics")  # experimental
+# Line comments of languages without a grammar here, by LSP language id (else "#").
+COMMENT_OF = {
+    **dict.fromkeys(("lua", "sql", "haskell", "elm", "ada", "vhdl"), "--"),
+    **dict.fromkeys(("lisp", "clojure", "scheme", "emacs-lisp", "racket", "ini"), ";"),
+    **dict.fromkeys(("erlang", "latex", "tex", "matlab", "prolog"), "%"),
+    **dict.fromkeys(("html", "xml", "markdown", "vue", "svelte"), "<!--"),
+    **dict.fromkeys(("css", "scss", "less"), "/*"),
+    **dict.fromkeys(
+        ("kotlin", "swift", "csharp", "php", "scala", "dart", "zig", "groovy", "jsonc",
+         "javascriptreact", "typescriptreact", "objective-c", "objective-cpp", "proto"),
+        "//",
+    ),
+}  # fmt: skip
+CLOSER = {"/*": " */", "<!--": " -->"}
+
+
+def can_prompt(capabilities: types.ClientCapabilities) -> bool:
+    """Whether the client asks the user for an instruction itself (see the module doc)."""
+    experimental = capabilities.experimental
+    if not isinstance(experimental, dict):
+        return False
+    return any(experimental.get(name) for name in PROMPT_CAPABILITIES)
 
 
 def _run(
@@ -105,7 +137,9 @@ def code_actions(
     params: types.CodeActionParams,
     encoding: Encoding,
     trees: DocumentTrees | None = None,
+    prompts: bool = False,
 ) -> list[types.CodeAction]:
+    """``prompts``: the client asks for an instruction itself (``can_prompt``)."""
     uri = params.text_document.uri
     snapshot = store.get(uri)
     if snapshot is None:
@@ -178,17 +212,20 @@ def code_actions(
             )
         )
     if (rng.start.line, rng.start.character) != (rng.end.line, rng.end.character):
-        actions.append(
-            types.CodeAction(
-                title="Agent: edit selection…",
-                kind=types.CodeActionKind.RefactorRewrite,
-                command=types.Command(
+        if prompts:
+            actions.append(
+                types.CodeAction(
                     title="Agent: edit selection…",
-                    command="agentls.run",
-                    arguments=[{"uri": uri, "range": _range_json(rng), "mode": "edit"}],
-                ),
+                    kind=types.CodeActionKind.RefactorRewrite,
+                    command=types.Command(
+                        title="Agent: edit selection…",
+                        command="agentls.run",
+                        arguments=[{"uri": uri, "range": _range_json(rng), "mode": "edit"}],
+                    ),
+                )
             )
-        )
+        elif first <= last:
+            actions.append(_comment_action(snapshot, first, markers))
     lo, hi = offset(snapshot, rng.start, encoding), offset(snapshot, rng.end, encoding)
     for task in tasks.tasks.values():
         anchor = task.anchor
@@ -209,6 +246,28 @@ def code_actions(
                     )
                 )
     return actions
+
+
+def _comment_action(snapshot: Snapshot, line: int, markers: tuple[str, ...]) -> types.CodeAction:
+    """An empty instruction comment put above ``line``, indented like it."""
+    text = snapshot.index.line_text(line)
+    indent = text[: len(text) - len(text.lstrip(" \t"))]
+    lang = language_for(snapshot.uri, snapshot.language_id)
+    marker = markers[0] if lang else COMMENT_OF.get(snapshot.language_id, "#")
+    comment = f"{indent}{marker} agent: {CLOSER.get(marker, '')}"  # the user writes after ":"
+    start = types.Position(line=line, character=0)
+    edit = types.TextDocumentEdit(
+        text_document=types.OptionalVersionedTextDocumentIdentifier(
+            uri=snapshot.uri, version=snapshot.version
+        ),
+        edits=[types.TextEdit(range=types.Range(start=start, end=start), new_text=comment + "\n")],
+    )
+    title = "Agent: write an instruction for the selection"
+    return types.CodeAction(
+        title=title,
+        kind=types.CodeActionKind.RefactorRewrite,
+        edit=types.WorkspaceEdit(document_changes=[edit]),
+    )
 
 
 def _range_json(rng: types.Range) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from lsprotocol import types
 
 from agentls.edits.text import TextChange
 from agentls.lsp import commands
-from agentls.lsp.code_actions import code_actions
+from agentls.lsp.code_actions import can_prompt, code_actions
 from agentls.lsp.convert import offset
 from agentls.lsp.protocol import AgentProtocol
 from agentls.lsp.server import AgentServer
@@ -105,7 +105,8 @@ def create_server() -> AgentServer:
     )
     def code_action(ls: AgentServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         ls.diagnostics.note(params.text_document.uri, params.range, params.context.diagnostics)
-        return code_actions(ls.store, ls.tasks, params, ls.encoding, ls.trees)
+        prompts = can_prompt(ls.client_capabilities)
+        return code_actions(ls.store, ls.tasks, params, ls.encoding, ls.trees, prompts)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: AgentServer, params: None) -> None:

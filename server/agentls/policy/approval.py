@@ -23,7 +23,8 @@ The user answers "once", "task" (allow this kind for the rest of the task; for a
 question asked in every mode: this very write or command) or "deny"; no answer is a
 deny. Only the settings and the user's answers decide: nothing read from the workspace
 (file text, tool output, AGENTS.md) reaches this object. Every question shows the
-path or command verbatim, control characters made visible (``policy/display.py``).
+path or command verbatim, control characters made visible (``policy/display.py``); a
+question about a write or a new file shows its compact unified diff below.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import pathspec
 from agentls.config import Approval, Settings
 from agentls.policy import shell, shell_words
 from agentls.policy.approved import BY_RULE
-from agentls.policy.display import no_invisible, quoted, visible
+from agentls.policy.display import compact_diff, no_invisible, quoted, visible
 from agentls.policy.protected import protected_why
 from agentls.tools.workspace import ToolDenied
 from agentls.tools.write import EditSink
@@ -166,20 +167,26 @@ class Policy:
         """Whether the tools of this kind are offered to the model at all."""
         return self.mode != "read-only"
 
-    async def refusal_to_write(self, relative: str, verb: str = "edit") -> str:
-        """Why ``relative`` may not be written ("" when it may)."""
+    async def refusal_to_write(
+        self, relative: str, verb: str = "edit", change: tuple[str, str] | None = None
+    ) -> str:
+        """Why ``relative`` may not be written ("" when it may); ``change``: its text
+        before and after, shown to the user as a diff when they are asked."""
         rule = self.rules.path(relative)
         if self.mode == "read-only":
             return "agent.approval is read-only"
         if rule == "deny":
             return "the user's settings forbid writing it (agent.denyPaths)"
         what = f"{verb} {visible(relative)}"
+        diff = _diff_of(change)
         if rule == "ask":
             why = protected_why(relative, self.rules.protected_paths)
-            return await self._decide("write", f"{what} (protected: {why})", always=True)
+            return await self._decide(
+                "write", f"{what} (protected: {why})", always=True, detail=diff
+            )
         if rule == "allow":
             return ""
-        return await self._decide("write", what)
+        return await self._decide("write", what, detail=diff)
 
     async def refusal_to_run(self, command: str) -> str:
         """Why ``command`` may not run ("" when it may)."""
@@ -202,18 +209,31 @@ class Policy:
             what += f"; it cannot be checked against agent.denyCommands: {reasons}"
         return await self._decide("command", what, always=rule == "ask")
 
-    async def _decide(self, kind: Kind, what: str, *, always: bool = False) -> str:
+    async def _decide(
+        self, kind: Kind, what: str, *, always: bool = False, detail: str = ""
+    ) -> str:
         """Ask unless the mode (or an earlier "for this task") makes ``kind`` free;
-        ``always``: ask in every mode, and "for this task" covers this ``what`` only."""
+        ``always``: ask in every mode, and "for this task" covers this ``what`` only.
+        ``detail``: lines shown below the question (a diff), each already visible."""
         if (kind in self.free and not always) or what in self.allowed:
             return ""
-        answer = await self.ask(kind, no_invisible(what))
+        question = no_invisible(what)
+        if detail:
+            lines = [no_invisible(line) for line in detail.split("\n")]
+            question += ":\n" + "\n".join(lines) + "\n(end of the diff)"
+        answer = await self.ask(kind, question)
         if answer == "task":
             if always:
                 self.allowed.add(what)
             else:
                 self.free.add(kind)
         return "the user did not allow it" if answer == "deny" else ""
+
+
+def _diff_of(change: tuple[str, str] | None) -> str:
+    if change is None:
+        return ""
+    return compact_diff(*change) or "(no change to the text)"
 
 
 def rules_from(settings: Settings) -> Rules:
@@ -236,7 +256,8 @@ class ApprovingSink:
         self.policy = policy
 
     async def write(self, relative: str, old: str | None, new: str) -> None:
-        refusal = await self.policy.refusal_to_write(relative, "create" if old is None else "edit")
+        verb = "create" if old is None else "edit"
+        refusal = await self.policy.refusal_to_write(relative, verb, (old or "", new))
         if refusal:
             raise ToolDenied(f"{relative}: not changed: {refusal}")
         await self.sink.write(relative, old, new)

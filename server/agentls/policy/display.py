@@ -13,6 +13,7 @@ the text cannot close it and go on as the prompt's own words.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 
@@ -69,3 +70,35 @@ def one_line(text: str, limit: int = 160) -> str:
     """Model text for a terminal line: visible, and cut to ``limit`` characters."""
     shown = visible(text)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+DIFF_LINES = 40  # lines of a diff shown in a question at most
+DIFF_LINE_CHARS = 160  # ... each cut to this many characters
+INDENT_KEPT = 40  # leading spaces of a code line shown as they are (more are counted)
+
+
+def code_line(text: str, limit: int = DIFF_LINE_CHARS) -> str:
+    """A line of code for a question: its indentation as it is (up to ``INDENT_KEPT``
+    spaces), the rest ``visible`` (no line break, no control character), cut to
+    ``limit`` characters."""
+    body = text.lstrip(" ")
+    indent = min(len(text) - len(body), INDENT_KEPT)
+    shown = " " * indent + visible(text[indent:])
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def compact_diff(old: str, new: str, limit: int = DIFF_LINES) -> str:
+    """A unified diff of ``old`` -> ``new`` for a question: one line of context, no file
+    header, lines split at ``\\n`` only (any other separator is shown), each line a
+    ``code_line`` behind its ``-``/``+``/`` `` mark, at most ``limit`` lines (then how
+    many more)."""
+    lines = list(difflib.unified_diff(_lines(old), _lines(new), lineterm="", n=1))
+    lines = lines[2:]  # the "---"/"+++" file header
+    shown = [line if line.startswith("@@") else line[0] + code_line(line[1:]) for line in lines]
+    if len(shown) > limit:
+        shown = [*shown[:limit], f"… ({len(shown) - limit} more diff lines)"]
+    return "\n".join(shown)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.removesuffix("\r") for line in text.split("\n")] if text else []
