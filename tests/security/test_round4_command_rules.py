@@ -209,8 +209,8 @@ def test_r4_14_allow_rule_lines_that_run_more_held(
 @pytest.mark.xfail(
     strict=True,
     reason="BREAK: NODE_OPTIONS='--require ./x.js' (like RUBYOPT, PERL5OPT, "
-    "JAVA_TOOL_OPTIONS) loads the repository's code into an allowed 'npm --version' (npm is a node program); the "
-    "allow rule does not look at such variables",
+    "JAVA_TOOL_OPTIONS) loads the repository's code into an allowed 'npm --version' "
+    "(npm is a node program); the allow rule does not look at such variables",
 )
 def test_r4_22_node_options_with_an_allowed_program(
     threaded_model: ScriptedModelServer, tmp_path: Path
