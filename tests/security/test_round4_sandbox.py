@@ -163,3 +163,27 @@ def test_r4_26_moving_a_folder_under_a_package_name_unmasks_its_content(
     assert run.done.returncode == 0, run.done.stderr
     assert "moved" in run.results[1], run.results[1]
     assert secret[::-1] not in run.bodies and secret not in run.bodies, run.results
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BREAK: with sandbox.git read-only, a repository config holding a credential under "
+    "a key the check does not know (sendemail.smtpPass, hub.oauthtoken) is not masked",
+)
+def test_r4_31_git_config_credentials_under_other_keys(
+    threaded_model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    smtp, oauth = token("Smtp"), token("Oauth")
+    root = workspace(tmp_path)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    with (root / ".git" / "config").open("a") as config:
+        config.write(f"[sendemail]\n\tsmtpPass = {smtp}\n[hub]\n\toauthtoken = {oauth}\n")
+    run = exec_task(
+        threaded_model,
+        root,
+        commands("rev .git/config; git config -l | rev"),
+        settings={"sandbox": {"git": "read-only"}},
+    )
+    assert run.done.returncode == 0, run.done.stderr
+    for secret in (smtp, oauth):
+        assert secret not in run.bodies and secret[::-1] not in run.bodies, run.results
