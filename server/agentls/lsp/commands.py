@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -16,8 +16,8 @@ from agentls.agent.tasks import Task, TaskResult
 from agentls.edits.documents import DocumentClosed, EditorError, Snapshot
 from agentls.edits.positions import Span, StalePosition
 from agentls.edits.region import RegionConflict
-from agentls.edits.text import Position
 from agentls.lsp.agent_run import AgentRequest, AgentRun
+from agentls.lsp.arguments import BadArguments, ContextArgs, NoArgs, RunArgs, TaskArgs
 from agentls.lsp.editor import ANY
 from agentls.lsp.progress import TaskProgress
 from agentls.lsp.server import AgentServer
@@ -29,85 +29,30 @@ log = logging.getLogger(__name__)
 SETTINGS_WAIT = 5.0
 
 
-class BadArguments(ValueError):
-    pass
-
-
-def _object(args: tuple[Any, ...]) -> dict[str, Any]:
-    if not args:
-        return {}
-    if len(args) != 1 or not isinstance(args[0], dict):
-        raise JsonRpcInvalidParams.of(BadArguments("arguments must be one JSON object"))
-    return args[0]
-
-
-def _position(value: Any, name: str) -> Position:
-    if not (
-        isinstance(value, dict)
-        and isinstance(value.get("line"), int)
-        and isinstance(value.get("character"), int)
-    ):
-        raise JsonRpcInvalidParams.of(BadArguments(f"{name} must be {{line, character}}"))
-    return Position(value["line"], value["character"])
-
-
-def _string(obj: dict[str, Any], key: str, required: bool = False) -> str | None:
-    value = obj.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise JsonRpcInvalidParams.of(BadArguments(f"{key} must be a non-empty string"))
-    return value
-
-
-@dataclass(frozen=True)
-class RunArgs:
-    instruction: str
-    uri: str | None
-    start: Position | None
-    end: Position | None
-    mode: Literal["edit", "plan", "ask"]
-    position: Position | None = None  # where the full agent starts (no range)
-
-    @classmethod
-    def parse(cls, obj: dict[str, Any]) -> RunArgs:
-        instruction = _string(obj, "instruction", required=True)
-        assert instruction is not None
-        mode = obj.get("mode", "edit")
-        if mode not in ("edit", "plan", "ask"):
-            raise JsonRpcInvalidParams.of(BadArguments("mode must be edit, plan or ask"))
-        start = end = None
-        rng = obj.get("range")
-        if rng is not None:
-            if not isinstance(rng, dict):
-                raise JsonRpcInvalidParams.of(BadArguments("range must be {start, end}"))
-            start = _position(rng.get("start"), "range.start")
-            end = _position(rng.get("end"), "range.end")
-        position = None
-        if obj.get("position") is not None:
-            position = _position(obj["position"], "position")
-        return cls(instruction, _string(obj, "uri"), start, end, mode, position)
+def _invalid(message: str) -> JsonRpcInvalidParams:
+    error: JsonRpcInvalidParams = JsonRpcInvalidParams.of(BadArguments(message))
+    return error
 
 
 def register(server: AgentServer) -> None:
+    # Each handler's typed parameter is structured by pygls with the server's converter
+    # (``arguments.py``: strict, camelCase; a bad object is answered with -32602).
     @server.command("agentls.run")
-    def run(ls: AgentServer, *args: Any) -> Generator[Any, Any, dict[str, Any]]:
+    def run(ls: AgentServer, args: RunArgs) -> Generator[Any, Any, dict[str, Any]]:
         # A generator: pygls runs the part before ``yield`` as it reads the request,
         # before the messages read with it (a keystroke typed right after the command
         # must not shift the range it names).
-        parsed = RunArgs.parse(_object(args))
-        stamp = Stamp.take(ls, parsed)
-        result: dict[str, Any] = yield run_task, (ls, parsed, None, stamp), {}
+        stamp = Stamp.take(ls, args)
+        result: dict[str, Any] = yield run_task, (ls, args, None, stamp), {}
         return result
 
     @server.command("agentls.cancel")
-    def cancel(ls: AgentServer, *args: Any) -> dict[str, Any]:
-        task_id = _string(_object(args), "taskId")
-        return {"cancelled": ls.tasks.cancel(task_id)}
+    def cancel(ls: AgentServer, args: TaskArgs) -> dict[str, Any]:
+        return {"cancelled": ls.tasks.cancel(args.task_id)}
 
     @server.command("agentls.accept")
-    def accept(ls: AgentServer, *args: Any) -> dict[str, Any]:
-        task = _finished_task(ls, _object(args))
+    def accept(ls: AgentServer, args: TaskArgs) -> dict[str, Any]:
+        task = _finished_task(ls, args)
         task.undo = None
         if task.anchor is not None and task.uri is not None:
             ls.store.release(task.uri, task.anchor)
@@ -115,8 +60,8 @@ def register(server: AgentServer) -> None:
         return {"taskId": task.id, "status": "accepted"}
 
     @server.command("agentls.undo")
-    async def undo(ls: AgentServer, *args: Any) -> dict[str, Any]:
-        task = _finished_task(ls, _object(args))
+    async def undo(ls: AgentServer, args: TaskArgs) -> dict[str, Any]:
+        task = _finished_task(ls, args)
         if task.undo is None:
             return {"taskId": task.id, "status": "refused", "message": "Nothing to undo."}
         job = asyncio.ensure_future(task.undo())
@@ -143,7 +88,7 @@ def register(server: AgentServer) -> None:
         return outcome(job, answered_early=False)
 
     @server.command("agentls.status")
-    def status(ls: AgentServer, *args: Any) -> dict[str, Any]:
+    def status(ls: AgentServer, args: NoArgs) -> dict[str, Any]:
         running = ls.tasks.running()
         return {
             "running": [t.to_json() for t in running],
@@ -152,14 +97,9 @@ def register(server: AgentServer) -> None:
         }
 
     @server.command("agentls.context")
-    async def context(ls: AgentServer, *args: Any) -> dict[str, Any]:
-        obj = _object(args)
-        uri = _string(obj, "uri", required=True)
-        assert uri is not None
-        position = _position(obj.get("position"), "position")
-        budget = obj.get("budget", ls.settings.context.max_tokens)
-        if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
-            raise JsonRpcInvalidParams.of(BadArguments("budget must be a positive integer"))
+    async def context(ls: AgentServer, args: ContextArgs) -> dict[str, Any]:
+        uri, position = args.uri, args.position.position()
+        budget = args.budget or ls.settings.context.max_tokens
         snapshot = ls.store.get(uri)
         if snapshot is not None:
             at = snapshot.index.offset(position, ls.encoding)
@@ -168,13 +108,11 @@ def register(server: AgentServer) -> None:
         else:
             path = uri_to_path(uri)
             if path is None or not path.is_file():
-                raise JsonRpcInvalidParams.of(
-                    BadArguments(f"{uri} is not open in the editor and not a file")
-                )
+                raise _invalid(f"{uri} is not open in the editor and not a file")
             line, column = position.line, position.character
         selection = await ls.context.select(uri, line, column, budget)
         if selection is None:
-            raise JsonRpcInvalidParams.of(BadArguments(f"{uri}: no workspace for it"))
+            raise _invalid(f"{uri}: no workspace for it")
         return selection.to_json()
 
 
@@ -189,18 +127,18 @@ def _total_usage(tasks: list[Task]) -> dict[str, int | float]:
     return total
 
 
-def _finished_task(ls: AgentServer, obj: dict[str, Any]) -> Task:
-    task_id = _string(obj, "taskId")
+def _finished_task(ls: AgentServer, args: TaskArgs) -> Task:
+    task_id = args.task_id
     if task_id is None:  # the most recent task that can be undone
         candidates = [t for t in ls.tasks.tasks.values() if t.result and t.undo]
         if not candidates:
-            raise JsonRpcInvalidParams.of(BadArguments("no finished task to act on"))
+            raise _invalid("no finished task to act on")
         return candidates[-1]
     task = ls.tasks.tasks.get(task_id)
     if task is None:
-        raise JsonRpcInvalidParams.of(BadArguments(f"unknown task {task_id}"))
+        raise _invalid(f"unknown task {task_id}")
     if task.result is None:
-        raise JsonRpcInvalidParams.of(BadArguments(f"task {task_id} is still running"))
+        raise _invalid(f"task {task_id} is still running")
     return task
 
 
@@ -263,7 +201,7 @@ class Stamp:
             if args.start is not None and args.end is not None:
                 start = index.offset(args.start, ls.encoding)
                 region = snapshot.span(start, max(start, index.offset(args.end, ls.encoding)))
-            point = args.position or args.start
+            point = args.at or args.start
             if point is not None:
                 at = index.offset(point, ls.encoding)
                 where = snapshot.span(at, at)

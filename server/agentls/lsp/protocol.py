@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import JsonRPCNotification
 
@@ -66,6 +66,21 @@ class AgentProtocol(LanguageServerProtocol):
             pending[1].add_done_callback(lambda _: loop.call_soon(self._exit_now, args))
             return
         yield from LanguageServerProtocol.lsp_exit(self, *args)
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(
+        self, params: types.ExecuteCommandParams
+    ) -> Generator[Any, Any, Any]:
+        """pygls's, with the contract's one JSON object: no arguments (``[]``, none) is
+        the empty object, which a command whose arguments are all optional takes (an
+        editor sends ``agentls.status`` either way); more than one is refused."""
+        arguments = list(params.arguments or [])
+        if len(arguments) > 1:
+            raise JsonRpcInvalidParams.of(
+                ValueError(f"the arguments must be one JSON object, not {len(arguments)}")
+            )
+        params = attrs.evolve(params, arguments=arguments or [{}])
+        return (yield from LanguageServerProtocol.lsp_workspace__execute_command(self, params))
 
     def _execute_handler(
         self, msg_id: Any, handler: Any, callback: Any, *args: Any, **kwargs: Any

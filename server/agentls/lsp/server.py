@@ -16,6 +16,7 @@ from agentls.config import Settings, parse_settings
 from agentls.context.trees import DocumentTrees
 from agentls.edits.documents import DocumentStore, EditorError
 from agentls.edits.text import Encoding
+from agentls.lsp.arguments import converter
 from agentls.lsp.convert import encoding_of
 from agentls.lsp.diagnostics import EditorDiagnostics
 from agentls.lsp.editor import LspEditor
@@ -24,14 +25,16 @@ from agentls.lsp.protocol import AgentProtocol
 from agentls.lsp.stdio import serve_stdio
 from agentls.lsp.workspace_context import WorkspaceContext
 from agentls.model.base import Model
-from agentls.model.openai_chat import OpenAIChatModel
+from agentls.model.factory import model_from
 
 log = logging.getLogger(__name__)
 
 
 class AgentServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("agentls", __version__, protocol_cls=AgentProtocol)
+        super().__init__(
+            "agentls", __version__, protocol_cls=AgentProtocol, converter_factory=converter
+        )
         self.store = DocumentStore()
         # One syntax tree per open document, kept current from didOpen/didChange/didClose
         # (fed through the store, which the handlers in handlers.py feed).
@@ -109,7 +112,7 @@ class AgentServer(LanguageServer):
         if self._model is None or self._model[0] != key:
             if self._model is not None:  # new settings: the old client is retired
                 self._retired.append(self._model[1])  # (closed on the loop, maybe in use)
-            self._model = (key, OpenAIChatModel(self.settings.model, self.env))
+            self._model = (key, model_from(self.settings.model, self.env))
         return self._model[1]
 
     async def close_retired(self) -> None:
