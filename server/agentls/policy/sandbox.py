@@ -58,6 +58,7 @@ from agentls.policy.sandbox_view import (
     home_folder,
     no_nested_user_namespaces,
 )
+from agentls.policy.secret_verdicts import VerdictStore
 from agentls.policy.secrets import SecretContentFiles, SecretMatcher, redact
 
 __all__ = ["HOME_TOOLCHAINS", "Protected", "SecretScan", "scan_workspace"]
@@ -243,7 +244,8 @@ class CommandRunner:
         self.output_head, self.output_tail = output_head, output_tail
         self.shell = "/bin/bash" if os.access("/bin/bash", os.X_OK) else "/bin/sh"
         self.settings = settings or SandboxSettings()
-        content = SecretContentFiles(self.root, max_bytes=CONTENT_SCAN_BYTES)
+        verdicts = VerdictStore(self.root)  # earlier runs' content checks, by content
+        content = SecretContentFiles(self.root, max_bytes=CONTENT_SCAN_BYTES, verdicts=verdicts)
         guard = ProtectedMatcher(tuple(protected_paths))
         self._scan = TreeScan(self.root, self.secrets, content=content, protected=guard)
         # The editor's unsaved texts by workspace-relative path: in the sandbox a command

@@ -22,7 +22,7 @@ cannot be listed is masked whole (an empty folder).
 
 In the workspace (``content``, a ``SecretContentFiles``), files are also checked for
 secret **content** (a token, a password assignment, a private key: detect-secrets,
-as for the tools), each read again only when its inode, size or modification time
+as for the tools), each read again only when its inode, size, modification or change time
 changed: a scan costs one ``stat`` per file. Checked: every text file (no NUL byte
 in its first 8 kB) up to ``CONTENT_SCAN_BYTES`` outside the package folders of
 ``CONTENT_SKIP_NAMES`` (``node_modules``, virtualenvs, ``vendor``: a first scan of

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from agentls.policy.path_patterns import PathPatterns
 from agentls.policy.secret_content import Redacted, has_secret_content, redact, scan
+from agentls.policy.secret_verdicts import VerdictStore, verdict_key
 
 __all__ = [
     "DEFAULT_SECRET_PATTERNS",
@@ -245,16 +246,26 @@ def file_has_secret_content(path: Path) -> bool:
 class SecretContentFiles:
     """Which files of a workspace hold secret content, for the command sandbox to mask
     before each command: ``file_has_secret_content`` per file, remembered by the file's
-    (inode, size, mtime) so that only files changed since are read again."""
+    (inode, size, mtime, ctime) so that only files changed since are read again."""
 
-    def __init__(self, root: Path, limit: int = 100_000, *, max_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        limit: int = 100_000,
+        *,
+        max_bytes: int | None = None,
+        verdicts: VerdictStore | None = None,
+    ) -> None:
         """``max_bytes``: files bigger than that, and binary files (a NUL byte in their
         first 8 kB), are not read and count as holding none (None: every file is read,
-        and one bigger than ``SCAN_FILE_BYTES`` counts as holding one)."""
+        and one bigger than ``SCAN_FILE_BYTES`` counts as holding one). ``verdicts``:
+        the verdicts of earlier runs, by content (``secret_verdicts.py``), for files
+        up to ``max_bytes``."""
         self.root = root
         self.limit = limit
         self.max_bytes = max_bytes
-        self._known: dict[str, tuple[tuple[int, int, int], bool]] = {}
+        self.verdicts = verdicts
+        self._known: dict[str, tuple[tuple[int, int, int, int], bool]] = {}
         self._lock = threading.Lock()
 
     def holding_secrets(self, relatives: Iterable[str]) -> list[str]:
@@ -266,7 +277,9 @@ class SecretContentFiles:
                 st = os.stat(path, follow_symlinks=False)
             except OSError:
                 continue
-            stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+            # The change time too: a command sets the size and mtime back (``touch -d``),
+            # never the ctime.
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
             with self._lock:
                 known = self._known.get(relative)
             if known is None or known[0] != stamp:
@@ -277,19 +290,26 @@ class SecretContentFiles:
                     self._known[relative] = known
             if known[1]:
                 found.append(relative)
+        if self.verdicts is not None:
+            self.verdicts.save()
         return found
 
     def _holds(self, path: Path, size: int) -> bool:
         if self.max_bytes is None:
             return file_has_secret_content(path)
-        if size > self.max_bytes or _binary(path):
+        if size > self.max_bytes:
             return False
-        return file_has_secret_content(path)
-
-
-def _binary(path: Path) -> bool:
-    try:
-        with path.open("rb") as file:
-            return b"\0" in file.read(8192)
-    except OSError:
-        return False
+        try:
+            with path.open("rb") as file:
+                data = file.read(self.max_bytes + 1)
+        except OSError:
+            return True  # as file_has_secret_content: unreadable counts as holding one
+        if b"\0" in data[:8192] or len(data) > self.max_bytes:
+            return len(data) > self.max_bytes and file_has_secret_content(path)
+        key = verdict_key(os.path.relpath(path, self.root), data)
+        known = self.verdicts.get(key) if self.verdicts is not None else None
+        if known is None:
+            known = has_secret_content(data.decode("utf-8", "replace"), str(path))
+            if self.verdicts is not None:
+                self.verdicts.put(key, known)
+        return known
