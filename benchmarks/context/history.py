@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -33,7 +34,12 @@ for p in (str(REPO), str(REPO / "server")):
 from benchmarks.context import history_lang as hl  # noqa: E402
 from benchmarks.context import history_tasks as ht  # noqa: E402
 from benchmarks.context.history_resolve import TreeView  # noqa: E402
-from benchmarks.context.run import AIDER_PY, aider_snippets, setup_aider  # noqa: E402
+from benchmarks.context.run import (  # noqa: E402
+    AIDER_PY,
+    aider_snippets,
+    ours_source,
+    setup_aider,
+)
 
 CACHE = REPO / "benchmarks" / ".cache" / "history"
 MIRRORS = Path("/work/.mirror")
@@ -75,6 +81,9 @@ def gitdir_of(repo: Repository, mirrors: Path) -> Path | None:
 # -- sides ---------------------------------------------------------------------------
 
 
+OURS_SRC: dict[str, str] = {}  # the agentls sources the worker imports (--ours-src)
+
+
 def run_side(
     side: str, python: Path, repo: Repository, gitdir: Path, tasks: list[ht.Task]
 ) -> dict[str, Any]:
@@ -111,6 +120,7 @@ def run_side(
             stdout=subprocess.DEVNULL,
             stderr=err,
             cwd=str(REPO),
+            env={**os.environ, **(OURS_SRC if side == "agentls" else {})},
             check=False,
         )
     try:
@@ -194,7 +204,15 @@ def main() -> int:
     ap.add_argument("--no-ours", action="store_true")
     ap.add_argument("--det", action="store_true", help="run agentls twice: same bytes?")
     ap.add_argument("--json", type=Path, default=RESULTS)
+    ap.add_argument(
+        "--ours-src",
+        default="HEAD",
+        help="agentls sources measured: a commit (git archive) or 'worktree'",
+    )
     args = ap.parse_args()
+    src, sha = ours_source(args.ours_src)
+    OURS_SRC["AGENTLS_BENCH_SRC"] = str(src)
+    log(f"agentls from {sha} ({src})")
     wanted = {r for r in args.repos.split(",") if r}
     repos = [r for r in REPOSITORIES if not wanted or r.name in wanted]
     aider_error = None if args.no_aider else setup_aider()
@@ -255,7 +273,7 @@ def main() -> int:
         rows.append(row)
         log(f"{repo.name}: {row}")
     print_table(rows)
-    args.json.write_text(json.dumps({"budgets": BUDGETS, "rows": rows}, indent=1))
+    args.json.write_text(json.dumps({"agentls": sha, "budgets": BUDGETS, "rows": rows}, indent=1))
     return 0
 
 
