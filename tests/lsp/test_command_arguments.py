@@ -18,7 +18,7 @@ async def execute(client: Any, name: str, arguments: list[Any] | None) -> Any:
     )
 
 
-BAD = [
+BAD: list[tuple[str, list[Any], str]] = [
     ("agentls.run", [{}], "bad arguments: instruction is required"),
     ("agentls.run", [{"instruction": "  "}], "instruction must be a non-empty string"),
     ("agentls.run", [{"instruction": "x", "mode": "fix"}], "mode must be edit, plan or ask"),
@@ -53,7 +53,8 @@ async def test_bad_arguments_are_answered_with_what_is_wrong() -> None:
 
 async def test_no_arguments_is_the_empty_object() -> None:
     async with lsp_session(None) as (client, _):
-        for arguments in (None, [], [{}]):
+        choices: tuple[list[Any] | None, ...] = (None, [], [{}])
+        for arguments in choices:
             status = await execute(client, "agentls.status", arguments)
             assert status["running"] == [] and status["usage"]["inputTokens"] == 0
             assert await execute(client, "agentls.cancel", arguments) == {"cancelled": []}

@@ -44,10 +44,10 @@ async def test_the_vscode_extension_gets_edit_selection() -> None:
 
 
 async def run_arguments(actions: list[types.CodeAction]) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for action in actions:
         if action.command is not None and action.command.command == "agentls.run":
-            found += list(action.command.arguments or [])
+            found += [dict(a or {}) for a in action.command.arguments or []]
     return found
 
 
@@ -72,7 +72,7 @@ async def test_an_editor_without_a_prompt_gets_a_comment_to_fill_in_then_its_act
         [run] = [a for a in actions if a.title == "Agent: skip items that are None"]
         assert run.command is not None and run.command.command == "agentls.run"
         [args] = run.command.arguments or []
-        assert args["instruction"] == "skip items that are None"
+        assert isinstance(args, dict) and args["instruction"] == "skip items that are None"
 
 
 async def test_the_comment_has_the_language_syntax_and_the_line_indentation() -> None:
