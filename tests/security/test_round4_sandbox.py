@@ -137,6 +137,7 @@ def test_r4_20_abstract_unix_socket_of_the_host_is_unreachable(
         listener.close()
     assert run.done.returncode == 0, run.done.stderr
     assert "CONNECTED" not in run.results[0], run.results[0]
+    assert "ConnectionRefusedError" in run.results[0], run.results[0]  # python ran, no way out
     assert not accepted
 
 
