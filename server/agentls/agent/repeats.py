@@ -15,6 +15,7 @@ The same failing call stops the task at its ``SAME_FAILURE_LIMIT``-th time.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from agentls.tools.box import ToolOutcome
@@ -25,6 +26,9 @@ STALE_STEER = 3
 STALE_STOP = 6
 VERIFY_STOP = 3
 SAME_FAILURE_LIMIT = 3
+
+
+_TIMES = re.compile(r"\b\d+(?:\.\d+)?\s*(?:s|ms|sec|seconds)\b|\b0x[0-9a-f]+\b")
 
 
 def _key(outcome: ToolOutcome) -> tuple[str, str, bool, str]:
@@ -103,7 +107,7 @@ class Repeats:
     # -- verification -----------------------------------------------------------------
     def verify_failed(self, problems: str) -> tuple[str, bool]:
         """After a failed verification: (a note for the model, or ""; True: stop now)."""
-        key = problems.strip()
+        key = _TIMES.sub("…", problems.strip())  # "1 failed in 0.03s" is the same failure
         times = self.verify_failures[key] = self.verify_failures.get(key, 0) + 1
         if times >= VERIFY_STOP:
             return "", True

@@ -11,6 +11,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
+from agentls.agent.loop import UNPRICED
 from agentls.agent.rewrite import Rewrite, RewriteRequest
 from agentls.agent.tasks import Task, TaskResult
 from agentls.edits.documents import DocumentClosed, EditorError, Snapshot
@@ -223,6 +224,9 @@ async def run_task(
         await asyncio.wait_for(ls.settings_ready.wait(), SETTINGS_WAIT)
     except TimeoutError:
         log.warning("no settings from the editor after %s s; using what we have", SETTINGS_WAIT)
+    prices = (ls.settings.model.input_cost_per_mtok, ls.settings.model.output_cost_per_mtok)
+    if ls.settings.agent.max_cost_usd is not None and prices == (None, None):
+        ls.warn_once(f"agentls: {UNPRICED}")  # once per server run (the summary says it too)
     try:
         if args.uri is not None and snapshot is None and args.start is not None:
             raise DocumentClosed(f"{args.uri} is not open in the editor")

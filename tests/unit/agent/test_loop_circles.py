@@ -111,6 +111,19 @@ async def test_the_same_verification_failure_after_finish_stops_the_task(
     assert "same failure" not in contents(model_server, 1)[-1]
 
 
+async def test_a_verification_failure_that_differs_only_in_its_timings_is_the_same(
+    model_server: ScriptedModelServer, loop_for: Any
+) -> None:
+    runs = iter(range(1, 10))
+
+    async def verify() -> str:
+        return f"FAILED tests/test_app.py::test_slug\n1 failed in 0.0{next(runs)}s"
+
+    model_server.enqueue(*[tool_call_reply([("finish", {"summary": "done?"})])] * 10)
+    _, end = await end_of(loop_for(Limits(10), verify))
+    assert end.status == "failed" and end.steps == 3, end.summary
+
+
 @pytest.mark.parametrize(
     ("message", "code"),
     [("Please reduce the length of the messages.", "context_length_exceeded"), (VLLM, None),
