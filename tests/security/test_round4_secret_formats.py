@@ -201,3 +201,31 @@ def test_r4_08_a_secret_file_compressed_by_a_command_is_still_masked(
     assert run.done.returncode == 0, run.done.stderr
     assert "[exit code 0" in run.results[0], run.results[0]
     assert not _leaked(run.bodies, secret)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BREAK: toolchain folders are masked by secret names only, never by content: "
+    "~/.cargo/config.toml with a proxy password and a registry token is readable",
+)
+def test_r4_33_credentials_in_a_toolchain_config(
+    threaded_model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    password, registry = token("Proxy"), token("Reg")
+    home = tmp_path / "home"
+    cargo = home / ".cargo"
+    (cargo / "bin").mkdir(parents=True)
+    (cargo / "config.toml").write_text(
+        f'[http]\nproxy = "http://alice:{password}@proxy.corp:8080"\n\n'
+        f'[registries.corp]\nindex = "sparse+https://crates.corp/"\ntoken = "{registry}"\n'
+    )
+    root = workspace(tmp_path)
+    run = exec_task(
+        threaded_model,
+        root,
+        commands("rev ~/.cargo/config.toml"),
+        env={"HOME": str(home)},
+    )
+    assert run.done.returncode == 0, run.done.stderr
+    assert "[exit code 0" in run.results[0], run.results[0]
+    assert not _leaked(run.bodies, password) and not _leaked(run.bodies, registry)
