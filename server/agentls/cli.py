@@ -53,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["exec"]:
-        from agentls import cli_exec
+        from agentls import cli_agent, cli_exec
 
         exec_parser = argparse.ArgumentParser(
             prog="agentls exec",
@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         exec_parser.add_argument("-v", "--verbose", action="count", default=0)
         exec_args = exec_parser.parse_args(argv[1:])
         _logging(exec_args.verbose, None)
-        return cli_exec.main(exec_args)
+        if exec_args.target is None:  # the agent with its tools
+            return cli_agent.main(exec_args)
+        return cli_exec.main(exec_args)  # a focused rewrite at the target
     if argv[:1] == ["context"]:
         from agentls import cli_context
 

@@ -5,19 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
-import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from agentls.agent.rewrite import Rewrite, RewriteRequest
 from agentls.agent.tasks import TaskRegistry, TaskResult
-from agentls.config import Settings, parse_settings
+from agentls.cli_settings import settings_and_model
 from agentls.context.trees import DocumentTrees
 from agentls.edits.editor import MemoryEditor
 from agentls.edits.text import Position
-from agentls.model.base import ModelError
-from agentls.model.openai_chat import OpenAIChatModel
+from agentls.model.factory import ClosableModel
 from agentls.policy.display import visible
 
 
@@ -35,6 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=["read-only", "ask", "auto-edit", "full-auto"],
         default="auto-edit",
         help="what the agent may do without asking (default auto-edit: edit files)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=["edit", "plan", "ask"],
+        default="edit",
+        help="without a target: act (edit), plan first and act once approved (plan), or "
+        "answer only (ask)",
     )
     p.add_argument("--model", help="model name (default: env AGENTLS_MODEL)")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: env OPENAI_BASE_URL)")
@@ -63,44 +67,19 @@ def _parse_target(target: str, text: str) -> tuple[Path, int, int]:
     return path, at, at
 
 
-def settings_and_model(args: argparse.Namespace) -> tuple[Settings, OpenAIChatModel | None]:
-    """The settings with ``--model`` and ``--base-url`` applied, and the model (None, with
-    the reason on stderr, when none is configured)."""
-    settings = Settings()
-    raw = getattr(args, "settings", None)
-    if raw:
-        try:
-            text = Path(raw[1:]).read_text(encoding="utf-8") if raw.startswith("@") else raw
-            settings, warnings = parse_settings(json.loads(text))
-        except (OSError, ValueError) as error:
-            print(f"agentls: --settings: {error}; using the defaults", file=sys.stderr)
-        else:
-            for warning in warnings:
-                print(f"agentls: settings: {warning}", file=sys.stderr)
-    model = settings.model
-    settings = replace(
-        settings,
-        model=replace(
-            model, name=args.model or model.name, base_url=args.base_url or model.base_url
-        ),
-    )
+async def _rewrite(
+    rewrite: Rewrite, editor: MemoryEditor, uri: str, model: ClosableModel
+) -> tuple[TaskResult, str]:
     try:
-        return settings, OpenAIChatModel(settings.model)
-    except ModelError as error:
-        print(f"agentls: {error.message}", file=sys.stderr)
-        return settings, None
-
-
-async def _rewrite(rewrite: Rewrite, editor: MemoryEditor, uri: str) -> tuple[TaskResult, str]:
-    result = await rewrite.run()
+        result = await rewrite.run()
+    finally:
+        await model.aclose()  # on every path: no connection left for the loop to find
     return result, editor.store.snapshot(uri).text
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.target is None:
-        from agentls import cli_agent
-
-        return cli_agent.main(args)
+    """A focused rewrite at ``args.target`` (``cli.py`` sends a run without a target to
+    ``cli_agent.main``)."""
     path = Path(args.target.partition(":")[0])
     try:
         original = path.read_text(encoding="utf-8")
@@ -126,7 +105,7 @@ def main(args: argparse.Namespace) -> int:
         report=lambda message: print(f"… {visible(message)}", file=sys.stderr),
         trees=trees,
     )
-    result, new = asyncio.run(_rewrite(rewrite, editor, uri))
+    result, new = asyncio.run(_rewrite(rewrite, editor, uri, model))
     trees.shutdown()
     diff = "".join(
         difflib.unified_diff(

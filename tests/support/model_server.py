@@ -4,7 +4,11 @@
 random port. Each ``POST /v1/chat/completions`` consumes one scripted *step* from a
 FIFO queue and answers it in the OpenAI wire format: Server-Sent Events with
 ``chat.completion.chunk`` objects when the request has ``stream: true``, otherwise a
-single ``chat.completion`` JSON object.
+single ``chat.completion`` JSON object. ``POST /v1/responses`` (streamed) plays the
+same steps as Responses API events: ``response.created``, ``response.output_item.added``,
+``response.output_text.delta``, ``response.function_call_arguments.delta``,
+``response.output_item.done``, then ``response.completed`` with the usage (or
+``response.incomplete`` for a step cut at the output limit).
 
 Steps are built with :func:`text_reply`, :func:`tool_call_reply`, :func:`error_reply`
 and :func:`hang_reply`. Example::
@@ -30,6 +34,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiohttp import web
+
+from tests.support.responses_wire import response_events, response_object, response_usage
 
 _TOKEN_RE = re.compile(r"\s+|\w+|[^\w\s]")
 _DEFAULT_MODEL = "scripted-model"
@@ -176,10 +182,13 @@ def split_text(text: str, mode: Literal["token", "char", "line"] = "token") -> l
 
 
 def _message_text(messages: Any) -> str:
-    """Concatenate the text of chat ``messages`` (str or content-part lists)."""
+    """Concatenate the text of chat ``messages`` (str or content-part lists), or of
+    Responses input items (their ``content`` or ``output``)."""
     parts: list[str] = []
     for message in messages if isinstance(messages, list) else []:
-        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content", message.get("output"))
         if isinstance(content, str):
             parts.append(content)
         elif isinstance(content, list):
@@ -216,6 +225,7 @@ class ScriptedModelServer:
         """Bind 127.0.0.1 on a free port and start serving; sets :attr:`base_url`."""
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._handle_chat)
+        app.router.add_post("/v1/responses", self._handle_responses)
         app.router.add_get("/v1/models", self._handle_models)
         self._stopping = asyncio.Event()
         # handler_cancellation: a client that disconnects cancels its handler.
@@ -314,6 +324,14 @@ class ScriptedModelServer:
         return web.json_response({"object": "list", "data": data})
 
     async def _handle_chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._handle(request, "chat")
+
+    async def _handle_responses(self, request: web.Request) -> web.StreamResponse:
+        return await self._handle(request, "responses")
+
+    async def _handle(
+        self, request: web.Request, api: Literal["chat", "responses"]
+    ) -> web.StreamResponse:
         try:
             body = await request.json()
             if not isinstance(body, dict):
@@ -339,6 +357,10 @@ class ScriptedModelServer:
             return web.Response(status=503)
         if isinstance(step, TextStep) and step.first_byte_delay > 0:
             await asyncio.sleep(step.first_byte_delay)
+        if api == "responses":
+            if not body.get("stream"):
+                return _error_response(400, "scripted model server: /v1/responses streams only")
+            return await self._stream_responses(request, index, body, model, step)
         if body.get("stream"):
             return await self._stream(request, index, body, model, step)
         return _complete(request, index, body, model, step, self._call_ids)
@@ -390,6 +412,61 @@ class ScriptedModelServer:
         if want_usage and isinstance(options, dict) and options.get("include_usage"):
             await send({"choices": [], "usage": _usage(body, len(deltas))})
         await send("[DONE]")
+        await response.write_eof()
+        return response
+
+    async def _stream_responses(
+        self,
+        request: web.Request,
+        index: int,
+        body: dict[str, Any],
+        model: str,
+        step: TextStep | ToolCallStep,
+    ) -> web.StreamResponse:
+        """Send ``step`` as Responses API events (``event: <type>`` + ``data: <json>``)."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        numbers = itertools.count()
+
+        async def send(kind: str, payload: dict[str, Any], content: str = "") -> None:
+            data = {"type": kind, "sequence_number": next(numbers), **payload}
+            raw = json.dumps(data)
+            await response.write(f"event: {kind}\ndata: {raw}\n\n".encode())
+            with self._lock:
+                self.chunk_log.append(ChunkRecord(index, time.perf_counter(), content, raw))
+
+        mode = step.chunk if isinstance(step, TextStep) else "token"
+        calls = step.calls if isinstance(step, ToolCallStep) else ()
+        fragments = step.fragments if isinstance(step, ToolCallStep) else 1
+        pieces = split_text(step.text, mode)
+        plan = response_events(pieces, calls, fragments, index, self._call_ids)
+        head = response_object(index, model, "in_progress", [])
+        await send("response.created", {"response": head})
+        delay = 1.0 / step.tokens_per_second if step.tokens_per_second else 0.0
+        cut = step.cut_after_chunks if isinstance(step, TextStep) else None
+        deltas = 0
+        for kind, payload in plan.events:
+            if kind.endswith(".delta"):
+                if cut is not None and deltas >= cut:
+                    _abort(request)
+                    return response
+                if deltas and delay:
+                    await asyncio.sleep(delay)
+                deltas += 1
+            await send(kind, payload, payload.get("delta", "") if "text" in kind else "")
+        if cut is not None:
+            _abort(request)
+            return response
+        cut_short = isinstance(step, TextStep) and step.finish_reason == "length"
+        status = "incomplete" if cut_short else "completed"
+        final = response_object(index, model, status, plan.items)
+        if cut_short:
+            final["incomplete_details"] = {"reason": "max_output_tokens"}
+        if isinstance(step, ToolCallStep) or step.usage:
+            final["usage"] = response_usage(_usage(body, deltas))
+        await send(f"response.{status}", {"response": final})
         await response.write_eof()
         return response
 
@@ -445,7 +522,7 @@ def _complete(
 
 def _usage(body: dict[str, Any], completion_tokens: int) -> dict[str, int]:
     """Plausible usage counts: prompt = pseudo-tokens of the request messages."""
-    prompt = len(split_text(_message_text(body.get("messages"))))
+    prompt = len(split_text(_message_text(body.get("messages", body.get("input")))))
     total = prompt + completion_tokens
     return {"prompt_tokens": prompt, "completion_tokens": completion_tokens, "total_tokens": total}
 

@@ -25,7 +25,7 @@ from agentls.lsp.protocol import AgentProtocol
 from agentls.lsp.stdio import serve_stdio
 from agentls.lsp.workspace_context import WorkspaceContext
 from agentls.model.base import Model
-from agentls.model.openai_chat import OpenAIChatModel
+from agentls.model.factory import model_from
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class AgentServer(LanguageServer):
         if self._model is None or self._model[0] != key:
             if self._model is not None:  # new settings: the old client is retired
                 self._retired.append(self._model[1])  # (closed on the loop, maybe in use)
-            self._model = (key, OpenAIChatModel(self.settings.model, self.env))
+            self._model = (key, model_from(self.settings.model, self.env))
         return self._model[1]
 
     async def close_retired(self) -> None:

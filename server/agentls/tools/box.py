@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from agentls.model.base import ToolCall, ToolSpec
 from agentls.tools.workspace import ToolDenied
@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 MAX_RESULT_CHARS = 30_000  # a tool answer longer than this is cut (head and tail kept)
 
 Handler = Callable[[dict[str, Any]], Awaitable[str] | str]
+ToolKind = Literal["read", "write", "command"]
+"""What a tool does: reads the workspace, writes it, or runs a command. The policy
+offers the tools of a task by their kind (``agent/run.py``)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Tool:
     # Safe to run at once with other such calls (reads, explorers); a plain function
     # of this kind runs in a worker thread, so that a big search never stalls the server.
     parallel: bool = False
+    kind: ToolKind = "read"
 
 
 def _cut(text: str) -> str:

@@ -143,7 +143,9 @@ def command_tools(
             runner, approve, arguments["command"], arguments.get("timeout"), checkpoint
         )
 
-    return [Tool(spec("run_command", description, properties, ["command"]), handler)]
+    return [
+        Tool(spec("run_command", description, properties, ["command"]), handler, kind="command")
+    ]
 
 
 async def verify_failures(

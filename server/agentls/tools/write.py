@@ -265,6 +265,7 @@ class WriteTools:
                 lambda a: self.edit_file(
                     a["path"], a["old_string"], a["new_string"], a.get("replace_all", False)
                 ),
+                kind="write",
             ),
             Tool(
                 spec(
@@ -274,9 +275,11 @@ class WriteTools:
                     ["path", "content"],
                 ),
                 lambda a: self.write_file(a["path"], a["content"]),
+                kind="write",
             ),
             Tool(
                 spec("delete_file", "Delete a file.", {"path": path}, ["path"]),
                 lambda a: self.delete_file(a["path"]),
+                kind="write",
             ),
         ]
