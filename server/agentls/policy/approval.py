@@ -233,7 +233,9 @@ class Policy:
 def _diff_of(change: tuple[str, str] | None) -> str:
     if change is None:
         return ""
-    return compact_diff(*change) or "(no change to the text)"
+    if change[0] == change[1]:
+        return "(no change to the text)"
+    return compact_diff(*change) or "(only line endings or the final newline change)"
 
 
 def rules_from(settings: Settings) -> Rules:

@@ -101,4 +101,5 @@ def compact_diff(old: str, new: str, limit: int = DIFF_LINES) -> str:
 
 
 def _lines(text: str) -> list[str]:
-    return [line.removesuffix("\r") for line in text.split("\n")] if text else []
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    return lines[:-1] if lines[-1] == "" else lines  # the last line's own newline
