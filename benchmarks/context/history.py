@@ -88,7 +88,9 @@ def run_side(
     side: str, python: Path, repo: Repository, gitdir: Path, tasks: list[ht.Task]
 ) -> dict[str, Any]:
     slug = repo.name.replace("/", "+")
-    base = CACHE / "work" / slug / side
+    # one work tree per side (and agentls source): runs of other sources can go alongside
+    label = OURS_SRC.get("label", "") if side == "agentls" else ""
+    base = CACHE / "work" / slug / (f"{side}-{label}" if label else side)
     jobs = CACHE / "jobs"
     jobs.mkdir(parents=True, exist_ok=True)
     job = {
@@ -110,8 +112,9 @@ def run_side(
             for t in reversed(tasks)  # oldest first: the tree moves forward
         ],
     }
-    job_path, out_path = jobs / f"{slug}-{side}.job.json", jobs / f"{slug}-{side}.out.json"
-    err_path = jobs / f"{slug}-{side}.stderr.txt"
+    tag = f"{slug}-{side}" + (f"-{label}" if label else "")
+    job_path, out_path = jobs / f"{tag}.job.json", jobs / f"{tag}.out.json"
+    err_path = jobs / f"{tag}.stderr.txt"
     job_path.write_text(json.dumps(job))
     t0 = time.perf_counter()
     with err_path.open("w") as err:
@@ -120,7 +123,14 @@ def run_side(
             stdout=subprocess.DEVNULL,
             stderr=err,
             cwd=str(REPO),
-            env={**os.environ, **(OURS_SRC if side == "agentls" else {})},
+            env={
+                **os.environ,
+                **(
+                    {"AGENTLS_BENCH_SRC": OURS_SRC["AGENTLS_BENCH_SRC"]}
+                    if side == "agentls"
+                    else {}
+                ),
+            },
             check=False,
         )
     try:
@@ -212,6 +222,7 @@ def main() -> int:
     args = ap.parse_args()
     src, sha = ours_source(args.ours_src)
     OURS_SRC["AGENTLS_BENCH_SRC"] = str(src)
+    OURS_SRC["label"] = "worktree" if args.ours_src == "worktree" else sha[:12]
     log(f"agentls from {sha} ({src})")
     wanted = {r for r in args.repos.split(",") if r}
     repos = [r for r in REPOSITORIES if not wanted or r.name in wanted]

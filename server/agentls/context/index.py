@@ -35,7 +35,7 @@ from agentls.context.tags import Definition, FileTags, tag_source
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 1
+SCHEMA = 2  # 2: Go methods have their receiver's type as scope
 _IN_PROCESS_BELOW = 48  # files: fewer than this are tagged without worker processes
 _CHUNK = 24
 

@@ -29,6 +29,8 @@ from agentls.model.tokens import count_tokens
 __all__ = ["Here", "Selection", "Selector", "Snippet", "render_block"]
 
 _BEFORE = "this file, before it"
+_TYPE_KINDS = frozenset({"class", "type", "interface"})
+_MEMBER_TYPES = 3  # types whose members are outlined
 _AFTER = "this file, after it"
 
 
@@ -48,6 +50,7 @@ class Selector(Ranker):
         self._add_scope(packer, here, scope, what, budget // 2)
         candidates = self.candidates(here, scope, enclosing)
         self._add_definitions(packer, candidates, int(budget * 0.75))
+        self._add_members(packer, here, candidates, packer.used + budget // 8)
         self._add_outline(packer, here, scope, packer.used + budget // 10)
         if enclosing is not None:
             self._add_test(packer, here, enclosing.name, packer.used + budget // 7)
@@ -56,6 +59,45 @@ class Selector(Ranker):
         self._add_bodies(packer, candidates, budget)
         self._add_surroundings(packer, here, scope)
         return Selection(packer.snippets, budget)
+
+    def _add_members(
+        self, packer: Packer, here: Here, candidates: list[Candidate], limit: int
+    ) -> None:
+        """The first line of each member (method, property, field) of the best-ranked
+        classes and types of other files, one outline per type: what new code reaches
+        through an object of that type (``url.scheme``, ``response.http_version``)."""
+        done = 0
+        for candidate in candidates:
+            loc = candidate.located
+            d = loc.definition
+            if d.kind not in _TYPE_KINDS or loc.path == here.path:
+                continue
+            tags = self.index.tags.get(loc.path)
+            lines = self.lines_of(loc.path)
+            if tags is None or lines is None:
+                continue
+            members = [m for m in tags.definitions if m.scope == d.name and m is not d]
+            members = [m for m in members if not m.name.startswith("_")]
+            if not members:
+                continue
+            room = min(limit, packer.budget) - packer.used
+            shown: list[str] = []
+            for m in members:  # as many as fit, in file order
+                trial = "\n".join([*shown, lines[m.start].rstrip()])
+                reason = f"members of {d.name} ({len(shown) + 1} of {len(members)})"
+                block = render_block(loc.path, members[0].start + 1, m.start + 1, reason, trial)
+                if count_tokens(block) > room:
+                    break
+                shown.append(lines[m.start].rstrip())
+                last = m.start
+            if not shown:
+                continue
+            reason = f"members of {d.name} ({len(shown)} of {len(members)})"
+            text = "\n".join(shown)
+            if packer.add(loc.path, members[0].start, last, reason, text, limit, False):
+                done += 1
+            if done >= _MEMBER_TYPES:
+                return
 
     def _add_bodies(self, packer: Packer, candidates: list[Candidate], limit: int) -> None:
         """With budget left: whole bodies instead of signatures, best first."""

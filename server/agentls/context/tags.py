@@ -91,6 +91,14 @@ def _header_end(node: tree_sitter.Node) -> int:
 
 
 def _scope(node: tree_sitter.Node, data: bytes) -> str:
+    if node.type == "method_declaration":  # Go: func (m *Mux) Get(...): the receiver's type
+        receiver = node.child_by_field_name("receiver")
+        stack = [receiver] if receiver is not None else []
+        while stack:
+            child = stack.pop()
+            if child.type == "type_identifier":
+                return data[child.start_byte : child.end_byte].decode("utf-8", "replace")
+            stack.extend(reversed(child.children))
     parent = node.parent
     while parent is not None:
         if parent.type in _CONTAINERS and parent is not node:
