@@ -29,7 +29,7 @@ from agentls.agent.host import AgentRequest, Diagnostics
 from agentls.agent.loop import AgentEvent, ModelText, ToolRan
 from agentls.agent.run import AgentTask
 from agentls.agent.tasks import TaskRegistry, TaskResult
-from agentls.cli_settings import settings_and_model
+from agentls.cli_settings import INTERRUPTED, settings_and_model
 from agentls.context.engine import ContextEngine
 from agentls.edits.documents import EditorError
 from agentls.model.factory import ClosableModel
@@ -37,8 +37,6 @@ from agentls.policy.approval import Answer, Kind
 from agentls.policy.display import one_line, visible
 from agentls.tools.command_checkpoint import CommandCheckpoint, undo_message
 from agentls.tools.write import DiskSink
-
-INTERRUPTED = 130  # the shell's code for a run stopped by Ctrl-C
 
 
 def _ask_terminal(what: str) -> str:

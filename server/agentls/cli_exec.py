@@ -10,7 +10,7 @@ from pathlib import Path
 
 from agentls.agent.rewrite import Rewrite, RewriteRequest
 from agentls.agent.tasks import TaskRegistry, TaskResult
-from agentls.cli_settings import settings_and_model
+from agentls.cli_settings import INTERRUPTED, settings_and_model
 from agentls.context.trees import DocumentTrees
 from agentls.edits.editor import MemoryEditor
 from agentls.edits.text import Position
@@ -105,8 +105,13 @@ def main(args: argparse.Namespace) -> int:
         report=lambda message: print(f"… {visible(message)}", file=sys.stderr),
         trees=trees,
     )
-    result, new = asyncio.run(_rewrite(rewrite, editor, uri, model))
-    trees.shutdown()
+    try:
+        result, new = asyncio.run(_rewrite(rewrite, editor, uri, model))
+    except KeyboardInterrupt:  # Ctrl-C: the text was only in memory, the file is as it was
+        print(f"\nagentls: stopped; {path} was not changed", file=sys.stderr)
+        return INTERRUPTED
+    finally:
+        trees.shutdown()
     diff = "".join(
         difflib.unified_diff(
             original.splitlines(keepends=True),

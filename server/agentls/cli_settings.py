@@ -13,6 +13,8 @@ from agentls.config import Settings, parse_settings
 from agentls.model.base import ModelError
 from agentls.model.factory import ClosableModel, model_from
 
+INTERRUPTED = 130  # the exit code of a run stopped by Ctrl-C, as shells give it
+
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """The settings with ``--settings``, ``--model`` and ``--base-url`` applied (a bad

@@ -217,3 +217,30 @@ def test_no_http_connection_is_left_open_at_exit(
     rewrite = agentls("multiply", "calc.py:2", base_url=model.base_url, cwd=root)
     assert rewrite.returncode == 0, rewrite.stderr
     assert "Unclosed" not in rewrite.stderr
+
+
+def test_ctrl_c_in_a_focused_rewrite_leaves_the_file_and_no_traceback(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    root = _workspace(tmp_path)
+    original = (root / "calc.py").read_text()
+    model.enqueue(hang_reply())
+    process = subprocess.Popen(
+        _command("multiply", "calc.py:2", cwd=root),
+        cwd=root,
+        env=_env(model.base_url, root),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(lambda: len(model.requests) == 1)  # waiting for the model
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "Unclosed" not in err
+    assert "calc.py was not changed" in err
+    assert (root / "calc.py").read_text() == original
