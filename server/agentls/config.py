@@ -30,7 +30,8 @@ class ModelSettings:
     api_key_env: str = "OPENAI_API_KEY"
     """Name of the environment variable that holds the API key."""
     api: Literal["chat", "responses"] = "chat"
-    """"chat" = Chat Completions (Ollama, vLLM, llama.cpp speak it)."""
+    """"chat" = Chat Completions (Ollama, vLLM, llama.cpp speak it); "responses" = OpenAI's
+    Responses API (``model/factory.py`` picks the client)."""
     context_window: int = field(default=128_000, metadata=_positive(1024))
     max_output_tokens: int = field(default=4096, metadata=_positive(16))
     timeout: float = field(default=60.0, metadata=_positive(0.1))
