@@ -9,9 +9,12 @@ hidden or read-only (setting ``sandbox.git``), protected paths (editor settings,
 file, secret folders by an empty one, files holding secret content by a redacted
 copy, at any depth (``sandbox_scan.py``). A repository or protected path a command
 creates is turned off after it (``sandbox_git.py``, ``sandbox_protect.py``). No
-network, no process of the host in sight, limits on processes (a pids cgroup:
-``sandbox_pids.py``), memory, file size and the size of ``/tmp`` and the home
-folder. The environment is an allow-list (never the server's keys or tokens).
+network, no process of the host in sight, no user namespace of its own
+(``--disable-userns``), limits on processes (a pids cgroup: ``sandbox_pids.py``),
+memory, file size, the size of ``/tmp`` and the home folder, and the disk it may
+use while it runs (``sandbox_disk.py``). Virtual environments and ``node_modules``
+are read-only unless ``sandbox.writableEnvs``; ``agent.denyPaths`` is masked like a
+secret. The environment is an allow-list (never the server's keys or tokens).
 
 Each run has a timeout; on timeout, ``stop`` or cancellation the whole process
 tree is killed (the sandbox's own PID namespace dies with it). Output

@@ -191,7 +191,7 @@ class TreeScan:
         secret file (appended to ``files``, masked empty)."""
         if self.content is None:
             return []
-        small: list[str] = []
+        small: dict[str, os.stat_result] = {}
         linked: dict[tuple[int, int], list[str]] = {}
         for relative in checked:
             try:
@@ -199,10 +199,10 @@ class TreeScan:
             except OSError:
                 continue
             if info.st_size <= CONTENT_SCAN_BYTES:
-                small.append(relative)
+                small[relative] = info
             if info.st_nlink > 1:
                 linked.setdefault((info.st_dev, info.st_ino), []).append(relative)
-        found = self.content.holding_secrets(small)
+        found = self.content.holding_secrets(small, small)
         files += self._compiled(found)
         if linked:
             for relative in [*files, *found]:

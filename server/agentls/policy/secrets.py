@@ -14,12 +14,14 @@ sandbox asks ``file_has_secret_content`` which files to mask.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from agentls.policy.path_patterns import PathPatterns
 from agentls.policy.secret_content import Redacted, has_secret_content, redact, scan
+from agentls.policy.secret_pool import check_texts
 from agentls.policy.secret_verdicts import VerdictStore, verdict_key
 
 __all__ = [
@@ -268,13 +270,17 @@ class SecretContentFiles:
         self._known: dict[str, tuple[tuple[int, int, int, int], bool]] = {}
         self._lock = threading.Lock()
 
-    def holding_secrets(self, relatives: Iterable[str]) -> list[str]:
-        """Those of ``relatives`` (workspace-relative files) that hold a secret."""
+    def holding_secrets(
+        self, relatives: Iterable[str], stats: dict[str, os.stat_result] | None = None
+    ) -> list[str]:
+        """Those of ``relatives`` (workspace-relative files) that hold a secret.
+        ``stats``: their ``lstat`` where the caller has it already."""
         found = []
+        todo: dict[str, tuple[int, int, int, int]] = {}
         for relative in relatives:
-            path = self.root / relative
+            st = (stats or {}).get(relative)
             try:
-                st = os.stat(path, follow_symlinks=False)
+                st = st or os.stat(self.root / relative, follow_symlinks=False)
             except OSError:
                 continue
             # The change time too: a command sets the size and mtime back (``touch -d``),
@@ -283,33 +289,76 @@ class SecretContentFiles:
             with self._lock:
                 known = self._known.get(relative)
             if known is None or known[0] != stamp:
-                known = (stamp, self._holds(path, st.st_size))
-                with self._lock:
-                    if len(self._known) >= self.limit:
-                        self._known.clear()
-                    self._known[relative] = known
-            if known[1]:
+                todo[relative] = stamp
+            elif known[1]:
+                found.append(relative)
+        for relative, holds in self._check(todo).items():
+            with self._lock:
+                if len(self._known) >= self.limit:
+                    self._known.clear()
+                self._known[relative] = (todo[relative], holds)
+            if holds:
                 found.append(relative)
         if self.verdicts is not None:
             self.verdicts.save()
-        return found
+        return sorted(found)
+
+    def _check(self, todo: dict[str, tuple[int, int, int, int]]) -> dict[str, bool]:
+        """Each file of ``todo``: whether it holds a secret. The texts no verdict is
+        known for are checked in worker processes when there are many
+        (``secret_pool.py``), else here."""
+        out: dict[str, bool] = {}
+        unknown: dict[str, tuple[str, str]] = {}  # relative -> (verdict key, text)
+        for relative, stamp in todo.items():
+            path = self.root / relative
+            if self.max_bytes is None or stamp[1] > self.max_bytes:
+                out[relative] = self._holds(path, stamp[1])
+                continue
+            data = _read(path, self.max_bytes)
+            if data is None or len(data) > self.max_bytes or b"\0" in data[:8192]:
+                out[relative] = self._holds(path, stamp[1])
+                continue
+            key = verdict_key(relative, data)
+            known = self.verdicts.get(key) if self.verdicts is not None else None
+            if known is not None:
+                out[relative] = known
+            else:
+                unknown[relative] = (key, data.decode("utf-8", "replace"))
+        names = list(unknown)
+        texts = [unknown[r][1] for r in names]
+        paths = [str(self.root / r) for r in names]
+        for relative, holds in zip(names, check_texts(texts, paths), strict=True):
+            out[relative] = holds
+            if self.verdicts is not None:
+                self.verdicts.put(unknown[relative][0], holds)
+        return out
 
     def _holds(self, path: Path, size: int) -> bool:
+        """A file ``_check`` does not read as text: with no ``max_bytes``, or too big,
+        unreadable (counts as holding one), grown past ``max_bytes`` since its stat
+        (checked whole) or binary (holds none)."""
         if self.max_bytes is None:
             return file_has_secret_content(path)
         if size > self.max_bytes:
             return False
+        data = _read(path, self.max_bytes)
+        if data is None:
+            return True
+        return len(data) > self.max_bytes and file_has_secret_content(path)
+
+
+def _read(path: Path, limit: int) -> bytes | None:
+    """Up to ``limit + 1`` bytes of a regular file reached through no final link (a
+    command may swap the file for a link or a fifo after the scan listed it); None
+    when it cannot be read so."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
         try:
-            with path.open("rb") as file:
-                data = file.read(self.max_bytes + 1)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return file.read(limit + 1)
         except OSError:
-            return True  # as file_has_secret_content: unreadable counts as holding one
-        if b"\0" in data[:8192] or len(data) > self.max_bytes:
-            return len(data) > self.max_bytes and file_has_secret_content(path)
-        key = verdict_key(os.path.relpath(path, self.root), data)
-        known = self.verdicts.get(key) if self.verdicts is not None else None
-        if known is None:
-            known = has_secret_content(data.decode("utf-8", "replace"), str(path))
-            if self.verdicts is not None:
-                self.verdicts.put(key, known)
-        return known
+            return None

@@ -1,11 +1,14 @@
 """Verdicts of the sandbox's content scan kept across runs (``secret_verdicts.py``):
-kept by content, so a rewrite that keeps the size and the times is checked again."""
+kept by content, so a rewrite that keeps the size and the times is checked again;
+many texts checked in worker processes (``secret_pool.py``) answer as here."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from agentls.policy.secret_content import has_secret_content
+from agentls.policy.secret_pool import POOL_FROM, check_texts
 from agentls.policy.secret_verdicts import VerdictStore
 from agentls.policy.secrets import SecretContentFiles
 from tests.security.secret_samples import python_line, token_samples
@@ -43,3 +46,15 @@ def test_an_unreadable_store_counts_as_empty(tmp_path: Path) -> None:
     files.verdicts.path.parent.mkdir(parents=True)  # type: ignore[union-attr]
     files.verdicts.path.write_text("{not json")  # type: ignore[union-attr]
     assert files.holding_secrets(["b.py"]) == ["b.py"]
+
+
+def test_the_worker_pool_answers_as_the_check_here() -> None:
+    tokens = token_samples()
+    texts = [
+        f"x = {n}\n" + (python_line(tokens[n % len(tokens)]) + "\n" if n % 50 == 0 else "")
+        for n in range(POOL_FROM + 10)
+    ]
+    paths = [f"/ws/m{n}.py" for n in range(len(texts))]
+    here = [has_secret_content(t, p) for t, p in zip(texts, paths, strict=True)]
+    assert sum(here) == len(range(0, len(texts), 50))
+    assert check_texts(texts, paths) == here
