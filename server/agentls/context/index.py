@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from agentls import __version__
+from agentls.cache_dir import default_cache_dir
 from agentls.context.files import MAX_FILE_BYTES, SourceFile, WorkspaceFiles
 from agentls.context.languages import LANGUAGES, language_for
 from agentls.context.regular import read_regular
@@ -430,11 +431,3 @@ def private_file(path: Path) -> None:
                 os.chmod(each, 0o600)
         except OSError:
             pass
-
-
-def default_cache_dir() -> Path:
-    """``AGENTLS_CACHE_DIR``, else ``$XDG_CACHE_HOME/agentls``, else ``~/.cache/agentls``."""
-    if os.environ.get("AGENTLS_CACHE_DIR"):
-        return Path(os.environ["AGENTLS_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "agentls"

@@ -21,6 +21,8 @@ import threading
 from importlib.metadata import version
 from pathlib import Path
 
+from agentls.cache_dir import default_cache_dir
+
 log = logging.getLogger(__name__)
 
 
@@ -46,8 +48,6 @@ class VerdictStore:
     """The verdicts of one workspace's files (thread-safe)."""
 
     def __init__(self, root: Path, cache: Path | None = None) -> None:
-        from agentls.context.index import default_cache_dir  # it imports secrets.py
-
         key = hashlib.sha256(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
         self.path = (cache or default_cache_dir()) / "secret-verdicts" / f"{key}.json"
         self._known: dict[str, bool] | None = None

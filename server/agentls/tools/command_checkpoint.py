@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from agentls.context.index import default_cache_dir
+from agentls.cache_dir import default_cache_dir
 from agentls.edits.documents import EditorError
 from agentls.policy.secrets import DEFAULT_SECRET_PATTERNS, SecretMatcher
 
