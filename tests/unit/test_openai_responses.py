@@ -142,3 +142,46 @@ async def test_the_agent_loop_runs_over_the_responses_api(
     second = model_server.requests[1]["input"]
     assert second[-1]["type"] == "function_call_output" and "class User:" in second[-1]["output"]
     assert second[-2]["call_id"] == second[-1]["call_id"]
+
+
+async def test_a_rejected_key_says_what_to_check(model_server: ScriptedModelServer) -> None:
+    from agentls.model.base import ModelError
+    from tests.support.model_server import error_reply
+
+    model_server.enqueue(error_reply(401, "bad key"))
+    model = model_from(settings(model_server), env={})
+    try:
+        try:
+            [e async for e in model.stream([Message("user", "write")])]
+        except ModelError as error:
+            assert error.kind == "auth" and "OPENAI_API_KEY" in error.message
+        else:
+            raise AssertionError("a 401 went unnoticed")
+    finally:
+        await model.aclose()
+
+
+def test_a_failed_response_mid_stream_is_a_model_error() -> None:
+    from openai.types.responses import ResponseFailedEvent
+
+    from agentls.model.base import ModelError
+    from agentls.model.openai_responses import EventReader
+
+    failed = ResponseFailedEvent.model_validate(
+        {
+            "type": "response.failed",
+            "sequence_number": 3,
+            "response": {
+                "id": "resp_1", "object": "response", "created_at": 0, "model": "m",
+                "status": "failed", "output": [], "parallel_tool_calls": True,
+                "tool_choice": "auto", "tools": [],
+                "error": {"code": "server_error", "message": "the model fell over"},
+            },
+        }
+    )  # fmt: skip
+    try:
+        EventReader().feed(failed)
+    except ModelError as error:
+        assert "the model fell over" in error.message
+    else:
+        raise AssertionError("a failed response went unnoticed")
