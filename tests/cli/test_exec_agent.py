@@ -244,3 +244,36 @@ def test_ctrl_c_in_a_focused_rewrite_leaves_the_file_and_no_traceback(
     assert "Traceback" not in err and "Unclosed" not in err
     assert "calc.py was not changed" in err
     assert (root / "calc.py").read_text() == original
+
+
+def test_ctrl_c_on_a_terminal_offers_to_revert_at_once(
+    model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    import pty
+
+    root = _workspace(tmp_path)
+    original = (root / "calc.py").read_text()
+    model.enqueue(tool_call_reply([("edit_file", BROKEN)]), hang_reply())
+    terminal, typed = pty.openpty()  # stdin is a terminal the test types into
+    process = subprocess.Popen(
+        _command("subtract", "--approval", "auto-edit", cwd=root),
+        cwd=root,
+        env=_env(model.base_url, root),
+        stdin=typed,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(typed)
+    try:
+        _wait_for(lambda: len(model.requests) == 2)
+        assert "return a - b" in (root / "calc.py").read_text()
+        process.send_signal(signal.SIGINT)
+        os.write(terminal, b"y\n")  # "revert these changes?"
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        os.close(terminal)
+    assert process.returncode == 130, err
+    assert "revert these changes? [y/N]" in err and "reverted (restored 1 file)" in err
+    assert (root / "calc.py").read_text() == original
