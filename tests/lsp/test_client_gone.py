@@ -100,7 +100,7 @@ def client_gone(tmp_path: Path, busy: str, model: ScriptedModelServer) -> str:
         SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env
     )
     assert server.stdin is not None and server.stdout is not None
-    messages = [
+    messages: list[dict[str, Any]] = [
         {
             "jsonrpc": "2.0",
             "id": 1,

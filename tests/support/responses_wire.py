@@ -54,10 +54,11 @@ def response_events(
         events.append(("response.output_item.added", {"output_index": at, "item": call}))
         size = -(-len(args) // fragments) or 1  # ceil division
         for start in range(0, len(args), size):
-            piece = {"item_id": item_id, "output_index": at, "delta": args[start : start + size]}
-            events.append(("response.function_call_arguments.delta", piece))
-        where = {"item_id": item_id, "output_index": at}
-        events.append(("response.function_call_arguments.done", {**where, "arguments": args}))
+            part_of_args = args[start : start + size]
+            delta = {"item_id": item_id, "output_index": at, "delta": part_of_args}
+            events.append(("response.function_call_arguments.delta", delta))
+        of_call: dict[str, Any] = {"item_id": item_id, "output_index": at}
+        events.append(("response.function_call_arguments.done", {**of_call, "arguments": args}))
         done = {**call, "arguments": args, "status": "completed"}
         events.append(("response.output_item.done", {"output_index": at, "item": done}))
         items.append(done)
