@@ -115,9 +115,9 @@ _ISOLATION = (
 )  # fmt: skip
 
 
-def _isolation(bwrap: str) -> list[str]:
+def _isolation(bwrap: str, workspace: str | None = None) -> list[str]:
     """The namespaces and limits of every sandbox, no nested user namespace included."""
-    return [*_ISOLATION, *no_nested_user_namespaces(bwrap)]
+    return [*_ISOLATION, *no_nested_user_namespaces(bwrap, workspace)]
 
 
 @functools.cache
@@ -305,7 +305,7 @@ class CommandRunner:
         view = View(self.root, self.secrets, self.settings)
         empty = str(empty_file)
         args = [bwrap_path(), *view.system(empty), *view.outside(empty)]
-        isolation = _isolation(args[0])
+        isolation = _isolation(args[0], str(self.root))
         args += [*view.workspace(empty, protected, overlays), *isolation, "--clearenv"]
         for key, value in self._env().items():
             args += ["--setenv", key, value]

@@ -122,15 +122,28 @@ def bwrap_sizes_tmpfs(bwrap: str) -> bool:
     return bwrap_knows(bwrap, "--size")
 
 
-def no_nested_user_namespaces(bwrap: str) -> list[str]:
+def no_nested_user_namespaces(bwrap: str, workspace: str | None = None) -> list[str]:
     """bubblewrap's arguments that stop a command from making a user namespace of its
     own (``unshare -U``: every capability back inside it, and the kernel's attack
     surface that comes with them): a user namespace of the sandbox's own in which
-    ``user.max_user_namespaces`` is 0 (0.8.0 and later; none on older ones, logged)."""
+    ``user.max_user_namespaces`` is 0 (0.8.0 and later; none on older ones, logged).
+    Not for a server running as root on a ``workspace`` another user owns (a
+    container's bind mount): in that namespace root may no longer pass the owner's
+    permissions (only uid 0 is mapped), and the workspace could not be opened."""
     if not bwrap_knows(bwrap, "--disable-userns"):
         log.warning("bubblewrap has no --disable-userns: commands can make user namespaces")
         return []
+    if workspace is not None and os.geteuid() == 0 and _owner(workspace) != 0:
+        log.warning("root on a workspace another user owns: commands can make user namespaces")
+        return []
     return ["--unshare-user", "--disable-userns", "--assert-userns-disabled"]
+
+
+def _owner(path: str) -> int | None:
+    try:
+        return os.stat(path).st_uid
+    except OSError:
+        return None
 
 
 def home_folder() -> str:
