@@ -130,13 +130,34 @@ def no_nested_user_namespaces(bwrap: str, workspace: str | None = None) -> list[
     Not for a server running as root on a ``workspace`` another user owns (a
     container's bind mount): in that namespace root may no longer pass the owner's
     permissions (only uid 0 is mapped), and the workspace could not be opened."""
-    if not bwrap_knows(bwrap, "--disable-userns"):
-        log.warning("bubblewrap has no --disable-userns: commands can make user namespaces")
+    if not _userns_can_be_disabled(bwrap):
         return []
     if workspace is not None and os.geteuid() == 0 and _owner(workspace) != 0:
         log.warning("root on a workspace another user owns: commands can make user namespaces")
         return []
     return ["--unshare-user", "--disable-userns", "--assert-userns-disabled"]
+
+
+@functools.cache
+def _userns_can_be_disabled(bwrap: str) -> bool:
+    """Whether this bubblewrap knows ``--disable-userns`` and it works here (a setuid
+    bubblewrap or a kernel may refuse it: then commands run without it, logged,
+    rather than not at all)."""
+    flags = ["--unshare-user", "--disable-userns", "--assert-userns-disabled"]
+    if bwrap_knows(bwrap, "--disable-userns"):
+        try:
+            done = subprocess.run(
+                [bwrap, "--ro-bind", "/", "/", *flags, "--", "true"],
+                capture_output=True,
+                timeout=15,
+                check=False,
+            )
+            if done.returncode == 0:
+                return True
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    log.warning("bubblewrap cannot disable user namespaces here: commands can make them")
+    return False
 
 
 def _owner(path: str) -> int | None:
