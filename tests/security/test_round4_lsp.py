@@ -8,8 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.support.lsp_session import command, lsp_session, model_options, run
 from tests.support.model_server import ScriptedModelServer, tool_call_reply
 
@@ -28,12 +26,6 @@ def _root(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: blank-drawing letters and symbols (U+2800 braille blank, U+3164 "
-    "Hangul filler) are shown raw: 400 of them push the command's tail out of sight, "
-    "which runs of spaces cannot",
-)
 async def test_r4_15_blank_letters_cannot_push_the_tail_out_of_the_question(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:

@@ -203,7 +203,8 @@ class Policy:
         what = f"run {quoted(command)}"
         programs = ", ".join(visible(p) for p in line.programs()) or "none found"
         if len(line.programs()) > 1 or line.unvetted:
-            what += f" (programs: {programs})"
+            # before the command: no padding in it can push the list out of sight
+            what = f"(programs: {programs}) {what}"
         if rule == "ask":
             reasons = "; ".join(map(visible, line.unvetted)) or "a word is only known when it runs"
             what += f"; it cannot be checked against agent.denyCommands: {reasons}"

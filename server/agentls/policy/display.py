@@ -5,8 +5,12 @@ in it can act on the screen: control characters (``\\r``, ``\\x1b``, every C0 an
 code), bidi overrides and isolates (U+202E …), zero-width and other invisible
 characters, unusual spaces, line and paragraph separators are written as a visible
 escape in corner brackets (``⟨\\r⟩``, ``⟨\\x1b⟩``, ``⟨U+202E⟩``); the bracket itself is
-escaped too (``⟨U+27E8⟩``), so no text can forge an escape. Runs of more than three
-spaces are counted (``⟨40 spaces⟩``): a command cannot push its tail out of sight.
+escaped too (``⟨U+27E8⟩``), so no text can forge an escape. Characters that draw
+nothing though Unicode files them as letters or symbols (U+2800 braille blank, the
+Hangul fillers U+3164, U+115F, U+1160, U+FFA0) are escaped as well. Runs of more than
+three spaces are counted (``⟨40 spaces⟩``), and so are runs of any blank or escaped
+characters (``⟨400 blanks: U+2800⟩``, ``⟨300 × \\r⟩``): a command cannot push its
+tail out of sight.
 The quoting fence is longer than any run of backticks inside (as in Markdown), so
 the text cannot close it and go on as the prompt's own words.
 """
@@ -21,18 +25,48 @@ OPEN = "\u27e8"  # ⟨
 CLOSE = "\u27e9"  # ⟩
 NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b", "\x00": "\\0"}
 VISIBLE_CATEGORIES = {"L", "N", "P", "S"}  # letters, numbers, punctuation, symbols
+# letters and symbols that draw nothing: braille blank, Hangul fillers
+BLANK_LETTERS = frozenset("\u2800\u3164\u115f\u1160\uffa0")
+RUN = 4  # this many blank or escaped characters in a row are counted, not shown
 
 
 def visible(text: str) -> str:
     """``text`` with everything that is not plainly visible made visible."""
     out: list[str] = []
-    for match in re.finditer(r" {4,}|.", text, re.S):
-        part = match.group(0)
-        if len(part) > 1:
-            out.append(f"{OPEN}{len(part)} spaces{CLOSE}")
+    i = 0
+    while i < len(text):
+        end = i
+        while end < len(text) and _blank(text[end]):
+            end += 1
+        if end - i >= RUN:
+            out.append(_run(text[i:end]))
+            i = end
+            continue
+        ch = text[i]
+        end = i + 1
+        while end < len(text) and text[end] == ch:
+            end += 1
+        shown = _char(ch)
+        if end - i >= RUN and shown != ch:  # "\r" 300 times: counted
+            out.append(f"{OPEN}{end - i} × {shown[1:-1]}{CLOSE}")
         else:
-            out.append(_char(part))
+            out.append(shown * (end - i))
+        i = end
     return "".join(out)
+
+
+def _blank(ch: str) -> bool:
+    """Whether ``ch`` draws nothing of its own (a space of any width, a filler, a
+    zero-width or bidi format character)."""
+    return ch == " " or ch in BLANK_LETTERS or unicodedata.category(ch) in ("Zs", "Cf")
+
+
+def _run(part: str) -> str:
+    if part == " " * len(part):
+        return f"{OPEN}{len(part)} spaces{CLOSE}"
+    kinds = [_char(ch)[1:-1] if ch != " " else "space" for ch in dict.fromkeys(part)]
+    more = f" and {len(kinds) - 4} more" if len(kinds) > 4 else ""
+    return f"{OPEN}{len(part)} blanks: {' '.join(kinds[:4])}{more}{CLOSE}"
 
 
 def _char(ch: str) -> str:
@@ -40,7 +74,7 @@ def _char(ch: str) -> str:
         return ch
     if ch in NAMED:
         return OPEN + NAMED[ch] + CLOSE
-    if ch in (OPEN, CLOSE):
+    if ch in (OPEN, CLOSE) or ch in BLANK_LETTERS:
         return f"{OPEN}U+{ord(ch):04X}{CLOSE}"
     category = unicodedata.category(ch)
     if category[0] in VISIBLE_CATEGORIES:
