@@ -31,12 +31,6 @@ def _keeps(root: Path, count: int) -> list[Path]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: env with -S joined to other short options "
-    "(env -iS 'rm x', env -vS, env -0S'rm x') is not unwrapped: the deny rule "
-    "misses rm",
-)
 def test_r4_09_env_split_string_in_joined_short_options(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -55,12 +49,6 @@ def test_r4_09_env_split_string_in_joined_short_options(
 WRAPPERS = ["setpriv", "setarch x86_64", "linux32", "ssh-agent", "fakeroot", "dbus-run-session"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: programs that run their arguments as a command "
-    "(setpriv, setarch, linux32, ssh-agent, fakeroot, dbus-run-session) are not "
-    "known wrappers: the deny rule misses the rm they run",
-)
 def test_r4_10_unknown_wrappers_run_the_denied_program(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -74,12 +62,6 @@ def test_r4_10_unknown_wrappers_run_the_denied_program(
     assert all(k.exists() for k in keeps), (present, run.results)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: a git alias that is a git subcommand "
-    "(git -c alias.p=push p) is parsed as a shell line 'push', so the deny rule "
-    "'git push' misses it",
-)
 def test_r4_11_git_alias_to_a_denied_subcommand(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -108,12 +90,6 @@ unsigned int la_version(unsigned int v) {
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: LD_AUDIT (like LD_PRELOAD) loads the "
-    "repository's code into the allowed program; it is not a dangerous variable "
-    "for the allow rule",
-)
 def test_r4_12_ld_audit_with_an_allowed_program(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -206,12 +182,6 @@ def test_r4_14_allow_rule_lines_that_run_more_held(
     assert not made, (made, run.results)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: NODE_OPTIONS='--require ./x.js' (like RUBYOPT, PERL5OPT, "
-    "JAVA_TOOL_OPTIONS) loads the repository's code into an allowed 'npm --version' "
-    "(npm is a node program); the allow rule does not look at such variables",
-)
 def test_r4_22_node_options_with_an_allowed_program(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:

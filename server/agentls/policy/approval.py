@@ -36,7 +36,7 @@ from typing import Literal
 import pathspec
 
 from agentls.config import Approval, Settings
-from agentls.policy import shell, shell_words
+from agentls.policy import shell, shell_variables, shell_words
 from agentls.policy.approved import BY_RULE
 from agentls.policy.display import compact_diff, no_invisible, quoted, visible
 from agentls.policy.protected import protected_why
@@ -93,10 +93,18 @@ class Rules:
                     if found == "yes":
                         return "deny"
                     maybe = maybe or found == "maybe"
-        if (line.unvetted or maybe) and denies:
+        for rule in denies:  # what a program the walker does not know may run
+            name = rule[0].rsplit("/", 1)[-1]
+            maybe = maybe or name in line.maybe_names
+            maybe = maybe or any(
+                _deny_match(layer, rule) != "no" for s in line.maybe for layer in s.layers
+            )
+        if (line.unvetted or line.maybe_unvetted or maybe) and denies:
             return "ask"
         if line.unvetted or line.writes or not line.commands:
             return ""
+        if not all(shell_variables.safe(name) for name in line.variables):
+            return ""  # LD_AUDIT=x ls: an allow rule approves no such line
         allows = [_words(rule) for rule in self.allow_commands if _words(rule)]
         if allows and all(_allowed(simple, allows) for simple in line.commands):
             return "allow"
@@ -206,7 +214,10 @@ class Policy:
             # before the command: no padding in it can push the list out of sight
             what = f"(programs: {programs}) {what}"
         if rule == "ask":
-            reasons = "; ".join(map(visible, line.unvetted)) or "a word is only known when it runs"
+            reasons = "; ".join(map(visible, line.unvetted + line.maybe_unvetted)) or (
+                "a denied program may run as an argument of a program the rules do not know, "
+                "or a word is only known when it runs"
+            )
             what += f"; it cannot be checked against agent.denyCommands: {reasons}"
         return await self._decide("command", what, always=rule == "ask")
 

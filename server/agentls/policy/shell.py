@@ -39,14 +39,30 @@ from agentls.policy.shell_names import (
     unsafe_name,
     unsafe_subscript,
 )
-from agentls.policy.shell_words import (
+from agentls.policy.shell_programs import (
+    BASH_ONLY,
+    DATA_PROGRAMS,
+    OPTIONS_AGAIN,
+    RESERVED,
+    RUNNERS,
+    UNVETTABLE,
     WRAPPERS,
+    git_alias,
+    names_in,
+    read_env,
+    read_shell,
+    skip_options,
+)
+from agentls.policy.shell_programs import (
+    SHELLS as SHELLS,
+)
+from agentls.policy.shell_variables import CODE_VARIABLES, GIT_CODE_KEYS, GIT_FILE_KEYS, danger
+from agentls.policy.shell_words import (
     Words,
     all_nodes,
     descendants,
     is_assignment,
     skip_assignments,
-    skip_options,
     starts,
     static,
     text_of,
@@ -77,6 +93,14 @@ class Line:
     commands: list[Simple] = field(default_factory=list)
     unvetted: list[str] = field(default_factory=list)  # why it cannot be vetted
     writes: bool = False  # an output redirection to a file (not /dev/null, not a fd)
+    # variables the line puts in a program's environment (an allow rule checks them)
+    variables: list[str] = field(default_factory=list)
+    # Guesses, for deny rules: what a program the walker does not know may run with
+    # its arguments (``setpriv rm x``): the names among its argument words, the
+    # commands read from a wrapper or shell among them, and why those cannot be vetted.
+    maybe_names: set[str] = field(default_factory=set)
+    maybe: list[Simple] = field(default_factory=list)
+    maybe_unvetted: list[str] = field(default_factory=list)
 
     def programs(self) -> list[str]:
         """The program names, in order, once each (what a prompt shows)."""
@@ -103,60 +127,15 @@ def parse(command: str) -> Line:
 # -- the walk -----------------------------------------------------------------------
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "rbash", "busybox-sh"}
-RESERVED = {"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until",
-            "for", "select", "function", "in", "!", "[[", "]]", "{", "}"}  # fmt: skip
-BASH_ONLY = ("$'", '$"', "<(", ">(", "<<<", "[[", "((", "&>", "|&", "{")
-SHELL_VALUE_OPTIONS = {"-o", "+o", "-O", "+O", "--rcfile", "--init-file"}
-UNVETTABLE = {
-    "alias": "alias changes what a command name runs",
-    "shopt": "shopt can turn on alias expansion",
-    "hash": "hash -p changes what a command name runs",
-    "enable": "enable changes which builtins exist",
-    "bind": "bind -x runs code",
-    "complete": "complete -C runs code",
-    "compgen": "compgen -C runs code",
-    "parallel": "parallel runs its arguments as commands",
-    "let": "let evaluates its arguments as arithmetic (names in it as code)",
-}
-DANGEROUS_VARIABLES = {
-    "PATH": "it changes which program a name runs",
-    "BASH_ENV": "bash runs that file first",
-    "ENV": "sh runs that file first",
-    "PS4": "its value runs as code under set -x",
-    "PS1": "its value runs as code",
-    "PROMPT_COMMAND": "its value runs as code",
-    "SHELLOPTS": "it changes how bash reads the rest",
-    "BASHOPTS": "it changes how bash reads the rest",
-    "LD_PRELOAD": "it loads code into every program",
-    "LD_LIBRARY_PATH": "it changes the code programs load",
-    "BASH_FUNC": "it defines functions",
-    "BASH_CMDS": "it changes which program a name runs (bash's command table)",
-    "BASH_ALIASES": "it changes what a command name runs",
-    "PS0": "its value runs as code",
-}
-CODE_VARIABLES = {
-    "GIT_SSH_COMMAND", "GIT_SSH", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "PAGER", "MANPAGER",
-    "GIT_EDITOR", "EDITOR", "VISUAL", "GIT_SEQUENCE_EDITOR", "SYSTEMD_PAGER", "LESSOPEN",
-    "LESSCLOSE", "GIT_ASKPASS", "SSH_ASKPASS", "SUDO_ASKPASS", "BROWSER", "GIT_PROXY_COMMAND",
-    "GIT_EXEC_PATH",
-}  # fmt: skip
-GIT_CODE_KEYS = re.compile(
-    r"alias\..*|core\.(pager|editor|sshcommand|fsmonitor|askpass)|diff\.external"
-    r"|diff\..*\.(textconv|command)|filter\..*\.(clean|smudge|process)|merge\..*\.driver"
-    r"|sequence\.editor|credential\.(.*\.)?helper|gpg\.(.*\.)?program|pager\..*"
-    r"|(diff|merge)tool\..*\.cmd|uploadpack\.packobjectshook|remote\..*\.(uploadpack|receivepack)"
-    r"|core\.gitproxy|ssh\.variant|web\.browser|browser\..*\.cmd|man\..*\.cmd"
-)
-GIT_FILE_KEYS = re.compile(r"core\.hookspath|include\.path|includeif\..*|core\.worktree")
 LITERAL_LEAVES = {"raw_string", "ansi_c_string", "comment", "heredoc_body", "heredoc_content"}
 ARITHMETIC_TESTS = {"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
 OUTPUT_REDIRECTS = {">", ">>", "&>", "&>>", ">|", "<>", ">&"}
 
 
 class _Walker:
-    def __init__(self, out: Line) -> None:
+    def __init__(self, out: Line, guessing: bool = True) -> None:
         self.out = out
+        self.guessing = guessing  # read wrappers among an unknown program's arguments
         self.assigned: set[str] = set()  # variables the line sets
         self.in_arithmetic: set[str] = set()  # names bash may evaluate as arithmetic
 
@@ -315,6 +294,7 @@ class _Walker:
                     continue
                 key, equals, rest = value.partition("=")
                 self.name(key, depth)
+                self.sets(key.split("[", 1)[0], exported=True)
                 if equals:
                     self.variable(key.split("[", 1)[0], rest, depth)
 
@@ -323,20 +303,29 @@ class _Walker:
         value = node.child_by_field_name("value")
         text = text_of(name) if name is not None else ""
         self.assigned.add(text.split("[", 1)[0].rstrip("+"))
+        prefix = node.parent is not None and node.parent.type in ("command", "declaration_command")
+        self.sets(text.split("[", 1)[0].rstrip("+"), exported=prefix)
         self.variable(text.split("[", 1)[0], static(value) if value is not None else "", depth)
 
     def variable(self, name: str, value: str | None, depth: int) -> None:
         """``NAME=value`` (an assignment, ``env NAME=value``): a variable that changes
         how names are found is not vetted; one whose value is a command line
         (``GIT_SSH_COMMAND``, ``PAGER``, ``EDITOR`` …) has that line parsed too."""
-        for variable, why in DANGEROUS_VARIABLES.items():
-            if name == variable or (variable == "BASH_FUNC" and name.startswith(variable)):
-                self.unvetted(f"it sets {name}: {why}")
+        why = danger(name)
+        if why:
+            self.unvetted(f"it sets {name}: {why}")
         if name in CODE_VARIABLES or name.startswith("GIT_CONFIG"):
             if value is None or name.startswith("GIT_CONFIG") or name == "GIT_EXEC_PATH":
                 self.unvetted(f"{name} names programs or configuration that are not vetted")
             elif value:
                 self.line(value.lstrip("|"), depth + 1)
+
+    def sets(self, name: str, exported: bool) -> None:
+        """A variable the line sets: one a program may see goes in ``Line.variables``
+        (a plain ``x=1`` with a lower-case name is the shell's own: never exported
+        here, the sandbox passes upper-case names only)."""
+        if (exported or not re.search("[a-z]", name)) and name not in self.out.variables:
+            self.out.variables.append(name)
 
     def redirect(self, node: Node) -> None:
         operator = next((c.type for c in node.children if c.type in OUTPUT_REDIRECTS), None)
@@ -389,6 +378,8 @@ class _Walker:
         self.simple(tuple(words), depth)
 
     def simple(self, argv: Words, depth: int) -> None:
+        if argv[0] is not None and argv[0].startswith("-"):  # "env -S'-i rm x'"
+            self.unvetted("a command name that starts with -")
         layers: list[Words] = []
         code: str | None = None
         current: Words | None = argv
@@ -405,6 +396,34 @@ class _Walker:
         self.out.commands.append(Simple(tuple(layers), code is not None))
         if code is not None:
             self.line(code, depth + 1)
+        else:
+            self.guess(layers[-1], depth)
+
+    def guess(self, argv: Words, depth: int) -> None:
+        """A program the walker does not know may run its arguments as a command (no
+        list of wrappers is complete: ``setpriv rm x``, ``hyperfine 'rm x'``): every
+        argument word's program name goes in ``maybe_names``, and from each word that
+        names a wrapper or a shell the rest is read as a command (``maybe``)."""
+        name = _base(argv[0])
+        if name is None or name in DATA_PROGRAMS:
+            return
+        tails = 0
+        for j, word in enumerate(argv[1:], 1):
+            if word is None:
+                continue
+            self.out.maybe_names.update(names_in(word))
+            base = _base(word) or ""
+            if not self.guessing or not (base in RUNNERS or base in SHELLS or base in WRAPPERS):
+                continue
+            tails += 1
+            if tails > 16:
+                self.out.maybe_unvetted.append("too many wrappers among a program's arguments")
+                return
+            guessed = _Walker(Line(), guessing=False)
+            guessed.simple(argv[j:], depth + 1)
+            self.out.maybe += guessed.out.commands + guessed.out.maybe
+            self.out.maybe_unvetted += guessed.out.unvetted + guessed.out.maybe_unvetted
+            self.out.maybe_names |= guessed.out.maybe_names
 
     def unwrap(self, argv: Words, depth: int) -> Words | str | None:
         """The command a wrapper runs (words), the code string it runs (str), or None."""
@@ -441,28 +460,35 @@ class _Walker:
             self.find(argv, depth)
             return None
         if name == "git":
-            self.git(argv, depth)
-            return None
+            return self.git(argv, depth)
         if name == "watch":
             rest = skip_options(argv[1:], {"-n", "--interval", "-d", "-q"})
             return self.code(rest, "watch") if rest is not None else self.dynamic()
-        if name in ("su", "script", "flock"):
+        if name in ("su", "script", "flock", "runuser", "sg"):
             for i, word in enumerate(argv[1:-1], 1):
                 if word in ("-c", "--command"):
                     return self.code([argv[i + 1]], name)
+            if name == "sg":  # sg GROUP COMMAND: the command is a line for /bin/sh
+                rest = tuple(w for w in argv[1:] if w != "-")[1:]
+                return self.code(rest, "sg") if rest else None
             if name == "flock":
                 rest = skip_options(argv[1:], {"-w", "--timeout", "-E", "--conflict-exit-code"})
                 return rest[1:] if rest else (self.dynamic() if rest is None else None)
-            return None
+            if name != "runuser":  # runuser -u USER COMMAND: a wrapper below
+                return None
         if name == "env":
             return self.env(argv, depth)
         if name == "command" and any(w in ("-v", "-V") for w in argv[1:2]):
             return None  # command -v only prints what a name is
+        if name == "capsh":  # capsh … -- ARGS: bash ARGS
+            return ("bash", *argv[argv.index("--") + 1 :]) if "--" in argv else None
         spec = WRAPPERS.get(name)
         if spec is None:
             return None
         value_options, positionals = spec
         rest = skip_options(argv[1:], value_options)
+        if rest is not None and name in OPTIONS_AGAIN:
+            rest = rest[:positionals] + (skip_options(rest[positionals:], value_options) or ())
         if rest is None:
             return self.dynamic()
         if name in ("sudo", "doas"):
@@ -471,6 +497,7 @@ class _Walker:
                     break
                 key, _, value = word.partition("=")
                 self.variable(key, value, depth)
+                self.sets(key, exported=True)
             rest = skip_assignments(rest)
         if name == "nice" and rest and rest[0] is not None and re.fullmatch(r"-\d+", rest[0]):
             rest = rest[1:]
@@ -487,33 +514,12 @@ class _Walker:
         return " ".join(w for w in words if w is not None)
 
     def shell(self, args: Words) -> str | None:
-        has_c = reads_input = False
-        i = 0
-        while i < len(args):
-            word = args[i]
-            if word is None:
-                self.unvetted("a shell's options are not plain text")
-                return None
-            if word == "--":
-                i += 1
-                break
-            if word in SHELL_VALUE_OPTIONS:
-                i += 2
-                continue
-            if word.startswith("--"):
-                i += 1
-                continue
-            if len(word) > 1 and word[0] in "-+":
-                has_c = has_c or "c" in word[1:]
-                reads_input = reads_input or "s" in word[1:]
-                i += 1
-                continue
-            break
-        rest = args[i:]
+        has_c, rest, why = read_shell(args)
+        if why:
+            self.unvetted(why)
+            return None
         if has_c:
             return self.code(list(rest[:1]), "sh -c")
-        if reads_input or not rest:
-            self.unvetted("a shell reading commands from its input (a pipe, here-document)")
         return None
 
     def other_shell(self, name: str, code: str) -> None:
@@ -526,35 +532,22 @@ class _Walker:
             self.unvetted(f"{name} is not bash: its code is not vetted")
 
     def env(self, argv: Words, depth: int) -> Words | str | None:
-        i = 1
-        while i < len(argv):
-            word = argv[i]
-            if word is None:
-                return self.dynamic()
-            if word in ("-S", "--split-string") or word.startswith(("-S", "--split-string=")):
-                value = word.split("=", 1)[1] if word.startswith("--") else word[2:]
-                if not value:
-                    return self.code(list(argv[i + 1 : i + 2]), "env -S")
-                return self.code([value, *argv[i + 1 :]], "env -S")
-            if word in ("-u", "--unset", "-C", "--chdir"):
-                i += 2
-            elif word == "--":
-                i += 1
-                break
-            elif word.startswith("-"):
-                i += 1
-            elif "=" in word:  # env takes every NAME=VALUE before the program
-                name, _, value = word.partition("=")
-                if not is_assignment(word) and not name.startswith("BASH_FUNC"):
-                    self.unvetted(f"env sets {name!r}, which no shell can name")
-                self.variable(name, value, depth)
-                i += 1
-            else:
-                break
-        return argv[i:] or None
+        reading = read_env(argv)
+        for name, value in reading.settings:
+            if not is_assignment(f"{name}=") and not name.startswith("BASH_FUNC"):
+                self.unvetted(f"env sets {name!r}, which no shell can name")
+            self.variable(name, value, depth)
+            self.sets(name, exported=True)
+        if reading.unreadable:
+            self.unvetted(reading.unreadable)
+        if reading.split is not None:
+            return reading.split  # "env -iS 'rm x'" runs "env -i rm x"
+        return reading.program or None
 
-    def git(self, argv: Words, depth: int) -> None:
-        """``git -c key=value``: the values git runs as commands are parsed too."""
+    def git(self, argv: Words, depth: int) -> Words | None:
+        """``git -c key=value``: the values git runs as commands are parsed too; an
+        alias given so (``-c alias.p=push p``) is put in place as the next layer."""
+        aliases: dict[str, str] = {}
         for i, word in enumerate(argv[1:], 1):
             setting = None
             if word == "-c" and i + 1 < len(argv):
@@ -574,6 +567,13 @@ class _Walker:
                 self.unvetted(f"git -c {key} names files git runs or reads")
             elif GIT_CODE_KEYS.match(key) and (not key.startswith("alias.") or value[:1] == "!"):
                 self.line(value.removeprefix("!"), depth + 1)
+            elif key.startswith("alias."):
+                aliases[setting.partition("=")[0][len("alias.") :]] = value
+        resolved = git_alias(argv, aliases)
+        if isinstance(resolved, str):
+            self.unvetted(resolved)
+            return None
+        return resolved
 
     def find(self, argv: Words, depth: int) -> None:
         i = 1
