@@ -36,6 +36,7 @@ export const RESTRICTED_SETTINGS: readonly string[] = [
   "verify.commands",
   "sandbox.readOnlyPaths",
   "sandbox.git",
+  "sandbox.writableEnvs",
 ];
 
 /**
@@ -67,6 +68,7 @@ export const LIMIT_SETTINGS: readonly string[] = [
   "sandbox.maxMemoryMb",
   "sandbox.maxFileMb",
   "sandbox.tmpMb",
+  "sandbox.maxWriteMb",
 ];
 
 /** Switches a workspace that is not trusted may turn on, never off. */

@@ -31,7 +31,7 @@ class ModelSettings:
     """Name of the environment variable that holds the API key."""
     api: Literal["chat", "responses"] = "chat"
     """"chat" = Chat Completions (Ollama, vLLM, llama.cpp speak it); "responses" = OpenAI's
-    Responses API (``model/factory.py`` picks the client)."""
+    Responses API."""
     context_window: int = field(default=128_000, metadata=_positive(1024))
     max_output_tokens: int = field(default=4096, metadata=_positive(16))
     timeout: float = field(default=60.0, metadata=_positive(0.1))
@@ -119,13 +119,13 @@ class SandboxSettings:
     tmp_mb: int = field(default=512, metadata=_positive(1))
     """Size of the command's own /tmp and home folder (each a tmpfs), in MiB."""
     max_write_mb: int = field(default=16384, metadata=_positive(1))
-    """Disk space a command may use (the workspace's file system, watched while it runs:
-    past this it is stopped), in MiB."""
+    """Disk space a command may use on the workspace's file system (watched while it runs:
+    past this, or under 256 MiB free, it is stopped), in MiB."""
     writable_envs: bool = False
     """Whether commands may change the workspace's virtual environments (folders with
-    pyvenv.cfg or conda-meta/) and node_modules folders. Off: read-only (code there runs
-    on the host later, when you run python or the editor starts a tool); turn on for a
-    command that installs packages."""
+    pyvenv.cfg or conda-meta/) and node_modules folders. Off: read-only to commands (code
+    there runs on your machine later, when you run python or the editor starts a tool);
+    turn on for a command that installs packages."""
 
 
 @dataclass(frozen=True, kw_only=True)
