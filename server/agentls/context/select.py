@@ -2,9 +2,10 @@
 
 Read top to bottom (``Selector.select``): the enclosing scope in full -> the ranked
 definitions (``rank.py``) as signatures or, for the best small ones, whole bodies ->
-the file's outline, a related test and recently edited regions, each in a share of
-the budget -> with budget left, bodies instead of signatures and the file around
-the scope. The same input gives byte-identical output.
+the members of the best-ranked types, the file's outline, a related test and recently
+edited regions, each in a share of the budget -> with budget left, more signatures and
+members, bodies instead of signatures and the file around the scope. The same input
+gives byte-identical output.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ __all__ = ["Here", "Selection", "Selector", "Snippet", "render_block"]
 
 _BEFORE = "this file, before it"
 _TYPE_KINDS = frozenset({"class", "type", "interface"})
-_MEMBER_TYPES = 3  # types whose members are outlined
+_MORE_MEMBER_TYPES = 8  # ... and with budget left after the signatures
 _AFTER = "this file, after it"
 
 
@@ -50,22 +51,30 @@ class Selector(Ranker):
         self._add_scope(packer, here, scope, what, budget // 2)
         candidates = self.candidates(here, scope, enclosing)
         self._add_definitions(packer, candidates, int(budget * 0.75))
-        self._add_members(packer, here, candidates, packer.used + budget // 8)
+        self._add_members(packer, here, candidates, packer.used + budget // 8, 3)
         self._add_outline(packer, here, scope, packer.used + budget // 10)
         if enclosing is not None:
             self._add_test(packer, here, enclosing.name, packer.used + budget // 7)
         self._add_recent(packer, here, packer.used + budget // 10)
         self._add_definitions(packer, candidates, budget)
+        self._add_members(packer, here, candidates, budget, _MORE_MEMBER_TYPES)
         self._add_bodies(packer, candidates, budget)
         self._add_surroundings(packer, here, scope)
         return Selection(packer.snippets, budget)
 
     def _add_members(
-        self, packer: Packer, here: Here, candidates: list[Candidate], limit: int
+        self,
+        packer: Packer,
+        here: Here,
+        candidates: list[Candidate],
+        limit: int,
+        types: int = 3,
     ) -> None:
         """The first line of each member (method, property, field) of the best-ranked
-        classes and types of other files, one outline per type: what new code reaches
-        through an object of that type (``url.scheme``, ``response.http_version``)."""
+        ``types`` classes and types of other files, one outline per type, as many as
+        fit: what new code reaches through an object of that type (``url.scheme``,
+        ``response.http_version``). Called again with the rest of the budget: an outline
+        cut short before is replaced by a longer one."""
         done = 0
         for candidate in candidates:
             loc = candidate.located
@@ -80,8 +89,24 @@ class Selector(Ranker):
             members = [m for m in members if not m.name.startswith("_")]
             if not members:
                 continue
+            old = next(
+                (
+                    s
+                    for s in packer.snippets
+                    if s.path == loc.path
+                    and s.start_line == members[0].start + 1
+                    and s.reason.startswith(f"members of {d.name} (")
+                ),
+                None,
+            )
+            if old is not None:  # outlined before, in a smaller share of the budget
+                if old.reason.endswith(f"({len(members)} of {len(members)})"):
+                    done += 1
+                    continue
+                packer.drop(old)
             room = min(limit, packer.budget) - packer.used
             shown: list[str] = []
+            last = members[0].start
             for m in members:  # as many as fit, in file order
                 trial = "\n".join([*shown, lines[m.start].rstrip()])
                 reason = f"members of {d.name} ({len(shown) + 1} of {len(members)})"
@@ -90,13 +115,14 @@ class Selector(Ranker):
                     break
                 shown.append(lines[m.start].rstrip())
                 last = m.start
-            if not shown:
-                continue
             reason = f"members of {d.name} ({len(shown)} of {len(members)})"
             text = "\n".join(shown)
-            if packer.add(loc.path, members[0].start, last, reason, text, limit, False):
+            if shown and packer.add(loc.path, members[0].start, last, reason, text, limit, False):
                 done += 1
-            if done >= _MEMBER_TYPES:
+            elif old is not None:
+                packer.put_back(old)
+                done += 1
+            if done >= types:
                 return
 
     def _add_bodies(self, packer: Packer, candidates: list[Candidate], limit: int) -> None:

@@ -75,3 +75,21 @@ def test_go_members_of_a_type_used_from_another_file(tmp_path: Path) -> None:
     members = [s for s in snippets if str(s["reason"]).startswith("members of Mux")]
     assert len(members) == 1
     assert "Routes()" in str(members[0]["text"]) and "Middlewares()" in str(members[0]["text"])
+
+
+def test_a_members_outline_cut_short_grows_with_the_budget(tmp_path: Path) -> None:
+    big = "class Big:\n" + "".join(
+        f"    def method_number_{i}(self, value: int) -> int:\n        return value\n\n"
+        for i in range(40)
+    )
+    user = "from pkg.big import Big\n\n\ndef use(b: Big) -> int:\n    return 0\n"
+    engine = _engine(tmp_path, {"pkg/__init__.py": "", "pkg/big.py": big, "pkg/user.py": user})
+
+    def outline(budget: int) -> str:
+        snippets = engine.select("pkg/user.py", 4, 4, budget).to_json()["snippets"]
+        found = [str(s["reason"]) for s in snippets if str(s["reason"]).startswith("members of")]
+        assert len(found) == 1
+        return found[0]
+
+    assert outline(600) != "members of Big (40 of 40)"  # a part, in the first share
+    assert outline(3000) == "members of Big (40 of 40)"  # all, with budget left
