@@ -485,7 +485,7 @@ def _verify_failed(problems: str) -> str:
 def _summary(call: ToolCall) -> str:
     try:
         arguments = json.loads(call.arguments or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # (nested past the parser's depth)
         return call.arguments.strip() or "(no summary)"
     summary = arguments.get("summary") if isinstance(arguments, dict) else None
     return str(summary).strip() if summary else "(no summary)"

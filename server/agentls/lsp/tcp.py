@@ -98,7 +98,7 @@ def check(body: bytes, token: str | None) -> dict[str, Any]:
     (``token`` None: no token is asked)."""
     try:
         message = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # (nested past the parser's depth)
         raise Refused("not JSON") from None
     if not isinstance(message, dict) or message.get("method") != "initialize":
         raise Refused("the first message is not initialize")
@@ -226,7 +226,7 @@ def serve(
 def body_id(body: object) -> Any:
     try:
         message = json.loads(body) if isinstance(body, bytes) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return message.get("id") if isinstance(message, dict) else None
 

@@ -76,7 +76,7 @@ class Toolbox:
             )
         try:
             arguments = json.loads(call.arguments or "{}")
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # (nested past the parser's depth)
             return ToolOutcome(
                 call,
                 f"error: the arguments of {call.name} are not valid JSON ({error}); "

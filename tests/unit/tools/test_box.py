@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agentls.model.base import ToolCall
 from agentls.tools.box import MAX_RESULT_CHARS, Tool, Toolbox, spec
 from agentls.tools.workspace import ToolDenied
@@ -48,3 +50,25 @@ async def test_refusals_crashes_and_long_outputs() -> None:
     assert await call("crash", "{}") == (False, "error: crash failed: bug")
     ok, text = await call("big", "{}")
     assert ok and len(text) < MAX_RESULT_CHARS + 100 and "characters cut" in text
+
+
+DEEP = '{"n": ' + "[" * 30_000 + "]" * 30_000 + "}"  # past json's recursion limit
+
+
+async def test_arguments_nested_past_the_parsers_depth_are_an_error_the_model_reads() -> None:
+    outcome = await BOX.run(ToolCall("1", "echo", DEEP))
+    assert not outcome.ok and "not valid JSON" in outcome.text
+
+
+def test_a_finish_nested_past_the_parsers_depth_is_a_summary_not_a_crash() -> None:
+    from agentls.agent.loop import _summary
+
+    assert _summary(ToolCall("1", "finish", DEEP)).startswith('{"n": [[[')
+
+
+def test_a_tcp_first_message_nested_past_the_parsers_depth_is_refused() -> None:
+    from agentls.lsp.tcp import Refused, body_id, check
+
+    with pytest.raises(Refused):
+        check(DEEP.encode(), "token")
+    assert body_id(DEEP.encode()) is None
