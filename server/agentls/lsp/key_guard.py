@@ -40,7 +40,10 @@ def target(model: ModelSettings, env: dict[str, str]) -> Target | None:
     except ModelError:
         return None
     parts = urlsplit(base_url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port no parser agrees on: a host of its own, which asks
+        return f"{parts.scheme}://{parts.netloc.lower()}", model.api_key_env
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}", model.api_key_env
 
 
