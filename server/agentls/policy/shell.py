@@ -203,6 +203,7 @@ class _Walker:
             variable = node.child_by_field_name("variable")
             if variable is not None:
                 self.assigned.add(text_of(variable))
+                self.sets(text_of(variable), exported=False)
         elif kind == "arithmetic_expansion" or (
             kind == "compound_statement" and starts(node, "((")
         ):
@@ -217,6 +218,7 @@ class _Walker:
             assigning = re.match(r"\$\{([A-Za-z_]\w*):?=", text_of(node))
             if assigning:
                 self.assigned.add(assigning.group(1))
+                self.sets(assigning.group(1), exported=False)
         for child in node.children:
             self.walk(child, depth)
 
@@ -271,6 +273,7 @@ class _Walker:
             return
         base = word.split("[", 1)[0]
         self.assigned.add(base)
+        self.sets(base, exported=False)
         self.variable(base, None, depth)
 
     def declaration(self, node: Node, depth: int) -> None:
@@ -420,7 +423,7 @@ class _Walker:
                 self.out.maybe_unvetted.append("too many wrappers among a program's arguments")
                 return
             guessed = _Walker(Line(), guessing=False)
-            guessed.simple(argv[j:], depth + 1)
+            guessed.simple(argv[j : j + 64], depth + 1)  # its names are in maybe_names
             self.out.maybe += guessed.out.commands + guessed.out.maybe
             self.out.maybe_unvetted += guessed.out.unvetted + guessed.out.maybe_unvetted
             self.out.maybe_names |= guessed.out.maybe_names

@@ -150,7 +150,7 @@ UPPER = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ_", min_size=1, max_size=12).filter(
 )
 FORMS = ["{n}=./x ls", "env {n}=./x ls", "export {n}=./x; ls", "{n}=./x; ls",
          "declare -x {n}=./x; npm --version", "{n}=./x npm --version", "sudo {n}=./x ls",
-         "env -i {n}=./x ls"]  # fmt: skip
+         "env -i {n}=./x ls", "for {n} in ./x; do ls; done", "echo ${{{n}:=./x}}; ls"]  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
