@@ -5,10 +5,10 @@ and walked whole: every simple command at any depth (lists, pipelines, subshells
 ``$(…)`` and backticks, also inside strings and redirections, conditionals, loops,
 ``case``, function bodies) is listed with its words as bash would pass them (quotes
 and escapes removed, ``$'…'`` decoded). Wrappers are unwrapped into layers
-(``command``, ``builtin``, ``exec``, ``env``, ``nice``, ``timeout``, ``nohup``,
-``sudo``, ``xargs``, ``time``, ``find -exec`` …), and the code strings of ``sh -c``,
-``bash -c``, ``env -S``, ``eval``, ``trap``, ``su -c``, ``flock -c``, ``watch`` are
-parsed in turn.
+(``env``, ``sudo``, ``xargs``, ``find -exec``, ``git -c alias.*``, those of
+``shell_programs.py``), the code strings of ``sh -c``, ``env -S``, ``eval``, ``trap``,
+``su -c``, ``watch`` are parsed in turn, and a program no list knows is guessed to run
+its arguments (``Line.maybe*``: a deny rule naming one asks).
 
 What cannot be vetted is said, never guessed: a parse error, a command name that is
 not plain text (``$a x``, ``r?`` globs), a shell reading commands from its input
