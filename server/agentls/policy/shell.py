@@ -571,7 +571,7 @@ class _Walker:
             elif GIT_CODE_KEYS.match(key) and (not key.startswith("alias.") or value[:1] == "!"):
                 self.line(value.removeprefix("!"), depth + 1)
             elif key.startswith("alias."):
-                aliases[setting.partition("=")[0][len("alias.") :]] = value
+                aliases[key[len("alias.") :]] = value  # git matches alias names in any case
         resolved = git_alias(argv, aliases)
         if isinstance(resolved, str):
             self.unvetted(resolved)

@@ -279,9 +279,10 @@ def git_alias(argv: Words, aliases: dict[str, str]) -> Words | str | None:
     if not aliases:
         return None
     at = git_subcommand(argv)
-    subcommand = argv[at] if at is not None else None
+    word = argv[at] if at is not None else None
+    subcommand = word.lower() if word is not None else None
     if at is None or subcommand is None or subcommand not in aliases:
-        named = [w for w in argv[1:] if w is None or w in aliases]
+        named = [w for w in argv[1:] if w is None or w.lower() in aliases]
         return "git -c alias.* defines a subcommand that is not vetted" if named else None
     value = aliases[subcommand]
     if re.search(r"[\\'\"]", value):
