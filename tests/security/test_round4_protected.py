@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from tests.security.round4_support import exec_task, threaded_model, workspace
 from tests.support.model_server import ScriptedModelServer
 
@@ -29,12 +27,6 @@ AUTO_LOADED = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: configs that editor extensions execute when the folder opens "
-    "(svelte.config.js, jest.config.js, vitest.config.ts, playwright.config.ts, "
-    "babel.config.js, postcss.config.js) are not protected: written unasked in auto-edit",
-)
 def test_r4_23_configs_editor_extensions_execute_ask(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -120,12 +112,6 @@ def test_r4_25_a_link_a_command_makes_to_a_protected_file_is_no_way_around(
     assert not (root / ".github" / "workflows" / "ci.yml").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: with the home folder opened as the workspace (VS Code users open ~), the "
-    "shell's start-up files (.bashrc, .profile, .config/autostart/) are no protected paths: "
-    "written unasked in auto-edit, they run at the user's next login or shell",
-)
 def test_r4_32_shell_startup_files_when_the_workspace_is_the_home_folder(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:

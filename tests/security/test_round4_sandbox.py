@@ -9,21 +9,12 @@ import subprocess
 import threading
 from pathlib import Path
 
-import pytest
-
 from tests.security.round4_support import commands, exec_task, threaded_model, token, workspace
 from tests.support.model_server import ScriptedModelServer
 
 __all__ = ["threaded_model"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: agentls' index (every word of the source, tokens included) lies in the "
-    "cache folder; when that folder is inside the workspace (AGENTLS_CACHE_DIR or "
-    "XDG_CACHE_HOME set to the project, as devcontainers do) a command reads the "
-    "SQLite file (binary: not content-checked) and hands the token over reversed",
-)
 def test_r4_17_the_index_in_a_cache_inside_the_workspace(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -69,12 +60,6 @@ def test_r4_18_proc_and_links_reach_nothing_of_the_host(
     assert secret not in run.bodies and secret[::-1] not in run.bodies, run.results
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: a git bundle (a backup of the repository as one binary file) holds the "
-    "history the hidden .git keeps from commands: git clone of it shows a .env committed "
-    "once",
-)
 def test_r4_19_history_in_a_git_bundle(threaded_model: ScriptedModelServer, tmp_path: Path) -> None:
     secret = token("Bnd")
     root = workspace(tmp_path)
@@ -141,12 +126,6 @@ def test_r4_20_abstract_unix_socket_of_the_host_is_unreachable(
     assert not accepted
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: the content check skips folders by name (vendor, node_modules, venv, "
-    "site-packages, ...): a command moves the folder holding a file with secret content "
-    "into one (mkdir lib/vendor; mv app lib/vendor/), and the next command reads it raw",
-)
 def test_r4_26_moving_a_folder_under_a_package_name_unmasks_its_content(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -166,11 +145,6 @@ def test_r4_26_moving_a_folder_under_a_package_name_unmasks_its_content(
     assert secret[::-1] not in run.bodies and secret not in run.bodies, run.results
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: with sandbox.git read-only, a repository config holding a credential under "
-    "a key the check does not know (sendemail.smtpPass, hub.oauthtoken) is not masked",
-)
 def test_r4_31_git_config_credentials_under_other_keys(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:

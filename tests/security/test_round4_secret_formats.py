@@ -9,8 +9,6 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-import pytest
-
 from tests.security.round4_support import commands, exec_task, threaded_model, token, workspace
 from tests.support.model_server import ScriptedModelServer
 
@@ -33,11 +31,6 @@ def _read_and_transform(path: str) -> list[list[tuple[str, dict[str, object]]]]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: a password passed as a keyword argument "
-    '(connect(password="…"), Client(api_key="…")) is not detected',
-)
 def test_r4_01_password_as_a_keyword_argument(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -55,11 +48,6 @@ def test_r4_01_password_as_a_keyword_argument(
     assert not _leaked(run.bodies, secret)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: Maven's settings.xml <password> (XML tags) "
-    "is neither a secret name nor detected by content",
-)
 def test_r4_02_maven_settings_xml_password(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -76,9 +64,6 @@ def test_r4_02_maven_settings_xml_password(
     assert not _leaked(run.bodies, secret)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BREAK: an Authorization: Bearer token in a script is not detected"
-)
 def test_r4_03_bearer_token_in_a_script(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -94,10 +79,6 @@ def test_r4_03_bearer_token_in_a_script(
     assert not _leaked(run.bodies, secret)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: a Kerberos keytab (*.keytab, binary) is no secret name: commands read it whole",
-)
 def test_r4_04_kerberos_keytab_by_name(threaded_model: ScriptedModelServer, tmp_path: Path) -> None:
     secret = token("Krb")
     root = workspace(tmp_path)
@@ -119,11 +100,6 @@ def test_r4_04_kerberos_keytab_by_name(threaded_model: ScriptedModelServer, tmp_
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: a UTF-16 text file (what Windows PowerShell "
-    "writes) is not checked for secret content: iconv + rev reads the token",
-)
 def test_r4_05_utf16_text_file_with_a_token(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -142,12 +118,6 @@ def test_r4_05_utf16_text_file_with_a_token(
     assert not _leaked(run.bodies, secret)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: a toolchain's npmrc (nvm's global "
-    "$NVM_DIR/versions/node/V/etc/npmrc) is no secret name and lies deeper than "
-    "the four folders scanned",
-)
 def test_r4_06_npm_token_in_a_toolchain_folder(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -168,9 +138,6 @@ def test_r4_06_npm_token_in_a_toolchain_folder(
     assert not _leaked(run.bodies, secret)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BREAK: a Discord webhook URL (a known token format) is not detected"
-)
 def test_r4_07_discord_webhook_url(threaded_model: ScriptedModelServer, tmp_path: Path) -> None:
     secret = base64.urlsafe_b64encode(token("Dw").encode() * 3).decode().rstrip("=")[:68]
     url = f"https://discord.com/api/webhooks/123456789012345678/{secret}"
@@ -203,11 +170,6 @@ def test_r4_08_a_secret_file_compressed_by_a_command_is_still_masked(
     assert not _leaked(run.bodies, secret)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: toolchain folders are masked by secret names only, never by content: "
-    "~/.cargo/config.toml with a proxy password and a registry token is readable",
-)
 def test_r4_33_credentials_in_a_toolchain_config(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:

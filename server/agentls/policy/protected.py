@@ -21,6 +21,8 @@ second of ``HEAD``, ``objects``, ``refs``, ``commondir``, ``packed-refs``) is re
 from __future__ import annotations
 
 import functools
+import os
+import pwd
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -66,6 +68,62 @@ PROTECTED: dict[str, str] = {
     "stylelint.config.*": "the Stylelint extension loads (runs) it",
     ".stylelintrc*": "the Stylelint extension loads it and the plugins it names",
     "tailwind.config.*": "the Tailwind CSS extension loads (runs) it",
+    # More configs editor extensions load (run) when the folder or a file opens, in
+    # every extension (.js, .cjs, .mjs, .ts, .cts, .mts, .json, ...).
+    "svelte.config.*": "the Svelte extension loads (runs) it",
+    "jest.config.*": "the Jest extension loads (runs) it",
+    "vitest.config.*": "the Vitest extension loads (runs) it",
+    "vitest.workspace.*": "the Vitest extension loads (runs) it",
+    "playwright.config.*": "the Playwright extension loads (runs) it",
+    "babel.config.*": "Babel (through the ESLint extension's parser) runs it",
+    ".babelrc*": "Babel (through the ESLint extension's parser) loads it and its plugins",
+    "postcss.config.*": "the PostCSS and Tailwind extensions load (run) it",
+    ".postcssrc*": "the PostCSS and Tailwind extensions load it and its plugins",
+    "vite.config.*": "the Vite, Vitest and Svelte extensions load (run) it",
+    "astro.config.*": "the Astro extension loads (runs) it",
+    "nuxt.config.*": "the Nuxt and Vue extensions load (run) it",
+    "next.config.*": "Next.js tooling in the editor loads (runs) it",
+    "webpack.config.*": "editor tooling loads (runs) it",
+    "rollup.config.*": "editor tooling loads (runs) it",
+    "uno.config.*": "the UnoCSS extension loads (runs) it",
+    "unocss.config.*": "the UnoCSS extension loads (runs) it",
+    "windi.config.*": "the Windi CSS extension loads (runs) it",
+    "cypress.config.*": "the Cypress extension loads (runs) it",
+    ".storybook/": "the Storybook extension loads (runs) its main file",
+    # Shell and session start-up files (the home folder opened as the workspace): run
+    # at the user's next shell or login.
+    ".bashrc": "bash runs it at every shell",
+    ".bash_profile": "bash runs it at login",
+    ".bash_login": "bash runs it at login",
+    ".bash_logout": "bash runs it at logout",
+    ".bash_aliases": "bash runs it (from .bashrc)",
+    ".profile": "the login shell runs it",
+    ".zshrc": "zsh runs it at every shell",
+    ".zshenv": "zsh runs it at every shell",
+    ".zprofile": "zsh runs it at login",
+    ".zlogin": "zsh runs it at login",
+    ".zlogout": "zsh runs it at logout",
+    ".cshrc": "csh runs it",
+    ".tcshrc": "tcsh runs it",
+    ".kshrc": "ksh runs it",
+    ".mkshrc": "mksh runs it",
+    ".xprofile": "the X session runs it",
+    ".xinitrc": "the X session runs it",
+    ".xsession": "the X session runs it",
+    ".xsessionrc": "the X session runs it",
+    ".pam_environment": "the login sets its variables (LD_PRELOAD)",
+    ".vimrc": "Vim runs it",
+    ".gvimrc": "Vim runs it",
+    ".emacs": "Emacs runs it",
+    ".emacs.d/": "Emacs runs it",
+    "/.config/": "a home folder's: autostart, systemd units, shells, editors run from it",
+    "/.local/": "a home folder's: its bin/ is on PATH, its applications run",
+    "/.ipython/": "IPython runs its startup scripts",
+    "/.jupyter/": "Jupyter runs its configs",
+    "/.ssh/": "sshd trusts its authorized_keys",
+    "/.vscode-server/": "VS Code's server runs its extensions",
+    "/.vim/": "Vim runs its plugins",
+    ".pythonrc*": "Python runs it (PYTHONSTARTUP)",
     ".pylintrc": "pylint (the editor's linter) runs its init-hook and plugins",
     "pylintrc": "pylint (the editor's linter) runs its init-hook and plugins",
     ".mcp.json": "agents start the MCP servers it lists",
@@ -101,6 +159,20 @@ class ProtectedMatcher:
 
     def matches(self, relative: str, is_dir: bool = False) -> bool:
         return self._patterns.matches(relative.strip("/") + ("/" if is_dir else ""))
+
+
+def home_patterns(root: Path) -> tuple[str, ...]:
+    """More protected paths when the workspace is the user's home folder (VS Code users
+    open ``~``): every dot-file and dot-folder at its top (start-up files, tools'
+    configs, autostart entries), but ``.cache/``, which programs write."""
+    homes = {os.path.realpath(os.path.expanduser("~"))}
+    try:
+        homes.add(os.path.realpath(pwd.getpwuid(os.getuid()).pw_dir))
+    except (KeyError, OSError):
+        pass
+    if os.path.realpath(root) not in homes:
+        return ()
+    return ("/.*", "!/.cache/", "!/.cache/**")
 
 
 def protected_why(relative: str, extra: Sequence[str] = ()) -> str:

@@ -45,7 +45,7 @@ from pathlib import Path
 from agentls.config import SandboxSettings
 from agentls.policy.approved import approved_by_rule
 from agentls.policy.capture import OutputCapture
-from agentls.policy.protected import ProtectedMatcher
+from agentls.policy.protected import ProtectedMatcher, home_patterns
 from agentls.policy.sandbox_disk import DiskWatch
 from agentls.policy.sandbox_git import disable_new_repositories
 from agentls.policy.sandbox_pids import PidsCgroup
@@ -248,8 +248,13 @@ class CommandRunner:
         self.shell = "/bin/bash" if os.access("/bin/bash", os.X_OK) else "/bin/sh"
         self.settings = settings or SandboxSettings()
         verdicts = VerdictStore(self.root)  # earlier runs' content checks, by content
-        content = SecretContentFiles(self.root, max_bytes=CONTENT_SCAN_BYTES, verdicts=verdicts)
-        guard = ProtectedMatcher(tuple(protected_paths))
+        content = SecretContentFiles(
+            self.root,
+            max_bytes=CONTENT_SCAN_BYTES,
+            verdicts=verdicts,
+            git_data=self.settings.git == "hidden",  # bundles and packs: history
+        )
+        guard = ProtectedMatcher((*protected_paths, *home_patterns(self.root)))
         self._scan = TreeScan(self.root, self.secrets, content=content, protected=guard)
         # The editor's unsaved texts by workspace-relative path: in the sandbox a command
         # sees them (read-only) in place of the disk's, as the user sees them.
@@ -533,6 +538,8 @@ def _redacted_copy(path: Path, relative: str, copy: Path, empty: Path) -> Path:
     lines hidden, as the tools show it; ``empty`` for a file that is no UTF-8 text (a
     compiled file holding a token) or cannot be read."""
     try:
+        if path.stat().st_size > CONTENT_SCAN_BYTES:
+            return empty  # git history, or a file moved since it held a secret
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return empty

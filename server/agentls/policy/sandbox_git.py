@@ -21,6 +21,8 @@ import re
 import stat
 from pathlib import Path
 
+from agentls.policy.secret_content import has_secret_content
+
 log = logging.getLogger(__name__)
 
 DISABLED = ".agentls-disabled"  # suffix of what disable_new_repositories renames
@@ -29,6 +31,7 @@ _CREDENTIAL = re.compile(
     rb"://[^/\s@]+@|^\s*(?:password|token|extraheader|sslkey|sslcertpasswordprotected)\s*=",
     re.IGNORECASE | re.MULTILINE,
 )
+_CREDENTIAL_WORDS = ("pass", "token", "secret", "auth", "cookie", "key", "credential")
 _SECTION = re.compile(r'^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$')
 _KEY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$")
 
@@ -117,13 +120,22 @@ def _value(raw: str) -> str:
 
 
 def has_credentials(path: str) -> bool:
-    """Whether a config holds a password or token (a URL with ``user:token@``, an
-    ``http.extraHeader``, ...): masked then (git works without it, minus remotes)."""
+    """Whether a config holds a password or token: a URL with ``user:token@``, a key
+    whose name (or section's) has a word of ``_CREDENTIAL_WORDS`` in it
+    (``sendemail.smtpPass``, ``hub.oauthtoken``, ``http.cookieFile``,
+    ``credential.helper``), or a value the secret detectors flag: masked then (git
+    works without it, minus remotes)."""
     try:
         with open(path, "rb") as config:
-            return _CREDENTIAL.search(config.read(1 << 20)) is not None
+            data = config.read(1 << 20)
     except OSError:
         return False
+    if _CREDENTIAL.search(data) is not None:
+        return True
+    for section, key, _ in read_config(path):
+        if any(word in f"{section.split('.')[0]}.{key}" for word in _CREDENTIAL_WORDS):
+            return True
+    return has_secret_content(data.decode("utf-8", "replace"))
 
 
 def included_files(config: str) -> list[str]:

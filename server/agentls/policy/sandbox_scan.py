@@ -41,7 +41,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +97,8 @@ class _Folder:
     checked: tuple[str, ...] = ()  # regular files to check for content and hard links
     protected: tuple[str, ...] = ()  # protected paths (symlinks included)
     envs: tuple[str, ...] = ()  # this folder (a virtual env) or node_modules in it
+    # Regular files in package folders (not checked for content), with their inodes.
+    unchecked: tuple[tuple[str, int], ...] = ()
 
 
 class TreeScan:
@@ -111,8 +113,16 @@ class TreeScan:
         max_depth: int | None = None,
         content: SecretContentFiles | None = None,
         protected: ProtectedMatcher | None = None,
+        content_names: Callable[[str], bool] | None = None,
+        skip: Callable[[str], bool] | None = None,
     ) -> None:
+        """``content_names``: which file names ``content`` checks (None: every file
+        outside the package folders of ``CONTENT_SKIP_NAMES``; given: those at any
+        place, as for the small configs of toolchains and ``/etc``). ``skip``: folders
+        whose name it says yes to are not entered (the package trees of toolchains)."""
         self.root = str(root)
+        self.content_names = content_names
+        self.skip = skip
         self.secrets = secrets
         self.private = private
         self.content = content  # checks files for secret content (None: names only)
@@ -131,6 +141,7 @@ class TreeScan:
         checked: list[str] = []
         guarded: list[str] = []
         envs: list[str] = []
+        unchecked: list[tuple[str, int]] = []
         stack = [""]
         visited = 0
         while stack:
@@ -166,11 +177,12 @@ class TreeScan:
             checked += folder.checked
             guarded += folder.protected
             envs += folder.envs
+            unchecked += folder.unchecked
             if self.max_depth is None or relative.count("/") + 1 < self.max_depth:
                 stack += folder.subfolders
         self._folders = folders
         git += self._targets(git_files)
-        content = self._content(checked, files)
+        content = self._content(checked, files, unchecked)
         targets = self._inside_targets(p for p in guarded if os.path.islink(self._full(p)))
         return Protected(
             git=self._absolute(set(git)),
@@ -186,23 +198,27 @@ class TreeScan:
             envs=self._absolute(set(envs)),
         )
 
-    def _content(self, checked: list[str], files: list[str]) -> list[str]:
-        """Of ``checked``: the files holding secret content, then the hard links of any
-        secret file (appended to ``files``, masked empty)."""
+    def _content(
+        self, checked: list[str], files: list[str], unchecked: list[tuple[str, int]]
+    ) -> list[str]:
+        """Of ``checked``: the files holding secret content (those over
+        ``CONTENT_SCAN_BYTES``: only git history, or an inode that held a secret);
+        of ``unchecked``: the inodes that held one; then the hard links of any secret
+        file (appended to ``files``, masked empty)."""
         if self.content is None:
             return []
-        small: dict[str, os.stat_result] = {}
+        stats: dict[str, os.stat_result] = {}
         linked: dict[tuple[int, int], list[str]] = {}
         for relative in checked:
             try:
                 info = os.stat(os.path.join(self.root, relative), follow_symlinks=False)
             except OSError:
                 continue
-            if info.st_size <= CONTENT_SCAN_BYTES:
-                small[relative] = info
+            stats[relative] = info
             if info.st_nlink > 1:
                 linked.setdefault((info.st_dev, info.st_ino), []).append(relative)
-        found = self.content.holding_secrets(small, small)
+        found = self.content.holding_secrets(stats, stats)
+        found += self.content.remembered(unchecked)
         files += self._compiled(found)
         if linked:
             for relative in [*files, *found]:
@@ -286,12 +302,14 @@ class TreeScan:
         in_dependencies = self.private or any(
             part in DEPENDENCY_NAMES for part in relative.split("/")
         )
-        check = self.content is not None and not any(
-            part in CONTENT_SKIP_NAMES for part in relative.split("/")
+        check = self.content is not None and (
+            self.content_names is not None
+            or not any(part in CONTENT_SKIP_NAMES for part in relative.split("/"))
         )
         guard = self.protected if not in_dependencies else None
         guarded: list[str] = []
         envs: list[str] = []
+        unchecked: list[tuple[str, int]] = []
         for entry in entries:
             path = f"{relative}/{entry.name}" if relative else entry.name
             try:
@@ -310,15 +328,17 @@ class TreeScan:
                         git.append(path)
                     elif self.secrets.is_secret(path, is_dir=True) or self._owner_only(entry):
                         dirs.append(path)
-                    else:
+                    elif self.skip is None or not self.skip(entry.name):
                         subfolders.append(path)
                 elif entry.is_file():
                     if entry.name in ENV_MARKERS and relative:
                         envs.append(relative)  # pyvenv.cfg: this folder is a virtual env
                     if self._secret_file(path, entry, in_dependencies):
                         files.append(path)
-                    elif check:
+                    elif check and (self.content_names is None or self.content_names(entry.name)):
                         checked.append(path)
+                    elif self.content is not None and self.content_names is None:
+                        unchecked.append((path, entry.inode()))
                 elif _special(entry):
                     files.append(path)  # a socket or fifo: a way out of the sandbox
             except OSError:
@@ -333,6 +353,7 @@ class TreeScan:
             tuple(checked),
             tuple(guarded),
             tuple(envs),
+            tuple(unchecked),
         )
 
     def _secret_file(self, path: str, entry: os.DirEntry[str], in_dependencies: bool) -> bool:

@@ -34,17 +34,20 @@ in the sandbox.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import pwd
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+from agentls.cache_dir import default_cache_dir
 from agentls.config import SandboxSettings
 from agentls.policy import sandbox_git
 from agentls.policy.sandbox_scan import Protected, TreeScan
-from agentls.policy.secrets import SecretMatcher
+from agentls.policy.secrets import SecretContentFiles, SecretMatcher, decode_text, redact
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +77,74 @@ HOME_TOOLCHAINS = (
 )
 PRLIMIT = "/usr/bin/prlimit"
 BWRAP = "/usr/bin/bwrap"  # where Debian's bubblewrap puts it (when not on PATH)
-OUTSIDE_SCAN_DEPTH = 4  # folders below a toolchain's top scanned for secrets
+# Package trees inside toolchains: not entered by the scan (100,000s of files of
+# downloaded packages, where no tool keeps the user's credentials).
+TOOLCHAIN_PACKAGE_TREES = frozenset(
+    {"site-packages", "dist-packages", "node_modules", "rustlib", "__pycache__", "test",
+     "tests", "doc", "docs", "man", "include", "locale", "registry", "git"}
+)  # fmt: skip
+_PYTHON_LIB = re.compile(r"python[0-9][0-9.]*t?")
+OUTSIDE_CONTENT_BYTES = 64 << 10  # configs outside the workspace checked for content
+_CONFIG_SUFFIXES = (
+    ".toml", ".conf", ".cfg", ".ini", ".cnf", ".yaml", ".yml", ".properties", ".xml",
+    ".env", ".rc", ".config", ".json", ".sh", ".txt",
+)  # fmt: skip
 RUN_TMPFS_MB = 16  # /run holds nothing but what a command puts there
 
 _SCANS: dict[tuple[str, tuple[str, ...]], TreeScan] = {}  # trees outside the workspace
 
 
+# Files of /etc that hold credentials machine-wide (others are checked by name and mode
+# only: a redacted copy of a system file, such as ``nsswitch.conf``'s ``passwd:``
+# line, would break the programs that read it).
+ETC_CREDENTIAL_NAMES = frozenset(
+    {"environment", "pip.conf", "npmrc", "yarnrc", "gitconfig", "boto.cfg", "wgetrc",
+     "curlrc", "netrc", "s3cfg", "pypirc", "settings.xml", "bash.bashrc", "profile",
+     "zshenv", "zshrc", "environment.conf"}
+)  # fmt: skip
+
+
+def etc_credentials(name: str) -> bool:
+    """A file of ``/etc`` checked for secret content (``profile.d/*.sh`` too)."""
+    lower = name.lower()
+    return lower in ETC_CREDENTIAL_NAMES or lower.endswith((".sh", ".env"))
+
+
+def package_tree(name: str) -> bool:
+    """A folder of a toolchain the scan does not enter: package trees and Python's
+    standard library (``lib/python3.12``, its ``site-packages`` with it)."""
+    return name in TOOLCHAIN_PACKAGE_TREES or _PYTHON_LIB.fullmatch(name) is not None
+
+
+def config_like(name: str) -> bool:
+    """A file name a configuration may have (``config.toml``, ``pip.conf``, ``npmrc``,
+    ``environment``: no suffix): checked for secret content outside the workspace."""
+    lower = name.lower()
+    if lower.endswith(".json"):
+        return lower in ("config.json", "settings.json", "credentials.json")
+    bare = "." not in lower[1:]  # npmrc, .npmrc, environment, credentials
+    return lower.endswith(_CONFIG_SUFFIXES) or bare
+
+
 def outside_scan(folder: str, secrets: SecretMatcher) -> Protected:
-    """Secrets of a folder outside the workspace (a toolchain, ``/etc``), remembered
-    between commands and runners: only changed folders are read again."""
+    """Secrets of a folder outside the workspace (a toolchain, ``/etc``,
+    ``sandbox.readOnlyPaths``), at any depth but its package trees
+    (``TOOLCHAIN_PACKAGE_TREES``): names, owner-only files, and the content of its
+    small configs (``config_like``, up to ``OUTSIDE_CONTENT_BYTES``; in ``/etc``:
+    ``etc_credentials``). Remembered between commands and runners: only changed folders and
+    files are read again."""
     key = (folder, secrets.patterns)
     scan = _SCANS.get(key)
     if scan is None:
-        scan = TreeScan(Path(folder), secrets, private=True, max_depth=OUTSIDE_SCAN_DEPTH)
+        every = folder in SCANNED_SYSTEM_DIRS
+        scan = TreeScan(
+            Path(folder),
+            secrets,
+            private=True,
+            content=SecretContentFiles(Path(folder), max_bytes=OUTSIDE_CONTENT_BYTES),
+            content_names=etc_credentials if every else config_like,
+            skip=None if every else package_tree,
+        )
         _SCANS[key] = scan
     return scan.scan()
 
@@ -242,7 +300,7 @@ class View:
             elif os.path.isdir(folder):
                 args += ["--ro-bind", folder, folder]
                 if folder in SCANNED_SYSTEM_DIRS:
-                    args += _masks(outside_scan(folder, self.secrets), empty)
+                    args += _masks(outside_scan(folder, self.secrets), empty, outside=True)
         args += ["--dev", "/dev", "--proc", "/proc"]
         for folder in ("/tmp", "/var/tmp", self.home):
             args += [*self._size(self.settings.tmp_mb), "--tmpfs", folder]
@@ -259,7 +317,8 @@ class View:
         args: list[str] = []
         mounted = list(SYSTEM_DIRS)
         for tool in self.toolchains():
-            args += ["--ro-bind", tool, tool, *_masks(outside_scan(tool, self.secrets), empty)]
+            found = outside_scan(tool, self.secrets)
+            args += ["--ro-bind", tool, tool, *_masks(found, empty, outside=True)]
             mounted.append(tool)
         parent = os.path.dirname(self.root)
         if any(_inside(parent, m) for m in mounted):
@@ -267,7 +326,7 @@ class View:
         for path in self.read_only_paths():
             args += ["--ro-bind", path, path]
             if os.path.isdir(path):
-                args += _masks(outside_scan(path, self.secrets), empty)
+                args += _masks(outside_scan(path, self.secrets), empty, outside=True)
         return args
 
     def workspace(
@@ -301,7 +360,11 @@ class View:
         for folder in self._hooks(protected):
             if not any(_inside(folder, g) for g in gits):
                 args += ["--ro-bind", folder, folder]
-        return args + _masks(protected, empty)
+        args += _masks(protected, empty)
+        cache = own_cache_inside(self.root)
+        if cache is not None:  # agentls' index (every word of the source) and checkpoints
+            args += ["--tmpfs", cache, "--remount-ro", cache]
+        return args
 
     def _pinned(self, protected: Protected) -> list[str]:
         """The folders above a secret matched by its path (``**/.config/gh/``), not its
@@ -368,6 +431,39 @@ class View:
         ]
 
 
+def _redacted_outside(path: Path, empty: str) -> str:
+    """A copy of ``path`` (a config outside the workspace) with its secret lines
+    hidden, next to ``empty``; ``empty`` when it cannot be read as text."""
+    try:
+        with open(path, "rb") as file:
+            text = decode_text(file.read(OUTSIDE_CONTENT_BYTES + 1))
+    except OSError:
+        return empty
+    if text is None:
+        return empty
+    name = hashlib.sha256(str(path).encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    copy = Path(empty).parent / f"outside-{name}"
+    try:
+        copy.write_text(redact(text, str(path)).text, encoding="utf-8")
+    except OSError:
+        return empty
+    return str(copy)
+
+
+def own_cache_inside(root: str) -> str | None:
+    """agentls' cache folder (``AGENTLS_CACHE_DIR``, ``XDG_CACHE_HOME``: a devcontainer
+    may point them into the project) when it lies inside the workspace ``root``:
+    made if missing (0700), so that a command cannot plant one; else None."""
+    cache = os.path.realpath(default_cache_dir())
+    if cache == root or not _inside(cache, root):
+        return None
+    try:
+        os.makedirs(cache, mode=0o700, exist_ok=True)
+    except OSError:
+        pass
+    return cache if os.path.isdir(cache) and not os.path.islink(cache) else None
+
+
 def _outermost(folders: list[str]) -> list[str]:
     """The folders not inside another one of the list."""
     out: list[str] = []
@@ -377,8 +473,13 @@ def _outermost(folders: list[str]) -> list[str]:
     return out
 
 
-def _masks(protected: Protected, empty: str) -> list[str]:
+def _masks(protected: Protected, empty: str, *, outside: bool = False) -> list[str]:
+    """Mounts that hide what ``protected`` names; ``outside`` (a tree outside the
+    workspace): files holding secret content too, by a redacted copy written next to
+    ``empty`` (the workspace's get theirs from ``sandbox.py``)."""
     args: list[str] = []
+    for path in protected.secret_content if outside else []:
+        args += ["--ro-bind", _redacted_outside(path, empty), str(path)]
     for path in protected.secret_files:
         args += ["--ro-bind", empty, str(path)]
     for path in protected.secret_dirs:

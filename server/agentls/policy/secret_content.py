@@ -65,6 +65,18 @@ SCAN_SECONDS = 0.5  # checking lines one by one stops then; the rest are hidden 
 MAX_CHECKED_LINES = 5_000  # candidate lines checked one by one; the rest are hidden
 KEY_BLOCK_LINES = 500  # a private key block without its END line ends here
 
+_SECRET_TAGS = (
+    "password|passphrase|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+    "|client[_-]?secret|auth[_-]?token"
+)
+_MARKUP = rf"(?i:<(?:[a-z0-9_.-]*[_.-])?(?:{_SECRET_TAGS})>[^<\s]{{4,}}</)"  # Maven, .NET
+
+TOKEN_ASSIGNMENT = "token or credential"
+_NAMED = (
+    r"(?i:(?:token|auth|credential|secret|passw|api_?key|access_?key)[A-Za-z0-9_.\-]*[\"']?"
+    r"\s*(?:=|:|=>)\s*[\"']?([A-Za-z0-9_\-+/.~]{16,}))"
+)
+
 # Token formats detect-secrets 1.5.0 does not know (RE2 and Python syntax alike).
 EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
     ("github token", r"github_pat_[A-Za-z0-9_]{22,}"),
@@ -85,6 +97,24 @@ EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
     ("linear key", r"lin_api_[A-Za-z0-9]{40}"),
     ("age secret key", r"AGE-SECRET-KEY-1[0-9A-Z]{58}"),
     ("square token", r"sq0atp-[0-9A-Za-z\-_]{22}"),
+    # Webhook URLs: whoever holds one posts as the bot.
+    ("discord webhook", r"discord(?:app)?\.com/api/webhooks/[0-9]+/[A-Za-z0-9_\-]{30,}"),
+    ("slack webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]{20,}"),
+    ("teams webhook", r"\.webhook\.office\.com/webhook(?:b2)?/[A-Za-z0-9@._/\-]{20,}"),
+    ("teams webhook", r"\.logic\.azure\.com[:0-9]*/workflows/[^\s\"']*sig=[A-Za-z0-9_%\-]{20,}"),
+    # Credentials in headers, command lines and markup (any kind of file).
+    ("bearer token", r"(?i:\bbearer\s+[A-Za-z0-9._~+/=\-]{16,})"),
+    ("basic authorization", r"(?i:authorization[\"']?\s*[:=]\s*[\"']?basic\s+[A-Za-z0-9+/]{8,}=*)"),
+    ("password option", r"(?:\s-u\s*|--user[= ])['\"]?[^\s:'\"$@]+:[^\s'\"$@]{4,}"),
+    ("password in markup", _MARKUP),
+    (
+        "password in markup",
+        r"(?i:key=[\"'][^\"']*(?:pass|secret|token|api_?key)[^\"']*[\"']\s+value=[\"'][^\"'\s]{4,})",
+    ),
+    ("connection string password", r"(?i:(?:^|[;\"'\s])(?:password|pwd)\s*=\s*[^;\"'\s$]{4,};)"),
+    # A value of 16+ letters and digits given to a name that says token, auth, ...
+    # (detect-secrets' keyword list has no "token"); the value is judged by _plausible.
+    (TOKEN_ASSIGNMENT, _NAMED),
     ("private key", r"BEGIN[A-Z ]{0,30} PRIVATE KEY"),
     ("private key", r"PuTTY-User-Key-File-[0-9]"),
 )
@@ -264,11 +294,41 @@ def _keyword_noise(secret: str, line: str, plugin: BasePlugin) -> bool:
         or heuristic.is_potential_uuid(secret)
         or heuristic.is_templated_secret(secret)
         or heuristic.is_prefixed_with_dollar_sign(secret)
-        or heuristic.is_indirect_reference(line)
+        or _indirect(secret, line)
         or heuristic.is_not_alphanumeric_string(secret)
         or heuristic.is_likely_id_string(secret, line, plugin)
         or secret.lower() in _PLACEHOLDERS
         or secret.startswith("[hidden by agentls")
+    )
+
+
+_CALL = re.compile(r"[\w.\-]+\s*[\[(]")
+_VALUE_CALL = re.compile(r"[\w.\-]+\s*[\[(].*[\])]")
+
+
+def _indirect(secret: str, line: str) -> bool:
+    """``secret = get_secret()`` or ``key = request.headers['apikey']``: the value is
+    taken from a call or an index, not written. Judged on the text between the last
+    ``=``/``:`` before the value and the value (detect-secrets' own filter looks at the
+    whole line, and so took ``connect(host="db", password="…")`` for a call)."""
+    if _VALUE_CALL.fullmatch(secret):
+        return True  # password = get_secret() in a config-like text
+    at = line.find(secret)
+    if at < 0:
+        return heuristic.is_indirect_reference(line)
+    before = line[:at]
+    tail = before[max(before.rfind("="), before.rfind(":")) + 1 :]
+    return bool(_CALL.search(tail))
+
+
+def _plausible(value: str) -> bool:
+    """A value that looks generated: letters and digits mixed, not a sequence."""
+    return (
+        any(c.isdigit() for c in value)
+        and sum(c.isalpha() for c in value) >= 4
+        and not heuristic.is_sequential_string(value)
+        and not heuristic.is_potential_uuid(value)
+        and not ("/" in value and ("." in value or value.count("/") >= 2))  # a path
     )
 
 
@@ -283,7 +343,10 @@ def _found(line: str, keyword_groups: list[Any]) -> Iterator[tuple[str, str]]:
             if index >= len(plugins):
                 kind, regex = extras[index - len(plugins)]
                 for match in regex.finditer(piece):
-                    yield kind, match.group(0)
+                    if kind != TOKEN_ASSIGNMENT:
+                        yield kind, match.group(0)
+                    elif _plausible(match.group(1)):
+                        yield kind, match.group(1)
                 continue
             plugin = plugins[index]
             if isinstance(plugin, keyword.KeywordDetector):

@@ -13,6 +13,7 @@ sandbox asks ``file_has_secret_content`` which files to mask.
 
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 import threading
@@ -72,17 +73,36 @@ DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
     "id_ecdsa*",
     "id_ed25519*",
     "*.ppk",
+    "*.keytab",  # Kerberos
+    "*.keychain",  # macOS
+    "*.keychain-db",
     # Credential stores of tools.
     ".netrc",
     "_netrc",
     ".pgpass",
+    "pgpass",
     ".my.cnf",
+    ".mylogin.cnf",
+    ".p4tickets",
+    ".p4tickets.txt",
+    ".p4enviro",
     ".npmrc",
+    "npmrc",  # nvm/volta's global versions/node/V/etc/npmrc, /etc/npmrc
     ".yarnrc",
+    "yarnrc",
     ".yarnrc.yml",
     ".pypirc",
     ".git-credentials",
     ".htpasswd",
+    "htpasswd",
+    "**/.m2/settings.xml",  # Maven's server passwords
+    "settings-security.xml",
+    "**/.gradle/gradle.properties",
+    # Shell and REPL histories: passwords typed on command lines.
+    ".*_history",
+    ".*_history.*",
+    ".histfile",
+    ".lesshst",
     ".vault-token",
     ".vault_pass*",
     ".s3cfg",
@@ -217,6 +237,67 @@ def redact_secrets(text: str, path: str = "") -> str:
     return redact(text, path).text
 
 
+# Byte order marks (UTF-32's first: its little-endian mark starts with UTF-16's).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# The first bytes of git's history outside a repository: bundles, packs, pack indexes.
+GIT_DATA_MAGIC = (
+    b"# v2 git bundle",
+    b"# v3 git bundle",
+    b"PACK\0\0\0\x02",
+    b"PACK\0\0\0\x03",
+    b"\xfftOc\0\0\0\x02",
+)
+
+
+def decode_text(data: bytes) -> str | None:
+    """The text of ``data``: UTF-32 or UTF-16 when a byte order mark or the NUL bytes
+    of mostly-ASCII text in those encodings say so (what Windows PowerShell writes),
+    else UTF-8 (bytes that are none replaced) when its first 8 kB hold no NUL byte;
+    None for binary data."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return _decode(data[len(bom) :], codec)
+    head = data[:8192]
+    if b"\0" not in head:
+        return data.decode("utf-8", "replace")
+    wide = _wide_encoding(head)
+    return None if wide is None else _decode(data, wide)
+
+
+def _decode(data: bytes, codec: str) -> str:
+    width = 4 if "32" in codec else 2 if "16" in codec else 1
+    return data[: len(data) - len(data) % width].decode(codec, "replace")
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """UTF-16/32 told by where the NUL bytes are (no byte order mark)."""
+    size = len(head) - len(head) % 4
+    if size < 8:
+        return None
+    nul = [head[i:size:4].count(0) / (size // 4) for i in range(4)]
+    if nul[0] < 0.1 and min(nul[1:]) > 0.9:
+        return "utf-32-le"
+    if nul[3] < 0.1 and min(nul[:3]) > 0.9:
+        return "utf-32-be"
+    odd, even = (nul[1] + nul[3]) / 2, (nul[0] + nul[2]) / 2
+    if odd > 0.7 and even < 0.1:
+        return "utf-16-le"
+    if even > 0.7 and odd < 0.1:
+        return "utf-16-be"
+    return None
+
+
+def is_git_data(head: bytes) -> bool:
+    """Whether bytes start like a git bundle, pack or pack index (history)."""
+    return head.startswith(GIT_DATA_MAGIC)
+
+
 def file_has_secret_content(path: Path) -> bool:
     """Whether the file at ``path`` holds secret content (for the sandbox: mask it from
     commands). Read in 1 MB chunks (split at line ends); a file bigger than
@@ -226,6 +307,12 @@ def file_has_secret_content(path: Path) -> bool:
         if path.stat().st_size > SCAN_FILE_BYTES:
             return True
         with path.open("rb") as f:
+            head = f.read(8192)
+            if b"\0" in head or head.startswith(tuple(b for b, _ in _BOMS)):
+                text = decode_text(head + f.read())  # UTF-16/32 (or binary: as bytes)
+                if text is not None:
+                    return has_secret_content(text, str(path))
+            f.seek(0)
             rest = b""
             while True:
                 chunk = f.read(_CHUNK)
@@ -257,13 +344,21 @@ class SecretContentFiles:
         *,
         max_bytes: int | None = None,
         verdicts: VerdictStore | None = None,
+        git_data: bool = False,
     ) -> None:
         """``max_bytes``: files bigger than that, and binary files (a NUL byte in their
         first 8 kB), are not read and count as holding none (None: every file is read,
         and one bigger than ``SCAN_FILE_BYTES`` counts as holding one). ``verdicts``:
         the verdicts of earlier runs, by content (``secret_verdicts.py``), for files
-        up to ``max_bytes``."""
+        up to ``max_bytes``. ``git_data``: a file that starts like git history (a
+        bundle, a pack: ``GIT_DATA_MAGIC``) holds one, whatever its size (the
+        sandbox's ``git: "hidden"``). Text in UTF-16/32 is checked as text.
+
+        The inodes of files found holding a secret are remembered (``remembered``):
+        moved (renamed) where content is not checked, such a file is still one."""
         self.root = root
+        self.git_data = git_data
+        self._secret_inodes: set[int] = set()
         self.limit = limit
         self.max_bytes = max_bytes
         self.verdicts = verdicts
@@ -293,15 +388,29 @@ class SecretContentFiles:
             elif known[1]:
                 found.append(relative)
         for relative, holds in self._check(todo).items():
+            inode = todo[relative][0]
+            if not holds and self.max_bytes is not None and todo[relative][1] > self.max_bytes:
+                holds = inode in self._secret_inodes  # too big to read: as it was
             with self._lock:
                 if len(self._known) >= self.limit:
                     self._known.clear()
                 self._known[relative] = (todo[relative], holds)
+                if holds:
+                    self._secret_inodes.add(inode)
+                else:
+                    self._secret_inodes.discard(inode)
             if holds:
                 found.append(relative)
         if self.verdicts is not None:
             self.verdicts.save()
         return sorted(found)
+
+    def remembered(self, files: Iterable[tuple[str, int]]) -> list[str]:
+        """Of ``files`` ((relative path, inode), not checked for content: in package
+        folders), those whose inode held a secret when last checked (a file a
+        command moved there: ``mv app vendor/app``)."""
+        with self._lock:
+            return sorted(r for r, inode in files if inode in self._secret_inodes)
 
     def _check(self, todo: dict[str, tuple[int, int, int, int]]) -> dict[str, bool]:
         """Each file of ``todo``: whether it holds a secret. The texts no verdict is
@@ -315,7 +424,11 @@ class SecretContentFiles:
                 out[relative] = self._holds(path, stamp[1])
                 continue
             data = _read(path, self.max_bytes)
-            if data is None or len(data) > self.max_bytes or b"\0" in data[:8192]:
+            if data is not None and self.git_data and is_git_data(data[:16]):
+                out[relative] = True
+                continue
+            text = decode_text(data) if data is not None and len(data) <= self.max_bytes else None
+            if data is None or text is None:
                 out[relative] = self._holds(path, stamp[1])
                 continue
             key = verdict_key(relative, data)
@@ -323,7 +436,7 @@ class SecretContentFiles:
             if known is not None:
                 out[relative] = known
             else:
-                unknown[relative] = (key, data.decode("utf-8", "replace"))
+                unknown[relative] = (key, text)
         names = list(unknown)
         texts = [unknown[r][1] for r in names]
         paths = [str(self.root / r) for r in names]
@@ -336,7 +449,9 @@ class SecretContentFiles:
     def _holds(self, path: Path, size: int) -> bool:
         """A file ``_check`` does not read as text: with no ``max_bytes``, or too big,
         unreadable (counts as holding one), grown past ``max_bytes`` since its stat
-        (checked whole) or binary (holds none)."""
+        (checked whole) or binary (holds none); git history with ``git_data``."""
+        if self.git_data and is_git_data(_head(path)):
+            return True
         if self.max_bytes is None:
             return file_has_secret_content(path)
         if size > self.max_bytes:
@@ -345,6 +460,12 @@ class SecretContentFiles:
         if data is None:
             return True
         return len(data) > self.max_bytes and file_has_secret_content(path)
+
+
+def _head(path: Path) -> bytes:
+    """The first 16 bytes of a regular file (b"" when it cannot be read so)."""
+    data = _read(path, 15)
+    return data or b""
 
 
 def _read(path: Path, limit: int) -> bytes | None:

@@ -225,14 +225,22 @@ class CommandCheckpoint:
         (info / "exclude").write_text("\n".join([".git", *self._secret_lines()]) + "\n")
 
     def _secret_lines(self) -> list[str]:
-        return [*DEFAULT_SECRET_PATTERNS, *self.secret_patterns]
+        cache = self._own_cache()
+        return [*DEFAULT_SECRET_PATTERNS, *self.secret_patterns, *([f"/{cache}/"] if cache else [])]
+
+    def _own_cache(self) -> str:
+        """The cache folder (index, these snapshots) relative to the workspace when it
+        lies inside it (``AGENTLS_CACHE_DIR`` in the project), else ""."""
+        relative = os.path.relpath(os.path.realpath(self.git_dir.parent.parent), self.root)
+        return "" if relative == "." or relative.startswith("..") else relative
 
     def _is_secret(self, relative: str) -> bool:
         """The secret matcher's answer (lower-cased path, backup names: ``.ENV``,
         ``Id_RSA``, ``.env~``), which git's case-sensitive exclude list cannot give."""
         if self._secrets is None:
             self._secrets = SecretMatcher(self.secret_patterns)
-        return self._secrets.is_secret(relative)
+        cache = self._own_cache()
+        return self._secrets.is_secret(relative) or bool(cache and relative.startswith(cache + "/"))
 
     def _listed(self, *args: str) -> list[str]:
         raw = self._git("ls-files", "-z", *args)
