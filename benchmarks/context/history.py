@@ -317,6 +317,11 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         ]
         name = "held-out" if held else "tuning"
         print(f"| **macro, {name}** | | {name} | {len(part)} repos | {' | '.join(cells)} |")
+    same = [r["identical"] for r in rows if "identical" in r]
+    if same:
+        hits = sum(int(x.split("/")[0]) for x in same)
+        total = sum(int(x.split("/")[1]) for x in same)
+        print(f"\nagentls, a second process (--det): {hits}/{total} selections byte-identical")
 
 
 if __name__ == "__main__":
