@@ -9,7 +9,6 @@ judges it, and, end to end, the real runner and bubblewrap run it.
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from agentls.policy.sandbox import command_runner, sandbox_available
 from agentls.tools.box import Tool
 from agentls.tools.command import command_tools
 from agentls.tools.workspace import ToolDenied
+from tests.security.round3_support import answer, project
 
 # Bash evaluates an array subscript in a NAME or an arithmetic operand, and expands
 # the command substitution inside it, even when the whole word was single-quoted.
@@ -73,13 +73,9 @@ class Recorder:
 
 async def _run(tool: Tool, command: str) -> str:
     try:
-        said = tool.run({"command": command})
-        if inspect.isawaitable(said):
-            said = await said
+        return await answer(tool.run({"command": command}))
     except ToolDenied as error:  # refused: what Toolbox.run answers the model
         return f"error: {error}"
-    assert isinstance(said, str)
-    return said
 
 
 def _policy(mode: str, settings: dict[str, object], asker: Recorder) -> Policy:
@@ -88,55 +84,51 @@ def _policy(mode: str, settings: dict[str, object], asker: Recorder) -> Policy:
     return Policy(mode, asker, rules_from(parsed), commands_sandboxed=True)  # type: ignore[arg-type]
 
 
+async def _rules_denying_rm(line: str) -> tuple[str, list[str]]:
+    """What full-auto with ``rm`` in agent.denyCommands says of ``line``: the refusal
+    (empty: it runs) and what it asked."""
+    asker = Recorder()
+    policy = _policy("full-auto", {"agent": {"denyCommands": ["rm"]}}, asker)
+    return await policy.refusal_to_run(line), asker.asked
+
+
+def _tool_in_ask_mode(root: Path, allow: list[str], asker: Recorder) -> Tool:
+    """``run_command`` in ask mode with ``allow`` as agent.allowCommands."""
+    policy = _policy("ask", {"agent": {"allowCommands": allow}}, asker)
+    files = WorkspaceFiles(root)
+    return command_tools(command_runner(root, files.secrets), policy.refusal_to_run)[0]
+
+
 @pytest.mark.parametrize("line", HIDDEN_IN_SUBSCRIPTS)
 async def test_a_denied_program_hidden_in_an_array_subscript_is_denied(
     line: str, tmp_path: Path
 ) -> None:
     assert _bash_runs_rm(line, tmp_path), "the attack line must really run rm"
-    asker = Recorder()
-    policy = _policy("full-auto", {"agent": {"denyCommands": ["rm"]}}, asker)
-    refusal = await policy.refusal_to_run(line)
-    assert refusal or asker.asked, f"{line!r} runs rm unasked"
+    refusal, asked = await _rules_denying_rm(line)
+    assert refusal or asked, f"{line!r} runs rm unasked"
 
 
 @pytest.mark.parametrize("line", HIDDEN_IN_LOOKUP)
 async def test_a_denied_program_behind_an_allowed_name_is_denied(line: str, tmp_path: Path) -> None:
     assert _bash_runs_rm(line, tmp_path), "the attack line must really run rm"
-    asker = Recorder()
-    policy = _policy("full-auto", {"agent": {"denyCommands": ["rm"]}}, asker)
-    refusal = await policy.refusal_to_run(line)
-    assert refusal or asker.asked, f"{line!r} runs rm unasked"
+    refusal, asked = await _rules_denying_rm(line)
+    assert refusal or asked, f"{line!r} runs rm unasked"
 
 
 @pytest.mark.skipif(not sandbox_available().available, reason="needs a working bubblewrap")
-async def test_an_allowed_ls_cannot_be_pointed_at_another_program(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "line",
+    ["BASH_CMDS[ls]=/bin/bash; ls -c 'touch pwned'", "ls; [[ 'a[$(touch pwned)]' -eq 0 ]]"],
+    ids=["ls-pointed-at-another-program", "command-in-a-subscript"],
+)
+async def test_an_allowed_ls_runs_no_other_command(
+    line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "main.py").write_text("print(1)\n")
+    root = project(tmp_path)
     asker = Recorder()
-    policy = _policy("ask", {"agent": {"allowCommands": ["ls"]}}, asker)
-    files = WorkspaceFiles(root)
-    tool = command_tools(command_runner(root, files.secrets), policy.refusal_to_run)[0]
-    said = await _run(tool, "BASH_CMDS[ls]=/bin/bash; ls -c 'touch pwned'")
-    assert not (root / "pwned").exists(), f"ran unasked: {said!r}; asked: {asker.asked}"
-
-
-@pytest.mark.skipif(not sandbox_available().available, reason="needs a working bubblewrap")
-async def test_an_allowed_ls_does_not_carry_a_command_in_a_subscript(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "main.py").write_text("print(1)\n")
-    asker = Recorder()
-    policy = _policy("ask", {"agent": {"allowCommands": ["ls"]}}, asker)
-    files = WorkspaceFiles(root)
-    tool = command_tools(command_runner(root, files.secrets), policy.refusal_to_run)[0]
-    said = await _run(tool, "ls; [[ 'a[$(touch pwned)]' -eq 0 ]]")
+    tool = _tool_in_ask_mode(root, ["ls"], asker)
+    said = await _run(tool, line)
     assert not (root / "pwned").exists(), f"ran unasked: {said!r}; asked: {asker.asked}"
 
 
@@ -160,9 +152,7 @@ async def test_an_allowed_program_name_runs_no_program_of_the_repository(
     planted.write_text("#!/bin/sh\necho HIJACKED; touch pwned\n")
     planted.chmod(0o755)
     asker = Recorder()
-    policy = _policy("ask", {"agent": {"allowCommands": ["ls"]}}, asker)
-    files = WorkspaceFiles(root)
-    tool = command_tools(command_runner(root, files.secrets), policy.refusal_to_run)[0]
+    tool = _tool_in_ask_mode(root, ["ls"], asker)
     said = await _run(tool, "ls")
     assert "HIJACKED" not in said and not (root / "pwned").exists(), (
         f"the repository's ls ran unasked: {said!r}"
@@ -185,9 +175,7 @@ async def test_an_allowed_program_only_the_virtualenv_has_still_runs_from_it(
         program.write_text(f"#!/bin/sh\necho {text}\n")
         program.chmod(0o755)
     asker = Recorder()
-    policy = _policy("ask", {"agent": {"allowCommands": ["only-in-venv"]}}, asker)
-    files = WorkspaceFiles(root)
-    tool = command_tools(command_runner(root, files.secrets), policy.refusal_to_run)[0]
+    tool = _tool_in_ask_mode(root, ["only-in-venv"], asker)
     assert "ONLY-VENV" in await _run(tool, "only-in-venv")
     assert not asker.asked
 
@@ -195,5 +183,6 @@ async def test_an_allowed_program_only_the_virtualenv_has_still_runs_from_it(
         return "once"
 
     asked = Policy("ask", user_allows, rules_from(parse_settings({})[0]))
+    files = WorkspaceFiles(root)
     tool = command_tools(command_runner(root, files.secrets), asked.refusal_to_run)[0]
     assert "VENV-LS" in await _run(tool, "ls")  # the user saw and approved this line

@@ -40,12 +40,22 @@ def _swap_for_link(root: Path, target: Path) -> None:
     os.symlink(target, root / "lib.py")
 
 
+def _built(root: Path) -> ContextEngine:
+    engine = ContextEngine(root, workers=1)
+    engine.build()
+    return engine
+
+
+def _context_of_main(engine: ContextEngine, root: Path) -> str:
+    """The context rendered for main.py, line 3 (its call of helper)."""
+    return engine.select(str(root / "main.py"), 3, 10, 2000).render()
+
+
 def test_the_context_of_an_untouched_workspace_is_its_own(layout: tuple[Path, Path]) -> None:
     """The control: before the swap, the context holds the workspace's lib.py."""
     root, _private = layout
-    engine = ContextEngine(root, workers=1)
-    engine.build()
-    text = engine.select(str(root / "main.py"), 3, 10, 2000).render()
+    engine = _built(root)
+    text = _context_of_main(engine, root)
     assert "def helper" in text
 
 
@@ -53,10 +63,9 @@ def test_a_file_swapped_for_a_link_does_not_bring_outside_text_into_the_context(
     layout: tuple[Path, Path],
 ) -> None:
     root, private = layout
-    engine = ContextEngine(root, workers=1)
-    engine.build()
+    engine = _built(root)
     _swap_for_link(root, private)
-    text = engine.select(str(root / "main.py"), 3, 10, 2000).render()
+    text = _context_of_main(engine, root)
     assert "OUTSIDE" not in text
 
 
@@ -64,8 +73,7 @@ def test_a_watched_file_event_does_not_index_a_link_to_outside(
     layout: tuple[Path, Path],
 ) -> None:
     root, private = layout
-    engine = ContextEngine(root, workers=1)
-    engine.build()
+    engine = _built(root)
     _swap_for_link(root, private)
     engine.file_changed(str(root / "lib.py"))
     assert not engine.index.definitions("private_helper")

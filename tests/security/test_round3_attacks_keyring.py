@@ -13,21 +13,14 @@ keyrings and reads the key.
 from __future__ import annotations
 
 import ctypes
-import inspect
 import os
 import secrets
-import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-import agentls
-from agentls.context.files import WorkspaceFiles
-from agentls.policy.sandbox import command_runner, sandbox_available
-from agentls.tools.command import command_tools
+from agentls.policy.sandbox import sandbox_available
+from tests.security.round3_support import child_folder, full_auto, give_to_nobody, run_in_child
 
 SYS_ADD_KEY = 248  # x86_64
 SYS_KEYCTL = 250
@@ -77,17 +70,9 @@ async def test_a_command_cannot_read_the_servers_session_keyring(
     canary = f"KEYRING-CANARY-{secrets.token_hex(8)}"
     key = _add_key(description, canary, SESSION)
     try:
-
-        async def approve(line: str) -> str:
-            return ""  # full-auto
-
-        files = WorkspaceFiles(root)
-        tool = command_tools(command_runner(root, files.secrets), approve)[0]
-        said = tool.run({"command": f"python3 reader.py {description}"})
-        if inspect.isawaitable(said):
-            said = await said
-        assert "searched" in str(said), said
-        assert canary not in str(said)
+        said = await full_auto(root, f"python3 reader.py {description}")
+        assert "searched" in said, said
+        assert canary not in said
     finally:
         _drop_key(key)
 
@@ -97,45 +82,15 @@ PROBE = (
     "got = [libc.syscall(250, 0, ring, 0) for ring in (-3, -4, -5)]; "  # GET_KEYRING_ID
     "print('keyrings', got, ctypes.get_errno())"
 )
-FLOW = """
-import asyncio, os, sys
-from pathlib import Path
-base = Path(sys.argv[1])
-os.environ["HOME"] = str(base / "home")
-from agentls.context.files import WorkspaceFiles
-from agentls.policy.sandbox import command_runner
-from agentls.tools.command import command_tools
-root = base / "project"
-async def main() -> None:
-    async def approve(line: str) -> str:
-        return ""
-    tool = command_tools(command_runner(root, WorkspaceFiles(root).secrets), approve)[0]
-    print(await tool.run({"command": sys.argv[2]}))
-asyncio.run(main())
-"""
 
 
 @pytest.mark.parametrize("user", ["server's user", "nobody"])
-def test_no_keyring_is_reachable_from_a_command(user: str, request: pytest.FixtureRequest) -> None:
+def test_no_keyring_is_reachable_from_a_command(user: str) -> None:
     """Not the session keyring, nor the user's keyrings, as root and as an ordinary
     user: every keyring system call fails with EPERM in the sandbox."""
-    base = Path(tempfile.mkdtemp(prefix="agentls-keyring-"))  # /tmp: nobody reaches it
-    request.addfinalizer(lambda: shutil.rmtree(base, ignore_errors=True))
-    for folder in (base, base / "home", base / "project"):
-        folder.mkdir(exist_ok=True)
-        if os.getuid() == 0:
-            os.chown(folder, 65534, 65534)
-    argv = [sys.executable, "-c", FLOW, str(base), f'python3 -c "{PROBE}"']
-    if user == "nobody":
-        if os.getuid() != 0:
-            pytest.skip("needs root to become nobody")
-        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
-    done = subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, "PYTHONPATH": str(Path(agentls.__file__).parent.parent)},
-        check=False,
-    )
+    if user == "nobody" and os.getuid() != 0:
+        pytest.skip("needs root to become nobody")
+    with child_folder("agentls-keyring-") as base:
+        give_to_nobody(base)
+        done = run_in_child(base, [f'python3 -c "{PROBE}"'], as_nobody=user == "nobody")
     assert "keyrings [-1, -1, -1] 1" in done.stdout, done.stdout + done.stderr

@@ -27,10 +27,10 @@ import pytest
 from agentls.config import parse_settings
 from agentls.context.files import WorkspaceFiles
 from agentls.policy.approval import Answer, ApprovingSink, Kind, Policy, rules_from
-from agentls.policy.sandbox import command_runner, sandbox_available
-from agentls.tools.command import command_tools
+from agentls.policy.sandbox import sandbox_available
 from agentls.tools.workspace import Workspace
 from agentls.tools.write import DiskSink, WriteTools
+from tests.security.round3_support import full_auto
 
 RUN_BY_THE_EDITOR = {
     ".cargo/config.toml": '[build]\nrustc-wrapper = "/bin/sh"\n',
@@ -98,21 +98,12 @@ async def test_commands_cannot_change_or_leave_them_either(tmp_path: Path) -> No
     root = tmp_path / "project"
     root.mkdir()
     (root / "eslint.config.js").write_text("module.exports = [];\n")
-
-    async def approve(line: str) -> str:
-        return ""  # full-auto
-
-    files = WorkspaceFiles(root)
-    tool = command_tools(command_runner(root, files.secrets), approve)[0]
-    said = tool.run(
-        {
-            "command": "echo 'require(1)' >> eslint.config.js; mkdir -p .cargo && "
-            "echo '[build]' > .cargo/config.toml; echo 'fn main(){}' > build.rs; echo done"
-        }
+    said = await full_auto(
+        root,
+        "echo 'require(1)' >> eslint.config.js; mkdir -p .cargo && "
+        "echo '[build]' > .cargo/config.toml; echo 'fn main(){}' > build.rs; echo done",
     )
-    if inspect.isawaitable(said):
-        said = await said
-    assert "done" in str(said), said
+    assert "done" in said, said
     assert (root / "eslint.config.js").read_text() == "module.exports = [];\n"
     assert not (root / ".cargo" / "config.toml").exists(), said
     assert not (root / "build.rs").exists(), said

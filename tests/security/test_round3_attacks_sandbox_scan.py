@@ -11,17 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import stat
-import subprocess
-import sys
-import tempfile
-from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
 
-import agentls
 from agentls.config import SandboxSettings
 from agentls.context.files import WorkspaceFiles
 from agentls.policy.sandbox import command_runner, sandbox_available
@@ -29,6 +23,13 @@ from agentls.tools.command import command_tools
 from agentls.tools.command_checkpoint import CommandCheckpoint
 from agentls.tools.read import read_only_tools
 from agentls.tools.workspace import Workspace
+from tests.security.round3_support import (
+    answer,
+    child_folder,
+    give_to_nobody,
+    project,
+    run_in_child,
+)
 
 pytestmark = pytest.mark.skipif(
     not sandbox_available().available, reason="needs a working bubblewrap"
@@ -52,11 +53,7 @@ class Agent:
         self.tools = {tool.spec.name: tool.run for tool in tools}
 
     async def call(self, name: str, **arguments: object) -> str:
-        result = self.tools[name](dict(arguments))
-        if isinstance(result, Awaitable):
-            result = await result
-        assert isinstance(result, str)
-        return result
+        return await answer(self.tools[name](dict(arguments)))
 
     async def run(self, command: str) -> str:
         return await self.call("run_command", command=command)
@@ -173,61 +170,16 @@ def _release(fifo: Path) -> None:
         os.close(fd)
 
 
-FLOW = """
-import asyncio, os, sys
-from pathlib import Path
-base = Path(sys.argv[1])
-os.environ["HOME"] = str(base / "home")
-from agentls.context.files import WorkspaceFiles
-from agentls.policy.sandbox import command_runner
-from agentls.tools.command import command_tools
-root = base / "project"
-async def main() -> None:
-    files = WorkspaceFiles(root)
-    async def approve(line: str) -> str:
-        return ""
-    tool = command_tools(command_runner(root, files.secrets), approve)[0]
-    for command in sys.argv[2:]:
-        try:
-            print(await tool.run({"command": command}))
-        except Exception as error:  # what Toolbox.run answers the model
-            print(f"error: run_command failed: {error}")
-asyncio.run(main())
-"""
-
-
-def _as_ordinary_user(argv: list[str]) -> list[str]:
-    """``argv`` as nobody when the tests run as root (root reads any folder)."""
-    if os.getuid() != 0:
-        return argv
-    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
-
-
 def _commands_as_a_user(commands: list[str], secret: str) -> str:
     """A workspace with ``app/.env`` owned by an ordinary user; the commands run in a
     row as that user, through the real tools; what the model reads."""
-    base = Path(tempfile.mkdtemp(prefix="agentls-round3-"))
-    try:
-        (base / "home").mkdir()
-        (base / "project" / "app").mkdir(parents=True)
+    with child_folder() as base:
+        (base / "project" / "app").mkdir()
         (base / "project" / "app" / ".env").write_text(f"DEPLOY_REGION={secret}\n")
-        if os.getuid() == 0:
-            for folder, dirs, files in os.walk(base):
-                for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
-                    os.chown(name, 65534, 65534)
-        done = subprocess.run(
-            _as_ordinary_user([sys.executable, "-c", FLOW, str(base), *commands]),
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env={**os.environ, "PYTHONPATH": str(Path(agentls.__file__).parent.parent)},
-            check=False,
-        )
+        give_to_nobody(base)
+        done = run_in_child(base, commands, as_nobody=True)
         assert done.returncode == 0, done.stderr
         return done.stdout
-    finally:
-        subprocess.run(["chmod", "-R", "u+rwx", str(base)], check=False)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_a_folder_made_unreadable_is_not_left_unscanned() -> None:
@@ -279,9 +231,7 @@ async def test_projects_under_gopath_keep_their_env_files_masked(
     (other / "main.go").write_text("package main\n")
     (other / "deploy" / ".env").write_text("DB_URL=GOPATH-CANARY-0042\n")
     (home / "go" / "bin").mkdir()
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "main.py").write_text("print(1)\n")
+    root = project(tmp_path)
     agent = Agent(root, tmp_path / "checkpoints")
     seen = await agent.run("cat ~/go/src/github.com/me/other/deploy/.env")
     assert "GOPATH-CANARY" not in seen

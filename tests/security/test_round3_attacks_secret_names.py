@@ -16,16 +16,15 @@ the name protects them, as it protects every ``.env``.
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import pytest
 
 from agentls.context.files import WorkspaceFiles
-from agentls.policy.sandbox import command_runner, sandbox_available
-from agentls.tools.command import command_tools
+from agentls.policy.sandbox import sandbox_available
 from agentls.tools.read import read_only_tools
 from agentls.tools.workspace import Workspace
+from tests.security.round3_support import full_auto
 
 NAMES = [".ENV", ".Env", "PROD.ENV", "Credentials.json", "Secrets.yaml", ".env~"]
 NAMES += [".env.bak", ".env.swp", "#.env#", ".npmrc.bak", "id_ed25519~", ".credentials.json.swp"]
@@ -66,15 +65,6 @@ async def test_a_command_sees_those_files_empty(tmp_path: Path) -> None:
     for name in NAMES:
         (tmp_path / name).write_text("DEPLOY_REGION=NAME-CANARY-31\n")
     (tmp_path / "main.py").write_text("print(1)\n")
-    files = WorkspaceFiles(tmp_path)
-
-    async def approve(line: str) -> str:
-        return ""  # full-auto
-
-    tool = command_tools(command_runner(tmp_path, files.secrets), approve)[0]
-    said = tool.run({"command": "cat ./* ./.[!.]* 2>/dev/null; ls -a | wc -l"})
-    if inspect.isawaitable(said):
-        said = await said
-    assert isinstance(said, str)
+    said = await full_auto(tmp_path, "cat ./* ./.[!.]* 2>/dev/null; ls -a | wc -l")
     assert "exit code" in said, said
     assert "NAME-CANARY" not in said
