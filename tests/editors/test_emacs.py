@@ -21,14 +21,13 @@ from pathlib import Path
 import pytest
 
 from tests.editors import scenarios as s
-from tests.editors.harness import (
-    EditorRun,
-    applied_edits,
-    assert_text,
-    assert_versioned_edits,
-    check_ok,
-    run_editor,
+from tests.editors.checks import (
+    check_rewrite_streamed,
+    check_typing_elsewhere,
+    check_undo,
+    check_unicode,
 )
+from tests.editors.harness import assert_text, assert_versioned_edits, check_ok, run_editor
 from tests.support.model_server import ScriptedModelServer, text_reply
 
 pytestmark = pytest.mark.editor
@@ -39,15 +38,6 @@ FLUSH = pytest.mark.parametrize(
 )
 
 
-def _check_action(run: EditorRun, uri_suffix: str) -> None:
-    action = run.output["action"]
-    assert action["kind"] == "refactor.rewrite", run.explain()
-    command = action["command"]
-    assert command["command"] == "agentls.run", run.explain()
-    (arguments,) = command["arguments"]
-    assert arguments["mode"] == "edit" and arguments["uri"].endswith(uri_suffix), run.explain()
-
-
 @FLUSH
 def test_rewrite_streams_into_the_buffer(
     model: ScriptedModelServer, tmp_path: Path, flush: bool
@@ -55,18 +45,7 @@ def test_rewrite_streams_into_the_buffer(
     model.enqueue(text_reply(s.REPLY, tokens_per_second=80))
     run = run_editor(EDITOR, tmp_path, model, s.SOURCE, flush_did_change=flush)
     check_ok(run)
-
-    assert run.output["action"]["title"] == (
-        "Agent: use math.pi, add type hints, a docstring and input checks"
-    ), run.explain()
-    _check_action(run, "/calc.py")
-    result = run.result
-    assert result["status"] == "done", run.explain()
-    assert result["editedFiles"] == [(tmp_path / "ws" / "calc.py").as_uri()], run.explain()
-    assert result["usage"]["outputTokens"] > 0, run.explain()
-    assert_text(run, run.output["text"], s.EXPECTED, "after agentls.run")
-    assert applied_edits(run, EDITOR) >= 3, f"expected several streamed edits\n{run.explain()}"
-    assert_versioned_edits(run)
+    check_rewrite_streamed(run, EDITOR, tmp_path)
     # Batch eglot reports each edit in time (advice, or the timer stand-in at 0.5 s):
     # the command is answered when the task is done, not early.
     assert "answering early" not in run.logs["agentls server log"], run.explain()
@@ -84,38 +63,21 @@ def test_typing_elsewhere_while_streaming(
     model.enqueue(text_reply(s.REPLY, tokens_per_second=80))
     run = run_editor(EDITOR, tmp_path, model, s.SOURCE, typing=s.TYPING, flush_did_change=flush)
     check_ok(run)
-    typed = run.output["typed_steps"]
-    snapshots = run.output["snapshots"]
-    assert_text(
-        run, run.output["text"], s.with_typing(s.EXPECTED, s.TYPING[:typed]), "typing elsewhere"
-    )
-    assert run.result["status"] == "done", run.explain()
-    assert_versioned_edits(run)
-    assert typed >= 3 and len(snapshots) == typed, run.explain()
-    assert all(snap["at_ms"] < run.output["result_ms"] for snap in snapshots), run.explain()
-    assert snapshots[0]["text"] != s.with_typing(s.EXPECTED, s.TYPING[:1]), run.explain()
-    assert all(snap.get("error") is None for snap in snapshots), run.explain()
+    check_typing_elsewhere(run)
 
 
 def test_undo_restores_the_original(model: ScriptedModelServer, tmp_path: Path) -> None:
     model.enqueue(text_reply(s.REPLY, tokens_per_second=100))
     run = run_editor(EDITOR, tmp_path, model, s.SOURCE, undo=True)
     check_ok(run)
-    assert run.result["status"] == "done", run.explain()
-    assert_text(run, run.output["text"], s.EXPECTED, "after agentls.run")
-    undo = run.output["undo_result"]
-    assert undo["status"] == "undone" and undo["taskId"] == run.result["taskId"], run.explain()
-    assert_text(run, run.output["text_after_undo"], s.SOURCE, "after agentls.undo")
+    check_undo(run)
 
 
 def test_unicode_before_and_inside_the_region(model: ScriptedModelServer, tmp_path: Path) -> None:
     model.enqueue(text_reply(s.UNICODE_REPLY, tokens_per_second=80))
     run = run_editor(EDITOR, tmp_path, model, s.UNICODE_SOURCE, filename="données_😀.py")
     check_ok(run)
-    assert run.output["action"]["title"] == "Agent: 把 greet 改成大写 😀", run.explain()
-    _check_action(run, ".py")
-    assert run.result["status"] == "done", run.explain()
-    assert_text(run, run.output["text"], s.UNICODE_EXPECTED, "after agentls.run")
+    check_unicode(run)
 
 
 INTERACTIVE_TYPING = pytest.mark.parametrize("typing", [False, True], ids=["still", "typing"])
