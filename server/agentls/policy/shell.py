@@ -42,12 +42,15 @@ from agentls.policy.shell_names import (
 from agentls.policy.shell_programs import (
     BASH_ONLY,
     DATA_PROGRAMS,
+    GIT_RUNNING,
     OPTIONS_AGAIN,
     RESERVED,
     RUNNERS,
     UNVETTABLE,
     WRAPPERS,
+    base_name,
     git_alias,
+    git_word,
     names_in,
     read_env,
     read_shell,
@@ -400,22 +403,23 @@ class _Walker:
         if code is not None:
             self.line(code, depth + 1)
         else:
-            self.guess(layers[-1], depth)
+            self.guess(layers[-1], depth, len(layers) > 1)
 
-    def guess(self, argv: Words, depth: int) -> None:
-        """A program the walker does not know may run its arguments as a command (no
-        list of wrappers is complete: ``setpriv rm x``, ``hyperfine 'rm x'``): every
-        argument word's program name goes in ``maybe_names``, and from each word that
-        names a wrapper or a shell the rest is read as a command (``maybe``)."""
-        name = _base(argv[0])
-        if name is None or name in DATA_PROGRAMS:
+    def guess(self, argv: Words, depth: int, wrapped: bool) -> None:
+        """A program the walker does not know may run its arguments (``setpriv rm x``,
+        ``hyperfine 'rm x'``): each argument's program name goes in ``maybe_names``, and
+        from a word naming a wrapper or a shell the rest is read as a command (``maybe``)."""
+        name = base_name(argv[0])
+        if name is None or (name in DATA_PROGRAMS and not wrapped):  # a wrapper's options
+            return  # may be misread: "X -z echo rm"
+        if name == "git" and (git_word(argv) or "") not in GIT_RUNNING:
             return
         tails = 0
         for j, word in enumerate(argv[1:], 1):
             if word is None:
                 continue
             self.out.maybe_names.update(names_in(word))
-            base = _base(word) or ""
+            base = base_name(word) or ""
             if not self.guessing or not (base in RUNNERS or base in SHELLS or base in WRAPPERS):
                 continue
             tails += 1
@@ -430,7 +434,7 @@ class _Walker:
 
     def unwrap(self, argv: Words, depth: int) -> Words | str | None:
         """The command a wrapper runs (words), the code string it runs (str), or None."""
-        name = _base(argv[0])
+        name = base_name(argv[0])
         if name is None:
             return None
         if name in UNVETTABLE:
@@ -592,7 +596,3 @@ class _Walker:
                     self.simple(inner, depth)
                 i = end
             i += 1
-
-
-def _base(word: str | None) -> str | None:
-    return None if word is None else word.rsplit("/", 1)[-1]

@@ -119,15 +119,22 @@ UNVETTABLE = {
 # Programs that take their arguments as data (file names, patterns, text), never as a
 # command: a denied name among their arguments is not guessed to run.
 DATA_PROGRAMS = {
-    "echo", "printf", "cat", "ls", "grep", "egrep", "fgrep", "rg", "ag", "head", "tail",
-    "wc", "sort", "uniq", "cut", "tr", "cd", "pwd", "mkdir", "touch", "cp", "mv", "ln",
+    "echo", "printf", "cat", "ls", "grep", "egrep", "fgrep", "ag", "head", "tail",
+    "wc", "uniq", "cut", "tr", "cd", "pwd", "mkdir", "touch", "cp", "mv", "ln",
     "chmod", "chown", "test", "[", "true", "false", ":", "which", "type", "whereis",
-    "help", "man", "whatis", "apropos", "info", "diff", "cmp", "stat", "file", "du", "df",
-    "basename", "dirname", "realpath", "readlink", "git", "find", "command", "hash",
+    "help", "whatis", "apropos", "diff", "cmp", "stat", "file", "du", "df",
+    "basename", "dirname", "realpath", "readlink", "find", "command", "hash",
     "declare", "export", "unset", "local", "readonly", "typeset", "read", "set", "shift",
     "return", "exit", "break", "continue", "wait", "kill", "jobs", "fg", "bg", "pgrep",
     "pkill", "killall", "ps", "compgen",
 }  # fmt: skip
+# (not ``man -P``, ``sort --compress-program``, ``rg --pre``: they run a program)
+# git subcommands that run commands they are given (``submodule foreach``, ``bisect
+# run``, ``rebase -x``, ``--upload-pack``/``--receive-pack``/``--exec`` …): guessed too
+GIT_RUNNING = {"submodule", "bisect", "rebase", "filter-branch", "difftool", "mergetool",
+               "send-email", "fetch", "pull", "clone", "push", "ls-remote", "archive",
+               "for-each-repo", "instaweb", "help", "web--browse", "p4", "svn",
+               "remote-ext", "remote-fd", "daemon"}  # fmt: skip
 
 
 def skip_options(words: Words, value_options: frozenset[str] | set[str]) -> Words | None:
@@ -297,11 +304,13 @@ RUNNERS = {"env", "eval", "trap", "su", "sg", "runuser", "script", "flock", "wat
 def names_in(word: str) -> set[str]:
     """Program names an argument word may give a program that runs it: the word
     itself, the value of ``--opt=VALUE``, the first word of a code string."""
-    names = {word.rsplit("/", 1)[-1]}
+    texts = [word]
     if word.startswith("-") and "=" in word:
-        names.add(word.split("=", 1)[1].rsplit("/", 1)[-1])
-    first = re.split(r"[\s;&|()`<>]+", word.strip(" \t\n({"), maxsplit=1)[0]
-    names.add(first.rsplit("/", 1)[-1])
+        texts.append(word.split("=", 1)[1])
+    names: set[str] = set()
+    for text in texts:
+        first = re.split(r"[\s;&|()`<>]+", text.strip(" \t\n({"), maxsplit=1)[0]
+        names |= {text.rsplit("/", 1)[-1], first.rsplit("/", 1)[-1]}
     return names
 
 
@@ -333,3 +342,14 @@ def read_shell(args: Words) -> tuple[bool, Words, str]:
     if not has_c and (reads_input or not rest):
         return False, rest, "a shell reading commands from its input (a pipe, here-document)"
     return has_c, rest, ""
+
+
+def git_word(argv: Words) -> str | None:
+    """git's subcommand (None: none, or not plain text)."""
+    at = git_subcommand(argv)
+    return argv[at] if at is not None else None
+
+
+def base_name(word: str | None) -> str | None:
+    """A program's name without its folder (``/bin/rm``: ``rm``)."""
+    return None if word is None else word.rsplit("/", 1)[-1]

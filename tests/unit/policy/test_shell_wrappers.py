@@ -171,3 +171,18 @@ def test_an_allow_rule_approves_no_line_setting_a_variable_off_the_safe_list(
 def test_safe_variables_and_shell_locals_are_still_approved() -> None:
     for line in ["LANG=C ls", "LC_ALL=C.UTF-8 ls", "TZ=UTC NO_COLOR=1 ls", "x=1; ls", "ls"]:
         assert ALLOW.command(line) == "allow", line
+
+
+def test_programs_that_run_a_command_they_are_given_are_not_taken_for_data() -> None:
+    """``git submodule foreach``, ``git rebase -x``, ``man -P``, ``sort
+    --compress-program``, ``rg --pre`` run the denied program; a wrapper's option the
+    walker misreads (``-z``) cannot make a data program of its value."""
+    for line in [
+        "git submodule foreach 'rm x'", "git rebase -x 'rm x' HEAD~2", "git bisect run rm x",
+        "git -C . submodule foreach --recursive rm x", "git fetch --upload-pack='rm x' o",
+        "man -P 'rm x' ls", "sort --compress-program=rm x", "rg --pre rm x",
+        "sudo -z echo rm x", "timeout -z 5 cat rm x",
+    ]:  # fmt: skip
+        assert DENY_RM.command(line) in ("deny", "ask"), line
+    for line in ["git rm x", "git status", "git commit -m 'rm old files'", "echo rm"]:
+        assert DENY_RM.command(line) == "", line
