@@ -536,11 +536,14 @@ def scan_workspace(root: Path, secrets: SecretMatcher) -> Protected:
 def _redacted_copy(path: Path, relative: str, copy: Path, empty: Path) -> Path:
     """What a command sees of a file holding secret content: its text with the secret
     lines hidden, as the tools show it; ``empty`` for a file that is no UTF-8 text (a
-    compiled file holding a token) or cannot be read."""
+    compiled file holding a token, UTF-16/32 text, git history) or cannot be read."""
     try:
         if path.stat().st_size > CONTENT_SCAN_BYTES:
             return empty  # git history, or a file moved since it held a secret
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        if b"\0" in data[:8192]:
+            return empty  # UTF-16/32 (valid UTF-8 byte by byte, NULs and all) or binary
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return empty
     copy.write_text(redact(text, relative).text, encoding="utf-8")
