@@ -317,7 +317,7 @@ class _Walker:
         """``NAME=value`` (an assignment, ``env NAME=value``): a variable that changes
         how names are found is not vetted; one whose value is a command line
         (``GIT_SSH_COMMAND``, ``PAGER``, ``EDITOR`` …) has that line parsed too."""
-        why = danger(name)
+        why = danger(name, value)
         if why:
             self.unvetted(f"it sets {name}: {why}")
         if name in CODE_VARIABLES or name.startswith("GIT_CONFIG"):

@@ -64,8 +64,13 @@ SAFE = {
 SAFE_PATTERN = re.compile(r"LC_[A-Z]+")
 
 
-def danger(name: str) -> str:
-    """Why a line that sets ``name`` is not vetted ("": it may be)."""
+def danger(name: str, value: str | None = "") -> str:
+    """Why a line that sets ``name`` (to ``value``; None: known only when it runs) is
+    not vetted ("": it may be)."""
+    if (name in ("LANG", "LANGUAGE") or SAFE_PATTERN.fullmatch(name)) and (
+        value is None or "/" in value
+    ):
+        return "a locale given as a path, or not known before it runs, is read from files"
     for variable, why in DANGEROUS_VARIABLES.items():
         if name == variable or (variable == "BASH_FUNC" and name.startswith(variable)):
             return why

@@ -168,6 +168,11 @@ def test_an_allow_rule_approves_no_line_setting_a_variable_off_the_safe_list(
     assert ALLOW.command(line) != "allow", line
 
 
+def test_a_locale_given_as_a_path_is_not_approved() -> None:
+    for line in ["LC_ALL=./loc ls", "LANG=/tmp/x ls", 'LANG="$x" ls', "env LC_CTYPE=./l ls"]:
+        assert ALLOW.command(line) == "", line
+
+
 def test_safe_variables_and_shell_locals_are_still_approved() -> None:
     for line in ["LANG=C ls", "LC_ALL=C.UTF-8 ls", "TZ=UTC NO_COLOR=1 ls", "x=1; ls", "ls"]:
         assert ALLOW.command(line) == "allow", line
