@@ -105,19 +105,26 @@ class Selector(Ranker):
                     continue
                 packer.drop(old)
             room = min(limit, packer.budget) - packer.used
-            shown: list[str] = []
-            last = members[0].start
-            for m in members:  # as many as fit, in file order
-                trial = "\n".join([*shown, lines[m.start].rstrip()])
-                reason = f"members of {d.name} ({len(shown) + 1} of {len(members)})"
-                block = render_block(loc.path, members[0].start + 1, m.start + 1, reason, trial)
-                if count_tokens(block) > room:
+            heads = [lines[m.start].rstrip() for m in members]
+            reason = f"members of {d.name} ({len(members)} of {len(members)})"
+            end = members[-1].start + 1
+            used = count_tokens(render_block(loc.path, members[0].start + 1, end, reason, ""))
+            fit = 0
+            for head in heads:  # as many as fit, in file order (counted line by line)
+                used += count_tokens(head + "\n")
+                if used > room:
                     break
-                shown.append(lines[m.start].rstrip())
-                last = m.start
-            reason = f"members of {d.name} ({len(shown)} of {len(members)})"
-            text = "\n".join(shown)
-            if shown and packer.add(loc.path, members[0].start, last, reason, text, limit, False):
+                fit += 1
+            added = False
+            for k in range(fit, max(0, fit - 3), -1):  # the exact count decides
+                reason = f"members of {d.name} ({k} of {len(members)})"
+                text = "\n".join(heads[:k])
+                if packer.add(
+                    loc.path, members[0].start, members[k - 1].start, reason, text, limit, False
+                ):
+                    added = True
+                    break
+            if added:
                 done += 1
             elif old is not None:
                 packer.put_back(old)
