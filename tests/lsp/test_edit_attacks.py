@@ -11,25 +11,9 @@ from __future__ import annotations
 from lsprotocol import types
 
 from tests.support.attack_tools import fenced, one_write, send_run, type_at, until
-from tests.support.lsp_session import lsp_session, model_options, wait_for_edits
+from tests.support.edit_attacks import NEW_AREA, OLD_AREA, SOURCE, URI, calc_session
+from tests.support.lsp_session import wait_for_edits
 from tests.support.model_server import ScriptedModelServer, text_reply
-
-URI = "file:///tmp/agentls-test/calc.py"
-SOURCE = """import math
-
-
-def area(r):
-    return 3.14 * r * r
-
-
-def other():
-    return 1
-"""
-OLD_AREA = "def area(r):\n    return 3.14 * r * r\n"
-NEW_AREA = '''def area(r):
-    """Area of a circle of radius r."""
-    return math.pi * r * r
-'''
 
 
 def whole_lines(first: int, last: int) -> dict[str, types.Position]:
@@ -45,8 +29,7 @@ async def test_typing_above_sent_with_the_command_in_one_read(model: ScriptedMod
     the server reads both messages together. The range names the text the command was
     sent with, so the rewrite must still replace area(), not the lines above it."""
     model.enqueue(text_reply(fenced(NEW_AREA), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         with one_write(client):
             answer = send_run(
                 client, {"instruction": "docstring", "uri": URI, "range": whole_lines(3, 4)}
@@ -65,8 +48,7 @@ async def test_typing_at_the_cursor_of_a_scope_request_is_not_rewritten(
     very point right after the command (a new line in the body): their line must stay;
     the request must not turn into "rewrite what the user just typed"."""
     model.enqueue(text_reply(fenced(NEW_AREA), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         at = editor.position_of(URI, "return 3.14")
         answer = send_run(
             client, {"instruction": "docstring", "uri": URI, "range": {"start": at, "end": at}}
@@ -88,8 +70,7 @@ async def test_a_paste_over_the_line_above_a_selection_stays_the_users(
     imports over it while the selection below is being planned. That line is outside
     the selection: the pasted imports must survive the rewrite."""
     model.enqueue(text_reply(fenced(NEW_AREA), chunk="line", first_byte_delay=0.3))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         answer = send_run(
             client, {"instruction": "docstring", "uri": URI, "range": whole_lines(3, 4)}
         )
@@ -109,8 +90,7 @@ async def test_deleting_the_selection_before_planning_does_not_widen_the_task(
     task was about that line only: it must not rewrite the whole enclosing function
     (the reply, meant for one line, would replace the def line with it)."""
     model.enqueue(text_reply(fenced("    return math.pi * r * r\n"), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         answer = send_run(
             client, {"instruction": "use math.pi", "uri": URI, "range": whole_lines(4, 4)}
         )
@@ -125,8 +105,7 @@ async def test_deleting_the_selection_before_planning_does_not_widen_the_task(
 async def test_typing_between_streamed_lines_outside_the_region(model: ScriptedModelServer) -> None:
     """Control: typing above the region while lines stream only moves the region."""
     model.enqueue(text_reply(fenced(NEW_AREA), chunk="line", tokens_per_second=8))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         answer = send_run(
             client, {"instruction": "docstring", "uri": URI, "range": whole_lines(3, 4)}
         )

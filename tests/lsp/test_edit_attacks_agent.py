@@ -17,7 +17,8 @@ from tests.support.attack_tools import (
     send_run,
     until,
 )
-from tests.support.lsp_session import command, lsp_session, model_options
+from tests.support.edit_attacks import agent_session, finish, writes
+from tests.support.lsp_session import command
 from tests.support.model_server import ScriptedModelServer, Step, tool_call_reply
 from tests.unit.context.workspace import make_workspace
 
@@ -37,20 +38,10 @@ EDIT = (
 EDITED = TEXT.replace("value: str)", "value: str, sep: str = '-')")
 
 
-def options(model: ScriptedModelServer) -> dict[str, Any]:
-    return {**model_options(model.base_url), "agent": {"approval": "auto-edit"}}
-
-
-def env_for(tmp_path: Path) -> dict[str, str]:
-    return {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
-
-
-def edits_of(params: types.ApplyWorkspaceEditParams) -> list[types.TextEdit]:
-    return [e for dc in params.edit.document_changes or [] for e in getattr(dc, "edits", [])]
-
-
-def finish(summary: str = "done") -> Step:
-    return tool_call_reply([("finish", {"summary": summary})])
+def text_workspace(tmp_path: Path) -> tuple[Path, str]:
+    """The sample workspace and the uri of its app/text.py (the file TEXT is)."""
+    root = make_workspace(tmp_path / "ws")
+    return root, (root / "app/text.py").as_uri()
 
 
 async def test_typing_while_the_model_thinks_is_kept_and_survives_undo(
@@ -59,8 +50,7 @@ async def test_typing_while_the_model_thinks_is_kept_and_survives_undo(
     """The model read the buffer; while it thinks, the user adds lines above and below
     the function. The edit lands on the function, their lines stay; undo takes out the
     agent's change only."""
-    root = make_workspace(tmp_path / "ws")
-    uri = (root / "app/text.py").as_uri()
+    root, uri = text_workspace(tmp_path)
     holder: list[AttackEditor] = []
 
     def edit_after_typing(body: dict[str, Any]) -> Step:
@@ -73,9 +63,7 @@ async def test_typing_while_the_model_thinks_is_kept_and_survives_undo(
     model.enqueue(
         tool_call_reply([("read_file", {"path": "app/text.py"})]), edit_after_typing, finish()
     )
-    async with lsp_session(
-        options(model), root_uri=root.as_uri(), env=env_for(tmp_path), editor_class=AttackEditor
-    ) as (client, editor):
+    async with agent_session(model, tmp_path, root) as (client, editor):
         holder.append(editor)
         editor.open(uri, TEXT)
         result = await send_run(client, {"instruction": "add sep", "uri": uri})
@@ -95,20 +83,16 @@ async def test_a_keystroke_that_lands_while_the_edit_is_in_flight(
     """The user's keystroke (above the function) reaches the editor just before the
     agent's edit: the editor refuses the stale edit; the agent's change must still land
     on the new text, the keystroke kept."""
-    root = make_workspace(tmp_path / "ws")
-    uri = (root / "app/text.py").as_uri()
+    root, uri = text_workspace(tmp_path)
     typed: list[bool] = []
 
     def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
-        if phase == "before" and not typed and any("sep" in e.new_text for e in edits_of(params)):
+        if phase == "before" and not typed and writes(params, "sep"):
             typed.append(True)
             ed.type(uri, 0, 0, "# hello\n")
 
     model.enqueue(tool_call_reply([EDIT]), finish())
-    async with lsp_session(
-        options(model), root_uri=root.as_uri(), env=env_for(tmp_path), editor_class=AttackEditor
-    ) as (client, editor):
-        editor.hook = hook
+    async with agent_session(model, tmp_path, root, hook) as (client, editor):
         editor.open(uri, TEXT)
         result = await send_run(client, {"instruction": "add sep", "uri": uri})
         assert typed
@@ -122,21 +106,17 @@ async def test_a_keystroke_in_the_inserted_text_right_after_the_edit_lands(
     """The agent's edit lands and, in the same moment, the user changes a character of
     the text it just inserted: whether the edit is in cannot be told by merging, so the
     step is kept (the answer names the file; undo refuses naming the line)."""
-    root = make_workspace(tmp_path / "ws")
-    uri = (root / "app/text.py").as_uri()
+    root, uri = text_workspace(tmp_path)
     typed: list[bool] = []
 
     def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
-        if phase == "after" and not typed and any("sep" in e.new_text for e in edits_of(params)):
+        if phase == "after" and not typed and writes(params, "sep"):
             typed.append(True)
             at = ed.position_of(uri, "'-')")
             ed.type(uri, at.line, at.character + 1, "_", end=(at.line, at.character + 2))
 
     model.enqueue(tool_call_reply([EDIT]), finish())
-    async with lsp_session(
-        options(model), root_uri=root.as_uri(), env=env_for(tmp_path), editor_class=AttackEditor
-    ) as (client, editor):
-        editor.hook = hook
+    async with agent_session(model, tmp_path, root, hook) as (client, editor):
         editor.open(uri, TEXT)
         result = await send_run(client, {"instruction": "add sep", "uri": uri})
         assert typed
@@ -155,21 +135,17 @@ async def test_a_keystroke_next_to_the_edit_right_after_it_lands(
 ) -> None:
     """Control: a keystroke on the edited line, at other characters, in the same
     moment: the step is recorded (landed() compares by characters)."""
-    root = make_workspace(tmp_path / "ws")
-    uri = (root / "app/text.py").as_uri()
+    root, uri = text_workspace(tmp_path)
     typed: list[bool] = []
 
     def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
-        if phase == "after" and not typed and any("sep" in e.new_text for e in edits_of(params)):
+        if phase == "after" and not typed and writes(params, "sep"):
             typed.append(True)
             at = ed.position_of(uri, "-> str:")
             ed.type(uri, at.line, at.character, "  ")
 
     model.enqueue(tool_call_reply([EDIT]), finish())
-    async with lsp_session(
-        options(model), root_uri=root.as_uri(), env=env_for(tmp_path), editor_class=AttackEditor
-    ) as (client, editor):
-        editor.hook = hook
+    async with agent_session(model, tmp_path, root, hook) as (client, editor):
         editor.open(uri, TEXT)
         result = await send_run(client, {"instruction": "add sep", "uri": uri})
         assert typed
@@ -183,23 +159,16 @@ async def test_a_keystroke_next_to_the_edit_right_after_it_lands(
 async def test_a_cancel_while_the_edit_is_in_flight(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    root = make_workspace(tmp_path / "ws")
-    uri = (root / "app/text.py").as_uri()
+    root, uri = text_workspace(tmp_path)
     cancels: list[Any] = []
 
     def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
-        if phase == "after" and not cancels and any("sep" in e.new_text for e in edits_of(params)):
+        if phase == "after" and not cancels and writes(params, "sep"):
             cancels.append(send_command(ed.client, "agentls.cancel", {}))
 
     model.enqueue(tool_call_reply([EDIT]), finish())
-    async with lsp_session(
-        options(model),
-        root_uri=root.as_uri(),
-        env=env_for(tmp_path),
-        editor_class=AttackEditor,
-        change_delay=0.5,  # eglot-like: didChange comes a while after the answer
-    ) as (client, editor):
-        editor.hook = hook
+    # eglot-like: didChange comes a while after the answer
+    async with agent_session(model, tmp_path, root, hook, change_delay=0.5) as (client, editor):
         editor.open(uri, TEXT)
         result = await send_run(client, {"instruction": "add sep", "uri": uri})
         await cancels[0]
@@ -219,8 +188,7 @@ async def test_typing_while_the_undo_edit_is_in_flight(
 ) -> None:
     """The undo meets a keystroke: nothing is lost; undo either retried or refused
     saying so, and a second undo finishes the job."""
-    root = make_workspace(tmp_path / "ws")
-    uri = (root / "app/text.py").as_uri()
+    root, uri = text_workspace(tmp_path)
     typed: list[bool] = []
 
     def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
@@ -229,9 +197,7 @@ async def test_typing_while_the_undo_edit_is_in_flight(
             ed.type(uri, 0, 0, "# mine\n")
 
     model.enqueue(tool_call_reply([EDIT]), finish())
-    async with lsp_session(
-        options(model), root_uri=root.as_uri(), env=env_for(tmp_path), editor_class=AttackEditor
-    ) as (client, editor):
+    async with agent_session(model, tmp_path, root) as (client, editor):
         editor.open(uri, TEXT)
         result = await send_run(client, {"instruction": "add sep", "uri": uri})
         assert editor.text(uri) == EDITED
@@ -246,13 +212,9 @@ async def test_typing_while_the_undo_edit_is_in_flight(
 
 
 async def test_two_undos_of_the_agent_at_once(model: ScriptedModelServer, tmp_path: Path) -> None:
-    root = make_workspace(tmp_path / "ws")
-    uri = (root / "app/text.py").as_uri()
+    root, uri = text_workspace(tmp_path)
     model.enqueue(tool_call_reply([EDIT]), finish())
-    async with lsp_session(options(model), root_uri=root.as_uri(), env=env_for(tmp_path)) as (
-        client,
-        editor,
-    ):
+    async with agent_session(model, tmp_path, root) as (client, editor):
         editor.open(uri, TEXT)
         result = await send_run(client, {"instruction": "add sep", "uri": uri})
         assert editor.text(uri) == EDITED
@@ -267,13 +229,9 @@ async def test_two_undos_of_the_agent_at_once(model: ScriptedModelServer, tmp_pa
 
 
 async def test_undo_twice_of_the_agent(model: ScriptedModelServer, tmp_path: Path) -> None:
-    root = make_workspace(tmp_path / "ws")
-    uri = (root / "app/text.py").as_uri()
+    root, uri = text_workspace(tmp_path)
     model.enqueue(tool_call_reply([EDIT]), finish())
-    async with lsp_session(options(model), root_uri=root.as_uri(), env=env_for(tmp_path)) as (
-        client,
-        editor,
-    ):
+    async with agent_session(model, tmp_path, root) as (client, editor):
         editor.open(uri, TEXT)
         result = await send_run(client, {"instruction": "add sep", "uri": uri})
         undone = await command(client, "agentls.undo", {"taskId": result["taskId"]})
@@ -290,8 +248,7 @@ async def test_close_and_reopen_between_read_and_edit(
     """The model read the unsaved buffer; the user closes it without saving and opens
     it again (the disk's text) while the model thinks. The edit must land on the text
     the editor has now, never at offsets of the text that was closed."""
-    root = make_workspace(tmp_path / "ws")
-    uri = (root / "app/text.py").as_uri()
+    root, uri = text_workspace(tmp_path)
     unsaved = "# draft 1\n# draft 2\n# draft 3\n" + TEXT
     holder: list[AttackEditor] = []
 
@@ -304,9 +261,7 @@ async def test_close_and_reopen_between_read_and_edit(
     model.enqueue(
         tool_call_reply([("read_file", {"path": "app/text.py"})]), reopen_then_edit, finish()
     )
-    async with lsp_session(
-        options(model), root_uri=root.as_uri(), env=env_for(tmp_path), editor_class=AttackEditor
-    ) as (client, editor):
+    async with agent_session(model, tmp_path, root) as (client, editor):
         holder.append(editor)
         editor.open(uri, unsaved)
         result = await send_run(client, {"instruction": "add sep", "uri": uri})
@@ -339,10 +294,7 @@ async def test_the_user_opens_the_file_and_types_as_the_agents_edit_arrives(
             ed.type(uri, 0, 0, "import os\n")
 
     model.enqueue(tool_call_reply([edit]), finish())
-    async with lsp_session(
-        options(model), root_uri=root.as_uri(), env=env_for(tmp_path), editor_class=AttackEditor
-    ) as (client, editor):
-        editor.hook = hook
+    async with agent_session(model, tmp_path, root, hook) as (client, editor):
         result = await send_run(client, {"instruction": "43"})
         assert typed
         text = editor.text(uri)

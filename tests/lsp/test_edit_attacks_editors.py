@@ -6,36 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from lsprotocol import types
-
 from tests.support.attack_tools import fenced, send_run, type_at, until
-from tests.support.fake_editor import FakeEditor
-from tests.support.lsp_session import command, lsp_session, model_options, wait_for_edits
+from tests.support.edit_attacks import LONG_AREA, OLD_AREA, REGION, SOURCE, URI, calc_session
+from tests.support.lsp_session import command, wait_for_edits
 from tests.support.model_server import ScriptedModelServer, text_reply
 
-URI = "file:///tmp/agentls-test/calc.py"
-SOURCE = """import math
-
-
-def area(r):
-    return 3.14 * r * r
-
-
-def other():
-    return 1
-"""
-OLD_AREA = "def area(r):\n    return 3.14 * r * r\n"
-LONG_AREA = '''def area(r):
-    """Area of a circle of radius r."""
-    if r < 0:
-        raise ValueError("negative radius")
-    squared = r * r
-    return math.pi * squared
-'''
-REGION = {
-    "start": types.Position(line=3, character=0),
-    "end": types.Position(line=5, character=0),
-}
 NVIM: dict[str, Any] = {"stale": "skip", "change_delay": 0.15, "version_step": 3}
 
 
@@ -43,8 +18,7 @@ async def test_nvim_typing_above_and_below_between_streamed_lines(
     model: ScriptedModelServer,
 ) -> None:
     model.enqueue(text_reply(fenced(LONG_AREA), chunk="line", tokens_per_second=10))
-    async with lsp_session(model_options(model.base_url), **NVIM) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model, **NVIM) as (client, editor):
         answer = send_run(client, {"instruction": "doc", "uri": URI, "range": REGION})
         await wait_for_edits(editor, 1)
         editor.type(URI, 0, 0, "import os\n")
@@ -65,8 +39,7 @@ async def test_nvim_typing_inside_between_streamed_lines_then_undo(
     skips that edit as stale and still answers applied): the task stops, the line is
     kept, and undo puts the original back with the line."""
     model.enqueue(text_reply(fenced(LONG_AREA), chunk="line", tokens_per_second=10))
-    async with lsp_session(model_options(model.base_url), **NVIM) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model, **NVIM) as (client, editor):
         answer = send_run(client, {"instruction": "doc", "uri": URI, "range": REGION})
         await until(lambda: "Area of a circle" in editor.text(URI), what="a streamed line")
         type_at(editor, URI, '    """Area', "    # mine\n")
@@ -92,11 +65,8 @@ async def test_eglot_holding_didchange_while_the_command_is_open_and_typing(
     """eglot reports nothing while the command request is open: the server answers
     early, the task goes on; the user types above while the held changes come in."""
     model.enqueue(text_reply(fenced(LONG_AREA), chunk="line", tokens_per_second=10))
-    async with lsp_session(
-        model_options(model.base_url), stale="strict", change_delay=0.5, hold=True
-    ) as (client, editor):
-        assert isinstance(editor, FakeEditor)
-        editor.open(URI, SOURCE)
+    eglot: dict[str, Any] = {"stale": "strict", "change_delay": 0.5, "hold": True}
+    async with calc_session(model, **eglot) as (client, editor):
         result = await send_run(client, {"instruction": "doc", "uri": URI, "range": REGION})
         assert result["status"] == "running", result
         editor.type(URI, 0, 0, "import os\n")

@@ -8,6 +8,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.attack_tools import (
     AttackEditor,
     Phase,
@@ -16,13 +18,10 @@ from tests.support.attack_tools import (
     send_command,
     send_run,
 )
+from tests.support.edit_attacks import agent_session, attack_session, finish
 from tests.support.fake_editor import FakeEditor
-from tests.support.lsp_session import command, lsp_session, model_options, run
+from tests.support.lsp_session import command, model_options, run
 from tests.support.model_server import ScriptedModelServer, text_reply, tool_call_reply
-
-
-def options(model: ScriptedModelServer) -> dict[str, Any]:
-    return {**model_options(model.base_url), "agent": {"approval": "auto-edit"}}
 
 
 def workspace(tmp_path: Path, text: str) -> tuple[Path, str]:
@@ -51,12 +50,8 @@ async def agent_then_undo(
     uri)`` is the user's typing after the task; then undo ``undos`` times. Returns
     (result, undo answers, text after the task and typing, text after undo)."""
     root, uri = workspace(tmp_path, text)
-    model.enqueue(
-        *[tool_call_reply(c) for c in calls], tool_call_reply([("finish", {"summary": "ok"})])
-    )
-    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
-    async with lsp_session(options(model), root_uri=root.as_uri(), env=env) as (client, editor):
-        assert isinstance(editor, FakeEditor)
+    model.enqueue(*[tool_call_reply(c) for c in calls], finish("ok"))
+    async with agent_session(model, tmp_path, root) as (client, editor):
         editor.open(uri, text)
         result = await run(client, {"instruction": "do it", "uri": uri})
         if between is not None:
@@ -92,29 +87,17 @@ async def test_agent_edits_its_own_line_twice_user_types_between_then_undo(
     assert after == TEXT.replace("def f", "# user line\ndef f")
 
 
-async def test_user_types_the_same_text_the_agent_wrote_right_after_it(
-    model: ScriptedModelServer, tmp_path: Path
+@pytest.mark.parametrize("line", [2, 1], ids=["right_after_it", "right_before_it"])
+async def test_user_types_the_same_text_the_agent_wrote(
+    model: ScriptedModelServer, tmp_path: Path, line: int
 ) -> None:
-    """The agent inserts a line; the user types an identical line right after it. Undo by
-    position must take out exactly one copy (the agent's) and keep the user's."""
+    """The agent inserts a line; the user types an identical line right after it (or
+    right before it). Undo by position must take out exactly one copy (the agent's) and
+    keep the user's."""
     calls = [[edit("import os\n", "import os\nimport sys\n")]]
 
     def typing(editor: FakeEditor, uri: str) -> None:
-        editor.type(uri, 2, 0, "import sys\n")
-
-    _result, answers, before, after = await agent_then_undo(model, tmp_path, TEXT, calls, typing)
-    assert before.startswith("import os\nimport sys\nimport sys\n")
-    assert answers[0]["status"] == "undone", answers
-    assert after == TEXT.replace("import os\n", "import os\nimport sys\n"), after
-
-
-async def test_user_types_same_text_right_before_the_agents_line(
-    model: ScriptedModelServer, tmp_path: Path
-) -> None:
-    calls = [[edit("import os\n", "import os\nimport sys\n")]]
-
-    def typing(editor: FakeEditor, uri: str) -> None:
-        editor.type(uri, 1, 0, "import sys\n")
+        editor.type(uri, line, 0, "import sys\n")
 
     _result, answers, before, after = await agent_then_undo(model, tmp_path, TEXT, calls, typing)
     assert before.startswith("import os\nimport sys\nimport sys\n")
@@ -213,12 +196,7 @@ async def test_typing_at_the_region_end_edge_mid_stream_stays_outside(
             at = editor.position_of(RURI, "\n\n\ndef g")
             editor.type(RURI, at.line + 1, 0, "# edge\n")
 
-    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
-        client,
-        editor,
-    ):
-        assert isinstance(editor, AttackEditor)
-        editor.hook = hook
+    async with attack_session(model_options(model.base_url), hook) as (client, editor):
         editor.open(RURI, RSOURCE)
         result = await run(client, region_args(editor))
         text = editor.text(RURI)
@@ -242,12 +220,7 @@ async def test_delete_across_the_region_end_mid_stream_then_undo(
             typed.append(editor.text(RURI))
             editor.type(RURI, at.line, at.character, "", end=(at.line + 2, 0))
 
-    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
-        client,
-        editor,
-    ):
-        assert isinstance(editor, AttackEditor)
-        editor.hook = hook
+    async with attack_session(model_options(model.base_url), hook) as (client, editor):
         editor.open(RURI, RSOURCE)
         result = await run(client, region_args(editor))
         text = editor.text(RURI)
@@ -291,12 +264,7 @@ async def test_two_rewrites_at_once_on_adjacent_functions_with_typing_between(
             at = editor.position_of(RURI, "def g")
             editor.type(RURI, at.line - 1, 0, "# between\n")
 
-    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
-        client,
-        editor,
-    ):
-        assert isinstance(editor, AttackEditor)
-        editor.hook = hook
+    async with attack_session(model_options(model.base_url), hook) as (client, editor):
         editor.open(RURI, RSOURCE)
         client_box.append(client)
         r1 = await asyncio.wait_for(run(client, region_args(editor)), 15)
@@ -324,12 +292,7 @@ async def test_close_and_reopen_with_a_new_top_line_mid_stream(
             editor.close(RURI)
             editor.open(RURI, "# top\n" + text, version=7)
 
-    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
-        client,
-        editor,
-    ):
-        assert isinstance(editor, AttackEditor)
-        editor.hook = hook
+    async with attack_session(model_options(model.base_url), hook) as (client, editor):
         editor.open(RURI, RSOURCE)
         result = await asyncio.wait_for(run(client, region_args(editor)), 15)
         text = editor.text(RURI)
@@ -361,13 +324,8 @@ async def test_cancel_then_type_in_the_region_as_the_restore_arrives_then_cancel
             editor.type(RURI, at.line, 0, "    # mine\n")
             state["again"] = send_command(client_box[0], "agentls.cancel", {})
 
-    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
-        client,
-        editor,
-    ):
-        assert isinstance(editor, AttackEditor)
+    async with attack_session(model_options(model.base_url), hook) as (client, editor):
         client_box.append(client)
-        editor.hook = hook
         editor.open(RURI, RSOURCE)
         result = await asyncio.wait_for(run(client, region_args(editor)), 15)
         await asyncio.sleep(0.4)
@@ -388,10 +346,7 @@ async def opened_race(
     model: ScriptedModelServer, tmp_path: Path, text: str, old: str, new: str, user: Any
 ) -> tuple[dict[str, Any], str, dict[str, Any], str]:
     root, uri = workspace(tmp_path, text)
-    model.enqueue(
-        tool_call_reply([edit(old, new)]), tool_call_reply([("finish", {"summary": "ok"})])
-    )
-    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
+    model.enqueue(tool_call_reply([edit(old, new)]), finish("ok"))
 
     landed: list[bool] = []
 
@@ -403,11 +358,7 @@ async def opened_race(
             landed.append(True)
             user(editor, uri, "after")
 
-    async with lsp_session(
-        options(model), root_uri=root.as_uri(), env=env, editor_class=AttackEditor
-    ) as (client, editor):
-        assert isinstance(editor, AttackEditor)
-        editor.hook = hook
+    async with agent_session(model, tmp_path, root, hook) as (client, editor):
         result = await asyncio.wait_for(run(client, {"instruction": "do it"}), 15)
         await asyncio.sleep(0.3)
         after_task = editor.text(uri)
@@ -481,9 +432,8 @@ async def test_typing_as_the_agents_undo_edit_arrives(
     root, uri = workspace(tmp_path, TEXT)
     model.enqueue(
         tool_call_reply([edit("    return 2\n", "    return 2  # agent\n    x = 1\n")]),
-        tool_call_reply([("finish", {"summary": "ok"})]),
+        finish("ok"),
     )
-    env = {"AGENTLS_CACHE_DIR": str(tmp_path / "cache")}
     undoing: list[int] = []
 
     def hook(editor: AttackEditor, params: Any, phase: Phase) -> None:
@@ -491,11 +441,7 @@ async def test_typing_as_the_agents_undo_edit_arrives(
             undoing.append(1)
             editor.type(uri, 0, 0, "# typed\n")
 
-    async with lsp_session(
-        options(model), root_uri=root.as_uri(), env=env, editor_class=AttackEditor
-    ) as (client, editor):
-        assert isinstance(editor, AttackEditor)
-        editor.hook = hook
+    async with agent_session(model, tmp_path, root, hook) as (client, editor):
         editor.open(uri, TEXT)
         result = await asyncio.wait_for(run(client, {"instruction": "do it", "uri": uri}), 15)
         assert result["status"] == "done", result

@@ -10,25 +10,9 @@ from typing import Any
 import pytest
 
 from tests.support.attack_tools import fenced, send_run, type_at, until
-from tests.support.lsp_session import command, lsp_session, model_options, run, wait_for_edits
+from tests.support.edit_attacks import NEW_AREA, OLD_AREA, SOURCE, URI, calc_session
+from tests.support.lsp_session import command, model_options, run, wait_for_edits
 from tests.support.model_server import ScriptedModelServer, Step, text_reply
-
-URI = "file:///tmp/agentls-test/calc.py"
-SOURCE = """import math
-
-
-def area(r):
-    return 3.14 * r * r
-
-
-def other():
-    return 1
-"""
-OLD_AREA = "def area(r):\n    return 3.14 * r * r\n"
-NEW_AREA = '''def area(r):
-    """Area of a circle of radius r."""
-    return math.pi * r * r
-'''
 
 
 def at(line: int, character: int = 0) -> dict[str, int]:
@@ -46,8 +30,7 @@ async def test_a_scope_request_in_a_lone_cr_file_rewrites_the_function_only(
     take the whole file as the function."""
     source = SOURCE.replace("\n", "\r")
     model.enqueue(text_reply(fenced(NEW_AREA), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, source)
+    async with calc_session(model, source) as (client, editor):
         result = await run(client, {"instruction": "doc", "uri": URI, "range": scope(4, 4)})
         text = editor.text(URI)
         assert text.startswith("import math\r\r\r"), repr(text)
@@ -62,8 +45,7 @@ async def test_a_selection_in_a_lone_cr_file_keeps_its_line_break(
     with the file's line break, and the blank lines after the region stay."""
     source = SOURCE.replace("\n", "\r")
     model.enqueue(text_reply(fenced(NEW_AREA), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, source)
+    async with calc_session(model, source) as (client, editor):
         region = {"start": at(3), "end": at(5)}
         result = await run(client, {"instruction": "doc", "uri": URI, "range": region})
         assert result["status"] == "done", result
@@ -74,8 +56,7 @@ async def test_a_selection_in_a_lone_cr_file_keeps_its_line_break(
 async def test_crlf_file_typing_crlf_above_while_streaming(model: ScriptedModelServer) -> None:
     source = SOURCE.replace("\n", "\r\n")
     model.enqueue(text_reply(fenced(NEW_AREA), chunk="line", tokens_per_second=6))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, source)
+    async with calc_session(model, source) as (client, editor):
         answer = send_run(client, {"instruction": "doc", "uri": URI, "range": scope(4, 4)})
         await wait_for_edits(editor, 1)
         editor.type(URI, 1, 0, "import os\r\nimport sys\r\n")
@@ -93,8 +74,7 @@ async def test_non_bmp_text_before_a_mid_line_selection_typed_while_streaming(
     adds more emoji before it while the reply streams."""
     source = 'label = "🙂🙂"; value = 3.14  # 🙃\n'
     model.enqueue(text_reply(fenced("math.pi\n"), chunk="char", tokens_per_second=40))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, source)
+    async with calc_session(model, source) as (client, editor):
         start = editor.position_of(URI, "3.14")
         end = editor.position_of(URI, "3.14", after=True)
         answer = send_run(
@@ -113,8 +93,7 @@ async def test_non_bmp_text_before_a_mid_line_selection_typed_while_streaming(
 
 async def test_an_empty_file(model: ScriptedModelServer) -> None:
     model.enqueue(text_reply(fenced("x = 1\n"), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, "")
+    async with calc_session(model, "") as (client, editor):
         result = await run(client, {"instruction": "x", "uri": URI, "range": scope(0, 0)})
         assert result["status"] == "done", result
         assert editor.text(URI).rstrip("\n") == "x = 1"
@@ -129,8 +108,7 @@ async def test_no_final_newline_and_typing_at_the_end_while_streaming(
     source = SOURCE.rstrip("\n")
     reply = "def other():\n    # one\n    value = 1\n    return value\n"
     model.enqueue(text_reply(fenced(reply), chunk="line", tokens_per_second=6))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, source)
+    async with calc_session(model, source) as (client, editor):
         answer = send_run(client, {"instruction": "x", "uri": URI, "range": scope(8, 4)})
         await wait_for_edits(editor, 1)
         lines = editor.text(URI).split("\n")
@@ -157,8 +135,7 @@ async def test_a_line_typed_right_above_a_function_at_the_start_of_the_file(
     the function) while it streams. That line is outside the function."""
     source = SOURCE[SOURCE.index("def area") :]
     model.enqueue(text_reply(fenced(NEW_AREA), chunk="line", tokens_per_second=6))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, source)
+    async with calc_session(model, source) as (client, editor):
         answer = send_run(client, {"instruction": "doc", "uri": URI, "range": scope(1, 4)})
         await wait_for_edits(editor, 1)
         editor.type(URI, 0, 0, "import math\n")
@@ -186,8 +163,7 @@ async def test_two_tasks_on_adjacent_functions_at_once(model: ScriptedModelServe
     new_other = "def other():\n    # the answer\n    return 42\n"
     replies = {"doc area": NEW_AREA, "doc other": new_other}
     model.enqueue(by_instruction(replies, 8), by_instruction(replies, 8))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, source)
+    async with calc_session(model, source) as (client, editor):
         first = send_run(client, {"instruction": "doc area", "uri": URI, "range": scope(1, 4)})
         second = send_run(client, {"instruction": "doc other", "uri": URI, "range": scope(3, 4)})
         results = [await first, await second]
@@ -201,8 +177,7 @@ async def test_two_tasks_on_the_same_function_at_once(model: ScriptedModelServer
     other_area = "def area(r):\n    # TODO\n    return r * r * math.pi\n"
     replies = {"doc one": NEW_AREA, "doc two": other_area}
     model.enqueue(by_instruction(replies, 8), by_instruction(replies, 8))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         first = send_run(client, {"instruction": "doc one", "uri": URI, "range": scope(4, 4)})
         second = send_run(client, {"instruction": "doc two", "uri": URI, "range": scope(4, 4)})
         results = [await first, await second]
@@ -225,8 +200,7 @@ async def test_two_tasks_on_the_same_function_at_once(model: ScriptedModelServer
 )
 async def test_a_reply_without_code_changes_nothing(model: ScriptedModelServer, reply: str) -> None:
     model.enqueue(text_reply(reply, chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         result = await run(client, {"instruction": "x", "uri": URI, "range": scope(4, 4)})
         assert result["status"] == "failed", result
         assert result["editedFiles"] == []
@@ -236,8 +210,8 @@ async def test_a_reply_without_code_changes_nothing(model: ScriptedModelServer, 
 async def test_a_reply_cut_mid_line_restores_the_original(model: ScriptedModelServer) -> None:
     reply = fenced(NEW_AREA)
     model.enqueue(text_reply(reply, chunk="char", cut_after_chunks=reply.index("math.pi") + 3))
-    async with lsp_session(model_options(model.base_url, maxRetries=0)) as (client, editor):
-        editor.open(URI, SOURCE)
+    options = model_options(model.base_url, maxRetries=0)
+    async with calc_session(model, options=options) as (client, editor):
         result = await run(client, {"instruction": "x", "uri": URI, "range": scope(4, 4)})
         assert result["status"] == "failed", result
         assert editor.text(URI) == SOURCE
@@ -248,8 +222,7 @@ async def test_a_reply_cut_mid_line_restores_the_original(model: ScriptedModelSe
 async def test_a_reply_with_crlf_and_tabs_on_an_lf_file(model: ScriptedModelServer) -> None:
     reply = 'def area(r):\r\n    """Doc."""\r\n    return math.pi * r * r\r\n'
     model.enqueue(text_reply("```python\r\n" + reply + "```\r\n", chunk="token"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         result = await run(client, {"instruction": "x", "uri": URI, "range": scope(4, 4)})
         assert result["status"] == "done", result
         assert editor.text(URI) == SOURCE.replace(OLD_AREA, reply.replace("\r\n", "\n"))
@@ -266,8 +239,7 @@ async def test_a_reply_of_one_line_repeated_thousands_of_times_does_not_stall(
     source = SOURCE.replace(OLD_AREA, region)
     reply = "def area(r):\n" + "    r = r + 1\n" * 3500
     model.enqueue(text_reply(fenced(reply), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, source)
+    async with calc_session(model, source) as (client, editor):
         answer = send_run(client, {"instruction": "x", "uri": URI, "range": scope(4, 4)})
         await wait_for_edits(editor, 1)
         await command(client, "agentls.status", {})
@@ -280,8 +252,7 @@ async def test_a_tab_indented_method_gets_the_reply_in_tabs(model: ScriptedModel
     source = "class Shape:\n\tdef area(self, r):\n\t\treturn 3.14 * r * r\n"
     reply = "def area(self, r):\n    return math.pi * r * r\n"
     model.enqueue(text_reply(fenced(reply), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, source)
+    async with calc_session(model, source) as (client, editor):
         region = {"start": at(1), "end": at(3)}
         result = await run(client, {"instruction": "pi", "uri": URI, "range": region})
         assert result["status"] == "done", result
@@ -298,8 +269,7 @@ async def test_keep_on_cancel_of_a_mid_line_selection_keeps_the_line_whole(
     reply = "```python\nmath.pi\n```\n"
     model.enqueue(text_reply(reply, chunk="line", tokens_per_second=2))
     options = {**model_options(model.base_url), "edits": {"onCancel": "keep"}}
-    async with lsp_session(options) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model, options=options) as (client, editor):
         start = editor.position_of(URI, "3.14")
         end = editor.position_of(URI, "3.14", after=True)
         answer = send_run(
@@ -325,8 +295,7 @@ async def test_a_reply_that_repeats_the_users_typed_line(model: ScriptedModelSer
         return text_reply(fenced(code), chunk="line", first_byte_delay=0.2)
 
     model.enqueue(echo)
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         region = {"start": at(3), "end": at(5)}
         answer = send_run(client, {"instruction": "doc", "uri": URI, "range": region})
         editor.type(URI, 4, 0, mine)

@@ -20,32 +20,17 @@ from tests.support.attack_tools import (
     type_at,
     until,
 )
-from tests.support.lsp_session import command, lsp_session, model_options, run
+from tests.support.edit_attacks import (
+    LONG_AREA,
+    OLD_AREA,
+    REGION,
+    SOURCE,
+    URI,
+    calc_session,
+    writes,
+)
+from tests.support.lsp_session import command, model_options, run
 from tests.support.model_server import ScriptedModelServer, hang_reply, text_reply
-
-URI = "file:///tmp/agentls-test/calc.py"
-SOURCE = """import math
-
-
-def area(r):
-    return 3.14 * r * r
-
-
-def other():
-    return 1
-"""
-OLD_AREA = "def area(r):\n    return 3.14 * r * r\n"
-LONG_AREA = '''def area(r):
-    """Area of a circle of radius r."""
-    if r < 0:
-        raise ValueError("negative radius")
-    squared = r * r
-    return math.pi * squared
-'''
-REGION = {
-    "start": types.Position(line=3, character=0),
-    "end": types.Position(line=5, character=0),
-}
 
 
 def ask(**extra: Any) -> dict[str, Any]:
@@ -58,8 +43,7 @@ def new_text() -> str:
 
 async def test_cancel_sent_with_the_command_changes_nothing(model: ScriptedModelServer) -> None:
     model.enqueue(hang_reply())
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         with one_write(client):
             answer = send_run(client, ask())
             cancelled = send_command(client, "agentls.cancel", {})
@@ -78,8 +62,7 @@ async def test_cancel_with_keep_names_the_file_and_undo_restores(
     then say so: the file is edited, and agentls.undo takes the lines out."""
     model.enqueue(text_reply(fenced(LONG_AREA), chunk="line", tokens_per_second=3))
     options = {**model_options(model.base_url), "edits": {"onCancel": "keep"}}
-    async with lsp_session(options) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model, options=options) as (client, editor):
         answer = send_run(client, ask())
         await until(lambda: "Area of a circle" in editor.text(URI), what="a streamed line")
         await command(client, "agentls.cancel", {})
@@ -99,8 +82,7 @@ async def test_cancel_after_typing_in_a_written_line_tells_that_lines_stay(
     wrote, then cancels. The original cannot come back without losing their edit, so
     the agent's lines stay: the answer must say the file is edited."""
     model.enqueue(text_reply(fenced(LONG_AREA), chunk="line", tokens_per_second=1))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         answer = send_run(client, ask())
         await until(lambda: "Area of a circle" in editor.text(URI), what="a streamed line")
         await asyncio.sleep(0.4)  # past the server's wait for the rest of that edit
@@ -123,18 +105,12 @@ async def test_cancel_right_after_typing_into_the_line_just_written(
     cancels: list[Any] = []
 
     def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
-        edits = [e for dc in params.edit.document_changes or [] for e in getattr(dc, "edits", [])]
-        written = any("Area of a circle" in e.new_text for e in edits)
+        written = writes(params, "Area of a circle")
         if phase == "after" and written and not cancels:
             type_at(ed, URI, "radius r.", " (metres)", after=True)
             cancels.append(send_command(ed.client, "agentls.cancel", {}))
 
-    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
-        client,
-        editor,
-    ):
-        editor.hook = hook
-        editor.open(URI, SOURCE)
+    async with calc_session(model, hook=hook) as (client, editor):
         result = await send_run(client, ask())
         assert cancels, "the edit was never seen"
         await cancels[0]
@@ -161,18 +137,12 @@ async def test_typing_above_while_the_restore_after_cancel_is_in_flight(
     model.enqueue(text_reply(fenced(LONG_AREA), chunk="line", tokens_per_second=3))
 
     def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
-        edits = [e for dc in params.edit.document_changes or [] for e in getattr(dc, "edits", [])]
-        if phase == "before" and any("3.14" in e.new_text for e in edits) and not typed:
+        if phase == "before" and writes(params, "3.14") and not typed:
             typed.append(True)
             ed.type(URI, 0, 0, "import os\n")
 
     typed: list[bool] = []
-    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
-        client,
-        editor,
-    ):
-        editor.hook = hook
-        editor.open(URI, SOURCE)
+    async with calc_session(model, hook=hook) as (client, editor):
         answer = send_run(client, ask())
         await until(lambda: "Area of a circle" in editor.text(URI), what="a streamed line")
         await command(client, "agentls.cancel", {})
@@ -189,17 +159,12 @@ async def test_a_line_typed_inside_while_the_undo_edit_is_in_flight_is_kept(
     model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
 
     def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
-        edits = [e for dc in params.edit.document_changes or [] for e in getattr(dc, "edits", [])]
-        if phase == "before" and any("3.14" in e.new_text for e in edits) and not typed:
+        if phase == "before" and writes(params, "3.14") and not typed:
             typed.append(True)
             type_at(ed, URI, "    squared = r * r\n", "    print(r)\n")
 
     typed: list[bool] = []
-    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
-        client,
-        editor,
-    ):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         result = await run(client, ask())
         assert result["status"] == "done", result
         assert editor.text(URI) == new_text()
@@ -217,8 +182,7 @@ async def test_a_line_typed_inside_while_the_undo_edit_is_in_flight_is_kept(
 
 async def test_two_undos_at_once(model: ScriptedModelServer) -> None:
     model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         result = await run(client, ask())
         assert result["status"] == "done", result
         with one_write(client):
@@ -235,8 +199,7 @@ async def test_two_undos_at_once(model: ScriptedModelServer) -> None:
 
 async def test_undo_after_accept_is_refused_and_changes_nothing(model: ScriptedModelServer) -> None:
     model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         result = await run(client, ask())
         accepted = await command(client, "agentls.accept", {"taskId": result["taskId"]})
         assert accepted["status"] == "accepted"
@@ -249,8 +212,7 @@ async def test_undo_after_the_user_deleted_the_whole_region_refuses(
     model: ScriptedModelServer,
 ) -> None:
     model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         result = await run(client, ask())
         start = editor.position_of(URI, "def area")
         end = editor.position_of(URI, "math.pi * squared\n", after=True)
@@ -266,8 +228,7 @@ async def test_undo_keeps_a_line_typed_at_the_regions_exact_edge(
     model: ScriptedModelServer, where: str
 ) -> None:
     model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         result = await run(client, ask())
         if where == "start":
             type_at(editor, URI, "def area", "PI = math.pi\n")
@@ -284,8 +245,7 @@ async def test_undo_after_the_document_was_closed_and_reopened(model: ScriptedMo
     the user adds a line at the top and undoes the task. Undo must restore exactly or
     refuse: never write at offsets of the text before the reopen."""
     model.enqueue(text_reply(fenced(LONG_AREA), chunk="line"))
-    async with lsp_session(model_options(model.base_url)) as (client, editor):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         result = await run(client, ask())
         text = editor.text(URI)
         editor.close(URI)
@@ -311,8 +271,7 @@ async def test_a_second_cancel_while_the_restore_is_in_flight(model: ScriptedMod
     second: list[Any] = []
 
     def hook(ed: AttackEditor, params: types.ApplyWorkspaceEditParams, phase: Phase) -> None:
-        edits = [e for dc in params.edit.document_changes or [] for e in getattr(dc, "edits", [])]
-        if phase == "before" and any("3.14" in e.new_text for e in edits) and not second:
+        if phase == "before" and writes(params, "3.14") and not second:
             seen.append(ed.text(URI))
             second.append(send_command(ed.client, "agentls.cancel", {}))
 
@@ -321,13 +280,7 @@ async def test_a_second_cancel_while_the_restore_is_in_flight(model: ScriptedMod
             return "error"
         return None
 
-    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
-        client,
-        editor,
-    ):
-        editor.hook = hook
-        editor.refuse = refuse_once
-        editor.open(URI, SOURCE)
+    async with calc_session(model, hook=hook, refuse=refuse_once) as (client, editor):
         answer = send_run(client, ask())
         await until(lambda: "Area of a circle" in editor.text(URI), what="a streamed line")
         await command(client, "agentls.cancel", {})
@@ -367,12 +320,7 @@ async def test_close_mid_stream_then_reopen_and_type_above_then_undo(
             left.append(ed.text(URI))
             ed.close(URI)  # the edit then finds no document (and no file on disk)
 
-    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
-        client,
-        editor,
-    ):
-        editor.hook = hook
-        editor.open(URI, SOURCE)
+    async with calc_session(model, hook=hook) as (client, editor):
         result = await send_run(client, ask())
         assert left, "the document was never closed"
         assert result["status"] == "failed", result
@@ -399,11 +347,7 @@ async def test_typing_above_while_the_undo_edit_is_in_flight(model: ScriptedMode
             typed.append(True)
             ed.type(URI, 0, 0, "import os\r\n")
 
-    async with lsp_session(model_options(model.base_url), editor_class=AttackEditor) as (
-        client,
-        editor,
-    ):
-        editor.open(URI, SOURCE)
+    async with calc_session(model) as (client, editor):
         result = await run(client, ask())
         assert editor.text(URI) == new_text()
         editor.hook = hook
