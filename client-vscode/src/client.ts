@@ -18,7 +18,7 @@ import { runInstall, runProbe, serverExecutable } from "./server";
 import { agentlsConfig, read } from "./config";
 import { type ConfigReader, RESTART_SETTINGS, answerConfiguration, firstSettings, serverSettings, traceHint } from "./settings";
 import type { TaskStatus } from "./status";
-import { errorMessage, type Tasks } from "./tasks";
+import { errorMessage, InstructionPromptFeature, type Tasks } from "./tasks";
 
 /** vscode-languageclient without its own progress feature (ours replaces it). */
 class AgentClient extends LanguageClient {
@@ -156,6 +156,7 @@ export class Server implements vscode.Disposable {
     const client = new AgentClient(CLIENT_ID, CLIENT_NAME, { run: executable, debug: executable }, this.options(config));
     client.registerFeature(new TaskProgressFeature(client, status));
     client.registerFeature(new DiagnosticsFeature(client, this.deps.diagnosticTimes));
+    client.registerFeature(new InstructionPromptFeature());
     // In place of vscode-languageclient's own handlers (registered before these).
     client.onNotification(ShowMessageNotification.type, (params) => this.deps.messages.show(params));
     client.onRequest(ShowMessageRequest.type, (params) => this.deps.messages.request(params));

@@ -3,6 +3,8 @@
  * "Agent: edit selection…" code action) asks for one first. The last task id is kept
  * for "Undo last task"; the status bar follows each run. */
 
+import type { FeatureState, StaticFeature } from "vscode-languageclient";
+import type { ClientCapabilities } from "vscode-languageserver-protocol";
 import { SERVER_COMMANDS } from "./constants";
 import { type RunArgs, type RunResult, isRunResult, runArgsFrom } from "./commands";
 import type { TaskStatus } from "./status";
@@ -12,6 +14,25 @@ export interface TaskUi {
   askInstruction(args: RunArgs): PromiseLike<string | undefined>;
   showResult(args: RunArgs, result: RunResult): void;
   showOutcome(command: string, result: unknown): void;
+}
+
+export const INSTRUCTION_PROMPT_CAPABILITY = "agentlsInstructionPrompt";
+
+/** Tells the server (experimental capability `agentlsInstructionPrompt`) that this client
+ * asks for the instruction of a run that comes without one: it offers "Agent: edit
+ * selection…" only then (server/agentls/lsp/code_actions.py). */
+export class InstructionPromptFeature implements StaticFeature {
+  fillClientCapabilities(capabilities: ClientCapabilities): void {
+    capabilities.experimental = { ...(capabilities.experimental as object | undefined), [INSTRUCTION_PROMPT_CAPABILITY]: true };
+  }
+
+  initialize(): void {}
+
+  getState(): FeatureState {
+    return { kind: "static" };
+  }
+
+  clear(): void {}
 }
 
 export type Next = (command: string, args: unknown[]) => PromiseLike<unknown>;

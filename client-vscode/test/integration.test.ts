@@ -138,7 +138,12 @@ describe.runIf(process.platform !== "win32")("the extension against the real age
       model: { baseUrl: model.baseUrl, name: "scripted-model", maxRetries: 0, timeout: 10 },
       context: { maxTokens: 300 },
     });
-    expect(sent?.capabilities).toMatchObject({ window: { workDoneProgress: true }, workspace: { configuration: true } });
+    expect(sent?.capabilities).toMatchObject({
+      window: { workDoneProgress: true },
+      workspace: { configuration: true },
+      // the server offers "Agent: edit selection…" for agentlsInstructionPrompt (code_actions.py)
+      experimental: { agentlsDiagnostics: true, agentlsInstructionPrompt: true },
+    });
     const [answer] = traced("Received response 'initialize", "Result") as Array<Record<string, unknown>>;
     expect(answer?.serverInfo).toMatchObject({ name: "agentls" });
     expect(stub.recorded.outputLines.join("\n")).not.toContain("the LSP trace shows only at the log level Trace"); // it does

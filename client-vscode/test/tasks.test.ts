@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import type { RunResult } from "../src/commands";
 import { TaskStatus } from "../src/status";
-import { Tasks, type TaskUi } from "../src/tasks";
+import { DiagnosticsFeature, type DiagnosticsClient, type DiagnosticTimes } from "../src/diagnostics";
+import { InstructionPromptFeature, Tasks, type TaskUi } from "../src/tasks";
 
 function result(status: RunResult["status"], taskId = "t7"): RunResult {
   return { taskId, status, summary: `${status} summary`, editedFiles: [], usage: { inputTokens: 100, outputTokens: 20 } };
@@ -95,5 +96,14 @@ describe("Tasks.run and the status bar", () => {
     expect(await tasks.run({ instruction: "go" }, async () => null)).toBeUndefined();
     expect(tasks.lastTaskId).toBeUndefined();
     expect(ui.showResult).not.toHaveBeenCalled();
+  });
+});
+
+describe("the client capabilities", () => {
+  it("announce agentlsInstructionPrompt beside agentlsDiagnostics (the server offers 'Agent: edit selection…' then)", () => {
+    const capabilities: { experimental?: unknown } = {};
+    new DiagnosticsFeature({} as DiagnosticsClient, {} as DiagnosticTimes).fillClientCapabilities(capabilities);
+    new InstructionPromptFeature().fillClientCapabilities(capabilities);
+    expect(capabilities.experimental).toEqual({ agentlsDiagnostics: true, agentlsInstructionPrompt: true });
   });
 });
