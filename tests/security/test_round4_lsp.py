@@ -57,6 +57,7 @@ async def test_r4_16_deeply_nested_tool_arguments_do_not_hurt_the_server(
     deep = '{"path": ' + "[" * 30_000 + "]" * 30_000 + "}"
     model.enqueue(
         tool_call_reply([("read_file", deep), ("list_files", {"path": "."})]),
+        tool_call_reply([("finish", {"summary": "deep"})]),
         tool_call_reply([("read_file", {"path": "main.py", "offset": n}) for n in range(500)]),
         tool_call_reply([("finish", {"summary": "wide"})]),
         tool_call_reply([("finish", {"summary": "third"})]),
@@ -72,9 +73,11 @@ async def test_r4_16_deeply_nested_tool_arguments_do_not_hurt_the_server(
         third = await asyncio.wait_for(run(client, {"instruction": "three"}), 30)
         assert third["status"] == "done" and third["summary"] == "third", third
         assert await command(client, "agentls.status") is not None
-    # the deep call failed its task ("Internal error", a RecursionError), nothing more;
-    # every one of the 500 calls got an answer of its own
-    answered = [m for m in model.requests[2]["messages"] if m.get("role") == "tool"]
+    # the deep call is an error the model reads (not JSON it can parse), the other call
+    # of its turn still runs; every one of the 500 calls got an answer of its own
+    deep_answers = [m for m in model.requests[1]["messages"] if m.get("role") == "tool"]
+    assert len(deep_answers) == 2 and "not valid JSON" in deep_answers[0]["content"]
+    answered = [m for m in model.requests[3]["messages"] if m.get("role") == "tool"]
     assert len(answered) == 500, len(answered)
 
 
