@@ -133,13 +133,17 @@ def _repository_with_a_removed_env(root: Path, secret: str) -> list[str]:
     return git
 
 
-def test_a_pack_file_and_a_renamed_bundle_hold_no_history_for_commands(
+def test_a_pack_a_renamed_bundle_and_loose_objects_hold_no_history_for_commands(
     threaded_model: ScriptedModelServer, tmp_path: Path
 ) -> None:
     secret = token("Pk")
     root = workspace(tmp_path)
     git = _repository_with_a_removed_env(root, secret)
+    loose = root.parent / "loose"  # a copy of .git/objects (loose), no repository
+    subprocess.run(["cp", "-r", str(root / ".git" / "objects"), str(loose)], check=True)
     subprocess.run([*git, "gc", "-q"], check=True)
+    (root / "copy").mkdir()
+    subprocess.run(["cp", "-r", str(loose), str(root / "copy" / "objects")], check=True)
     pack = next((root / ".git" / "objects" / "pack").glob("*.pack"))
     (root / "backups").mkdir()
     (root / "backups" / "objects.dat").write_bytes(pack.read_bytes())
@@ -149,12 +153,15 @@ def test_a_pack_file_and_a_renamed_bundle_hold_no_history_for_commands(
         root,
         commands(
             "git init -q /tmp/u && git -C /tmp/u unpack-objects < backups/objects.dat;"
-            " git -C /tmp/u cat-file --batch-all-objects --batch | rev; echo one",
+            " git -C /tmp/u cat-file --batch-all-objects --batch | strings -n 8 | rev; echo one",
             "git clone -q notes.txt /tmp/c; git -C /tmp/c log -p --all | rev; echo two",
+            "git init -q /tmp/o && cp -r copy/objects/. /tmp/o/.git/objects/ &&"
+            " git -C /tmp/o cat-file --batch-all-objects --batch | strings -n 8 | rev; echo three",
         ),
     )
     assert run.done.returncode == 0, run.done.stderr
     assert "one" in run.results[0] and "two" in run.results[1], run.results
+    assert "three" in run.results[2], run.results
     assert not _leaked(run.bodies, secret), run.results
 
 

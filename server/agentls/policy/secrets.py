@@ -17,6 +17,7 @@ import codecs
 import os
 import stat
 import threading
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -245,6 +246,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+GIT_HEAD_BYTES = 256  # read of a file to tell git history by its first bytes
 # The first bytes of git's history outside a repository: bundles, packs, pack indexes.
 GIT_DATA_MAGIC = (
     b"# v2 git bundle",
@@ -293,9 +295,22 @@ def _wide_encoding(head: bytes) -> str | None:
     return None
 
 
+_LOOSE_KINDS = (b"blob ", b"commit ", b"tree ", b"tag ")
+
+
 def is_git_data(head: bytes) -> bool:
-    """Whether bytes start like a git bundle, pack or pack index (history)."""
-    return head.startswith(GIT_DATA_MAGIC)
+    """Whether bytes (the first ``GIT_HEAD_BYTES`` of a file) start like a git bundle,
+    pack or pack index, or are a loose object (zlib data that inflates to ``blob N``,
+    ``commit N``, ...: a copied ``objects/`` folder is history too)."""
+    if head.startswith(GIT_DATA_MAGIC):
+        return True
+    if len(head) < 2 or head[0] & 0x0F != 8 or (head[0] << 8 | head[1]) % 31:
+        return False  # no zlib stream
+    try:
+        start = zlib.decompressobj().decompress(head, 16)
+    except zlib.error:
+        return False
+    return start.startswith(_LOOSE_KINDS)
 
 
 def file_has_secret_content(path: Path) -> bool:
@@ -424,7 +439,7 @@ class SecretContentFiles:
                 out[relative] = self._holds(path, stamp[1])
                 continue
             data = _read(path, self.max_bytes)
-            if data is not None and self.git_data and is_git_data(data[:16]):
+            if data is not None and self.git_data and is_git_data(data[:GIT_HEAD_BYTES]):
                 out[relative] = True
                 continue
             text = decode_text(data) if data is not None and len(data) <= self.max_bytes else None
@@ -463,8 +478,8 @@ class SecretContentFiles:
 
 
 def _head(path: Path) -> bytes:
-    """The first 16 bytes of a regular file (b"" when it cannot be read so)."""
-    data = _read(path, 15)
+    """The first ``GIT_HEAD_BYTES`` of a regular file (b"" when it cannot be read so)."""
+    data = _read(path, GIT_HEAD_BYTES - 1)
     return data or b""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,12 @@ def test_ordinary_names_stay_ordinary(path: str) -> None:
 BUNDLE = b"# v2 git bundle\n" + b"0" * 40 + b" refs/heads/main\n\nPACK\0\0\0\x02"
 
 
+def test_compressed_data_that_is_no_git_object_is_not_history(tmp_path: Path) -> None:
+    (tmp_path / "data.z").write_bytes(zlib.compress(b"blobs of text " * 50))
+    hidden = SecretContentFiles(tmp_path, max_bytes=1024, git_data=True)
+    assert hidden.holding_secrets(["data.z"]) == []
+
+
 @pytest.mark.parametrize(
     "head",
     [
@@ -134,6 +141,8 @@ BUNDLE = b"# v2 git bundle\n" + b"0" * 40 + b" refs/heads/main\n\nPACK\0\0\0\x02
         b"# v3 git bundle\n@object-format=sha1\n",
         b"PACK\0\0\0\x02\0\0\0\x03x",
         b"\xfftOc\0\0\0\x02",
+        zlib.compress(b"blob 12\0hello world!", 1),  # a loose object copied out of .git
+        zlib.compress(b"commit 180\0tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"),
     ],
 )
 def test_git_history_outside_git_is_masked_when_git_is_hidden(tmp_path: Path, head: bytes) -> None:
