@@ -1,13 +1,22 @@
-"""What every editor must show for the scenarios of scenarios.py (the Neovim and the
-Emacs tests run each scenario in their editor, then check it here, then add what is
-particular to that editor)."""
+"""What every editor must show for the scenarios of scenarios.py: the Neovim and the
+Emacs tests run each scenario in their editor, check it here, then add what is
+particular to that editor. The scenarios that need no editor's own settings run here
+too (``undo_run``, ``unicode_run``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from tests.editors import scenarios as s
-from tests.editors.harness import EditorRun, applied_edits, assert_text, assert_versioned_edits
+from tests.editors.harness import (
+    EditorRun,
+    applied_edits,
+    assert_text,
+    assert_versioned_edits,
+    check_ok,
+    run_editor,
+)
+from tests.support.model_server import ScriptedModelServer, text_reply
 
 
 def check_action(run: EditorRun, uri_suffix: str) -> None:
@@ -66,3 +75,20 @@ def check_unicode(run: EditorRun) -> None:
     check_action(run, ".py")
     assert run.result["status"] == "done", run.explain()
     assert_text(run, run.output["text"], s.UNICODE_EXPECTED, "after agentls.run")
+
+
+def undo_run(editor: str, model: ScriptedModelServer, tmp_path: Path) -> EditorRun:
+    """The rewrite of s.SOURCE in ``editor``, then agentls.undo (see ``check_undo``)."""
+    model.enqueue(text_reply(s.REPLY, tokens_per_second=100))
+    run = run_editor(editor, tmp_path, model, s.SOURCE, undo=True)
+    check_ok(run)
+    return run
+
+
+def unicode_run(editor: str, model: ScriptedModelServer, tmp_path: Path) -> EditorRun:
+    """The rewrite of s.UNICODE_SOURCE in ``editor``, in a file named with an emoji
+    (see ``check_unicode``)."""
+    model.enqueue(text_reply(s.UNICODE_REPLY, tokens_per_second=80))
+    run = run_editor(editor, tmp_path, model, s.UNICODE_SOURCE, filename="données_😀.py")
+    check_ok(run)
+    return run

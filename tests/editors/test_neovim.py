@@ -18,6 +18,8 @@ from tests.editors.checks import (
     check_typing_elsewhere,
     check_undo,
     check_unicode,
+    undo_run,
+    unicode_run,
 )
 from tests.editors.harness import check_ok, run_editor
 from tests.support.model_server import ScriptedModelServer, text_reply, tool_call_reply
@@ -62,17 +64,11 @@ def test_typing_elsewhere_while_streaming(
 
 
 def test_undo_restores_the_original(model: ScriptedModelServer, tmp_path: Path) -> None:
-    model.enqueue(text_reply(s.REPLY, tokens_per_second=100))
-    run = run_editor(EDITOR, tmp_path, model, s.SOURCE, undo=True)
-    check_ok(run)
-    check_undo(run)
+    check_undo(undo_run(EDITOR, model, tmp_path))
 
 
 def test_unicode_before_and_inside_the_region(model: ScriptedModelServer, tmp_path: Path) -> None:
-    model.enqueue(text_reply(s.UNICODE_REPLY, tokens_per_second=80))
-    run = run_editor(EDITOR, tmp_path, model, s.UNICODE_SOURCE, filename="données_😀.py")
-    check_ok(run)
-    check_unicode(run)
+    check_unicode(unicode_run(EDITOR, model, tmp_path))
 
 
 SHAPES = (
