@@ -25,7 +25,7 @@ from agentls.context.scope import ScopeFinder
 from agentls.context.trees import DocumentTrees, ParsedDocument
 from agentls.edits.documents import DocumentStore, Snapshot
 from agentls.edits.text import Encoding
-from agentls.lsp.convert import offset
+from agentls.lsp.convert import lsp_position, offset
 
 MAX_LINES = 400  # lines of a selection scanned for instruction comments
 PROMPT_CAPABILITIES = ("agentlsInstructionPrompt", "agentlsDiagnostics")  # experimental
@@ -91,7 +91,7 @@ def _definition_actions(
     name = parsed.node_text(name_node)
     kind = "class" if "class" in node.type or "struct" in node.type else "function"
     start = parsed.char_offset(name_node.start_byte)
-    at = index.position(start, encoding)
+    at = lsp_position(index, start, encoding)
     here = {"line": at.line, "character": at.character}
     path = local_path(snapshot.uri) or snapshot.uri
     return [
@@ -155,7 +155,7 @@ def code_actions(
         instruction = find_instruction(index.line_text(line_no), markers)
         if instruction is None:
             continue
-        column = index.position(index.line_start(line_no) + instruction.column, encoding)
+        column = lsp_position(index, index.line_start(line_no) + instruction.column, encoding)
         at = {"line": line_no, "character": column.character}
         actions.append(
             _run(
@@ -173,7 +173,7 @@ def code_actions(
         todo = find_todo(index.line_text(line_no), markers)
         if todo is None:
             continue
-        column = index.position(index.line_start(line_no) + todo.column, encoding)
+        column = lsp_position(index, index.line_start(line_no) + todo.column, encoding)
         at = {"line": line_no, "character": column.character}
         what = f": {_short(todo.text, 60)}" if todo.text else ""
         actions.append(

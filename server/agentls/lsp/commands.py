@@ -19,6 +19,7 @@ from agentls.edits.positions import Span, StalePosition
 from agentls.edits.region import RegionConflict
 from agentls.lsp.agent_run import AgentRequest, AgentRun
 from agentls.lsp.arguments import BadArguments, ContextArgs, NoArgs, RunArgs, TaskArgs
+from agentls.lsp.convert import offset
 from agentls.lsp.editor import ANY
 from agentls.lsp.progress import TaskProgress
 from agentls.lsp.server import AgentServer
@@ -103,9 +104,7 @@ def register(server: AgentServer) -> None:
         budget = args.budget or ls.settings.context.max_tokens
         snapshot = ls.store.get(uri)
         if snapshot is not None:
-            at = snapshot.index.offset(position, ls.encoding)
-            line = snapshot.index.line_of(at)
-            column = at - snapshot.index.line_start(line)
+            line, column = _line_column(snapshot, offset(snapshot, position, ls.encoding))
         else:
             path = uri_to_path(uri)
             if path is None or not path.is_file():
@@ -115,6 +114,12 @@ def register(server: AgentServer) -> None:
         if selection is None:
             raise _invalid(f"{uri}: no workspace for it")
         return selection.to_json()
+
+
+def _line_column(snapshot: Snapshot, at: int) -> tuple[int, int]:
+    """The line and column (code points, as the context engine counts) of offset ``at``."""
+    pos = snapshot.index.position(at, "utf-32")
+    return pos.line, pos.character
 
 
 def _total_usage(tasks: list[Task]) -> dict[str, int | float]:
@@ -198,13 +203,12 @@ class Stamp:
         snapshot = ls.store.get(args.uri) if args.uri else None
         region = where = None
         if snapshot is not None:
-            index = snapshot.index
             if args.start is not None and args.end is not None:
-                start = index.offset(args.start, ls.encoding)
-                region = snapshot.span(start, max(start, index.offset(args.end, ls.encoding)))
+                start = offset(snapshot, args.start, ls.encoding)
+                region = snapshot.span(start, max(start, offset(snapshot, args.end, ls.encoding)))
             point = args.at or args.start
             if point is not None:
-                at = index.offset(point, ls.encoding)
+                at = offset(snapshot, point, ls.encoding)
                 where = snapshot.span(at, at)
         msg_id = ls.protocol.msg_id
         request = ls.protocol._request_futures.get(msg_id) if msg_id else None
@@ -271,8 +275,7 @@ async def run_task(
             try:  # where the request pointed, in the text as it is now
                 now = ls.store.snapshot(where.uri)
                 at, _ = ls.store.rebase(where).offsets(now)
-                line = now.index.line_of(at)
-                column = at - now.index.line_start(line)
+                line, column = _line_column(now, at)
             except (DocumentClosed, StalePosition):
                 where = None
         request = AgentRequest(

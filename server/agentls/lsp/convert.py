@@ -1,19 +1,43 @@
-"""lsprotocol <-> core values, at the edge (UTF-16 positions are handled in edits.text)."""
+"""lsprotocol <-> core values, at the edge.
+
+``offset`` and ``lsp_position`` are the one way between an LSP position (line,
+character in the client's encoding: UTF-16 by default, ``encoding_of``) and an offset
+into the text; every handler goes through them (the counting itself is
+``edits.text.LineIndex``).
+"""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from lsprotocol import types
 
 from agentls.edits.documents import Snapshot
-from agentls.edits.text import Encoding, Position, TextChange
+from agentls.edits.text import Encoding, LineIndex, Position, TextChange
 
 
-def offset(snapshot: Snapshot, pos: types.Position, encoding: Encoding) -> int:
-    return snapshot.index.offset(Position(pos.line, pos.character), encoding)
+class LineCharacter(Protocol):
+    """Any position value: ``types.Position``, a command's argument, ``edits.text.Position``."""
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def character(self) -> int: ...
 
 
-def lsp_position(snapshot: Snapshot, at: int, encoding: Encoding) -> types.Position:
-    pos = snapshot.index.position(at, encoding)
+def _index(of: Snapshot | LineIndex) -> LineIndex:
+    return of.index if isinstance(of, Snapshot) else of
+
+
+def offset(of: Snapshot | LineIndex, pos: LineCharacter, encoding: Encoding) -> int:
+    """The offset (code points) of ``pos`` in the text; past a line's end or the text clamps."""
+    return _index(of).offset(Position(pos.line, pos.character), encoding)
+
+
+def lsp_position(of: Snapshot | LineIndex, at: int, encoding: Encoding) -> types.Position:
+    """The LSP position of the offset ``at``, in ``encoding``'s units."""
+    pos = _index(of).position(at, encoding)
     return types.Position(line=pos.line, character=pos.character)
 
 

@@ -21,8 +21,8 @@ from agentls.edits.documents import EditorError, Snapshot
 from agentls.edits.landed import found
 from agentls.edits.merge import merge3
 from agentls.edits.positions import move_range
-from agentls.edits.text import Encoding, LineIndex, Position, TextChange, apply_changes
-from agentls.lsp.convert import text_edits
+from agentls.edits.text import Encoding, LineIndex, TextChange, apply_changes
+from agentls.lsp.convert import offset, text_edits
 from agentls.tools.workspace import ToolDenied
 
 if TYPE_CHECKING:
@@ -53,8 +53,8 @@ def _stale_at(
             continue
         changes = [
             TextChange(
-                index.offset(Position(e.range.start.line, e.range.start.character), encoding),
-                index.offset(Position(e.range.end.line, e.range.end.character), encoding),
+                offset(index, e.range.start, encoding),
+                offset(index, e.range.end, encoding),
                 e.new_text,
             )
             for e in edits
