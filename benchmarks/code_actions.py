@@ -30,7 +30,7 @@ from benchmarks.common import (
     run_arguments,
 )
 from benchmarks.harness import bench_session, percentile, summary_ms
-from benchmarks.workload import Workload, model_reply, rewrite_of
+from benchmarks.workload import Target, Workload, model_reply, rewrite_of
 from tests.support.lsp_session import command, model_options
 from tests.support.model_server import ScriptedModelServer, text_reply
 
@@ -179,6 +179,14 @@ def latencies(samples: list[Sample], kind: str, lo: float, hi: float) -> list[fl
     ]
 
 
+def enqueue_rewrite(model: ScriptedModelServer, target: Target) -> str:
+    """Script the model's reply rewriting ``target``, streamed token by token at
+    TOKENS_PER_SECOND; the new code."""
+    code = rewrite_of(target)
+    model.enqueue(text_reply(model_reply(code), tokens_per_second=TOKENS_PER_SECOND, chunk="token"))
+    return code
+
+
 async def bench_code_actions_once(
     cfg: Config, model: ScriptedModelServer, workload: Workload, run: int
 ) -> dict[str, Any]:
@@ -200,11 +208,7 @@ async def bench_code_actions_once(
         rewrites = []
         for name in ("ca_stream", "ca_stream2"):
             target = workload.targets[name]
-            code = rewrite_of(target)
-            expected = expected.replace(target.code, code)
-            model.enqueue(
-                text_reply(model_reply(code), tokens_per_second=TOKENS_PER_SECOND, chunk="token")
-            )
+            expected = expected.replace(target.code, enqueue_rewrite(model, target))
             seen = len(editor.log)
             sent = time.perf_counter()
             result = await command(client, "agentls.run", run_arguments(target, "tidy the loop"))
@@ -281,11 +285,7 @@ async def bench_code_actions_lean(
     expected, tasks = workload.text, []
     for name in ("ca_stream", "ca_stream2"):
         target = workload.targets[name]
-        code = rewrite_of(target)
-        expected = expected.replace(target.code, code)
-        model.enqueue(
-            text_reply(model_reply(code), tokens_per_second=TOKENS_PER_SECOND, chunk="token")
-        )
+        expected = expected.replace(target.code, enqueue_rewrite(model, target))
         tasks.append(run_arguments(target, "tidy the loop"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTLS_"))}
     env["PYTHONPATH"] = os.pathsep.join(
