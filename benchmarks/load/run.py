@@ -22,7 +22,9 @@ others accepted. Waves repeat for ``--minutes``; every ~10 s the server's RSS, o
 and threads are sampled from ``/proc``.
 
 Prints a Markdown table and writes ``benchmarks/.cache/load/results-<time>.json``
-(and ``latest.json``).
+(and ``latest.json``). This file starts the model and the server and runs the waves;
+the workspace, the client, the waves (``Run``), the /proc samples and the report are
+modules of their own beside it.
 """
 
 from __future__ import annotations
