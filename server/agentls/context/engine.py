@@ -105,6 +105,7 @@ class ContextEngine:
             known = relative in self.index.tags
             self.index.update(relative)
             self._lines.pop(relative, None)
+            self._forget_popular()
             if known != (relative in self.index.tags):
                 self._modules = None
 
@@ -161,6 +162,14 @@ class ContextEngine:
             self._dirty.pop(relative, None)
             self._lines.pop(relative, None)
             self.index.update(relative)  # back to what the disk holds
+            self._forget_popular()
+
+    def _forget_popular(self) -> None:
+        """A file's words changed: what the workspace uses most from a module
+        (``rank.py``) counted the old ones. Forgotten, or the ranking would depend on
+        what the buffers held before (a selection differing between processes)."""
+        if self._modules is not None:
+            self._modules.popular.clear()
 
     def _sync_buffers(self) -> None:
         """Lay the open documents' current text over the index (re-tag what changed)."""
@@ -191,7 +200,10 @@ class ContextEngine:
             tags = live.update(parsed, parsed.data, dirty)
         else:
             tags = tag_source(lang, text.encode("utf-8", "surrogatepass"))
+        before = self.index.tags.get(path)
         self.index._replace(path, tags)
+        if before is None or (before.names, before.definitions) != (tags.names, tags.definitions):
+            self._forget_popular()
         self._overlaid[path] = version
         self._lines.pop(path, None)
         if self._modules is not None and path not in self._modules.paths:
