@@ -62,10 +62,10 @@ function ask(title: string, prompt: string): Thenable<string | undefined> {
 
 /** How the server's messages are shown (messages.ts). */
 export const messageUi: MessageUi = {
-  show(type, message, actions) {
+  show(type, message, actions, detail) {
     const show =
       type === 1 ? vscode.window.showErrorMessage : type === 2 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-    return show(message, ...actions);
+    return detail === undefined ? show(message, ...actions) : show(message, { modal: true, detail }, ...actions);
   },
   openMarkdown,
 };

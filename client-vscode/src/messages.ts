@@ -5,19 +5,35 @@
  *   Info message that arrives while an ask run is open waits for the run's end and is
  *   dropped when it is that answer;
  * - a plan waiting for approval ("agentls plan:\n<plan>", server/agentls/lsp/agent_run.py)
- *   opens as a Markdown document beside, while the buttons stay in the notification. */
+ *   opens as a Markdown document beside, while the buttons stay in the notification;
+ * - a question of several lines (an edit's approval carries its compact diff below the
+ *   first line) is asked in a modal dialog: its first line as the message, the rest as the
+ *   detail, where the line breaks stay (a notification shows them as spaces). The actions
+ *   and the answer are the server's as they are; a dismissed dialog answers null. */
 
 import { MessageType, type MessageActionItem, type ShowMessageParams, type ShowMessageRequestParams } from "vscode-languageserver-protocol";
 
 export const PLAN_PREFIX = "agentls plan:\n";
 
 export interface MessageUi {
-  show(type: MessageType, message: string, actions: MessageActionItem[]): PromiseLike<MessageActionItem | undefined>;
+  /** With `detail`: a modal dialog with `message` as its title and `detail` below. */
+  show(type: MessageType, message: string, actions: MessageActionItem[], detail?: string): PromiseLike<MessageActionItem | undefined>;
   openMarkdown(content: string): PromiseLike<void>;
 }
 
 export function answerMessage(answer: string): string {
   return `agentls: ${answer}`;
+}
+
+/** A message's first line and the rest (undefined when there is none but blank lines). */
+export function splitMessage(message: string): { first: string; detail: string | undefined } {
+  const end = message.indexOf("\n");
+  if (end < 0) {
+    return { first: message, detail: undefined };
+  }
+  const first = message.slice(0, end).replace(/\r$/, "");
+  const detail = message.slice(end + 1).replace(/^(?:[ \t]*\r?\n)+/, "").trimEnd();
+  return detail === "" ? { first, detail: undefined } : { first, detail };
 }
 
 export class ServerMessages {
@@ -43,7 +59,8 @@ export class ServerMessages {
       await this.ui.openMarkdown(`# Plan\n\n${message.slice(PLAN_PREFIX.length)}\n`);
       message = "agentls: carry out this plan (opened beside)?";
     }
-    return (await this.ui.show(params.type, message, actions)) ?? null;
+    const { first, detail } = splitMessage(message);
+    return (await this.ui.show(params.type, first, actions, detail)) ?? null;
   }
 
   askStarted(): void {

@@ -2,7 +2,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as vscode from "vscode";
 import { CLIENT_COMMANDS } from "../src/constants";
 import { registerDocuments } from "../src/documents";
-import { commandHandlers, registerCommands, taskUi } from "../src/handlers";
+import { commandHandlers, messageUi, registerCommands, taskUi } from "../src/handlers";
 import { TaskStatus } from "../src/status";
 import { Tasks } from "../src/tasks";
 import { answers, folders, recorded, reset, settings, window } from "./vscode-stub";
@@ -228,5 +228,32 @@ describe("registerCommands", () => {
     expect(log.lines.at(-1)).toContain("agentls.client.cancel failed");
     for (const d of disposables) d.dispose();
     expect(recorded.commands.size).toBe(0);
+  });
+});
+
+describe("the server's questions in VS Code", () => {
+  beforeEach(() => reset());
+
+  it("with a detail: a modal dialog with the server's actions, answered with the action picked", async () => {
+    const actions = [{ title: "Allow once" }, { title: "Allow for this task" }, { title: "Deny" }];
+    answers.message = actions[2];
+    const answer = await messageUi.show(3, "agentls task t1 wants to edit a.py:", actions, "@@ -1 +1 @@\n-a\n+b");
+    expect(recorded.messages).toEqual([
+      {
+        level: "info",
+        text: "agentls task t1 wants to edit a.py:",
+        buttons: ["Allow once", "Allow for this task", "Deny"],
+        options: { modal: true, detail: "@@ -1 +1 @@\n-a\n+b" },
+      },
+    ]);
+    expect(answer).toBe(actions[2]);
+  });
+
+  it("without a detail: a notification of the message's type, as before", async () => {
+    answers.message = undefined;
+    const answer = await messageUi.show(2, "agentls: keep the old model?", [{ title: "Allow" }, { title: "Keep the old model" }]);
+    expect(recorded.messages).toEqual([{ level: "warning", text: "agentls: keep the old model?", buttons: ["Allow", "Keep the old model"] }]);
+    expect(recorded.messages[0]).not.toHaveProperty("options");
+    expect(answer).toBeUndefined();
   });
 });

@@ -175,7 +175,7 @@ export interface ProgressCall {
 export const recorded = {
   commands: new Map<string, (...args: unknown[]) => unknown>(),
   executed: [] as Array<{ command: string; args: unknown[] }>,
-  messages: [] as Array<{ level: "info" | "warning" | "error"; text: string; buttons: string[] }>,
+  messages: [] as Array<{ level: "info" | "warning" | "error"; text: string; buttons: string[]; options?: object }>,
   statusMessages: [] as string[],
   progress: [] as ProgressCall[],
   documents: [] as Array<{ language?: string; content?: string }>,
@@ -194,7 +194,7 @@ export const answers = {
   inputBox: [] as Array<string | undefined>,
   inputBoxOptions: [] as unknown[],
   quickPick: undefined as unknown,
-  message: undefined as string | undefined,
+  message: undefined as unknown,
 };
 
 export const folders: Array<{ uri: Uri; name: string; index: number }> = [];
@@ -344,8 +344,10 @@ export const workspace = {
 
 function message(level: "info" | "warning" | "error") {
   return (text: string, ...rest: unknown[]) => {
-    const buttons = rest.filter((item): item is string => typeof item === "string");
-    recorded.messages.push({ level, text, buttons });
+    // buttons: strings or MessageItems ({title}); a first object without a title: the options
+    const options = rest[0] !== null && typeof rest[0] === "object" && !("title" in rest[0]) ? rest.shift() : undefined;
+    const buttons = rest.map((item) => (typeof item === "string" ? item : String((item as { title: unknown }).title)));
+    recorded.messages.push(options === undefined ? { level, text, buttons } : { level, text, buttons, options: options as object });
     return Promise.resolve(answers.message);
   };
 }
