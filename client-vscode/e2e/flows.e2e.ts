@@ -174,7 +174,7 @@ describe("code actions and streamed edits", () => {
 });
 
 describe("the full agent", () => {
-  test("asks before an edit; the approval is answered in the notification", async () => {
+  test("asks before an edit; the approval shows the diff in a dialog and is answered there", async () => {
     await session.model.clear();
     await session.model.enqueue(
       { tools: [["edit_file", { path: "notes.py", old_string: "x = 1", new_string: "x = 2" }]] },
@@ -184,11 +184,13 @@ describe("the full agent", () => {
     await bench.runCommand("Agent: Run task…");
     await bench.answerInput("set x to 2 in notes.py");
     const ask = /wants to/;
-    await bench.notification(ask).waitFor({ state: "visible", timeout: 20_000 });
-    await session.page.waitForTimeout(800); // the toast's slide-in
+    await bench.dialog(ask).waitFor({ state: "visible", timeout: 20_000 });
+    await session.page.waitForTimeout(800); // the dialog's fade-in
     await bench.screenshot("approval");
+    // the diff below the question, line by line (a notification would join the lines)
+    expect(await bench.dialog(ask).locator(".dialog-message-detail").innerText()).toContain("-x = 1\n+x = 2");
     expect(await text("notes.py")).toBe("x = 1\n");
-    await bench.clickNotificationButton(ask, "Allow once");
+    await bench.clickDialogButton(ask, "Allow once");
     await waitText(session, "notes.py", "x = 2\n");
     await waitIdle(bench);
     expect(await session.model.requests()).toHaveLength(2);
@@ -248,7 +250,7 @@ describe("the full agent", () => {
     await session.page.waitForTimeout(800); // the toast's slide-in
     await bench.screenshot("plan");
     await bench.clickNotificationButton(question, "Approve plan");
-    await bench.clickNotificationButton(/wants to/, "Allow once");
+    await bench.clickDialogButton(/wants to/, "Allow once");
     await waitText(session, "notes.py", before.replace("x = 2", "x = 3"));
     await waitIdle(bench);
 

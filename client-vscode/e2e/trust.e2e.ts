@@ -96,7 +96,7 @@ test("in Restricted Mode the workspace's restricted settings are ignored, the ot
   await session.probe("select", { path: "calc.py", line: 0, character: 0 });
   await bench.runCommand("Agent: Run task…");
   await bench.answerInput("return 2");
-  await bench.clickNotificationButton(/wants to/, "Deny");
+  await bench.clickDialogButton(/wants to/, "Deny"); // an edit's approval: a dialog with its diff
   await until("the task's second model request", 20_000, async () => (await session.model.requests()).length === 2);
   await waitIdle(bench);
   await waitText(session, "calc.py", "def f():\n    return 1\n");

@@ -1,5 +1,5 @@
 /** What a user does in the web workbench, through the page: commands from the palette,
- * the quick input, notifications and their buttons, the lightbulb, the status bar. */
+ * the quick input, notifications and dialogs and their buttons, the lightbulb, the status bar. */
 
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -56,6 +56,20 @@ export class Workbench {
     const toast = this.notification(text).last();
     await toast.waitFor({ state: "visible" });
     await toast.getByRole("button", { name: button, exact: true }).click();
+  }
+
+  /** The modal dialog that says `text`: a question of several lines (an edit's approval
+   * with its diff) is asked in one (src/messages.ts). */
+  dialog(text: string | RegExp): Locator {
+    return this.page.locator(".monaco-dialog-box", { hasText: text });
+  }
+
+  /** Clicks a button of the dialog that says `text`; waits for the dialog to close. */
+  async clickDialogButton(text: string | RegExp, button: string): Promise<void> {
+    const dialog = this.dialog(text).last();
+    await dialog.waitFor({ state: "visible" });
+    await dialog.getByRole("button", { name: button, exact: true }).click();
+    await dialog.waitFor({ state: "hidden" });
   }
 
   async clearNotifications(): Promise<void> {
