@@ -33,13 +33,10 @@ for p in (str(REPO), str(REPO / "server")):
 
 from benchmarks.context import history_lang as hl  # noqa: E402
 from benchmarks.context import history_tasks as ht  # noqa: E402
+from benchmarks.context.common import AIDER_PY  # noqa: E402
 from benchmarks.context.history_resolve import TreeView  # noqa: E402
-from benchmarks.context.run import (  # noqa: E402
-    AIDER_PY,
-    aider_snippets,
-    ours_source,
-    setup_aider,
-)
+from benchmarks.context.scoring import aider_snippets  # noqa: E402
+from benchmarks.context.sides import ours_source, setup_aider  # noqa: E402
 
 CACHE = REPO / "benchmarks" / ".cache" / "history"
 MIRRORS = Path("/work/.mirror")
