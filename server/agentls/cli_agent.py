@@ -185,7 +185,7 @@ async def _run(
         interrupts += 1
         if interrupts == 1:
             print("\nagentls: stopping (Ctrl-C again to quit at once)", file=sys.stderr)
-            registry.cancel(task.id)
+            task.cancel()
         else:
             os._exit(INTERRUPTED)
 

@@ -193,12 +193,9 @@ class Rewrite:
         except EditorError as error:
             return await self._give_up("failed", f"The editor did not take the edit: {error}")
         except asyncio.CancelledError:
-            if not task.cancel_requested:  # the server is going away
+            if not task.cancel_handled():  # the server is going away
                 await asyncio.shield(self._settle())
                 raise
-            current = asyncio.current_task()
-            if current is not None:
-                current.uncancel()  # the cancel is handled here: the restore must run
             await self._settle_through_cancels()
             if not self.wrote:
                 return self._result("cancelled", "Cancelled. The document was left as it was.")
@@ -313,10 +310,8 @@ class Rewrite:
                 await asyncio.shield(settle)
                 return
             except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if settle.done() or not self.task.cancel_requested or current is None:
+                if settle.done() or not self.task.cancel_handled():
                     raise  # the restore itself was cancelled: the server is going away
-                current.uncancel()
 
     def _kept(self) -> str:
         """What a stop that could not (or was not to) restore the original leaves."""

@@ -103,11 +103,8 @@ class AgentTask:
         try:
             return await self._run()
         except asyncio.CancelledError:
-            if not self.task.cancel_requested:
+            if not self.task.cancel_handled():  # the revert below must run
                 raise
-        current = asyncio.current_task()
-        if current is not None:
-            current.uncancel()  # the cancel is handled: the revert below must run
         return await self._cancelled()
 
     async def _cancelled(self) -> TaskResult:

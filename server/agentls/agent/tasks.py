@@ -1,4 +1,11 @@
-"""Tasks: results, usage, and the registry that owns the running ones."""
+"""Tasks: results, usage, and the registry that owns the running ones.
+
+Cancellation has one owner, the ``Task``: every host stops a task with
+``Task.cancel`` (the registry's ``cancel`` for an id or all), and the task's body
+takes the cancel back with ``Task.cancel_handled`` to run its clean-up: what happens
+to the edits is the body's policy (``agent/run.py`` reverts or keeps them,
+``agent/rewrite.py`` restores its region).
+"""
 
 from __future__ import annotations
 
@@ -66,6 +73,28 @@ class Task:
     anchor: Anchor | None = None  # where the task's edit stands now
     forget: Callable[[], None] | None = None  # releases what the task holds (its anchor)
 
+    def cancel(self) -> bool:
+        """Stop the task, from any host (a Cancel command, a cancelled request or
+        progress, Ctrl-C): its runner gets a ``CancelledError`` and the task's body
+        handles it (``cancel_handled``). False when the task is not running."""
+        if self.runner is None or self.runner.done():
+            return False
+        self.cancel_requested = True
+        self.runner.cancel()
+        return True
+
+    def cancel_handled(self) -> bool:
+        """Called by the task's body where it caught a ``CancelledError``: True when it
+        came from ``cancel`` and is now taken back (the body can await its clean-up:
+        a revert, a restore) and ends the task ``cancelled``; False when something
+        else cancelled the runner (the server going away): re-raise it."""
+        if not self.cancel_requested:
+            return False
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()
+        return True
+
     def to_json(self) -> dict[str, Any]:
         return {
             "taskId": self.id,
@@ -97,11 +126,8 @@ class TaskRegistry:
             try:
                 task.result = await body(task)
             except asyncio.CancelledError:
-                if not task.cancel_requested:
+                if not task.cancel_handled():
                     raise
-                current = asyncio.current_task()
-                if current is not None:
-                    current.uncancel()
                 task.result = TaskResult(task.id, "cancelled", "Cancelled.", usage=task.usage)
             except Exception as error:  # a bug: report it instead of losing the task
                 log.exception("task %s crashed", task.id)
@@ -114,15 +140,11 @@ class TaskRegistry:
 
     def cancel(self, task_id: str | None = None) -> list[str]:
         """Cancel one running task, or all of them; the ids actually cancelled."""
-        cancelled = []
-        for task in list(self.tasks.values()):
-            if task_id is not None and task.id != task_id:
-                continue
-            if task.runner is not None and not task.runner.done():
-                task.cancel_requested = True
-                task.runner.cancel()
-                cancelled.append(task.id)
-        return cancelled
+        return [
+            task.id
+            for task in list(self.tasks.values())
+            if (task_id is None or task.id == task_id) and task.cancel()
+        ]
 
     def running(self) -> list[Task]:
         return [t for t in self.tasks.values() if t.runner is not None and not t.runner.done()]

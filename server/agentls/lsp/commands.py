@@ -283,11 +283,9 @@ async def run_task(
         )
         body = AgentRun(ls, task, request, engine, model, report).run
         watched = ANY
-    progress = await TaskProgress.start(
-        ls, f"agentls: {args.instruction[:60]}", token, lambda: ls.tasks.cancel(task.id)
-    )
+    progress = await TaskProgress.start(ls, f"agentls: {args.instruction[:60]}", token, task.cancel)
     ls.tasks.start(task, lambda _: body())
-    _on_request_cancelled(stamp.request, lambda: ls.tasks.cancel(task.id))
+    _on_request_cancelled(stamp.request, task.cancel)
     runner = task.runner
     assert runner is not None
     await _until_done_or_stalled(ls, watched, runner)
