@@ -165,21 +165,6 @@ class RegionWriter:
         self.current, self.pending = content, None
         self.anchor.touched = False
 
-    def resync(self) -> bool:
-        """After an unconfirmed edit: learn whether it landed. False if the region holds
-        neither the old text nor the edit's (the editor never told us what it did)."""
-        if self.pending is None:
-            return True
-        if self.anchor.lost:
-            return False
-        snapshot = self.editor.store.snapshot(self.uri)
-        content = snapshot.text[self.anchor.start : self.anchor.end]
-        if content in (self.current, self.pending):
-            self.current, self.pending = content, None
-            self.anchor.touched = False
-            return True
-        return False
-
     def release(self) -> None:
         self.editor.store.release(self.uri, self.anchor)
 

@@ -81,14 +81,6 @@ class EditorDiagnostics:
         ]
 
 
-def describe(path: str, seen: Seen) -> str:
-    d = seen.diagnostic
-    severity = SEVERITY.get(int(d.severity or 1), "error")
-    source = f" ({d.source})" if d.source else ""
-    at = f"{path}:{d.range.start.line + 1}:{d.range.start.character + 1}"
-    return f"{at}: {severity}{source}: {d.message}"
-
-
 class PullClient(Protocol):
     """What ``pull`` needs of the server: the client's capabilities, its protocol (to
     send the request) and the diagnostics it keeps."""
