@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from agentls.config import ModelSettings
@@ -112,7 +113,7 @@ class OpenAIChatModel:
         # The SDK makes the request (auth, retries, status errors); we read the SSE lines
         # ourselves: parsing each chunk into SDK objects costs more than all the rest.
         try:
-            try:
+            with self._reading():
                 async for line in response.iter_lines():
                     if not line.startswith("data:"):
                         continue
@@ -134,18 +135,6 @@ class OpenAIChatModel:
                         reader.drop_calls()  # cut: their arguments are not whole
                         finish = "length"
                         break
-            except openai.APIError as error:
-                raise self._explain(error, started=True) from error
-            except ModelError:
-                raise
-            except Exception as error:  # the HTTP layer's own errors while reading
-                if "timeout" in type(error).__name__.lower():
-                    raise ModelError(
-                        f"The model at {self.base_url} stopped sending for "
-                        f"{self.settings.timeout:g} s (setting model.timeout).",
-                        "timeout",
-                    ) from error
-                raise ModelError("The model's stream was cut off midway.", "cut") from error
         finally:
             await manager.__aexit__(None, None, None)  # closes the connection
         if finish is None:
@@ -172,6 +161,26 @@ class OpenAIChatModel:
             needed = ("model", "messages", "stream", "tools")
             manager = create(**{k: request[k] for k in needed if k in request})
             return manager, await manager.__aenter__()
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Around the reading of a stream (both APIs): its failures as ``ModelError``s."""
+        import openai
+
+        try:
+            yield
+        except openai.APIError as error:
+            raise self._explain(error, started=True) from error
+        except ModelError:
+            raise
+        except Exception as error:  # the HTTP layer's own errors while reading
+            if "timeout" in type(error).__name__.lower():
+                raise ModelError(
+                    f"The model at {self.base_url} stopped sending for "
+                    f"{self.settings.timeout:g} s (setting model.timeout).",
+                    "timeout",
+                ) from error
+            raise ModelError("The model's stream was cut off midway.", "cut") from error
 
     def _explain(self, error: openai.APIError, *, started: bool) -> ModelError:
         import openai

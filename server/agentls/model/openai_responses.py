@@ -165,7 +165,7 @@ class OpenAIResponsesModel(OpenAIChatModel):
         reader = EventReader()
         most = self.settings.max_output_tokens * OUTPUT_CHARS_PER_TOKEN
         try:
-            try:
+            with self._reading():
                 async for event in stream:
                     for out in reader.feed(event):
                         yield out
@@ -179,18 +179,6 @@ class OpenAIResponsesModel(OpenAIChatModel):
                         reader.drop_calls()  # cut: their arguments are not whole
                         reader.finish = "length"
                         break
-            except openai.APIError as error:
-                raise self._explain(error, started=True) from error
-            except ModelError:
-                raise
-            except Exception as error:  # the HTTP layer's own errors while reading
-                if "timeout" in type(error).__name__.lower():
-                    raise ModelError(
-                        f"The model at {self.base_url} stopped sending for "
-                        f"{self.settings.timeout:g} s (setting model.timeout).",
-                        "timeout",
-                    ) from error
-                raise ModelError("The model's stream was cut off midway.", "cut") from error
         finally:
             await stream.close()  # closes the connection
         if reader.finish is None:
