@@ -7,19 +7,12 @@ import os
 import uuid
 from pathlib import Path
 
-import pytest
-
 from tests.attacks.core_support import TRACEBACK, agent_exec
 from tests.support.model_server import ScriptedModelServer, text_reply, tool_call_reply
 
 FINISH = tool_call_reply([("finish", {"summary": "all good"})])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: agent/checks.py Verification.__call__ looks only at Recorder.edited_at (the "
-    "tools' writes): files changed by run_command never trigger verify.commands; done, exit 0",
-)
 def test_edits_made_by_a_command_are_verified(model: ScriptedModelServer, tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("A = 1\n")
     model.enqueue(

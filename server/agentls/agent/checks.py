@@ -3,6 +3,8 @@
 - ``Recorder`` stands in front of the host's edit sink: it notes when the task last
   changed each file and, before the task's first change of a file, which diagnostics
   that file already had (those predate the task: they are not the task's to fix).
+  The files the task's commands change on the disk (``run_command``, told through
+  ``changed_by_command``) are its edits too: verification runs after them as well.
 - ``diagnostics_tool``: ``get_diagnostics {path?}``, what the host shows (no secret
   file, nothing outside the workspace).
 - ``Verification``: after new edits, the errors reported since the edit that were not
@@ -38,6 +40,7 @@ class Recorder:
         self.diagnostics = diagnostics
         self.edited_at: dict[str, float] = {}  # relative -> time of its last change
         self.deleted: set[str] = set()
+        self.unknown_at = 0.0  # the last command whose changes nobody recorded
         self.before: dict[str, Counter[tuple[str, str, str]]] = {}  # errors it already had
 
     async def _first(self, relative: str) -> None:
@@ -60,9 +63,30 @@ class Recorder:
         self.edited_at[relative] = time.monotonic()
         self.deleted.add(relative)
 
+    def changed_by_command(self, changed: list[str] | None, started: float) -> None:
+        """A command that started at ``started`` (``time.monotonic()``) changed these
+        files on the disk (None: it may have changed any, nobody recorded which). The
+        errors the host reported for a file before that are the file's own from before
+        the task (when it is the task's first change of the file)."""
+        now = time.monotonic()
+        if changed is None:
+            self.unknown_at = now  # verify.commands run; no file's diagnostics to read
+            return
+        for relative in changed:
+            if relative not in self.before and self.diagnostics is not None:
+                found = self.diagnostics.of(self.root / relative)
+                self.before[relative] = Counter(
+                    p.key for p in found if p.severity == "error" and p.at < started
+                )
+            self.edited_at[relative] = now
+            if (self.root / relative).exists():
+                self.deleted.discard(relative)
+            else:
+                self.deleted.add(relative)
+
     @property
     def last_edit(self) -> float:
-        return max(self.edited_at.values(), default=0.0)
+        return max([self.unknown_at, *self.edited_at.values()])
 
     def new_errors(self, relative: str, found: list[Problem]) -> list[Problem]:
         """``found`` without the errors the file had before the task's first change

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from agentls.agent.checks import Recorder, Verification, diagnostics_tool
+from agentls.agent.checks import Recorder, Verification, diagnostics_tool, shown_path
 from agentls.agent.host import AgentRequest, Host, TaskSink
 from agentls.agent.loop import (
     AgentEvent,
@@ -200,8 +200,17 @@ class AgentTask:
             tools.append(diagnostics_tool(self.host.diagnostics, self.ws))
         tools += WriteTools(self.ws, ApprovingSink(self.recorder, self.policy)).tools()
         if self.runner is not None:
-            tools += command_tools(self.runner, self.policy.refusal_to_run, self.checkpoint)
+            tools += command_tools(
+                self.runner, self.policy.refusal_to_run, self.checkpoint, self._command_changed
+            )
         return tools
+
+    def _command_changed(self, changed: list[str] | None, started: float) -> None:
+        """The workspace files a command changed are the task's edits (verification looks
+        at them); ignored and secret ones (build output, caches) are not."""
+        if changed is not None:
+            changed = [r for r in changed if shown_path(self.ws, self.root / r) is not None]
+        self.recorder.changed_by_command(changed, started)
 
     def offered(self, acting: bool) -> list[Tool]:
         """The tools the policy offers (``acting``: False for the read-only phases of

@@ -10,6 +10,7 @@ killed.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -22,6 +23,10 @@ from agentls.tools.workspace import ToolDenied
 Approve = Callable[[str], Awaitable[bool | str]]
 """Asked before each command with the command's text: may it run? True/"" = yes;
 False = the user said no; a non-empty string = why not."""
+
+Changed = Callable[[list[str] | None, float], None]
+"""Told after each command ran: the files it changed on the disk (None: not known, no
+checkpoint recorded them) and the ``time.monotonic()`` it started at."""
 
 
 async def _refusal(approve: Approve, command: str) -> str:
@@ -38,6 +43,14 @@ async def _run(
     if checkpoint is None:
         return await runner.run(command, limit), []
     return await checkpoint.around(lambda: runner.run(command, limit))
+
+
+def _known_changes(changed: list[str], checkpoint: CommandCheckpoint | None) -> list[str] | None:
+    """What the command changed, with the files too big to record; None when the
+    checkpoint could not tell."""
+    if checkpoint is None or checkpoint.problem:
+        return None
+    return sorted(set(changed) | set(checkpoint.unrecorded))
 
 
 def _changed_note(changed: list[str], checkpoint: CommandCheckpoint | None) -> str:
@@ -96,6 +109,7 @@ async def run_command(
     command: str,
     timeout: int | None = None,
     checkpoint: CommandCheckpoint | None = None,
+    on_change: Changed | None = None,
 ) -> str:
     if not command.strip():
         raise ToolDenied("an empty command")
@@ -103,19 +117,26 @@ async def run_command(
     if refusal:
         raise ToolDenied(f"{command!r} was not run: {refusal}; do without it")
     limit = runner.timeout_for(timeout)
+    started = time.monotonic()
     try:
         result, changed = await _run(runner, command, limit, checkpoint)
     except SandboxError as error:
         raise ToolDenied(f"{command!r} was not run: {error}") from None
+    if on_change is not None:
+        on_change(_known_changes(changed, checkpoint), started)
     # (in a thread: hiding secrets in a long output costs time)
     return await asyncio.to_thread(describe, result, limit, _changed_note(changed, checkpoint))
 
 
 def command_tools(
-    runner: CommandRunner, approve: Approve, checkpoint: CommandCheckpoint | None = None
+    runner: CommandRunner,
+    approve: Approve,
+    checkpoint: CommandCheckpoint | None = None,
+    on_change: Changed | None = None,
 ) -> list[Tool]:
     """``run_command {command, timeout?}`` over ``runner``, each call through ``approve``;
-    ``checkpoint`` records what each command changes on the disk."""
+    ``checkpoint`` records what each command changes on the disk, and ``on_change`` is
+    told which files those are (the task's verification counts them as edits)."""
     where = (
         "in a sandbox: the workspace is writable, the system's folders and toolchains "
         "read-only, nothing else of the machine visible, .git hidden, no network, secret "
@@ -140,7 +161,7 @@ def command_tools(
 
     async def handler(arguments: dict[str, Any]) -> str:
         return await run_command(
-            runner, approve, arguments["command"], arguments.get("timeout"), checkpoint
+            runner, approve, arguments["command"], arguments.get("timeout"), checkpoint, on_change
         )
 
     return [
