@@ -176,11 +176,6 @@ def test_ctrl_c_during_the_stream_keeps_whole_edits_and_exits_130(
     assert "+A = 2" in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: Ctrl-C while run_command runs prints '_GatheringFuture exception was never "
-    "retrieved' with a CancelledError traceback (agent/loop.py _run_calls gathers the calls)",
-)
 def test_ctrl_c_during_a_command_exits_130(model: ScriptedModelServer, tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("A = 1\n")
     model.enqueue(

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.attacks.core_support import TRACEBACK, agent_exec, model_calls
 from tests.support.model_server import ScriptedModelServer, text_reply, tool_call_reply
 
@@ -32,11 +30,6 @@ def test_alternating_two_reads_is_stopped(model: ScriptedModelServer, tmp_path: 
     assert steps <= 12, stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: repeats.py _key compares the raw JSON argument string: the same read "
-    "with one more space each time is a new call, so it runs to the step limit",
-)
 def test_same_read_with_changing_whitespace_is_stopped(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -45,10 +38,6 @@ def test_same_read_with_changing_whitespace_is_stopped(
     assert steps <= 12, stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: repeats.py _key: the same arguments in another key order are a new call",
-)
 def test_same_read_with_key_order_and_spacing_changes_is_stopped(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -60,11 +49,6 @@ def test_same_read_with_key_order_and_spacing_changes_is_stopped(
     assert steps <= 12, stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BREAK: repeats.py _key: a new offset is a new call, though the read of a 2-line "
-    "file past its end returns the same text each time; runs to the step limit",
-)
 def test_read_past_the_end_with_a_changing_offset_is_stopped(
     model: ScriptedModelServer, tmp_path: Path
 ) -> None:

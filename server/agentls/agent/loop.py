@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from agentls.agent.compact import compact, history_tokens
 from agentls.agent.prompts import template
@@ -248,7 +248,7 @@ class AgentLoop:
                 yield ToolRan(outcome, step)
                 # The last check before the model (in a thread: a big result costs time).
                 text = await asyncio.to_thread(redact_secrets, outcome.text)
-                note, stop = repeats.seen(outcome)
+                note, stop = repeats.seen(outcome, self.toolbox.reads(outcome.call.name))
                 history.append(Message("tool", text + note, tool_call_id=outcome.call.id))
                 if stop:
                     yield self._end("failed", stop)
@@ -365,7 +365,12 @@ class AgentLoop:
                 and self.toolbox.is_parallel(calls[i + len(group)].name)
             ):
                 group.append(calls[i + len(group)])
-            outcomes = await self._in_time(asyncio.gather(*(self.toolbox.run(c) for c in group)))
+            gathered = asyncio.gather(*(self.toolbox.run(c) for c in group))
+            # A cancel (Ctrl-C, agentls.cancel) while the time limit's wait_for holds
+            # the gathering leaves its CancelledError unread, which asyncio prints as a
+            # traceback: it is read here (the cancel itself goes on up).
+            gathered.add_done_callback(_read_outcome)
+            outcomes = await self._in_time(gathered)
             for outcome in outcomes:
                 yield outcome
             i += len(group)
@@ -466,6 +471,11 @@ def _too_long(tokens: int, error: ContextTooLong, why: str) -> str:
         "Lower context.maxTokens, set model.contextWindow to the model's real window, "
         f"or use a model with a larger one. The server said: {error.message}"
     )
+
+
+def _read_outcome(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _short(summary: str) -> str:

@@ -1,12 +1,14 @@
 """Repetition: a model going round in circles is first told so, then stopped.
 
 Three kinds are watched, each with a steer (a note the model reads) and then a stop:
-- the same call with the same result (a re-read of an unchanged file, a search run
+- the same call (its arguments compared as JSON: spacing and key order do not make a
+  new call) with the same result (a re-read of an unchanged file, a search run
   again): its result carries a note from the ``STEER_AT``-th time, and the task stops
   at the ``STOP_AT``-th;
 - no progress: steps in a row whose every call was made before with the same result
-  (or that failed the same way): a note after ``STALE_STEER`` such steps, a stop after
-  ``STALE_STOP``;
+  (or that failed the same way), or, for a tool that only reads, gave a result it had
+  given before (whatever the arguments): a note after ``STALE_STEER`` such steps, a
+  stop after ``STALE_STOP``;
 - the same verification failure after ``finish``: the second time the model is told it
   is the same, the ``VERIFY_STOP``-th time the task stops with the problems.
 The same failing call stops the task at its ``SAME_FAILURE_LIMIT``-th time.
@@ -15,6 +17,7 @@ The same failing call stops the task at its ``SAME_FAILURE_LIMIT``-th time.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -31,9 +34,21 @@ SAME_FAILURE_LIMIT = 3
 _TIMES = re.compile(r"\b\d+(?:\.\d+)?\s*(?:s|ms|sec|seconds)\b|\b0x[0-9a-f]+\b")
 
 
+def _arguments(raw: str) -> str:
+    """The call's arguments as one text whatever their spacing and key order (as sent,
+    when they are not JSON)."""
+    try:
+        return json.dumps(json.loads(raw or "{}"), sort_keys=True, separators=(",", ":"))
+    except (ValueError, RecursionError):
+        return raw
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _key(outcome: ToolOutcome) -> tuple[str, str, bool, str]:
-    digest = hashlib.sha256(outcome.text.encode("utf-8", "surrogatepass")).hexdigest()
-    return outcome.call.name, outcome.call.arguments, outcome.ok, digest
+    return outcome.call.name, _arguments(outcome.call.arguments), outcome.ok, _digest(outcome.text)
 
 
 def _short(text: str, most: int = 200) -> str:
@@ -45,21 +60,29 @@ def _short(text: str, most: int = 200) -> str:
 class Repeats:
     calls: dict[tuple[str, str, bool, str], int] = field(default_factory=dict)
     failures: dict[tuple[str, str], int] = field(default_factory=dict)  # by call alone
+    results: set[tuple[str, bool, str]] = field(default_factory=set)  # reads' results
     stale_steps: int = 0  # steps in a row that learned nothing new
     verify_failures: dict[str, int] = field(default_factory=dict)
     _new_this_step: bool = False
     _calls_this_step: int = 0
 
     # -- calls ------------------------------------------------------------------------
-    def seen(self, outcome: ToolOutcome) -> tuple[str, str]:
-        """After a call: (a note to add to its result, or ""; why the task stops, or "")."""
+    def seen(self, outcome: ToolOutcome, reads: bool = False) -> tuple[str, str]:
+        """After a call: (a note to add to its result, or ""; why the task stops, or "").
+        ``reads``: the tool only reads, so a result it gave before (for any arguments:
+        a read past the end at another offset) teaches nothing new."""
         key = _key(outcome)
         times = self.calls[key] = self.calls.get(key, 0) + 1
         self._calls_this_step += 1
-        if times == 1:
+        if reads:
+            result = (outcome.call.name, outcome.ok, key[3])
+            if result not in self.results:
+                self.results.add(result)
+                self._new_this_step = True
+        elif times == 1:
             self._new_this_step = True
         if not outcome.ok:  # the same failing call, whatever its message says
-            call_key = (outcome.call.name, outcome.call.arguments)
+            call_key = (outcome.call.name, key[1])
             failed = self.failures[call_key] = self.failures.get(call_key, 0) + 1
             if failed >= SAME_FAILURE_LIMIT:
                 return "", (

@@ -67,6 +67,11 @@ class Toolbox:
         tool = self.tools.get(name)
         return tool is not None and tool.parallel
 
+    def reads(self, name: str) -> bool:
+        """The tool only reads (its result is all it does)."""
+        tool = self.tools.get(name)
+        return tool is not None and tool.kind == "read"
+
     async def run(self, call: ToolCall) -> ToolOutcome:
         tool = self.tools.get(call.name)
         if tool is None:

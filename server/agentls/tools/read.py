@@ -63,7 +63,9 @@ def read_file(ws: Workspace, path: str, offset: int = 1, limit: int = READ_LINES
     if last < len(lines):
         out.append(f"… lines {last + 1}-{len(lines)} not shown (read_file with offset={last + 1})")
     if not shown:
-        out.append(f"(no lines from {offset}: the file has {len(lines)})")
+        # (the same answer for every offset past the end: a model paging on past it
+        # is seen going round in circles, agent/repeats.py)
+        out.append(f"(no lines there: the file has {len(lines)}, offsets 1-{len(lines)})")
     return "\n".join(out)
 
 
