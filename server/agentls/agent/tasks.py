@@ -76,8 +76,14 @@ class Task:
     def cancel(self) -> bool:
         """Stop the task, from any host (a Cancel command, a cancelled request or
         progress, Ctrl-C): its runner gets a ``CancelledError`` and the task's body
-        handles it (``cancel_handled``). False when the task is not running."""
-        if self.runner is None or self.runner.done():
+        handles it (``cancel_handled``). A task still starting (waiting for settings,
+        the model client, its progress) never starts. False when the task has ended."""
+        if self.result is not None:
+            return False
+        if self.runner is None:  # still starting: ``TaskRegistry.start`` ends it at once
+            self.cancel_requested = True
+            return True
+        if self.runner.done():
             return False
         self.cancel_requested = True
         self.runner.cancel()
@@ -123,6 +129,11 @@ class TaskRegistry:
 
     def start(self, task: Task, body: Callable[[Task], Awaitable[TaskResult]]) -> None:
         async def run() -> TaskResult:
+            if task.cancel_requested:  # cancelled while it was starting
+                task.result = TaskResult(
+                    task.id, "cancelled", "Cancelled before it started.", usage=task.usage
+                )
+                return task.result
             try:
                 task.result = await body(task)
             except asyncio.CancelledError:

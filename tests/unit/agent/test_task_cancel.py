@@ -66,3 +66,21 @@ async def test_a_cancel_from_elsewhere_is_not_taken_back() -> None:
     task.runner.cancel()
     await asyncio.wait([task.runner])
     assert task.runner.cancelled() and cleaned == [] and task.result is None
+
+
+async def test_a_task_cancelled_while_it_starts_never_runs() -> None:
+    """agentls.cancel {} while a run still waits for settings, the model client or its
+    progress token (the red team's probe: {cancelled: []}, and the run went on)."""
+    registry, ran = TaskRegistry(), []
+    task = registry.new("x", None)
+    assert registry.cancel() == [task.id]
+
+    async def body(t: Task) -> TaskResult:
+        ran.append(t.id)
+        return TaskResult(t.id, "done", "ran")
+
+    registry.start(task, body)
+    assert task.runner is not None
+    result = await task.runner
+    assert (result.status, ran) == ("cancelled", [])
+    assert not task.cancel()  # ended: nothing more to cancel
