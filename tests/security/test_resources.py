@@ -113,8 +113,16 @@ async def test_a_task_stops_cleanly_at_the_default_token_budget(
     it with a summary of what happened (here a budget of 2,000 to keep the test small)."""
     assert Settings().agent.max_tokens == 2_000_000
     root = workspace(tmp_path / "ws")
-    model.default = tool_call_reply(
-        [("read_file", {"path": "app/main.py"})], text="Reading once more."
+    (root / "app" / "big.py").write_text("".join(f"value_{i} = {i}\n" for i in range(400)))
+    # A new page each step (the same read again would be stopped as a circle first).
+    model.enqueue(
+        *(
+            tool_call_reply(
+                [("read_file", {"path": "app/big.py", "offset": 1 + page, "limit": 40})],
+                text="Reading once more.",
+            )
+            for page in range(199)
+        )
     )
     settings = {
         **model_options(model.base_url),
